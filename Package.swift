@@ -1,0 +1,42 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+let package = Package(
+    name: "orchlog",
+    platforms: [.macOS(.v15)],
+    products: [
+        .library(name: "OrchLog", targets: ["OrchLog"]),
+        .executable(name: "orchlog", targets: ["orchlog"]),
+        .executable(name: "orchlog-collector", targets: ["orchlog-collector"]),
+        .executable(name: "reference-orchestrator", targets: ["reference-orchestrator"]),
+        .executable(name: "orchlog-bench", targets: ["orchlog-bench"]),
+    ],
+    targets: [
+        // C libraries from Debian.
+        .systemLibrary(name: "COrchZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
+        .systemLibrary(name: "COrchMicroHTTPD", pkgConfig: "libmicrohttpd", providers: [.apt(["libmicrohttpd-dev"])]),
+        .systemLibrary(name: "COrchYAML", pkgConfig: "yaml-0.1", providers: [.apt(["libyaml-dev"])]),
+        .systemLibrary(name: "COrchCrypt", pkgConfig: "libcrypt", providers: [.apt(["libcrypt-dev"])]),
+
+        // Layers: OrchLog → OrchMetrics → OrchCollector; OrchReference → OrchLog.
+        .target(name: "OrchLog", dependencies: ["COrchZlib"]),
+        .target(name: "OrchMetrics"),
+        .target(name: "OrchCollector", dependencies: ["OrchLog", "OrchMetrics", "COrchZlib", "COrchMicroHTTPD", "COrchYAML", "COrchCrypt"]),
+        .target(name: "OrchReference", dependencies: ["OrchLog"]),
+        .target(name: "OrchCLI", dependencies: ["OrchLog", "OrchCollector", "COrchYAML"]),
+
+        // Thin executables.
+        .executableTarget(name: "orchlog", dependencies: ["OrchCLI"]),
+        .executableTarget(name: "orchlog-collector", dependencies: ["OrchCollector"]),
+        .executableTarget(name: "reference-orchestrator", dependencies: ["OrchReference"]),
+        .executableTarget(name: "orchlog-bench", dependencies: ["OrchLog", "OrchMetrics", "OrchCollector", "OrchReference", "COrchZlib"]),
+
+        // Tests (Swift Testing).
+        .target(name: "OrchTestSupport", dependencies: ["OrchLog"], path: "Tests/OrchTestSupport"),
+        .testTarget(name: "OrchLogTests", dependencies: ["OrchLog", "OrchTestSupport", "COrchZlib"]),
+        .testTarget(name: "OrchMetricsTests", dependencies: ["OrchMetrics"]),
+        .testTarget(name: "OrchCollectorTests", dependencies: ["OrchCollector", "OrchLog", "OrchMetrics", "OrchTestSupport"]),
+        .testTarget(name: "OrchReferenceTests", dependencies: ["OrchReference", "OrchLog", "OrchTestSupport"]),
+        .testTarget(name: "EndToEndTests", dependencies: ["OrchLog", "OrchTestSupport"]),
+    ]
+)

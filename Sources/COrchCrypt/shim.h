@@ -1,0 +1,4 @@
+#ifndef CORCHCRYPT_SHIM_H
+#define CORCHCRYPT_SHIM_H
+#include <crypt.h>
+#endif

@@ -1,0 +1,91 @@
+/// A typed event as an orchestrator component emits it. Strings are `Label` handles from
+/// `EventLog.label(_:)`; durations are nanoseconds.
+public enum Event: Sendable, Hashable {
+    /// An agent invocation was taken off the queue and started.
+    case invocationStarted(agent: Label, invocationID: UInt64)
+    /// An agent invocation ended; `queueWaitNs` is the time it spent queued.
+    case invocationFinished(agent: Label, outcome: InvocationOutcome, durationNs: UInt64, queueWaitNs: UInt64, invocationID: UInt64)
+    /// A queue's depth and capacity at a moment.
+    case queueSample(queue: Label, depth: UInt64, capacity: UInt64)
+    /// A caller was turned away by backpressure and told to retry after a delay.
+    case queueRejection(queue: Label, reason: Label, retryAfterNs: UInt64)
+    /// A worker pool's busy workers and size at a moment.
+    case workerPoolSample(pool: Label, busy: UInt64, size: UInt64)
+    /// A state read returned `version` of `key`.
+    case stateRead(shard: Label, key: Label, version: UInt64, source: ReadSource, latencyNs: UInt64)
+    /// A state write from `baseVersion` to `newVersion` (attempt 1, 2, … under OCC retries).
+    case stateWrite(shard: Label, key: Label, baseVersion: UInt64, newVersion: UInt64, outcome: WriteOutcome, latencyNs: UInt64, attempt: UInt64)
+    /// A write-back flush of `pending` writes to the backing store.
+    case memoryFlush(shard: Label, pending: UInt64, latencyNs: UInt64, outcome: FlushOutcome)
+    /// A tool call; `fallbackUsed` when the tool's fallback answered instead.
+    case toolCall(tool: Label, outcome: ToolOutcome, latencyNs: UInt64, fallbackUsed: Bool)
+    /// A circuit breaker changed state.
+    case breakerTransition(tool: Label, from: BreakerState, to: BreakerState)
+    /// An LLM request; `rateLimitWaitNs` is the time spent waiting in the client-side limiter.
+    case llmRequest(provider: Label, model: Label, key: Label, outcome: LLMOutcome, inputTokens: UInt64, outputTokens: UInt64, latencyNs: UInt64, rateLimitWaitNs: UInt64)
+    /// A rate limiter's state at a moment.
+    case rateLimiterSample(limiter: Label, available: UInt64, capacity: UInt64, waiting: UInt64, inflight: UInt64, concurrencyLimit: UInt64)
+    /// The client rotated from one API key alias to another.
+    case keyRotation(provider: Label, from: Label, to: Label, reason: Label)
+    /// The writer dropped `count` events (written by the writer itself).
+    case eventsDropped(count: UInt64, reason: DropReason)
+
+    /// The event's type.
+    @inlinable
+    public var type: EventType {
+        switch self {
+        case .invocationStarted: return .invocationStarted
+        case .invocationFinished: return .invocationFinished
+        case .queueSample: return .queueSample
+        case .queueRejection: return .queueRejection
+        case .workerPoolSample: return .workerPoolSample
+        case .stateRead: return .stateRead
+        case .stateWrite: return .stateWrite
+        case .memoryFlush: return .memoryFlush
+        case .toolCall: return .toolCall
+        case .breakerTransition: return .breakerTransition
+        case .llmRequest: return .llmRequest
+        case .rateLimiterSample: return .rateLimiterSample
+        case .keyRotation: return .keyRotation
+        case .eventsDropped: return .eventsDropped
+        }
+    }
+
+    /// Packs the event into its raw form (labels as writer label ids), in schema order.
+    @inlinable
+    public func raw(seq: UInt64, timestamp: UInt64) -> RawEvent {
+        var r = RawEvent(type: type, seq: seq, timestamp: timestamp)
+        switch self {
+        case let .invocationStarted(agent, id):
+            r.l0 = agent.id; r.n0 = id
+        case let .invocationFinished(agent, outcome, duration, wait, id):
+            r.l0 = agent.id; r.n0 = UInt64(outcome.rawValue); r.n1 = duration; r.n2 = wait; r.n3 = id
+        case let .queueSample(queue, depth, capacity):
+            r.l0 = queue.id; r.n0 = depth; r.n1 = capacity
+        case let .queueRejection(queue, reason, retryAfter):
+            r.l0 = queue.id; r.l1 = reason.id; r.n0 = retryAfter
+        case let .workerPoolSample(pool, busy, size):
+            r.l0 = pool.id; r.n0 = busy; r.n1 = size
+        case let .stateRead(shard, key, version, source, latency):
+            r.l0 = shard.id; r.l1 = key.id; r.n0 = version; r.n1 = UInt64(source.rawValue); r.n2 = latency
+        case let .stateWrite(shard, key, base, new, outcome, latency, attempt):
+            r.l0 = shard.id; r.l1 = key.id; r.n0 = base; r.n1 = new; r.n2 = UInt64(outcome.rawValue); r.n3 = latency; r.n4 = attempt
+        case let .memoryFlush(shard, pending, latency, outcome):
+            r.l0 = shard.id; r.n0 = pending; r.n1 = latency; r.n2 = UInt64(outcome.rawValue)
+        case let .toolCall(tool, outcome, latency, fallback):
+            r.l0 = tool.id; r.n0 = UInt64(outcome.rawValue); r.n1 = latency; r.n2 = fallback ? 1 : 0
+        case let .breakerTransition(tool, from, to):
+            r.l0 = tool.id; r.n0 = UInt64(from.rawValue); r.n1 = UInt64(to.rawValue)
+        case let .llmRequest(provider, model, key, outcome, input, output, latency, wait):
+            r.l0 = provider.id; r.l1 = model.id; r.l2 = key.id
+            r.n0 = UInt64(outcome.rawValue); r.n1 = input; r.n2 = output; r.n3 = latency; r.n4 = wait
+        case let .rateLimiterSample(limiter, available, capacity, waiting, inflight, limit):
+            r.l0 = limiter.id; r.n0 = available; r.n1 = capacity; r.n2 = waiting; r.n3 = inflight; r.n4 = limit
+        case let .keyRotation(provider, from, to, reason):
+            r.l0 = provider.id; r.l1 = from.id; r.l2 = to.id; r.l3 = reason.id
+        case let .eventsDropped(count, reason):
+            r.n0 = count; r.n1 = UInt64(reason.rawValue)
+        }
+        return r
+    }
+}

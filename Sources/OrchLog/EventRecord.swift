@@ -1,0 +1,118 @@
+/// A decoded event with its strings resolved: what readers, `tail`, `ingest` and tests use.
+public struct EventRecord: Sendable, Hashable {
+    public var type: EventType
+    public var seq: UInt64
+    /// Nanoseconds since the Unix epoch.
+    public var timestamp: UInt64
+    /// Label values in schema order (`EventSchema.fields` with kind `.label`).
+    public var labels: [String]
+    /// Number values in schema order (all other fields).
+    public var numbers: [UInt64]
+    /// The source directory name the event was read from ("" when not known).
+    public var source: String
+
+    public init(type: EventType, seq: UInt64, timestamp: UInt64, labels: [String], numbers: [UInt64], source: String = "") {
+        self.type = type
+        self.seq = seq
+        self.timestamp = timestamp
+        self.labels = labels
+        self.numbers = numbers
+        self.source = source
+    }
+
+    /// Builds a record from a raw event whose label slots index `strings`.
+    /// Out-of-range indices resolve to "" (the decoder has already rejected such blocks).
+    public init(raw: RawEvent, strings: [String], source: String = "") {
+        let schema = EventSchema.of(raw.type)
+        var labels: [String] = []
+        labels.reserveCapacity(schema.labelCount)
+        for i in 0..<schema.labelCount {
+            let idx = Int(raw.label(i))
+            labels.append(idx < strings.count ? strings[idx] : "")
+        }
+        var numbers: [UInt64] = []
+        numbers.reserveCapacity(schema.numberCount)
+        for i in 0..<schema.numberCount { numbers.append(raw.number(i)) }
+        self.init(type: raw.type, seq: raw.seq, timestamp: raw.timestamp, labels: labels, numbers: numbers, source: source)
+    }
+
+    /// The schema of this record's type.
+    public var schema: EventSchema { EventSchema.of(type) }
+
+    /// A field's value as text: label strings as is, enumerations by name, flags as
+    /// `true`/`false`, numbers in decimal. Nil for a field the type does not have.
+    public func text(of fieldName: String) -> String? {
+        guard let spec = schema.field(named: fieldName) else { return nil }
+        return text(of: spec)
+    }
+
+    /// A field's value as text (see `text(of:)`).
+    public func text(of spec: FieldSpec) -> String {
+        switch spec.kind {
+        case .label:
+            return spec.slot < labels.count ? labels[spec.slot] : ""
+        case .enumeration(let names):
+            let code = spec.slot < numbers.count ? numbers[spec.slot] : 0
+            return code < UInt64(names.count) ? names[Int(code)] : "unknown(\(code))"
+        case .flag:
+            return (spec.slot < numbers.count ? numbers[spec.slot] : 0) != 0 ? "true" : "false"
+        case .number, .nanoseconds:
+            return String(spec.slot < numbers.count ? numbers[spec.slot] : 0)
+        }
+    }
+
+    /// A numeric field's value, or nil when the type has no such numeric field.
+    public func number(of fieldName: String) -> UInt64? {
+        guard let spec = schema.field(named: fieldName) else { return nil }
+        if case .label = spec.kind { return nil }
+        return spec.slot < numbers.count ? numbers[spec.slot] : 0
+    }
+
+    /// Converts back to the typed, emit-side event, interning strings with `intern`.
+    public func event(intern: (String) -> Label) -> Event {
+        var raw = RawEvent(type: type, seq: seq, timestamp: timestamp)
+        for (i, s) in labels.enumerated() where i < RawEvent.labelSlots { raw.setLabel(i, intern(s).id) }
+        for (i, n) in numbers.enumerated() where i < RawEvent.numberSlots { raw.setNumber(i, n) }
+        return Event(raw: raw)
+    }
+}
+
+extension Event {
+    /// Rebuilds a typed event from a raw event whose label slots hold writer label ids.
+    /// Unknown enumeration codes map to the first case.
+    public init(raw r: RawEvent) {
+        func e<T: RawRepresentable>(_ v: UInt64, _ fallback: T) -> T where T.RawValue == UInt8 {
+            v <= 255 ? (T(rawValue: UInt8(v)) ?? fallback) : fallback
+        }
+        switch r.type {
+        case .invocationStarted:
+            self = .invocationStarted(agent: Label(id: r.l0), invocationID: r.n0)
+        case .invocationFinished:
+            self = .invocationFinished(agent: Label(id: r.l0), outcome: e(r.n0, InvocationOutcome.success), durationNs: r.n1, queueWaitNs: r.n2, invocationID: r.n3)
+        case .queueSample:
+            self = .queueSample(queue: Label(id: r.l0), depth: r.n0, capacity: r.n1)
+        case .queueRejection:
+            self = .queueRejection(queue: Label(id: r.l0), reason: Label(id: r.l1), retryAfterNs: r.n0)
+        case .workerPoolSample:
+            self = .workerPoolSample(pool: Label(id: r.l0), busy: r.n0, size: r.n1)
+        case .stateRead:
+            self = .stateRead(shard: Label(id: r.l0), key: Label(id: r.l1), version: r.n0, source: e(r.n1, ReadSource.cache), latencyNs: r.n2)
+        case .stateWrite:
+            self = .stateWrite(shard: Label(id: r.l0), key: Label(id: r.l1), baseVersion: r.n0, newVersion: r.n1, outcome: e(r.n2, WriteOutcome.committed), latencyNs: r.n3, attempt: r.n4)
+        case .memoryFlush:
+            self = .memoryFlush(shard: Label(id: r.l0), pending: r.n0, latencyNs: r.n1, outcome: e(r.n2, FlushOutcome.success))
+        case .toolCall:
+            self = .toolCall(tool: Label(id: r.l0), outcome: e(r.n0, ToolOutcome.success), latencyNs: r.n1, fallbackUsed: r.n2 != 0)
+        case .breakerTransition:
+            self = .breakerTransition(tool: Label(id: r.l0), from: e(r.n0, BreakerState.closed), to: e(r.n1, BreakerState.closed))
+        case .llmRequest:
+            self = .llmRequest(provider: Label(id: r.l0), model: Label(id: r.l1), key: Label(id: r.l2), outcome: e(r.n0, LLMOutcome.success), inputTokens: r.n1, outputTokens: r.n2, latencyNs: r.n3, rateLimitWaitNs: r.n4)
+        case .rateLimiterSample:
+            self = .rateLimiterSample(limiter: Label(id: r.l0), available: r.n0, capacity: r.n1, waiting: r.n2, inflight: r.n3, concurrencyLimit: r.n4)
+        case .keyRotation:
+            self = .keyRotation(provider: Label(id: r.l0), from: Label(id: r.l1), to: Label(id: r.l2), reason: Label(id: r.l3))
+        case .eventsDropped:
+            self = .eventsDropped(count: r.n0, reason: e(r.n1, DropReason.bufferFull))
+        }
+    }
+}

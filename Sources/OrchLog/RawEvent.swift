@@ -1,0 +1,73 @@
+/// The fixed-size, allocation-free form of an event, as it sits in the writer's buffer and as
+/// the block decoder produces it. Label slots hold string ids: writer label ids on the emit
+/// side, indices into the block's string table on the read side.
+public struct RawEvent: Sendable, Equatable {
+    /// Label slots per event (the widest schema uses 4).
+    public static let labelSlots = 4
+    /// Number slots per event (the widest schema uses 6).
+    public static let numberSlots = 7
+
+    public var type: EventType
+    /// Per-source sequence number, assigned by the writer.
+    public var seq: UInt64
+    /// Nanoseconds since the Unix epoch.
+    public var timestamp: UInt64
+    public var l0: UInt32 = 0, l1: UInt32 = 0, l2: UInt32 = 0, l3: UInt32 = 0
+    public var n0: UInt64 = 0, n1: UInt64 = 0, n2: UInt64 = 0, n3: UInt64 = 0
+    public var n4: UInt64 = 0, n5: UInt64 = 0, n6: UInt64 = 0
+
+    @inlinable
+    public init(type: EventType, seq: UInt64 = 0, timestamp: UInt64 = 0) {
+        self.type = type
+        self.seq = seq
+        self.timestamp = timestamp
+    }
+
+    /// Label slot `i` (0..<labelSlots).
+    @inlinable
+    public func label(_ i: Int) -> UInt32 {
+        switch i {
+        case 0: return l0
+        case 1: return l1
+        case 2: return l2
+        default: return l3
+        }
+    }
+
+    @inlinable
+    public mutating func setLabel(_ i: Int, _ v: UInt32) {
+        switch i {
+        case 0: l0 = v
+        case 1: l1 = v
+        case 2: l2 = v
+        default: l3 = v
+        }
+    }
+
+    /// Number slot `i` (0..<numberSlots).
+    @inlinable
+    public func number(_ i: Int) -> UInt64 {
+        switch i {
+        case 0: return n0
+        case 1: return n1
+        case 2: return n2
+        case 3: return n3
+        case 4: return n4
+        case 5: return n5
+        default: return n6
+        }
+    }
+
+    @inlinable
+    public mutating func setNumber(_ i: Int, _ v: UInt64) {
+        switch i {
+        case 0: n0 = v
+        case 1: n1 = v
+        case 2: n2 = v
+        case 3: n3 = v
+        case 4: n4 = v
+        case 5: n5 = v
+        default: n6 = v
+        }
+    }
+}

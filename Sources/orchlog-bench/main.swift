@@ -1,0 +1,1 @@
+print("orchlog-bench: not yet built")

@@ -1,0 +1,1 @@
+print("orchlog-collector: not yet built")

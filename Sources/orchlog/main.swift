@@ -1,0 +1,1 @@
+print("orchlog: not yet built")

@@ -1,0 +1,1 @@
+print("reference-orchestrator: not yet built")
