@@ -90,6 +90,25 @@ public struct EventSchema: Sendable {
         return table
     }()
 
+    /// Flat field layout for the codec's hot paths, 16 bytes per type code: `[n, c0, c1, …]`,
+    /// where `c ≥ 0` is a number slot and `c < 0` is label slot `-(c + 1)`; n = 0 for unknown codes.
+    static let layout: [Int8] = {
+        var table = [Int8](repeating: 0, count: 256 * layoutStride)
+        for schema in definitions {
+            let row = Int(schema.type.rawValue) * layoutStride
+            table[row] = Int8(schema.fields.count)
+            for (i, field) in schema.fields.enumerated() {
+                if case .label = field.kind {
+                    table[row + 1 + i] = Int8(-(field.slot + 1))
+                } else {
+                    table[row + 1 + i] = Int8(field.slot)
+                }
+            }
+        }
+        return table
+    }()
+    static let layoutStride = 16
+
     static let definitions: [EventSchema] = [
         EventSchema(.invocationStarted, "invocation_started", [
             ("agent", .label), ("invocation_id", .number),

@@ -1,0 +1,286 @@
+import Dispatch
+import Foundation
+import Glibc
+import Synchronization
+
+/// The writer: what orchestrator components call. `emit` copies a fixed-size event into a
+/// bounded in-memory buffer under a short lock and returns: it never blocks on I/O, never
+/// throws and never allocates. A background flusher thread encodes blocks, compresses them
+/// with zlib and appends them to segment files in the source directory.
+///
+/// Events the writer cannot keep (buffer full, disk full, I/O error) are counted and the
+/// count is written to the log as an `events_dropped` event as soon as writing works again.
+public final class EventLog: Sendable {
+    /// The source directory.
+    public let directory: String
+    /// The options in force.
+    public let options: EventLogOptions
+
+    let ring: Mutex<RingState>
+    let labelTable = Mutex(LabelTableState())
+    let labelCount = Atomic<Int>(0)
+    let wake = DispatchSemaphore(value: 0)
+    let stopped = DispatchSemaphore(value: 0)
+    let flushDone = FlushCompletion()
+    let counters = WriterCounters()
+    private let flusher: LogFlusher
+
+    /// Opens (creating if needed) a source directory for writing, takes its lock, and starts
+    /// a new segment. Sequence numbers carry on from the last event already in the directory.
+    /// - Throws: `.locked` when another writer holds the directory (the message names it and
+    ///   the holder's pid), `.io` when the directory cannot be created or written,
+    ///   `.invalidArgument` for bad options.
+    public init(directory: String, options: EventLogOptions = EventLogOptions()) throws {
+        try options.validate()
+        self.directory = directory
+        self.options = options
+        let flusher = try LogFlusher(directory: directory, options: options)
+        self.flusher = flusher
+        ring = Mutex(RingState(capacity: options.bufferCapacity, nextSeq: flusher.nextSeq))
+        flusher.start(log: self)
+    }
+
+    deinit {
+        close()
+        ring.withLock { $0.deallocate() }
+    }
+
+    /// Interns a label value once; emit with the returned handle. Thread-safe. Allocates on
+    /// the first call for a value, so create handles up front, not per event.
+    public func label(_ value: String) -> Label {
+        labelTable.withLock { t in
+            if let id = t.ids[value] { return Label(id: id) }
+            let id = UInt32(t.strings.count)
+            t.ids[value] = id
+            t.strings.append(Array(value.utf8))
+            labelCount.store(t.strings.count, ordering: .releasing)
+            return Label(id: id)
+        }
+    }
+
+    /// Emits an event stamped with the current time. Never blocks on I/O, never throws.
+    @inline(__always)
+    public func emit(_ event: Event) {
+        emit(event, at: Sys.nowNs())
+    }
+
+    /// Emits an event with an explicit timestamp (nanoseconds since the Unix epoch), e.g. in
+    /// simulated time.
+    @inline(__always)
+    public func emit(_ event: Event, at timestamp: UInt64) {
+        let wakeFlusher = ring.withLock { s -> Bool in
+            guard s.count < s.capacity, !s.closed else {
+                s.dropped &+= 1
+                return false
+            }
+            s.active[s.count] = event.raw(seq: s.nextSeq, timestamp: timestamp)
+            s.nextSeq &+= 1
+            s.count &+= 1
+            return s.count == s.wakeAt
+        }
+        if wakeFlusher { wake.signal() }
+    }
+
+    /// Emits a decoded record (strings are interned on the way: allocates; for tools such as
+    /// `orchlog ingest`, not for hot paths).
+    public func emit(record: EventRecord) {
+        emit(record.event(intern: label), at: record.timestamp)
+    }
+
+    /// Waits until every event emitted before the call is written to the segment file (and,
+    /// with `durable`, fsynced), or the log is closed.
+    public func flush(durable: Bool = false) {
+        let generation = ring.withLock { s -> UInt64 in
+            s.flushRequested &+= 1
+            if durable { s.syncRequested = true }
+            return s.flushRequested
+        }
+        wake.signal()
+        flushDone.wait(for: generation)
+    }
+
+    /// Flushes and syncs everything, stops the flusher, closes the segment and releases the
+    /// directory lock. Events emitted afterwards are dropped and counted. Idempotent.
+    public func close() {
+        let first = ring.withLock { s -> Bool in
+            let wasOpen = !s.closed
+            s.closed = true
+            return wasOpen
+        }
+        guard first else { return }
+        wake.signal()
+        stopped.wait()
+    }
+
+    /// Counters for the writer's own health.
+    public var stats: EventLogStats {
+        let (next, pendingDrop) = ring.withLock { ($0.nextSeq, $0.dropped) }
+        return EventLogStats(
+            nextSequence: next,
+            writtenThrough: counters.writtenThrough.load(ordering: .acquiring),
+            durableThrough: counters.durableThrough.load(ordering: .acquiring),
+            droppedBufferFull: counters.droppedBufferFull.load(ordering: .relaxed) + pendingDrop,
+            droppedDiskFull: counters.droppedDiskFull.load(ordering: .relaxed),
+            droppedIOError: counters.droppedIOError.load(ordering: .relaxed),
+            blocksWritten: counters.blocks.load(ordering: .relaxed),
+            bytesWritten: counters.bytes.load(ordering: .relaxed),
+            segmentsCreated: counters.segments.load(ordering: .relaxed),
+            lastError: counters.lastError.withLock { $0 })
+    }
+
+    /// The highest sequence number known to be on stable storage (0 when none yet).
+    public var durableSequence: UInt64 { counters.durableThrough.load(ordering: .acquiring) }
+
+    // MARK: flusher side
+
+    /// Swaps the buffers: returns the filled one for the flusher to drain outside the lock.
+    func swapBuffers() -> SwapResult {
+        ring.withLock { s in
+            let filled = s.active
+            let n = s.count
+            s.active = s.standby
+            s.standby = filled
+            s.count = 0
+            let dropped = s.dropped
+            s.dropped = 0
+            let sync = s.syncRequested
+            s.syncRequested = false
+            return SwapResult(events: UnsafeBufferPointer(start: filled, count: n), dropped: dropped,
+                              closing: s.closed, flushGeneration: s.flushRequested, sync: sync)
+        }
+    }
+
+    /// Emits a writer-internal event even while closing; false when the buffer is full.
+    func emitInternal(_ event: Event) -> Bool {
+        ring.withLock { s in
+            guard s.count < s.capacity else { return false }
+            s.active[s.count] = event.raw(seq: s.nextSeq, timestamp: Sys.nowNs())
+            s.nextSeq &+= 1
+            s.count &+= 1
+            return true
+        }
+    }
+
+    /// Copies label strings the flusher has not seen yet.
+    func refreshLabels(_ snapshot: inout LabelSnapshot) {
+        guard labelCount.load(ordering: .acquiring) > snapshot.table.count else { return }
+        labelTable.withLock { t in
+            if t.strings.count > snapshot.table.count {
+                snapshot.table.append(contentsOf: t.strings[snapshot.table.count...])
+            }
+        }
+    }
+}
+
+/// A snapshot of an `EventLog`'s counters.
+public struct EventLogStats: Sendable, Equatable {
+    /// The sequence number the next event will get.
+    public var nextSequence: UInt64
+    /// The last sequence number written to a segment file (0: none yet).
+    public var writtenThrough: UInt64
+    /// The last sequence number fsynced (0: none yet).
+    public var durableThrough: UInt64
+    public var droppedBufferFull: UInt64
+    public var droppedDiskFull: UInt64
+    public var droppedIOError: UInt64
+    public var blocksWritten: UInt64
+    public var bytesWritten: UInt64
+    public var segmentsCreated: UInt64
+    /// The last write error, if any.
+    public var lastError: String?
+
+    /// All drops.
+    public var dropped: UInt64 { droppedBufferFull + droppedDiskFull + droppedIOError }
+}
+
+/// The emit buffer (two halves, swapped by the flusher). Lives inside a `Mutex`.
+struct RingState: ~Copyable {
+    var active: UnsafeMutablePointer<RawEvent>
+    var standby: UnsafeMutablePointer<RawEvent>
+    let capacity: Int
+    let wakeAt: Int
+    var count = 0
+    var nextSeq: UInt64
+    var dropped: UInt64 = 0
+    var closed = false
+    var flushRequested: UInt64 = 0
+    var syncRequested = false
+
+    init(capacity: Int, nextSeq: UInt64) {
+        self.capacity = capacity
+        wakeAt = max(1, capacity / 2)
+        self.nextSeq = nextSeq
+        active = .allocate(capacity: capacity)
+        active.initialize(repeating: RawEvent(type: .invocationStarted), count: capacity)
+        standby = .allocate(capacity: capacity)
+        standby.initialize(repeating: RawEvent(type: .invocationStarted), count: capacity)
+    }
+
+    func deallocate() {
+        active.deallocate()
+        standby.deallocate()
+    }
+}
+
+/// What the flusher got from a buffer swap.
+struct SwapResult {
+    // The standby half: only the flusher reads it until the next swap.
+    let events: UnsafeBufferPointer<RawEvent>
+    let dropped: UInt64
+    let closing: Bool
+    let flushGeneration: UInt64
+    let sync: Bool
+}
+
+/// The writer-wide label table.
+struct LabelTableState {
+    var ids: [String: UInt32] = [:]
+    var strings: [[UInt8]] = []
+}
+
+/// Atomics the flusher updates and `stats` reads.
+final class WriterCounters: Sendable {
+    let writtenThrough = Atomic<UInt64>(0)
+    let durableThrough = Atomic<UInt64>(0)
+    let droppedBufferFull = Atomic<UInt64>(0)
+    let droppedDiskFull = Atomic<UInt64>(0)
+    let droppedIOError = Atomic<UInt64>(0)
+    let blocks = Atomic<UInt64>(0)
+    let bytes = Atomic<UInt64>(0)
+    let segments = Atomic<UInt64>(0)
+    let lastError = Mutex<String?>(nil)
+
+    func addDropped(_ n: UInt64, _ reason: DropReason) {
+        switch reason {
+        case .bufferFull: droppedBufferFull.add(n, ordering: .relaxed)
+        case .diskFull: droppedDiskFull.add(n, ordering: .relaxed)
+        case .ioError: droppedIOError.add(n, ordering: .relaxed)
+        }
+    }
+}
+
+/// Lets `flush()` callers wait for the flusher to finish a generation.
+final class FlushCompletion: Sendable {
+    private let state = Mutex<(done: UInt64, stopped: Bool)>((0, false))
+    private let condition = NSCondition()
+
+    func wait(for generation: UInt64) {
+        condition.lock()
+        defer { condition.unlock() }
+        while true {
+            let (done, stopped) = state.withLock { ($0.done, $0.stopped) }
+            if done >= generation || stopped { return }
+            condition.wait()
+        }
+    }
+
+    func complete(_ generation: UInt64, stopped: Bool = false) {
+        condition.lock()
+        state.withLock {
+            $0.done = max($0.done, generation)
+            if stopped { $0.stopped = true }
+        }
+        condition.broadcast()
+        condition.unlock()
+    }
+}

@@ -1,0 +1,107 @@
+import Glibc
+
+/// A segment file in a source directory.
+public struct SegmentFile: Sendable, Equatable {
+    public let number: UInt64
+    public let path: String
+}
+
+/// A source: one writer's directory.
+public struct SourceDirectory: Sendable, Equatable {
+    /// The directory's name, used as the `source` label.
+    public let name: String
+    public let path: String
+}
+
+/// Lists sources and segments on disk.
+public enum LogDirectory {
+    /// The entries of a directory (names, without "." and "..").
+    /// - Throws: `.io` naming the directory (missing, unreadable, not a directory).
+    public static func entries(_ path: String) throws -> [String] {
+        guard let dir = opendir(path) else { throw OrchLogError.system("cannot read directory \(path)") }
+        defer { closedir(dir) }
+        var names: [String] = []
+        while let entry = readdir(dir) {
+            let name = withUnsafePointer(to: entry.pointee.d_name) {
+                $0.withMemoryRebound(to: CChar.self, capacity: 256) { String(cString: $0) }
+            }
+            if name != "." && name != ".." { names.append(name) }
+        }
+        return names
+    }
+
+    /// The size of a file in bytes.
+    public static func fileSize(_ path: String) throws -> Int64 {
+        var st = stat()
+        guard stat(path, &st) == 0 else { throw OrchLogError.system("stat \(path)") }
+        return Int64(st.st_size)
+    }
+
+    /// Whether `path` is a directory.
+    public static func isDirectory(_ path: String) -> Bool {
+        var st = stat()
+        return stat(path, &st) == 0 && (st.st_mode & S_IFMT) == S_IFDIR
+    }
+
+    /// The segments of a source directory, oldest first.
+    public static func segments(in path: String) throws -> [SegmentFile] {
+        try entries(path).compactMap { name in
+            LogFormat.segmentNumber(fileName: name).map { SegmentFile(number: $0, path: path + "/" + name) }
+        }.sorted { $0.number < $1.number }
+    }
+
+    /// Whether `path` looks like a source directory (holds segments or a writer lock).
+    public static func isSource(_ path: String) -> Bool {
+        guard let names = try? entries(path) else { return false }
+        return names.contains { $0 == LogFormat.lockFileName || LogFormat.segmentNumber(fileName: $0) != nil }
+    }
+
+    /// Resolves PATH as the CLI and collector take it: a source directory, or a root whose
+    /// subdirectories are sources. Sorted by name.
+    /// - Throws: `.io` when PATH cannot be read, `.notALog` when it is not a directory.
+    public static func sources(at path: String) throws -> [SourceDirectory] {
+        let trimmed = path.count > 1 && path.hasSuffix("/") ? String(path.dropLast()) : path
+        guard isDirectory(trimmed) else {
+            if access(trimmed, F_OK) != 0 { throw OrchLogError.system("\(trimmed)") }
+            throw OrchLogError(.notALog, "\(trimmed): not a directory (give a source directory or a root of sources)")
+        }
+        if isSource(trimmed) {
+            return [SourceDirectory(name: baseName(trimmed), path: trimmed)]
+        }
+        return try entries(trimmed).sorted().compactMap { name in
+            let child = trimmed + "/" + name
+            guard !name.hasPrefix("."), isDirectory(child), isSource(child) else { return nil }
+            return SourceDirectory(name: name, path: child)
+        }
+    }
+
+    /// The last path component.
+    public static func baseName(_ path: String) -> String {
+        if let slash = path.lastIndex(of: "/") { return String(path[path.index(after: slash)...]) }
+        return path
+    }
+
+    /// The sequence number of the last event in the source's complete frames, or nil when
+    /// there is none. Used by a new writer to carry the sequence on.
+    static func lastSequence(in path: String) throws -> UInt64? {
+        for segment in try segments(in: path).reversed() {
+            guard let reader = try? SegmentReader(path: segment.path) else { continue }
+            var offset = SegmentReader.firstFrameOffset
+            var last: UInt64?
+            scan: while true {
+                switch try reader.readFrame(at: offset) {
+                case let .frame(h, at):
+                    if h.eventCount > 0 { last = h.lastSeq }
+                    offset = at + Int64(h.frameLength)
+                case let .corrupt(_, _, resumeAt):
+                    offset = resumeAt
+                case .end, .incomplete:
+                    break scan
+                }
+            }
+            if let last { return last }
+            if reader.header.firstSeq > 1 { return reader.header.firstSeq - 1 }
+        }
+        return nil
+    }
+}

@@ -1,0 +1,338 @@
+import Dispatch
+import Foundation
+import Glibc
+
+/// The writer's background half: drains the emit buffer, encodes and compresses blocks,
+/// appends frames to segments, syncs, rotates and applies retention.
+///
+/// `@unchecked Sendable`: after `start` only the flusher thread touches its mutable state;
+/// `init` runs before the thread exists.
+final class LogFlusher: @unchecked Sendable {
+    let directory: String
+    let options: EventLogOptions
+    let writerID: UInt64
+    /// The sequence number the first emitted event gets.
+    let nextSeq: UInt64
+
+    private var lockFD: Int32
+    private var encoder = BlockEncoder()
+    private var labels = LabelSnapshot()
+    private let deflater: Deflater
+    private var raw = ByteBuffer(capacity: 80 << 10)
+    private var frame = ByteBuffer(capacity: 80 << 10)
+
+    private var segmentFD: Int32 = -1
+    private var segmentNumber: UInt64
+    private var segmentPath = ""
+    private var segmentSize: Int64 = 0
+    private var segmentOpenedMono: UInt64 = 0
+    private var segmentBroken = false
+
+    private var blockStartedMono: UInt64 = 0
+    private var lastSyncMono: UInt64 = 0
+    private var writtenSeq: UInt64 = 0
+    private var syncedSeq: UInt64 = 0
+    /// Drops not yet recorded in the log, by `DropReason` code.
+    private var pendingDrops: [UInt64] = [0, 0, 0]
+    /// Counts carried by `events_dropped` events in the current block, by reason.
+    private var blockDropRecords: [UInt64] = [0, 0, 0]
+    private var blockOrdinary: UInt64 = 0
+    private var lastReportedError = ""
+
+    init(directory: String, options: EventLogOptions) throws {
+        self.directory = directory
+        self.options = options
+        deflater = try Deflater(level: options.compressionLevel)
+        var seed = SystemRandomNumberGenerator()
+        writerID = seed.next()
+
+        // Create the directory (and parents) if needed.
+        var path = ""
+        for part in directory.split(separator: "/", omittingEmptySubsequences: false) {
+            path += (path.isEmpty && directory.hasPrefix("/") ? "" : (path.isEmpty ? "" : "/")) + part
+            if path.isEmpty { path = "/"; continue }
+            if mkdir(path, 0o750) != 0 && errno != EEXIST {
+                throw OrchLogError.system("cannot create directory \(path)")
+            }
+        }
+        guard LogDirectory.isDirectory(directory) else {
+            throw OrchLogError(.io, "\(directory): not a directory")
+        }
+
+        // One writer per directory.
+        let lockPath = directory + "/" + LogFormat.lockFileName
+        let lockFD = try Sys.call("open \(lockPath)") { open(lockPath, O_RDWR | O_CREAT | O_CLOEXEC, 0o640) }
+        if flock(lockFD, LOCK_EX | LOCK_NB) != 0 {
+            let e = errno
+            var holder = [UInt8](repeating: 0, count: 32)
+            let n = holder.withUnsafeMutableBytes { Glibc.pread(lockFD, $0.baseAddress!, 31, 0) }
+            let pid = n > 0 ? String(decoding: holder[0..<n], as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines) : "?"
+            Glibc.close(lockFD)
+            if e == EWOULDBLOCK {
+                throw OrchLogError(.locked, "\(directory): another writer holds the lock (pid \(pid)); one writer per source directory")
+            }
+            throw OrchLogError.system("lock \(lockPath)", errno: e)
+        }
+        let pid = Array("\(getpid())\n".utf8)
+        _ = ftruncate(lockFD, 0)
+        _ = pid.withUnsafeBytes { Glibc.pwrite(lockFD, $0.baseAddress!, $0.count, 0) }
+
+        do {
+            let existing = try LogDirectory.segments(in: directory)
+            segmentNumber = (existing.last?.number ?? 0)
+            nextSeq = (try LogDirectory.lastSequence(in: directory) ?? 0) + 1
+        } catch {
+            Glibc.close(lockFD)
+            throw error
+        }
+        self.lockFD = lockFD
+        writtenSeq = nextSeq - 1
+        syncedSeq = writtenSeq
+        do {
+            try openSegment(firstSeq: nextSeq)
+        } catch {
+            Glibc.close(lockFD)
+            self.lockFD = -1
+            throw error
+        }
+    }
+
+    deinit {
+        encoder.deallocate()
+        raw.deallocate()
+        frame.deallocate()
+    }
+
+    func start(log: EventLog) {
+        let thread = Thread { [self] in self.run(log) }
+        thread.name = "orchlog-flusher"
+        thread.start()
+    }
+
+    // MARK: loop
+
+    private func run(_ log: EventLog) {
+        let tickNs: UInt64 = min(20_000_000, max(1_000_000, options.flushAgeNs / 4))
+        while true {
+            _ = log.wake.wait(timeout: .now() + .nanoseconds(Int(tickNs)))
+            let swap = log.swapBuffers()
+            log.refreshLabels(&labels)
+            if swap.dropped > 0 {
+                pendingDrops[Int(DropReason.bufferFull.rawValue)] &+= swap.dropped
+                log.counters.addDropped(swap.dropped, .bufferFull)
+            }
+            for e in swap.events {
+                if encoder.count == 0 { blockStartedMono = Sys.monotonicNs() }
+                encoder.append(e, labels: labels)
+                if e.type == .eventsDropped {
+                    if e.n1 < 3 { blockDropRecords[Int(e.n1)] &+= e.n0 }
+                } else {
+                    blockOrdinary &+= 1
+                }
+                if encoder.rawSize >= options.blockSize { writeBlock(log) }
+            }
+            let now = Sys.monotonicNs()
+            let flushRequested = swap.flushGeneration > 0
+            if encoder.count > 0 && (swap.closing || flushRequested || now &- blockStartedMono >= options.flushAgeNs) {
+                writeBlock(log)
+            }
+            recordDrops(log)
+            syncIfDue(log, force: swap.closing || swap.sync)
+            if !swap.closing, segmentFD >= 0, Sys.monotonicNs() &- segmentOpenedMono >= options.segmentMaxAgeNs {
+                rotate(log)
+            }
+            if swap.closing {
+                // Drain what emitInternal may have added, then stop.
+                let rest = log.swapBuffers()
+                if rest.events.count > 0 {
+                    for e in rest.events { encoder.append(e, labels: labels) }
+                    writeBlock(log)
+                    syncIfDue(log, force: true)
+                }
+                finish(log)
+                log.flushDone.complete(swap.flushGeneration, stopped: true)
+                log.stopped.signal()
+                return
+            }
+            log.flushDone.complete(swap.flushGeneration)
+        }
+    }
+
+    /// Records pending drop counts as `events_dropped` events (they take sequence numbers).
+    private func recordDrops(_ log: EventLog) {
+        for reason in DropReason.allCases where pendingDrops[Int(reason.rawValue)] > 0 {
+            if log.emitInternal(.eventsDropped(count: pendingDrops[Int(reason.rawValue)], reason: reason)) {
+                pendingDrops[Int(reason.rawValue)] = 0
+            }
+        }
+    }
+
+    // MARK: blocks
+
+    private func writeBlock(_ log: EventLog) {
+        guard encoder.count > 0 else { return }
+        encoder.assemble(into: &raw)
+        frame.count = 0
+        frame.reserve(LogFormat.frameHeaderSize)
+        frame.count = LogFormat.frameHeaderSize
+        do {
+            try deflater.compress(raw.bytes, into: &frame)
+            let payload = UnsafeRawBufferPointer(start: frame.base + LogFormat.frameHeaderSize, count: frame.count - LogFormat.frameHeaderSize)
+            FrameHeader.write(into: frame.base, payload: payload, rawLength: raw.count, eventCount: encoder.count,
+                              firstSeq: encoder.firstSeq, firstTs: encoder.firstTs, lastTs: encoder.lastTs)
+            if segmentFD < 0 || segmentBroken { try reopenSegment(log) }
+            let before = segmentSize
+            do {
+                try Sys.writeAll(segmentFD, frame.bytes, path: segmentPath)
+            } catch {
+                // Undo a partial frame so the segment stays valid; if that fails, start a new one.
+                if ftruncate(segmentFD, off_t(before)) != 0 { segmentBroken = true }
+                throw error
+            }
+            segmentSize += Int64(frame.count)
+            writtenSeq = encoder.lastSeq
+            log.counters.writtenThrough.store(writtenSeq, ordering: .releasing)
+            log.counters.blocks.add(1, ordering: .relaxed)
+            log.counters.bytes.add(UInt64(frame.count), ordering: .relaxed)
+            if options.fsync == .always { try sync(log) }
+        } catch {
+            dropBlock(log, error)
+        }
+        encoder.reset()
+        blockDropRecords = [0, 0, 0]
+        blockOrdinary = 0
+        if segmentSize >= options.segmentMaxBytes { rotate(log) }
+    }
+
+    /// The block could not be written: count its events as dropped, and carry the counts of
+    /// the drop records it held, so the next successful block records them.
+    private func dropBlock(_ log: EventLog, _ error: Error) {
+        let e = (error as? OrchLogError)?.errno ?? 0
+        let reason: DropReason = (e == ENOSPC || e == EDQUOT) ? .diskFull : .ioError
+        pendingDrops[Int(reason.rawValue)] &+= blockOrdinary
+        log.counters.addDropped(blockOrdinary, reason)
+        for i in 0..<3 { pendingDrops[i] &+= blockDropRecords[i] }
+        report(log, "\(error)")
+    }
+
+    private func report(_ log: EventLog, _ message: String) {
+        log.counters.lastError.withLock { $0 = message }
+        if message != lastReportedError {
+            lastReportedError = message
+            FileHandle.standardError.write(Data("orchlog: writer \(directory): \(message)\n".utf8))
+        }
+    }
+
+    // MARK: sync, segments, retention
+
+    private func sync(_ log: EventLog) throws {
+        guard segmentFD >= 0, writtenSeq > syncedSeq else { return }
+        try Sys.fsync(segmentFD, path: segmentPath)
+        syncedSeq = writtenSeq
+        lastSyncMono = Sys.monotonicNs()
+        log.counters.durableThrough.store(syncedSeq, ordering: .releasing)
+    }
+
+    private func syncIfDue(_ log: EventLog, force: Bool) {
+        let due: Bool
+        switch options.fsync {
+        case .never: due = false
+        case .always: due = force
+        case .interval(let seconds): due = force || Sys.monotonicNs() &- lastSyncMono >= UInt64(seconds * 1e9)
+        }
+        guard due else { return }
+        do { try sync(log) } catch {
+            segmentBroken = true
+            report(log, "\(error)")
+        }
+    }
+
+    private func openSegment(firstSeq: UInt64) throws {
+        var attempts = 0
+        while true {
+            segmentNumber += 1
+            let path = directory + "/" + LogFormat.segmentFileName(segmentNumber)
+            let fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_APPEND | O_CLOEXEC, mode_t(options.fileMode))
+            if fd < 0 {
+                let e = errno
+                attempts += 1
+                if e == EEXIST && attempts < 1000 { continue }
+                segmentNumber -= 1
+                throw OrchLogError.system("create segment \(path)", errno: e)
+            }
+            let header = SegmentHeader(writerID: writerID, segmentNumber: segmentNumber, firstSeq: firstSeq, createdNs: Sys.nowNs())
+            do {
+                try header.encoded().withUnsafeBytes { try Sys.writeAll(fd, $0, path: path) }
+                if options.fsync != .never {
+                    try Sys.fsync(fd, path: path)
+                    try Sys.fsyncDirectory(directory)
+                }
+            } catch {
+                Glibc.close(fd)
+                unlink(path)
+                segmentNumber -= 1
+                throw error
+            }
+            segmentFD = fd
+            segmentPath = path
+            segmentSize = Int64(LogFormat.segmentHeaderSize)
+            segmentOpenedMono = Sys.monotonicNs()
+            segmentBroken = false
+            return
+        }
+    }
+
+    private func closeSegment(_ log: EventLog) {
+        guard segmentFD >= 0 else { return }
+        if options.fsync != .never {
+            do { try sync(log) } catch { report(log, "\(error)") }
+        }
+        Glibc.close(segmentFD)
+        segmentFD = -1
+    }
+
+    private func reopenSegment(_ log: EventLog) throws {
+        closeSegment(log)
+        try openSegment(firstSeq: writtenSeq + 1)
+        log.counters.segments.add(1, ordering: .relaxed)
+    }
+
+    private func rotate(_ log: EventLog) {
+        do {
+            try reopenSegment(log)
+        } catch {
+            report(log, "\(error)")
+        }
+        applyRetention(log)
+    }
+
+    /// Deletes whole closed segments, oldest first, past the size or age limits.
+    private func applyRetention(_ log: EventLog) {
+        guard options.retentionMaxBytes != nil || options.retentionMaxAgeNs != nil else { return }
+        guard let segments = try? LogDirectory.segments(in: directory) else { return }
+        var sizes: [(SegmentFile, Int64, UInt64)] = []
+        var total: Int64 = 0
+        for s in segments {
+            var st = stat()
+            guard stat(s.path, &st) == 0 else { continue }
+            let mtime = UInt64(st.st_mtim.tv_sec) * 1_000_000_000 + UInt64(st.st_mtim.tv_nsec)
+            sizes.append((s, Int64(st.st_size), mtime))
+            total += Int64(st.st_size)
+        }
+        let now = Sys.nowNs()
+        for (s, size, mtime) in sizes where s.path != segmentPath {
+            let tooBig = options.retentionMaxBytes.map { total > $0 } ?? false
+            let tooOld = options.retentionMaxAgeNs.map { now > mtime && now - mtime > $0 } ?? false
+            guard tooBig || tooOld else { continue }
+            if unlink(s.path) == 0 { total -= size }
+        }
+    }
+
+    private func finish(_ log: EventLog) {
+        closeSegment(log)
+        if lockFD >= 0 {
+            Glibc.close(lockFD)
+            lockFD = -1
+        }
+    }
+}

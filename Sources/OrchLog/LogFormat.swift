@@ -1,0 +1,47 @@
+/// Constants of the on-disk format (see docs/log-format.md). Every limit a reader enforces
+/// against hostile input is here.
+public enum LogFormat {
+    /// Segment file magic: "\u{89}OLOG\r\n\u{1A}" (8 bytes, PNG-style: catches text-mode mangling).
+    public static let segmentMagic: [UInt8] = [0x89, 0x4F, 0x4C, 0x4F, 0x47, 0x0D, 0x0A, 0x1A]
+    /// Format version written in segment headers. A reader rejects a higher major version.
+    public static let version: UInt16 = 1
+    /// Segment header size in bytes.
+    public static let segmentHeaderSize = 56
+    /// Frame magic "OLFR" little-endian: lets a reader resynchronise after corruption.
+    public static let frameMagic: UInt32 = 0x5246_4C4F
+    /// Frame header size in bytes.
+    public static let frameHeaderSize = 44
+    /// File name suffix of segments.
+    public static let segmentSuffix = ".olog"
+    /// Digits in a segment file name (zero-padded segment number).
+    public static let segmentDigits = 16
+    /// Name of the lock file in a source directory.
+    public static let lockFileName = ".lock"
+
+    /// Largest compressed frame payload a reader accepts (bytes).
+    public static let maxFramePayload = 16 << 20
+    /// Largest inflated block a reader accepts (bytes): protects against zlib bombs.
+    public static let maxRawBlock = 16 << 20
+    /// Most strings in one block's string table.
+    public static let maxStrings = 1 << 20
+    /// Most events in one block.
+    public static let maxEventsPerBlock = 1 << 22
+    /// Longest single string (bytes).
+    public static let maxStringLength = 1 << 20
+    /// Block encoding version (first byte of every inflated block).
+    public static let blockVersion: UInt8 = 1
+
+    /// The file name of segment `number`.
+    public static func segmentFileName(_ number: UInt64) -> String {
+        let digits = String(number)
+        return String(repeating: "0", count: max(0, segmentDigits - digits.count)) + digits + segmentSuffix
+    }
+
+    /// The segment number of a file name, or nil when it is not a segment name.
+    public static func segmentNumber(fileName: String) -> UInt64? {
+        guard fileName.hasSuffix(segmentSuffix) else { return nil }
+        let stem = fileName.dropLast(segmentSuffix.count)
+        guard stem.count == segmentDigits, stem.allSatisfy({ $0 >= "0" && $0 <= "9" }) else { return nil }
+        return UInt64(stem)
+    }
+}

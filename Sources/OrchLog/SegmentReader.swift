@@ -1,0 +1,165 @@
+import Glibc
+
+/// What reading at an offset of a segment found.
+public enum FrameRead: Sendable, Equatable {
+    /// A complete frame whose CRC checks; its payload is in `SegmentReader.payload`.
+    case frame(FrameHeader, offset: Int64)
+    /// Clean end of the segment at this offset.
+    case end(offset: Int64)
+    /// A partial frame at the end of the file: not yet written (live) or torn (crash).
+    case incomplete(offset: Int64, available: Int)
+    /// A bad frame; reading can carry on at `resumeAt` (the next frame magic, or the end).
+    case corrupt(offset: Int64, reason: String, resumeAt: Int64)
+}
+
+/// Reads one segment file frame by frame. Every length is checked against `LogFormat`
+/// limits before anything is allocated. Not thread-safe.
+public final class SegmentReader {
+    public let path: String
+    public let header: SegmentHeader
+    private let fd: Int32
+    private var headerBytes = [UInt8](repeating: 0, count: LogFormat.frameHeaderSize)
+    private var payloadBuffer = ByteBuffer(capacity: 64 << 10)
+    private var rawBuffer = ByteBuffer(capacity: 128 << 10)
+    private var inflater: Inflater?
+    private var decoder = BlockDecoder()
+
+    /// Opens a segment and checks its header.
+    /// - Throws: `.io` when it cannot be opened, `.notALog`/`.corrupt` for a bad header.
+    public init(path: String) throws {
+        self.path = path
+        let fd = try Sys.call("open \(path)") { open(path, O_RDONLY | O_CLOEXEC) }
+        do {
+            var bytes = [UInt8](repeating: 0, count: LogFormat.segmentHeaderSize)
+            let n = try bytes.withUnsafeMutableBytes { try Sys.pread(fd, $0.baseAddress!, $0.count, 0, path: path) }
+            header = try bytes.withUnsafeBytes { try SegmentHeader.decode(UnsafeRawBufferPointer(rebasing: $0[0..<n]), path: path) }
+        } catch {
+            close(fd)
+            throw error
+        }
+        self.fd = fd
+    }
+
+    deinit {
+        close(fd)
+        payloadBuffer.deallocate()
+        rawBuffer.deallocate()
+    }
+
+    /// The file's current size in bytes.
+    public func size() throws -> Int64 {
+        var st = stat()
+        try Sys.call("stat \(path)") { fstat(fd, &st) }
+        return Int64(st.st_size)
+    }
+
+    /// The payload of the last frame returned by `readFrame`.
+    public var payload: UnsafeRawBufferPointer { payloadBuffer.bytes }
+
+    /// Offset of the first frame.
+    public static let firstFrameOffset = Int64(LogFormat.segmentHeaderSize)
+
+    /// Reads the frame at `offset`.
+    public func readFrame(at offset: Int64) throws -> FrameRead {
+        let fileSize = try size()
+        if offset >= fileSize { return .end(offset: offset) }
+        let available = Int(fileSize - offset)
+        if available < LogFormat.frameHeaderSize {
+            return try incompleteOrCorrupt(offset, available: available, fileSize: fileSize, reason: "truncated frame header")
+        }
+        let got = try headerBytes.withUnsafeMutableBytes { try Sys.pread(fd, $0.baseAddress!, $0.count, offset, path: path) }
+        if got < LogFormat.frameHeaderSize {
+            return .incomplete(offset: offset, available: got)
+        }
+        guard let h = headerBytes.withUnsafeBytes({ FrameHeader.parse($0.baseAddress!) }) else {
+            return .corrupt(offset: offset, reason: "bad frame magic", resumeAt: try resync(after: offset, fileSize: fileSize))
+        }
+        guard Int(h.payloadLength) <= LogFormat.maxFramePayload else {
+            return .corrupt(offset: offset, reason: "frame length \(h.payloadLength) exceeds limit \(LogFormat.maxFramePayload)",
+                            resumeAt: try resync(after: offset, fileSize: fileSize))
+        }
+        guard Int(h.rawLength) <= LogFormat.maxRawBlock else {
+            return .corrupt(offset: offset, reason: "block length \(h.rawLength) exceeds limit \(LogFormat.maxRawBlock)",
+                            resumeAt: try resync(after: offset, fileSize: fileSize))
+        }
+        if Int64(h.frameLength) > Int64(available) {
+            return try incompleteOrCorrupt(offset, available: available, fileSize: fileSize, reason: "frame length \(h.payloadLength) runs past end of segment")
+        }
+        payloadBuffer.count = 0
+        payloadBuffer.reserve(Int(h.payloadLength))
+        let n = try Sys.pread(fd, payloadBuffer.base, Int(h.payloadLength), offset + Int64(LogFormat.frameHeaderSize), path: path)
+        payloadBuffer.count = n
+        if n < Int(h.payloadLength) { return .incomplete(offset: offset, available: LogFormat.frameHeaderSize + n) }
+        let ok = headerBytes.withUnsafeBytes { FrameHeader.crcMatches(header: $0.baseAddress!, payload: payloadBuffer.bytes) }
+        guard ok else {
+            return .corrupt(offset: offset, reason: "CRC mismatch", resumeAt: try resync(after: offset, fileSize: fileSize))
+        }
+        return .frame(h, offset: offset)
+    }
+
+    /// A short tail is "incomplete" unless a valid frame follows it, which makes it corruption.
+    private func incompleteOrCorrupt(_ offset: Int64, available: Int, fileSize: Int64, reason: String) throws -> FrameRead {
+        let next = try resync(after: offset, fileSize: fileSize)
+        if next < fileSize { return .corrupt(offset: offset, reason: reason, resumeAt: next) }
+        return .incomplete(offset: offset, available: available)
+    }
+
+    /// The offset of the next frame after `offset` whose magic and CRC check, or `fileSize`.
+    public func resync(after offset: Int64, fileSize: Int64) throws -> Int64 {
+        let chunk = 64 << 10
+        var buffer = [UInt8](repeating: 0, count: chunk + 3)
+        var position = offset + 1
+        let magic: [UInt8] = [0x4F, 0x4C, 0x46, 0x52]
+        while position < fileSize {
+            let n = try buffer.withUnsafeMutableBytes { try Sys.pread(fd, $0.baseAddress!, $0.count, position, path: path) }
+            if n < 4 { break }
+            var i = 0
+            while i + 4 <= n {
+                if buffer[i] == magic[0] && buffer[i + 1] == magic[1] && buffer[i + 2] == magic[2] && buffer[i + 3] == magic[3] {
+                    let candidate = position + Int64(i)
+                    if try frameChecks(at: candidate, fileSize: fileSize) { return candidate }
+                }
+                i += 1
+            }
+            position += Int64(n - 3)
+        }
+        return fileSize
+    }
+
+    /// Whether a complete, CRC-valid frame starts at `offset` (used by resynchronisation).
+    private func frameChecks(at offset: Int64, fileSize: Int64) throws -> Bool {
+        guard fileSize - offset >= Int64(LogFormat.frameHeaderSize) else { return false }
+        var hb = [UInt8](repeating: 0, count: LogFormat.frameHeaderSize)
+        _ = try hb.withUnsafeMutableBytes { try Sys.pread(fd, $0.baseAddress!, $0.count, offset, path: path) }
+        guard let h = hb.withUnsafeBytes({ FrameHeader.parse($0.baseAddress!) }),
+              Int(h.payloadLength) <= LogFormat.maxFramePayload,
+              offset + Int64(h.frameLength) <= fileSize else { return false }
+        var payload = [UInt8](repeating: 0, count: Int(h.payloadLength))
+        _ = try payload.withUnsafeMutableBytes { try Sys.pread(fd, $0.baseAddress!, $0.count, offset + Int64(LogFormat.frameHeaderSize), path: path) }
+        return hb.withUnsafeBytes { hp in payload.withUnsafeBytes { FrameHeader.crcMatches(header: hp.baseAddress!, payload: $0) } }
+    }
+
+    /// The string table of the last decoded block.
+    public var strings: [String] { decoder.strings }
+
+    /// Events of the last decoded block.
+    public private(set) var events: [RawEvent] = []
+
+    /// Inflates and decodes the last frame read into `events`. Label slots index `strings`.
+    /// - Throws: `.corrupt` naming this segment and the frame offset; `events` is then empty.
+    public func decode(_ frame: FrameHeader, offset: Int64) throws {
+        let context = "\(path):\(offset)"
+        do {
+            if inflater == nil { inflater = try Inflater() }
+            try inflater!.inflate(payloadBuffer.bytes, expected: Int(frame.rawLength), into: &rawBuffer, context: context)
+            try decoder.decode(rawBuffer.bytes, context: context, into: &events)
+            let total = events.count + decoder.skippedUnknown
+            guard total == Int(frame.eventCount), events.isEmpty || events[0].seq >= frame.firstSeq else {
+                throw OrchLogError(.corrupt, "\(context): block holds \(total) events, frame header says \(frame.eventCount)")
+            }
+        } catch {
+            events.removeAll(keepingCapacity: true)
+            throw error
+        }
+    }
+}

@@ -1,0 +1,151 @@
+/// Where a reader stands in a source: the segment, the offset of the next frame, and the
+/// last sequence number delivered. Saved in collector checkpoints.
+public struct LogPosition: Sendable, Codable, Equatable {
+    public var segment: UInt64
+    public var offset: Int64
+    public var lastSeq: UInt64
+
+    public init(segment: UInt64 = 0, offset: Int64 = SegmentReader.firstFrameOffset, lastSeq: UInt64 = 0) {
+        self.segment = segment
+        self.offset = offset
+        self.lastSeq = lastSeq
+    }
+}
+
+/// Something a reader found wrong on disk. Readers report and carry on.
+public struct LogProblem: Sendable, Equatable, CustomStringConvertible {
+    public enum Kind: String, Sendable {
+        /// A frame failed its checks (CRC, lengths, encoding): skipped, never decoded.
+        case corrupt
+        /// A partial last frame in a segment the writer has left (crash): skipped.
+        case tornTail = "torn_tail"
+        /// A file that should be a segment could not be read as one.
+        case badSegment = "bad_segment"
+        /// Segments were deleted (retention) before they were read: `lostEvents` is the gap.
+        case missingData = "missing_data"
+    }
+    public let kind: Kind
+    public let path: String
+    public let offset: Int64
+    public let reason: String
+    /// For `.missingData`: how many sequence numbers were skipped.
+    public let lostEvents: UInt64
+
+    public var description: String { "\(path):\(offset): \(reason)" }
+}
+
+/// One decoded block as a reader delivers it.
+public struct DecodedBlock {
+    /// Events in order; label slots index `strings`.
+    public let events: [RawEvent]
+    public let strings: [String]
+    public let frame: FrameHeader
+    public let segment: UInt64
+    public let offset: Int64
+}
+
+/// Reads one source directory from a position onwards, across segments, reporting problems
+/// and carrying on. Call `poll` repeatedly to follow a live writer. Not thread-safe.
+public final class SourceReader {
+    public let source: SourceDirectory
+    /// The position after the last delivered frame.
+    public private(set) var position: LogPosition
+    /// Called for each problem found (once per problem).
+    public var onProblem: (LogProblem) -> Void = { _ in }
+    private var reader: SegmentReader?
+
+    public init(source: SourceDirectory, from position: LogPosition = LogPosition()) {
+        self.source = source
+        self.position = position
+    }
+
+    /// Delivers every complete frame available now, up to `maxFrames`. Returns the number of
+    /// frames delivered. An incomplete last frame of the newest segment is left for later.
+    /// - Throws: `.io` when the directory cannot be read; errors thrown by `body`.
+    @discardableResult
+    public func poll(maxFrames: Int = .max, _ body: (DecodedBlock) throws -> Void) throws -> Int {
+        var delivered = 0
+        while delivered < maxFrames {
+            if reader == nil {
+                guard try openNextSegment() else { return delivered }
+            }
+            guard let current = reader else { return delivered }
+            switch try current.readFrame(at: position.offset) {
+            case let .frame(h, offset):
+                do {
+                    try current.decode(h, offset: offset)
+                } catch let error as OrchLogError {
+                    problem(.corrupt, current.path, offset, error.message.components(separatedBy: ": ").last ?? error.message)
+                    position.offset = offset + Int64(h.frameLength)
+                    continue
+                }
+                position.offset = offset + Int64(h.frameLength)
+                if h.eventCount > 0 { position.lastSeq = max(position.lastSeq, h.lastSeq) }
+                delivered += 1
+                try body(DecodedBlock(events: current.events, strings: current.strings, frame: h, segment: position.segment, offset: offset))
+            case let .corrupt(offset, reason, resumeAt):
+                problem(.corrupt, current.path, offset, reason)
+                position.offset = resumeAt
+            case let .end(offset), let .incomplete(offset, _):
+                // Move on only when the writer has moved on to a newer segment; re-check this
+                // one first, since it may have been completed in between.
+                guard try newerSegmentExists() else { return delivered }
+                switch try current.readFrame(at: offset) {
+                case .frame, .corrupt:
+                    continue
+                case .incomplete:
+                    problem(.tornTail, current.path, offset, "torn tail (incomplete last frame) in a segment the writer has left")
+                case .end:
+                    break
+                }
+                reader = nil
+                moveOn = true
+            }
+        }
+        return delivered
+    }
+
+    /// Set when the current segment is finished and the next one should be opened.
+    private var moveOn = false
+
+    private func problem(_ kind: LogProblem.Kind, _ path: String, _ offset: Int64, _ reason: String, lost: UInt64 = 0) {
+        onProblem(LogProblem(kind: kind, path: path, offset: offset, reason: reason, lostEvents: lost))
+    }
+
+    private func newerSegmentExists() throws -> Bool {
+        try LogDirectory.segments(in: source.path).contains { $0.number > position.segment }
+    }
+
+    /// Opens the segment to read: the current one (resuming), or the first after it when it
+    /// is finished or gone. False when there is nothing to open yet.
+    private func openNextSegment() throws -> Bool {
+        let segments = try LogDirectory.segments(in: source.path)
+        let wanted = moveOn || position.segment == 0
+            ? segments.first { $0.number > position.segment }
+            : segments.first { $0.number >= position.segment }
+        guard let segment = wanted else { return false }
+        if segment.number != position.segment {
+            position = LogPosition(segment: segment.number, offset: SegmentReader.firstFrameOffset, lastSeq: position.lastSeq)
+        }
+        moveOn = false
+        do {
+            let r = try SegmentReader(path: segment.path)
+            if position.lastSeq > 0, position.offset == SegmentReader.firstFrameOffset, r.header.firstSeq > position.lastSeq + 1 {
+                // Segments (or their ends) were deleted before they were read.
+                let lost = r.header.firstSeq - position.lastSeq - 1
+                problem(.missingData, segment.path, 0, "\(lost) events were deleted before they were read", lost: lost)
+                position.lastSeq = r.header.firstSeq - 1
+            }
+            reader = r
+            return true
+        } catch let error as OrchLogError {
+            if error.code == .notALog, segment.number == segments.last?.number,
+               let attributes = try? LogDirectory.fileSize(segment.path), attributes < Int64(LogFormat.segmentHeaderSize) {
+                return false  // the writer has not written the header yet
+            }
+            problem(.badSegment, segment.path, 0, error.message)
+            moveOn = true
+            return try openNextSegment()
+        }
+    }
+}
