@@ -4,6 +4,11 @@ import Glibc
 public struct SegmentFile: Sendable, Equatable {
     public let number: UInt64
     public let path: String
+
+    public init(number: UInt64, path: String) {
+        self.number = number
+        self.path = path
+    }
 }
 
 /// A source: one writer's directory.
@@ -11,6 +16,11 @@ public struct SourceDirectory: Sendable, Equatable {
     /// The directory's name, used as the `source` label.
     public let name: String
     public let path: String
+
+    public init(name: String, path: String) {
+        self.name = name
+        self.path = path
+    }
 }
 
 /// Lists sources and segments on disk.

@@ -1,0 +1,130 @@
+import Foundation
+import Glibc
+import OrchLog
+import OrchTestSupport
+import Testing
+
+@Suite struct EventLogTests {
+    @Test func emittedEventsReadBackInOrderWithSequenceNumbers() throws {
+        let dir = TempDir("roundtrip")
+        defer { dir.remove() }
+        let log = try EventLog(directory: dir.sub("src"))
+        let agent = log.label("support")
+        let crm = log.label("crm")
+        for i in 0..<10_000 {
+            log.emit(.invocationFinished(agent: agent, outcome: i % 7 == 0 ? .failure : .success, durationNs: UInt64(i) * 1000, queueWaitNs: 5, invocationID: UInt64(i)))
+            log.emit(.toolCall(tool: crm, outcome: .timeout, latencyNs: 30_000_000_000, fallbackUsed: i % 2 == 0))
+        }
+        log.close()
+        #expect(log.stats.dropped == 0)
+        let records = try readAll(dir.sub("src"))
+        #expect(records.count == 20_000)
+        #expect(records.map(\.seq) == Array(1...20_000))
+        #expect(records[0].text(of: "agent") == "support")
+        #expect(records[14].text(of: "outcome") == "failure")
+        #expect(records[1].text(of: "fallback") == "true")
+        #expect(records[1].number(of: "latency_ns") == 30_000_000_000)
+        #expect(records.allSatisfy { $0.source == "src" })
+    }
+
+    @Test func secondWriterOnSameDirectoryFailsNamingIt() throws {
+        let dir = TempDir("lock")
+        defer { dir.remove() }
+        let first = try EventLog(directory: dir.sub("src"))
+        defer { first.close() }
+        #expect {
+            _ = try EventLog(directory: dir.sub("src"))
+        } throws: { error in
+            let e = error as? OrchLogError
+            return e?.code == .locked && e!.message.contains(dir.sub("src"))
+        }
+    }
+
+    @Test func reopeningStartsANewSegmentAndContinuesSequence() throws {
+        let dir = TempDir("reopen")
+        defer { dir.remove() }
+        for round in 0..<3 {
+            let log = try EventLog(directory: dir.sub("src"))
+            let q = log.label("main")
+            for i in 0..<100 { log.emit(.queueSample(queue: q, depth: UInt64(round * 100 + i), capacity: 1000)) }
+            log.close()
+        }
+        let segments = try LogDirectory.segments(in: dir.sub("src"))
+        #expect(segments.map(\.number) == [1, 2, 3])
+        let records = try readAll(dir.sub("src"))
+        #expect(records.map(\.seq) == Array(1...300))
+        #expect(records.map { $0.number(of: "depth")! } == (0..<300).map(UInt64.init))
+    }
+
+    @Test func flushMakesEventsVisibleToAFollowerBeforeClose() throws {
+        let dir = TempDir("flush")
+        defer { dir.remove() }
+        let log = try EventLog(directory: dir.sub("src"))
+        defer { log.close() }
+        let pool = log.label("workers")
+        log.emit(.workerPoolSample(pool: pool, busy: 3, size: 10))
+        log.flush()
+        let reader = SourceReader(source: SourceDirectory(name: "src", path: dir.sub("src")))
+        var seen: [UInt64] = []
+        try reader.poll { block in seen += block.events.map(\.n0) }
+        #expect(seen == [3])
+        log.emit(.workerPoolSample(pool: pool, busy: 4, size: 10))
+        log.flush()
+        try reader.poll { block in seen += block.events.map(\.n0) }
+        #expect(seen == [3, 4])
+    }
+
+    @Test func fullBufferDropsAreCountedAndRecordedInTheLog() throws {
+        let dir = TempDir("drops")
+        defer { dir.remove() }
+        var options = EventLogOptions()
+        options.bufferCapacity = 16
+        options.flushAgeNs = 500_000_000
+        let log = try EventLog(directory: dir.sub("src"), options: options)
+        let q = log.label("q")
+        for i in 0..<200_000 { log.emit(.queueSample(queue: q, depth: UInt64(i), capacity: 1)) }
+        log.close()
+        let stats = log.stats
+        #expect(stats.droppedBufferFull > 0)
+        let records = try readAll(dir.sub("src"))
+        let ordinary = records.filter { $0.type == .queueSample }.count
+        let recordedDrops = records.filter { $0.type == .eventsDropped }.reduce(UInt64(0)) { $0 + $1.number(of: "count")! }
+        // Nothing lost silently: every event is either in the log or counted by a drop record.
+        #expect(UInt64(ordinary) + recordedDrops == 200_000)
+        #expect(recordedDrops == stats.droppedBufferFull)
+    }
+
+    @Test func segmentFilesAreNotWorldReadable() throws {
+        let dir = TempDir("perm")
+        defer { dir.remove() }
+        let log = try EventLog(directory: dir.sub("src"))
+        log.close()
+        let segment = try LogDirectory.segments(in: dir.sub("src"))[0]
+        var st = stat()
+        #expect(stat(segment.path, &st) == 0)
+        #expect(st.st_mode & 0o007 == 0)
+    }
+
+    @Test func rotationBySizeAndRetentionBySize() throws {
+        let dir = TempDir("rotate")
+        defer { dir.remove() }
+        var options = EventLogOptions()
+        options.segmentMaxBytes = 8192
+        options.blockSize = 4096
+        options.compressionLevel = 0
+        options.retentionMaxBytes = 40_000
+        let log = try EventLog(directory: dir.sub("src"), options: options)
+        let k = log.label("k")
+        for i in 0..<20_000 { log.emit(.stateRead(shard: k, key: k, version: UInt64(i), source: .store, latencyNs: UInt64(i))) }
+        log.close()
+        let segments = try LogDirectory.segments(in: dir.sub("src"))
+        #expect(segments.count > 2)
+        #expect(segments.first!.number > 1)  // oldest deleted by retention
+        let total = try segments.reduce(Int64(0)) { $0 + (try LogDirectory.fileSize($1.path)) }
+        #expect(total <= 40_000 + 8192 + 8192)
+        // What remains is a contiguous tail ending at the last event.
+        let records = try readAll(dir.sub("src"))
+        #expect(records.last?.seq == 20_000)
+        #expect(zip(records, records.dropFirst()).allSatisfy { $1.seq == $0.seq + 1 })
+    }
+}
