@@ -128,6 +128,10 @@ public final class EventLog: Sendable {
             lastError: counters.lastError.withLock { $0 })
     }
 
+    /// Events waiting in the buffer for the flusher (a producer that may block, such as a
+    /// bulk importer, can wait while this is high instead of having events dropped).
+    public var bufferedCount: Int { ring.withLock { $0.count } }
+
     /// The highest sequence number known to be on stable storage (0 when none yet).
     public var durableSequence: UInt64 { counters.durableThrough.load(ordering: .acquiring) }
 

@@ -1,1 +1,5 @@
-print("orchlog: not yet built")
+import Glibc
+import OrchCLI
+
+signal(SIGPIPE, SIG_IGN)
+exit(OrchlogCLI.main(Array(CommandLine.arguments.dropFirst())))

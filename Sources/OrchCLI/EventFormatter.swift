@@ -1,0 +1,183 @@
+import Glibc
+import OrchLog
+
+/// Renders event records for `orchlog tail`: NDJSON for machines, aligned text for people.
+struct EventFormatter {
+    enum Style { case text, json }
+    let style: Style
+    let color: Bool
+    /// Width of the source column in text output.
+    var sourceWidth = 8
+
+    /// One line (without newline).
+    func line(_ r: EventRecord) -> String {
+        style == .json ? json(r) : text(r)
+    }
+
+    func json(_ r: EventRecord) -> String {
+        var out = "{\"seq\":\(r.seq),\"ts\":\"\(Timestamp.rfc3339(r.timestamp))\",\"source\":"
+        JSON.appendString(r.source, to: &out)
+        out += ",\"type\":\"\(r.type.name)\""
+        for field in r.schema.fields {
+            out += ",\""
+            out += field.name
+            out += "\":"
+            switch field.kind {
+            case .label, .enumeration:
+                JSON.appendString(r.text(of: field), to: &out)
+            case .flag:
+                out += r.text(of: field)
+            case .number, .nanoseconds:
+                out += r.text(of: field)
+            }
+        }
+        out += "}"
+        return out
+    }
+
+    func text(_ r: EventRecord) -> String {
+        let typeName = r.type.name
+        var out = Timestamp.rfc3339(r.timestamp, digits: 6)
+        out += "  "
+        out += r.source.padding(sourceWidth)
+        out += "  "
+        let padded = typeName.padding(19)
+        if color {
+            out += "\u{1B}[\(EventFormatter.colorCode(r))m" + padded + "\u{1B}[0m"
+        } else {
+            out += padded
+        }
+        for field in r.schema.fields {
+            out += " "
+            out += field.name.hasSuffix("_ns") ? String(field.name.dropLast(3)) : field.name
+            out += "="
+            if case .nanoseconds = field.kind {
+                out += Timestamp.humanDuration(r.number(of: field.name) ?? 0)
+            } else {
+                let v = r.text(of: field)
+                out += (v.isEmpty || v.contains(" ")) ? "\"\(v)\"" : v
+            }
+        }
+        return out
+    }
+
+    /// ANSI color by how the event went: red bad, yellow degraded, green good, default else.
+    static func colorCode(_ r: EventRecord) -> String {
+        let outcome = r.text(of: "outcome") ?? r.text(of: "to") ?? ""
+        switch outcome {
+        case "failure", "timeout", "error", "rate_limited", "open", "forced_open": return "31"
+        case "conflict", "rejected", "short_circuited", "half_open": return "33"
+        case "success", "committed", "closed": return "32"
+        default:
+            if r.type == .eventsDropped || r.type == .queueRejection { return "31" }
+            return "36"
+        }
+    }
+}
+
+extension String {
+    func padding(_ width: Int) -> String {
+        count >= width ? self : self + String(repeating: " ", count: width - count)
+    }
+}
+
+/// Minimal JSON string escaping (RFC 8259) for output we write ourselves.
+enum JSON {
+    static func appendString(_ s: String, to out: inout String) {
+        out += "\""
+        for u in s.unicodeScalars {
+            switch u {
+            case "\"": out += "\\\""
+            case "\\": out += "\\\\"
+            case "\n": out += "\\n"
+            case "\r": out += "\\r"
+            case "\t": out += "\\t"
+            default:
+                if u.value < 0x20 {
+                    let hex = String(u.value, radix: 16)
+                    out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
+                } else {
+                    out.unicodeScalars.append(u)
+                }
+            }
+        }
+        out += "\""
+    }
+
+    static func string(_ s: String) -> String {
+        var out = ""
+        appendString(s, to: &out)
+        return out
+    }
+}
+
+/// Time formatting.
+enum Timestamp {
+    /// RFC 3339 UTC with `digits` fractional digits (9 = nanoseconds).
+    static func rfc3339(_ ns: UInt64, digits: Int = 9) -> String {
+        var t = time_t(ns / 1_000_000_000)
+        var tm = tm()
+        gmtime_r(&t, &tm)
+        func pad(_ v: Int32, _ w: Int) -> String {
+            let s = String(v)
+            return String(repeating: "0", count: max(0, w - s.count)) + s
+        }
+        var frac = String(ns % 1_000_000_000)
+        frac = String(repeating: "0", count: 9 - frac.count) + frac
+        return "\(pad(tm.tm_year + 1900, 4))-\(pad(tm.tm_mon + 1, 2))-\(pad(tm.tm_mday, 2))T\(pad(tm.tm_hour, 2)):\(pad(tm.tm_min, 2)):\(pad(tm.tm_sec, 2)).\(frac.prefix(digits))Z"
+    }
+
+    /// Parses RFC 3339 UTC ("…Z" or "+00:00"), with up to 9 fractional digits, to ns.
+    static func parse(_ text: String) -> UInt64? {
+        let s = Array(text.utf8)
+        guard s.count >= 20 else { return nil }
+        func num(_ a: Int, _ b: Int) -> Int32? {
+            var v: Int32 = 0
+            for i in a..<b {
+                guard s[i] >= 48 && s[i] <= 57 else { return nil }
+                v = v * 10 + Int32(s[i] - 48)
+            }
+            return v
+        }
+        guard let y = num(0, 4), s[4] == 45, let mo = num(5, 7), s[7] == 45, let d = num(8, 10),
+              s[10] == 84 || s[10] == 116 || s[10] == 32, let h = num(11, 13), s[13] == 58, let mi = num(14, 16), s[16] == 58,
+              let sec = num(17, 19) else { return nil }
+        var i = 19
+        var frac: UInt64 = 0
+        var fracDigits = 0
+        if i < s.count && s[i] == 46 {
+            i += 1
+            while i < s.count, s[i] >= 48 && s[i] <= 57 {
+                if fracDigits < 9 { frac = frac * 10 + UInt64(s[i] - 48); fracDigits += 1 }
+                i += 1
+            }
+            while fracDigits < 9 { frac *= 10; fracDigits += 1 }
+        }
+        let rest = String(decoding: s[i...], as: UTF8.self)
+        guard rest == "Z" || rest == "z" || rest == "+00:00" else { return nil }
+        var tm = tm()
+        tm.tm_year = y - 1900
+        tm.tm_mon = mo - 1
+        tm.tm_mday = d
+        tm.tm_hour = h
+        tm.tm_min = mi
+        tm.tm_sec = sec
+        let t = timegm(&tm)
+        guard t >= 0 else { return nil }
+        return UInt64(t) * 1_000_000_000 + frac
+    }
+
+    /// "850ns", "12.3µs", "45.6ms", "1.23s", "2m03s".
+    static func humanDuration(_ ns: UInt64) -> String {
+        func fmt(_ v: Double) -> String {
+            let r = (v * 100).rounded() / 100
+            return r == r.rounded() ? String(Int(r)) : String(r)
+        }
+        if ns < 1_000 { return "\(ns)ns" }
+        if ns < 1_000_000 { return fmt(Double(ns) / 1e3) + "µs" }
+        if ns < 1_000_000_000 { return fmt(Double(ns) / 1e6) + "ms" }
+        if ns < 60_000_000_000 { return fmt(Double(ns) / 1e9) + "s" }
+        let s = ns / 1_000_000_000
+        return "\(s / 60)m" + (s % 60 < 10 ? "0" : "") + "\(s % 60)s"
+    }
+}

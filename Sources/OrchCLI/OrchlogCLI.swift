@@ -1,0 +1,55 @@
+import OrchLog
+
+/// The `orchlog` command: dispatches to subcommands and maps errors to exit codes
+/// (0 ok, 1 failure found, 2 usage).
+public enum OrchlogCLI {
+    static let help = """
+    Usage: orchlog COMMAND [OPTIONS]
+
+    Commands:
+      tail       show events, live with -f (like journalctl -f)
+      inspect    segments, blocks, events, compression ratio, time range
+      verify     check every frame; --repair cuts torn tails
+      generate   write a realistic synthetic event mix (tests, benchmarks, demos)
+
+    Run `orchlog COMMAND --help` for a command's options.
+    Exit status: 0 ok, 1 a failure was found, 2 usage error.
+    """
+
+    /// Runs the CLI with `arguments` (without the program name); returns the exit status.
+    public static func main(_ arguments: [String]) -> Int32 {
+        guard let command = arguments.first else {
+            Output.err(help)
+            return 2
+        }
+        let rest = Array(arguments.dropFirst())
+        do {
+            let status: Int32
+            switch command {
+            case "tail": status = try TailCommand.run(rest)
+            case "inspect": status = try InspectCommand.run(rest)
+            case "verify": status = try VerifyCommand.run(rest)
+            case "generate": status = try GenerateCommand.run(rest)
+            case "--help", "-h", "help":
+                Output.out(help)
+                status = 0
+            default:
+                throw CLIError.usage("unknown command \(command) (see orchlog --help)")
+            }
+            Output.flush()
+            return status
+        } catch let error as CLIError {
+            Output.flush()
+            Output.err("orchlog: \(error.message)")
+            return error.isUsage ? 2 : 1
+        } catch let error as OrchLogError {
+            Output.flush()
+            Output.err("orchlog: \(error.message)")
+            return error.code == .invalidArgument ? 2 : 1
+        } catch {
+            Output.flush()
+            Output.err("orchlog: \(error)")
+            return 1
+        }
+    }
+}

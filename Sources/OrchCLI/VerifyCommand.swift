@@ -1,0 +1,159 @@
+import Glibc
+import OrchLog
+
+/// `orchlog verify`: checks every frame; `--repair` cuts torn tails.
+enum VerifyCommand {
+    static let help = """
+    Usage: orchlog verify [--repair] PATH
+
+    Checks every segment of a log: headers, frame CRCs, lengths and block encoding. Prints
+    one line per problem as SEGMENT:OFFSET: reason. PATH is a source directory or a root of
+    sources.
+
+    A torn tail (a partial last frame left by a crash) is repaired by --repair, which
+    truncates the segment at the last complete frame and reports what it cut. A segment too
+    short to hold a header is removed by --repair. Corruption in the middle of a segment is
+    reported, never deleted. The newest segment of a source whose writer is still running
+    (its lock is held) may end in a frame being written: that is not a problem, and --repair
+    leaves such a source alone.
+
+    Exit status: 0 the log is clean (after repair), 1 problems remain, 2 usage.
+    """
+
+    static func run(_ argv: [String]) throws -> Int32 {
+        let args = try Arguments(argv, switches: ["--repair"], options: [])
+        if args.has("--help", "-h") { Output.out(help); return 0 }
+        guard args.positional.count == 1 else { throw CLIError.usage("verify: give exactly one PATH (see --help)") }
+        let repair = args.has("--repair")
+        let path = args.positional[0]
+        let sources: [SourceDirectory]
+        do { sources = try LogDirectory.sources(at: path) } catch let e as OrchLogError { throw CLIError.failure(e.message) }
+        guard !sources.isEmpty else { throw CLIError.failure("\(path): no orchlog segments here (not a source directory or a root of sources)") }
+
+        var remaining = 0
+        var frames = 0, events = 0
+        for source in sources {
+            let live = writerIsRunning(source.path)
+            let segments: [SegmentFile]
+            do { segments = try LogDirectory.segments(in: source.path) } catch let e as OrchLogError { throw CLIError.failure(e.message) }
+            for segment in segments {
+                let isNewest = segment.number == segments.last?.number
+                let result = check(segment, liveTail: live && isNewest)
+                frames += result.frames
+                events += result.events
+                for p in result.problems {
+                    Output.out("\(segment.path):\(p.offset): \(p.reason)")
+                }
+                remaining += result.problems.filter { !$0.repairable }.count
+                guard let cut = result.tornAt else { continue }
+                if repair && !live {
+                    if cut < Int64(LogFormat.segmentHeaderSize) {
+                        if unlink(segment.path) == 0 {
+                            Output.out("\(segment.path): repaired: removed (no complete header)")
+                        } else {
+                            remaining += 1
+                            Output.out("\(segment.path): cannot remove: \(String(cString: strerror(errno)))")
+                        }
+                    } else {
+                        let size = (try? LogDirectory.fileSize(segment.path)) ?? cut
+                        if truncate(segment.path, off_t(cut)) == 0 {
+                            Output.out("\(segment.path):\(cut): repaired: cut \(size - cut) bytes of torn tail")
+                        } else {
+                            remaining += 1
+                            Output.out("\(segment.path):\(cut): cannot truncate: \(String(cString: strerror(errno)))")
+                        }
+                    }
+                } else {
+                    remaining += 1
+                    if repair && live {
+                        Output.out("\(segment.path): not repaired: a writer holds \(source.path)")
+                    }
+                }
+            }
+        }
+        Output.err("orchlog: verified \(sources.count) source(s), \(frames) frames, \(events) events: " + (remaining == 0 ? "ok" : "\(remaining) problem(s)"))
+        return remaining == 0 ? 0 : 1
+    }
+
+    struct Problem {
+        let offset: Int64
+        let reason: String
+        /// Fixed by --repair (a torn tail).
+        let repairable: Bool
+    }
+
+    struct Result {
+        var problems: [Problem] = []
+        var tornAt: Int64?
+        var frames = 0
+        var events = 0
+    }
+
+    static func check(_ segment: SegmentFile, liveTail: Bool) -> Result {
+        var result = Result()
+        let reader: SegmentReader
+        do {
+            reader = try SegmentReader(path: segment.path)
+        } catch let e as OrchLogError {
+            let size = (try? LogDirectory.fileSize(segment.path)) ?? 0
+            if size < Int64(LogFormat.segmentHeaderSize) && !liveTail {
+                result.problems.append(Problem(offset: 0, reason: "torn header (\(size) bytes)", repairable: true))
+                result.tornAt = 0
+            } else if !(liveTail && size < Int64(LogFormat.segmentHeaderSize)) {
+                result.problems.append(Problem(offset: 0, reason: e.message.components(separatedBy: ": ").dropFirst().joined(separator: ": "), repairable: false))
+            }
+            return result
+        } catch {
+            result.problems.append(Problem(offset: 0, reason: "\(error)", repairable: false))
+            return result
+        }
+        if reader.header.segmentNumber != segment.number {
+            result.problems.append(Problem(offset: 0, reason: "header says segment \(reader.header.segmentNumber), file name says \(segment.number)", repairable: false))
+        }
+        var offset = SegmentReader.firstFrameOffset
+        while true {
+            let read: FrameRead
+            do { read = try reader.readFrame(at: offset) } catch {
+                result.problems.append(Problem(offset: offset, reason: "\(error)", repairable: false))
+                return result
+            }
+            switch read {
+            case let .frame(h, at):
+                do {
+                    try reader.decode(h, offset: at)
+                    result.frames += 1
+                    result.events += Int(h.eventCount)
+                } catch let e as OrchLogError {
+                    let reason = e.message.hasPrefix("\(segment.path):\(at): ") ? String(e.message.dropFirst("\(segment.path):\(at): ".count)) : e.message
+                    result.problems.append(Problem(offset: at, reason: "bad block: \(reason)", repairable: false))
+                } catch {
+                    result.problems.append(Problem(offset: at, reason: "\(error)", repairable: false))
+                }
+                offset = at + Int64(h.frameLength)
+            case let .corrupt(at, reason, resumeAt):
+                result.problems.append(Problem(offset: at, reason: reason, repairable: false))
+                offset = resumeAt
+            case .end:
+                return result
+            case let .incomplete(at, available):
+                if !liveTail {
+                    result.problems.append(Problem(offset: at, reason: "torn tail: incomplete last frame (\(available) bytes)", repairable: true))
+                    result.tornAt = at
+                }
+                return result
+            }
+        }
+    }
+
+    /// Whether a writer holds the source's lock right now.
+    static func writerIsRunning(_ path: String) -> Bool {
+        let fd = open(path + "/" + LogFormat.lockFileName, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { return false }
+        defer { close(fd) }
+        if flock(fd, LOCK_EX | LOCK_NB) == 0 {
+            flock(fd, LOCK_UN)
+            return false
+        }
+        return errno == EWOULDBLOCK
+    }
+}
