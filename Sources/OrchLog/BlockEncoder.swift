@@ -9,6 +9,7 @@ struct BlockEncoder {
     private var blockIndex: [Int32] = []
     private var touched: [UInt32] = []
     private(set) var stringCount = 0
+    private var emptyIndex: Int32 = -1
     private(set) var count = 0
     private(set) var firstSeq: UInt64 = 0
     private(set) var lastSeq: UInt64 = 0
@@ -31,6 +32,7 @@ struct BlockEncoder {
         events.count = 0
         strings.count = 0
         stringCount = 0
+        emptyIndex = -1
         count = 0
     }
 
@@ -81,6 +83,15 @@ struct BlockEncoder {
     @inline(never)
     private mutating func intern(_ id: UInt32, _ labels: LabelSnapshot) -> Int32 {
         let i = Int(id)
+        if i >= labels.table.count {
+            // `Label.none` or a handle from another log: the empty string.
+            if emptyIndex < 0 {
+                strings.appendVarint(0)
+                emptyIndex = Int32(stringCount)
+                stringCount += 1
+            }
+            return emptyIndex
+        }
         if i >= blockIndex.count {
             blockIndex.append(contentsOf: repeatElement(-1, count: max(i + 1 - blockIndex.count, 256)))
         }

@@ -3,8 +3,9 @@
 public enum Event: Sendable, Hashable {
     /// An agent invocation was taken off the queue and started.
     case invocationStarted(agent: Label, invocationID: UInt64)
-    /// An agent invocation ended; `queueWaitNs` is the time it spent queued.
-    case invocationFinished(agent: Label, outcome: InvocationOutcome, durationNs: UInt64, queueWaitNs: UInt64, invocationID: UInt64)
+    /// An agent invocation ended; `queueWaitNs` is the time it spent in `queue` (`.none`: the
+    /// collector reports it as queue "default").
+    case invocationFinished(agent: Label, outcome: InvocationOutcome, durationNs: UInt64, queueWaitNs: UInt64, invocationID: UInt64, queue: Label = .none)
     /// A queue's depth and capacity at a moment.
     case queueSample(queue: Label, depth: UInt64, capacity: UInt64)
     /// A caller was turned away by backpressure and told to retry after a delay.
@@ -58,8 +59,8 @@ public enum Event: Sendable, Hashable {
         switch self {
         case let .invocationStarted(agent, id):
             r.l0 = agent.id; r.n0 = id
-        case let .invocationFinished(agent, outcome, duration, wait, id):
-            r.l0 = agent.id; r.n0 = UInt64(outcome.rawValue); r.n1 = duration; r.n2 = wait; r.n3 = id
+        case let .invocationFinished(agent, outcome, duration, wait, id, queue):
+            r.l0 = agent.id; r.n0 = UInt64(outcome.rawValue); r.n1 = duration; r.n2 = wait; r.n3 = id; r.l1 = queue.id
         case let .queueSample(queue, depth, capacity):
             r.l0 = queue.id; r.n0 = depth; r.n1 = capacity
         case let .queueRejection(queue, reason, retryAfter):

@@ -88,7 +88,7 @@ extension Event {
         case .invocationStarted:
             self = .invocationStarted(agent: Label(id: r.l0), invocationID: r.n0)
         case .invocationFinished:
-            self = .invocationFinished(agent: Label(id: r.l0), outcome: e(r.n0, InvocationOutcome.success), durationNs: r.n1, queueWaitNs: r.n2, invocationID: r.n3)
+            self = .invocationFinished(agent: Label(id: r.l0), outcome: e(r.n0, InvocationOutcome.success), durationNs: r.n1, queueWaitNs: r.n2, invocationID: r.n3, queue: Label(id: r.l1))
         case .queueSample:
             self = .queueSample(queue: Label(id: r.l0), depth: r.n0, capacity: r.n1)
         case .queueRejection:

@@ -116,6 +116,7 @@ public struct EventSchema: Sendable {
         EventSchema(.invocationFinished, "invocation_finished", [
             ("agent", .label), ("outcome", .enumeration(InvocationOutcome.names)),
             ("duration_ns", .nanoseconds), ("queue_wait_ns", .nanoseconds), ("invocation_id", .number),
+            ("queue", .label),
         ]),
         EventSchema(.queueSample, "queue_sample", [
             ("queue", .label), ("depth", .number), ("capacity", .number),

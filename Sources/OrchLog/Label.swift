@@ -6,4 +6,7 @@ public struct Label: Sendable, Hashable {
 
     @inlinable
     public init(id: UInt32) { self.id = id }
+
+    /// No value: written as the empty string.
+    public static let none = Label(id: UInt32.max)
 }

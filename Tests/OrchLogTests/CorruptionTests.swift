@@ -1,0 +1,191 @@
+import Foundation
+import Glibc
+@testable import OrchLog
+import OrchTestSupport
+import Testing
+
+/// Writes a small log of several frames and returns the segment path and events per frame.
+func writeFrames(_ dir: TempDir, frames: Int, perFrame: Int) throws -> (path: String, frameOffsets: [Int64]) {
+    var options = EventLogOptions()
+    options.flushAgeNs = 10_000_000_000
+    let log = try EventLog(directory: dir.sub("src"), options: options)
+    let q = log.label("q")
+    for f in 0..<frames {
+        for i in 0..<perFrame { log.emit(.queueSample(queue: q, depth: UInt64(f * perFrame + i), capacity: 99)) }
+        log.flush()
+    }
+    log.close()
+    let path = try LogDirectory.segments(in: dir.sub("src"))[0].path
+    let reader = try SegmentReader(path: path)
+    var offsets: [Int64] = []
+    var offset = SegmentReader.firstFrameOffset
+    while case let .frame(h, at) = try reader.readFrame(at: offset) {
+        offsets.append(at)
+        offset = at + Int64(h.frameLength)
+    }
+    return (path, offsets)
+}
+
+@Suite struct CorruptionTests {
+    @Test func truncationAtEveryByteOfTheLastFrameYieldsExactlyTheCompleteFrames() throws {
+        let dir = TempDir("trunc")
+        defer { dir.remove() }
+        let (path, offsets) = try writeFrames(dir, frames: 3, perFrame: 50)
+        #expect(offsets.count == 3)
+        let full = try LogDirectory.fileSize(path)
+        let original = try Data(contentsOf: URL(fileURLWithPath: path))
+        for cut in offsets[2]..<full {
+            try original.prefix(Int(cut)).write(to: URL(fileURLWithPath: path))
+            var problems: [LogProblem] = []
+            let records = try readAll(dir.sub("src"), problems: &problems)
+            #expect(records.count == 100, "cut at \(cut)")
+            #expect(records.last?.seq == 100)
+            #expect(problems.isEmpty, "a live tail is not a problem for a reader")
+        }
+    }
+
+    @Test func flippedByteInAMiddleFrameIsSkippedAndReportedWithOffset() throws {
+        let dir = TempDir("flip")
+        defer { dir.remove() }
+        let (path, offsets) = try writeFrames(dir, frames: 3, perFrame: 40)
+        var bytes = try Data(contentsOf: URL(fileURLWithPath: path))
+        let target = Int(offsets[1]) + LogFormat.frameHeaderSize + 5
+        bytes[target] ^= 0x40
+        try bytes.write(to: URL(fileURLWithPath: path))
+        var problems: [LogProblem] = []
+        let records = try readAll(dir.sub("src"), problems: &problems)
+        #expect(records.map(\.seq) == Array(1...40) + Array(81...120))
+        #expect(problems.count == 1)
+        #expect(problems.first?.kind == .corrupt)
+        #expect(problems.first?.offset == offsets[1])
+        #expect(problems.first?.reason.contains("CRC") == true)
+    }
+
+    @Test func corruptLengthFieldResynchronisesAtTheNextFrame() throws {
+        let dir = TempDir("len")
+        defer { dir.remove() }
+        let (path, offsets) = try writeFrames(dir, frames: 3, perFrame: 30)
+        var bytes = try Data(contentsOf: URL(fileURLWithPath: path))
+        // Claim a huge payload length in the middle frame.
+        bytes.replaceSubrange(Int(offsets[1]) + 4..<Int(offsets[1]) + 8, with: [0xFF, 0xFF, 0xFF, 0x7F])
+        try bytes.write(to: URL(fileURLWithPath: path))
+        var problems: [LogProblem] = []
+        let records = try readAll(dir.sub("src"), problems: &problems)
+        #expect(records.map(\.seq) == Array(1...30) + Array(61...90))
+        #expect(problems.map(\.offset) == [offsets[1]])
+    }
+
+    @Test func roundTripOfRandomEventsOfEveryTypeIsExact() throws {
+        let dir = TempDir("prop")
+        defer { dir.remove() }
+        var rng = SystemRandomNumberGenerator()
+        let samples = ["", "a", "ünïcødé ✓ 日本語", "emoji 🧪🔥", String(repeating: "x", count: 70_000), "quote\"back\\slash\nnewline", "\u{0}nul"]
+        func randomString() -> String {
+            if Bool.random(using: &rng) { return samples.randomElement(using: &rng)! }
+            let n = Int.random(in: 0..<40, using: &rng)
+            return String((0..<n).map { _ in Character(Unicode.Scalar(UInt32.random(in: 0x20...0x7E, using: &rng))!) })
+        }
+        func randomNumber() -> UInt64 {
+            switch Int.random(in: 0..<4, using: &rng) {
+            case 0: return 0
+            case 1: return UInt64.max
+            case 2: return UInt64.random(in: 0...127, using: &rng)
+            default: return UInt64.random(in: 0...UInt64.max, using: &rng)
+            }
+        }
+        var expected: [EventRecord] = []
+        let log = try EventLog(directory: dir.sub("src"))
+        for i in 0..<5_000 {
+            let type = EventType.allCases[i % EventType.allCases.count]
+            let schema = EventSchema.of(type)
+            var numbers = (0..<schema.numberCount).map { _ in randomNumber() }
+            for f in schema.fields {
+                switch f.kind {
+                case .enumeration(let names): numbers[f.slot] = UInt64.random(in: 0..<UInt64(names.count), using: &rng)
+                case .flag: numbers[f.slot] = UInt64.random(in: 0...1, using: &rng)
+                default: break
+                }
+            }
+            let ts = i % 3 == 0 ? UInt64.random(in: 0...UInt64.max, using: &rng) : UInt64(1_700_000_000_000_000_000 + i)
+            let record = EventRecord(type: type, seq: UInt64(i + 1), timestamp: ts,
+                                     labels: (0..<schema.labelCount).map { _ in randomString() }, numbers: numbers, source: "src")
+            expected.append(record)
+            log.emit(record: record)
+        }
+        log.close()
+        #expect(log.stats.dropped == 0)
+        let records = try readAll(dir.sub("src"))
+        #expect(records.count == expected.count)
+        for (a, b) in zip(records, expected) where a != b {
+            Issue.record("mismatch at seq \(b.seq): \(a) != \(b)")
+            break
+        }
+    }
+
+    @Test func unknownEventTypesAndTrailingFieldsFromANewerWriterAreSkipped() throws {
+        // Hand-built block: a known event with two extra trailing fields, an unknown type 200,
+        // then a known event.
+        var block: [UInt8] = [LogFormat.blockVersion]
+        func varint(_ v: UInt64) { var v = v; while v >= 0x80 { block.append(UInt8(v & 0x7F) | 0x80); v >>= 7 }; block.append(UInt8(v)) }
+        varint(3); varint(10); varint(1_000); varint(1)  // count, first seq, base ts, 1 string
+        varint(1); block.append(UInt8(ascii: "q"))
+        // queue_sample: ts delta 0, queue idx 0, depth 7, capacity 9, + two unknown fields
+        varint(UInt64(EventType.queueSample.rawValue)); varint(6); varint(0); varint(0); varint(7); varint(9); varint(300); varint(1)
+        // unknown type 200 with a 3-byte body
+        varint(200); varint(3); block += [1, 2, 3]
+        // queue_sample: ts delta +2 (zigzag 4), idx 0, depth 8, capacity 9
+        varint(UInt64(EventType.queueSample.rawValue)); varint(4); varint(4); varint(0); varint(8); varint(9)
+        var decoder = BlockDecoder()
+        var events: [RawEvent] = []
+        try block.withUnsafeBytes { try decoder.decode($0, context: "test", into: &events) }
+        #expect(events.count == 2)
+        #expect(events.map(\.seq) == [10, 12])
+        #expect(events.map(\.n0) == [7, 8])
+        #expect(events.map(\.timestamp) == [1_000, 1_002])
+        #expect(decoder.skippedUnknown == 1)
+    }
+
+    @Test(arguments: [
+        ("string index out of range", [UInt8]([1, 1, 1, 0, 0, 3, 3, 0, 5, 1, 1])),
+        ("varint never ends", [UInt8]([1] + [UInt8](repeating: 0xFF, count: 20))),
+        ("absurd event count", [UInt8]([1, 0xFF, 0xFF, 0xFF, 0xFF, 0x0F, 1, 1, 0])),
+        ("absurd string count", [UInt8]([1, 1, 1, 1, 0xFF, 0xFF, 0xFF, 0x7F])),
+        ("string past end", [UInt8]([1, 1, 1, 1, 1, 0x7F, 65])),
+        ("body past end", [UInt8]([1, 1, 1, 1, 0, 3, 100, 0])),
+        ("trailing bytes", [UInt8]([1, 0, 1, 1, 0, 9, 9])),
+    ])
+    func hostileBlocksAreRejectedAsCorruption(_ name: String, _ block: [UInt8]) throws {
+        var decoder = BlockDecoder()
+        var events: [RawEvent] = []
+        #expect(throws: OrchLogError.self, "\(name)") {
+            try block.withUnsafeBytes { try decoder.decode($0, context: "test", into: &events) }
+        }
+    }
+
+    @Test func zlibBombInflatingPastItsDeclaredLengthIsCorruption() throws {
+        let deflater = try Deflater(level: 9)
+        let big = [UInt8](repeating: 0, count: 8 << 20)
+        var compressed = ByteBuffer(capacity: 1024)
+        defer { compressed.deallocate() }
+        try big.withUnsafeBytes { try deflater.compress($0, into: &compressed) }
+        #expect(compressed.count < 20_000)
+        let inflater = try Inflater()
+        var out = ByteBuffer(capacity: 1024)
+        defer { out.deallocate() }
+        #expect(throws: OrchLogError.self) {
+            try inflater.inflate(compressed.bytes, expected: 4096, into: &out, context: "bomb")
+        }
+        #expect(out.capacity < 1 << 20, "inflation is bounded by the declared length")
+    }
+
+    @Test func segmentHeaderFromTheFutureIsRejected() throws {
+        var header = SegmentHeader(writerID: 1, segmentNumber: 1, firstSeq: 1, createdNs: 0)
+        header.version = 99
+        let bytes = header.encoded()
+        #expect {
+            try bytes.withUnsafeBytes { _ = try SegmentHeader.decode($0, path: "future.olog") }
+        } throws: { error in
+            (error as? OrchLogError)?.message.contains("newer") == true
+        }
+    }
+}
