@@ -1,0 +1,567 @@
+#!/usr/bin/env python3
+"""Renders the orchlog Grafana dashboards.
+
+    python3 dashboards/generate.py            # rewrite dashboards/*.json
+    python3 dashboards/generate.py --check    # exit 1 if a JSON file differs
+
+The JSON files are what Grafana imports or provisions; this script is how they
+are edited, so that both dashboards share panel definitions and the threshold
+lines on the ratio panels are read from alerts/orchlog.rules.yml (they cannot
+drift from the alerts). scripts/check-dashboards.py runs the --check mode.
+
+Needs PyYAML (Debian: python3-yaml).
+"""
+
+import json
+import os
+import re
+import sys
+
+try:
+    import yaml
+except ImportError:  # pragma: no cover
+    sys.exit("dashboards/generate.py: PyYAML is missing (apt-get install python3-yaml)")
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+RULES = os.path.join(ROOT, "alerts", "orchlog.rules.yml")
+OUT = os.path.join(ROOT, "dashboards")
+
+DS = {"type": "prometheus", "uid": "${datasource}"}
+RI = "$__rate_interval"
+
+
+# --------------------------------------------------------------------------
+# Thresholds, read from the alert rules: each alert ends in `> <number>`.
+# --------------------------------------------------------------------------
+def load_thresholds():
+    """{alert[:signal]: [every number compared with `>` in its expr, in order]}, and the SLO."""
+    with open(RULES) as f:
+        doc = yaml.safe_load(f)
+    out, slo = {}, None
+    for group in doc["groups"]:
+        for rule in group["rules"]:
+            if "alert" not in rule:
+                continue
+            key = rule["alert"]
+            signal = rule.get("labels", {}).get("signal")
+            if signal:
+                key += ":" + signal
+            out.setdefault(key, [float(n) for n in re.findall(r">\s*([0-9.]+)", rule["expr"])])
+            m = re.search(r"\(1 - ([0-9.]+)\)", rule["expr"])
+            if m:
+                slo = float(m.group(1))
+    return out, slo
+
+
+THRESHOLDS, SLO_TARGET = load_thresholds()
+
+
+def threshold(key, index=0):
+    """The index-th threshold of an alert (OrchToolTimeoutCascade: 0 tool ratio, 1 pool)."""
+    values = THRESHOLDS.get(key, [])
+    if len(values) <= index:
+        sys.exit(f"dashboards/generate.py: no threshold {index} for {key} in {RULES}")
+    return values[index]
+
+
+# --------------------------------------------------------------------------
+# Panel builders.
+# --------------------------------------------------------------------------
+def target(expr, legend, ref):
+    return {"datasource": DS, "expr": expr, "legendFormat": legend, "range": True, "refId": ref}
+
+
+def targets(*pairs):
+    return [target(e, l, chr(ord("A") + i)) for i, (e, l) in enumerate(pairs)]
+
+
+def timeseries(title, description, unit, tgts, *, alert_line=None, stack=False, w=8, h=8,
+               minimum=0, maximum=None, draw="line", good_above=False):
+    # alert_line: a dashed line at the alert's threshold; red above it, or
+    # (good_above, for success ratios) red below it.
+    defaults = {
+        "unit": unit,
+        "custom": {
+            "drawStyle": draw,
+            "lineWidth": 1,
+            "fillOpacity": 10,
+            "showPoints": "never",
+            "spanNulls": False,
+            "stacking": {"mode": "normal" if stack else "none", "group": "A"},
+            "thresholdsStyle": {"mode": "dashed" if alert_line is not None else "off"},
+        },
+        "thresholds": {
+            "mode": "absolute",
+            "steps": [{"color": "red" if good_above else "green", "value": None}]
+            + ([{"color": "green" if good_above else "red", "value": alert_line}]
+               if alert_line is not None else []),
+        },
+        "color": {"mode": "palette-classic"},
+    }
+    if minimum is not None:
+        defaults["min"] = minimum
+    if maximum is not None:
+        defaults["max"] = maximum
+    return {
+        "type": "timeseries",
+        "title": title,
+        "description": description,
+        "datasource": DS,
+        "fieldConfig": {"defaults": defaults, "overrides": []},
+        "options": {
+            "legend": {"displayMode": "list", "placement": "bottom", "showLegend": True},
+            "tooltip": {"mode": "multi", "sort": "desc"},
+        },
+        "targets": tgts,
+        "_size": (w, h),
+    }
+
+
+def stat(title, description, unit, tgts, *, steps, w=6, h=5, decimals=None):
+    defaults = {
+        "unit": unit,
+        "thresholds": {"mode": "absolute", "steps": steps},
+        "color": {"mode": "thresholds"},
+    }
+    if decimals is not None:
+        defaults["decimals"] = decimals
+    return {
+        "type": "stat",
+        "title": title,
+        "description": description,
+        "datasource": DS,
+        "fieldConfig": {"defaults": defaults, "overrides": []},
+        "options": {
+            "reduceOptions": {"calcs": ["lastNotNull"], "fields": "", "values": False},
+            "colorMode": "background",
+            "graphMode": "area",
+            "justifyMode": "auto",
+            "orientation": "auto",
+            "textMode": "auto",
+        },
+        "targets": tgts,
+        "_size": (w, h),
+    }
+
+
+BREAKER_MAPPINGS = [
+    {"type": "value", "options": {
+        "0": {"text": "closed", "color": "green", "index": 0},
+        "1": {"text": "disabled", "color": "text", "index": 1},
+        "2": {"text": "forced_open", "color": "purple", "index": 2},
+        "3": {"text": "half_open", "color": "orange", "index": 3},
+        "4": {"text": "open", "color": "red", "index": 4},
+    }},
+]
+
+
+def breaker_expr(sel, by):
+    # One number per (tool, source): the code of its current state, from the
+    # one series per state that is 1. `max by (tool)` shows the worst source.
+    states = [("closed", 0), ("disabled", 1), ("forced_open", 2), ("half_open", 3), ("open", 4)]
+    parts = "\n  or ".join(
+        f'orch_circuit_breaker_state{{{sel}, state="{s}"}} * {code}' for s, code in states)
+    return f"max by ({by}) (\n  sum by (tool, source, instance) (\n  {parts}\n  )\n)"
+
+
+def state_timeline(title, description, tgts, w=24, h=8):
+    return {
+        "type": "state-timeline",
+        "title": title,
+        "description": description,
+        "datasource": DS,
+        "fieldConfig": {
+            "defaults": {
+                "unit": "none",
+                "mappings": BREAKER_MAPPINGS,
+                "thresholds": {"mode": "absolute", "steps": [{"color": "green", "value": None}]},
+                "color": {"mode": "thresholds"},
+                "custom": {"fillOpacity": 80, "lineWidth": 0},
+            },
+            "overrides": [],
+        },
+        "options": {
+            "mergeValues": True,
+            "showValue": "auto",
+            "alignValue": "left",
+            "rowHeight": 0.9,
+            "legend": {"displayMode": "list", "placement": "bottom", "showLegend": True},
+            "tooltip": {"mode": "single", "sort": "none"},
+        },
+        "targets": tgts,
+        "_size": (w, h),
+    }
+
+
+def row(title):
+    return {"type": "row", "title": title, "collapsed": False, "panels": [], "_size": (24, 1)}
+
+
+def layout(items):
+    """Assigns ids and grid positions: rows span the width, panels flow left to right."""
+    panels, x, y, line_h, next_id = [], 0, 0, 0, 1
+    for item in items:
+        w, h = item.pop("_size")
+        if item["type"] == "row":
+            if x:
+                y += line_h
+            item["gridPos"] = {"h": 1, "w": 24, "x": 0, "y": y}
+            y += 1
+            x, line_h = 0, 0
+        else:
+            if x + w > 24:
+                y += line_h
+                x, line_h = 0, 0
+            item["gridPos"] = {"h": h, "w": w, "x": x, "y": y}
+            x += w
+            line_h = max(line_h, h)
+        item["id"] = next_id
+        next_id += 1
+        panels.append(item)
+    return panels
+
+
+def quantile(q, metric, sel, by):
+    return f"histogram_quantile({q}, sum by ({by}, le) (rate({metric}_bucket{{{sel}}}[{RI}])))"
+
+
+def ratio(metric, num_sel, sel, by):
+    return (f"sum by ({by}) (rate({metric}{{{sel}, {num_sel}}}[{RI}]))\n/\n"
+            f"sum by ({by}) (rate({metric}{{{sel}}}[{RI}]))")
+
+
+# --------------------------------------------------------------------------
+# Panels per section. `s` is the source selector; `d` says how finely to
+# break down (overview: by the failure mode's dimension; source: finer).
+# --------------------------------------------------------------------------
+def slo_section(s, a, detail):
+    sa = f"{s}, {a}"
+    slo_steps = [{"color": "red", "value": None}, {"color": "orange", "value": 0.95},
+                 {"color": "green", "value": 0.99}]
+    items = [
+        row("SLO: invocation success (target 99%)"),
+        stat("Success ratio", "Share of invocations that ended with outcome=\"success\" over the rate interval, for the selected sources and agents. The SLO is 99% (docs/alerts.md); failure, timeout and rejected count against it.",
+             "percentunit",
+             targets((f'sum(rate(orch_invocations_total{{{sa}, outcome="success"}}[{RI}]))\n/\nsum(rate(orch_invocations_total{{{sa}}}[{RI}]))', "success")),
+             steps=slo_steps, w=6, h=8, decimals=1),
+        timeseries("Success ratio by agent", "Per agent: successful invocations / all invocations. The line is the 99% SLO.",
+                   "percentunit",
+                   targets((f'sum by (agent) (rate(orch_invocations_total{{{sa}, outcome="success"}}[{RI}]))\n/\nsum by (agent) (rate(orch_invocations_total{{{sa}}}[{RI}]))', "{{agent}}")),
+                   alert_line=SLO_TARGET, good_above=True, minimum=None, maximum=1, w=9),
+        timeseries("Invocations by outcome", "Invocations finished per second, by outcome (success, failure, rejected, timeout).",
+                   "ops",
+                   targets((f"sum by (outcome) (rate(orch_invocations_total{{{sa}}}[{RI}]))", "{{outcome}}")),
+                   stack=True, w=9),
+    ]
+    if not detail:
+        items.append(timeseries(
+            "Error budget burn rate (all sources)",
+            "How many times faster than sustainable each agent spends the 1% error budget of the 99% SLO, over the 1h and 6h windows, from the recording rules (computed over every source, so the source filter does not apply). 14.4 (1h) and 6 (6h) page; 3 (1d) and 1 (3d) warn.",
+            "suffix:×",
+            targets((f'agent:orch_invocations_errors:ratio_rate1h{{{a}}} / (1 - 0.99)', "{{agent}} 1h"),
+                    (f'agent:orch_invocations_errors:ratio_rate6h{{{a}}} / (1 - 0.99)', "{{agent}} 6h")),
+            alert_line=threshold("OrchInvocationErrorBudgetBurn"), w=12))
+    items.append(timeseries(
+        "Invocation duration p50 / p95", "Time from start to finish of an invocation (queue wait excluded), by agent.",
+        "s",
+        targets((quantile(0.5, "orch_invocation_duration_seconds", sa, "agent"), "{{agent}} p50"),
+                (quantile(0.95, "orch_invocation_duration_seconds", sa, "agent"), "{{agent}} p95")),
+        w=12 if not detail else 24))
+    return items
+
+
+def queue_section(s, detail):
+    by_src = ", source" if detail else ""
+    return [
+        row("Request queue and worker pool"),
+        timeseries("Queue depth", "Invocations waiting in each queue (summed over sources), with its capacity. A depth that climbs for hours means arrivals outpace service (the reference incident: 4,200 and climbing).",
+                   "short",
+                   targets((f"sum by (queue) (orch_queue_depth{{{s}}})", "{{queue}} depth"),
+                           (f"sum by (queue) (orch_queue_capacity{{{s}}})", "{{queue}} capacity"))),
+        timeseries("Queue fill (fullest source)", "Depth / capacity of each queue on its fullest source. OrchQueueBackpressure (near_capacity) fires above the red line for 5 minutes.",
+                   "percentunit",
+                   targets((f"max by (queue{by_src}) (orch_queue_depth{{{s}}} / (orch_queue_capacity{{{s}}} > 0))", "{{queue}}" + (" {{source}}" if detail else ""))),
+                   alert_line=threshold("OrchQueueBackpressure:near_capacity"), maximum=1),
+        timeseries("Rejections", "Callers turned away by backpressure per second, by queue and reason. OrchQueueBackpressure (rejecting) fires when this stays above zero for 5 minutes.",
+                   "ops",
+                   targets((f"sum by (queue, reason) (rate(orch_queue_rejections_total{{{s}}}[{RI}]))", "{{queue}} {{reason}}"))),
+        timeseries("Queue wait p50 / p95", "Time invocations spent queued before a worker took them, by queue.",
+                   "s",
+                   targets((quantile(0.5, "orch_queue_wait_seconds", s, "queue"), "{{queue}} p50"),
+                           (quantile(0.95, "orch_queue_wait_seconds", s, "queue"), "{{queue}} p95"))),
+        timeseries("Worker pool busy (fullest source)", "Busy workers / pool size on the fullest source of each pool. Above 90% together with tool timeouts, OrchToolTimeoutCascade fires.",
+                   "percentunit",
+                   targets((f"max by (pool{by_src}) (orch_workers_busy{{{s}}} / (orch_workers{{{s}}} > 0))", "{{pool}}" + (" {{source}}" if detail else ""))),
+                   alert_line=threshold("OrchToolTimeoutCascade", 1), maximum=1),
+        timeseries("Workers busy / size", "Busy workers and pool size, summed over sources.",
+                   "short",
+                   targets((f"sum by (pool) (orch_workers_busy{{{s}}})", "{{pool}} busy"),
+                           (f"sum by (pool) (orch_workers{{{s}}})", "{{pool}} size"))),
+    ]
+
+
+def state_section(s, detail):
+    shard = "shard"
+    return [
+        row("Failure mode: state consistency"),
+        timeseries("Lost updates and stale reads", "Detected from versions by the collector: lost updates (two commits from one base version) and stale reads (a read older than an already committed version), per rate interval. Any is an alert (OrchStateLostUpdates): this failure mode raises no error anywhere else.",
+                   "short",
+                   targets((f"sum by ({shard}) (increase(orch_state_lost_updates_total{{{s}}}[{RI}]))", "{{shard}} lost updates"),
+                           (f"sum by ({shard}) (increase(orch_state_stale_reads_total{{{s}}}[{RI}]))", "{{shard}} stale reads")),
+                   draw="bars"),
+        timeseries("OCC conflict ratio", "State write attempts rejected by the version check / all write attempts, by shard. OrchStateConflictRateHigh fires above the red line for 10 minutes.",
+                   "percentunit",
+                   targets((ratio("orch_state_writes_total", 'outcome="conflict"', s, shard), "{{shard}}")),
+                   alert_line=threshold("OrchStateConflictRateHigh")),
+        timeseries("Attempts per committed write p50 / p99", "How many attempts (OCC retries included) a committed write took. 1 means no retries.",
+                   "short",
+                   targets((f"histogram_quantile(0.5, sum by (le) (rate(orch_state_write_attempts_bucket{{{s}}}[{RI}])))", "p50"),
+                           (f"histogram_quantile(0.99, sum by (le) (rate(orch_state_write_attempts_bucket{{{s}}}[{RI}])))", "p99"))),
+        timeseries("State writes by outcome", "State write attempts per second by outcome (committed, conflict, timeout, error)" + (", by shard." if detail else "."),
+                   "ops",
+                   targets((f"sum by (outcome{', shard' if detail else ''}) (rate(orch_state_writes_total{{{s}}}[{RI}]))",
+                            "{{outcome}}" + (" {{shard}}" if detail else ""))),
+                   stack=True, w=12),
+        timeseries("State reads by read source", "State reads per second by where they were served from (label read_source: cache or store).",
+                   "ops",
+                   targets((f"sum by (read_source{', shard' if detail else ''}) (rate(orch_state_reads_total{{{s}}}[{RI}]))",
+                            "{{read_source}}" + (" {{shard}}" if detail else ""))),
+                   stack=True, w=12),
+    ]
+
+
+def memory_section(s, detail):
+    return [
+        row("Failure mode: memory layer throughput"),
+        timeseries("Write timeout ratio", "State writes that timed out / all state writes, by shard. OrchMemoryWriteTimeouts fires above the red line for 5 minutes (the reference incident: 18%).",
+                   "percentunit",
+                   targets((ratio("orch_state_writes_total", 'outcome="timeout"', s, "shard"), "{{shard}}")),
+                   alert_line=threshold("OrchMemoryWriteTimeouts")),
+        timeseries("Write latency p99", "99th percentile of state write latency, by shard. OrchMemoryWriteLatencyHigh fires above the red line for 10 minutes.",
+                   "s",
+                   targets((quantile(0.99, "orch_state_write_duration_seconds", s, "shard"), "{{shard}}")),
+                   alert_line=threshold("OrchMemoryWriteLatencyHigh")),
+        timeseries("Write-back pending", "Writes acknowledged from the cache and not yet flushed to the backing store, by shard (summed over sources). A backlog that only grows means flushes cannot keep up.",
+                   "short",
+                   targets((f"sum by (shard) (orch_memory_writeback_pending{{{s}}})", "{{shard}}"))),
+        timeseries("Flush latency p99", "99th percentile of write-back flush duration, by shard.",
+                   "s",
+                   targets((quantile(0.99, "orch_memory_flush_duration_seconds", s, "shard"), "{{shard}}"))),
+        timeseries("Flushes by outcome", "Write-back flushes per second by outcome (success, error, timeout).",
+                   "ops",
+                   targets((f"sum by (outcome{', shard' if detail else ''}) (rate(orch_memory_flushes_total{{{s}}}[{RI}]))",
+                            "{{outcome}}" + (" {{shard}}" if detail else ""))),
+                   stack=True, w=16),
+    ]
+
+
+def tool_section(s, detail):
+    by = "tool, source" if detail else "tool"
+    legend = "{{tool}} {{source}}" if detail else "{{tool}}"
+    return [
+        row("Failure mode: tool call timeout cascade"),
+        state_timeline("Circuit breaker state", "State of each tool's circuit breaker" + (" on each source" if detail else " on its worst source") + ": closed, half_open (probing), open (calls short-circuited to the fallback), forced_open (by an operator), disabled. OrchToolCircuitOpen fires when a breaker stays open or half-open for 5 minutes.",
+                       [target(breaker_expr(s, by), legend, "A")]),
+        timeseries("Tool calls by outcome", "Tool calls per second by tool and outcome (success, error, timeout, short_circuited).",
+                   "ops",
+                   targets((f"sum by (tool, outcome) (rate(orch_tool_calls_total{{{s}}}[{RI}]))", "{{tool}} {{outcome}}")),
+                   w=12),
+        timeseries("Tool timeout ratio", "Tool calls that timed out / all tool calls, by tool. With the worker pool above 90% busy, OrchToolTimeoutCascade fires above the red line for 5 minutes.",
+                   "percentunit",
+                   targets((ratio("orch_tool_calls_total", 'outcome="timeout"', s, "tool"), "{{tool}}")),
+                   alert_line=threshold("OrchToolTimeoutCascade"), w=12),
+        timeseries("Tool call latency p99", "99th percentile of tool call duration, by tool. A p99 at the timeout means calls are timing out.",
+                   "s",
+                   targets((quantile(0.99, "orch_tool_call_duration_seconds", s, "tool"), "{{tool}}"))),
+        timeseries("Fallbacks", "Calls answered by the tool's fallback instead of the tool, per second.",
+                   "ops",
+                   targets((f"sum by (tool) (rate(orch_tool_fallbacks_total{{{s}}}[{RI}]))", "{{tool}}"))),
+        timeseries("Breaker transitions", "Circuit breaker state changes per rate interval, by tool and transition.",
+                   "short",
+                   targets((f"sum by (tool, from, to) (increase(orch_circuit_breaker_transitions_total{{{s}}}[{RI}]))", "{{tool}} {{from}}→{{to}}")),
+                   draw="bars"),
+    ]
+
+
+def llm_section(s, detail):
+    return [
+        row("Failure mode: LLM rate limits"),
+        timeseries("429 ratio", "LLM requests answered with HTTP 429 (outcome=rate_limited) / all LLM requests, by provider and model, over all keys. OrchLLMRateLimitSaturation fires above the red line for 5 minutes (the reference incident: 23%).",
+                   "percentunit",
+                   targets((ratio("orch_llm_requests_total", 'outcome="rate_limited"', s, "provider, model"), "{{provider}}/{{model}}")),
+                   alert_line=threshold("OrchLLMRateLimitSaturation")),
+        timeseries("In flight vs concurrency limit", "LLM requests in flight (summed over sources) and the limiter's concurrency limit (the account's, reported by every source). The reference incident: 40 in flight against a limit of 20.",
+                   "short",
+                   targets((f"sum by (limiter) (orch_llm_inflight{{{s}}})", "{{limiter}} in flight"),
+                           (f"max by (limiter) (orch_llm_concurrency_limit{{{s}}})", "{{limiter}} limit"))),
+        timeseries("Token bucket available", "Tokens (requests) available in each client-side rate limiter's bucket, summed over sources. At zero, requests wait.",
+                   "short",
+                   targets((f"sum by (limiter) (orch_llm_ratelimit_available{{{s}}})", "{{limiter}}"))),
+        timeseries("LLM requests by key and outcome" if detail else "LLM requests by outcome",
+                   "LLM requests per second by outcome" + (", provider, model and API key alias." if detail else " and model."),
+                   "ops",
+                   targets((f"sum by (provider, model, key, outcome) (rate(orch_llm_requests_total{{{s}}}[{RI}]))", "{{model}} {{key}} {{outcome}}")
+                           if detail else
+                           (f"sum by (model, outcome) (rate(orch_llm_requests_total{{{s}}}[{RI}]))", "{{model}} {{outcome}}")),
+                   w=12),
+        timeseries("Rate-limit wait p95", "95th percentile of the time requests waited in the client-side limiter before being sent, by provider and model.",
+                   "s",
+                   targets((quantile(0.95, "orch_llm_ratelimit_wait_seconds", s, "provider, model"), "{{provider}}/{{model}}")),
+                   w=12),
+        timeseries("Tokens", "LLM tokens per second by model and type (input, output).",
+                   "suffix: tokens/s",
+                   targets((f"sum by (model, type) (rate(orch_llm_tokens_total{{{s}}}[{RI}]))", "{{model}} {{type}}"))),
+        timeseries("Key rotations", "API key rotations per second, by provider and reason.",
+                   "ops",
+                   targets((f"sum by (provider, reason) (rate(orch_llm_key_rotations_total{{{s}}}[{RI}]))", "{{provider}} {{reason}}"))),
+        timeseries("LLM operation duration p95 (GenAI)", "95th percentile of LLM operation duration from the OpenTelemetry GenAI metric gen_ai_client_operation_duration_seconds, by model.",
+                   "s",
+                   targets((quantile(0.95, "gen_ai_client_operation_duration_seconds", s, "gen_ai_request_model"), "{{gen_ai_request_model}}"))),
+    ]
+
+
+def pipeline_section(s, detail):
+    return [
+        row("Pipeline: writers and collectors"),
+        timeseries("Events dropped by writers", "Events the OrchLog writer had to drop, per rate interval, by source and reason. Any is an alert (OrchEventsDropped): the source's metrics undercount.",
+                   "short",
+                   targets((f"sum by (source, reason) (increase(orch_events_dropped_total{{{s}}}[{RI}]))", "{{source}} {{reason}}")),
+                   draw="bars"),
+        timeseries("Collector lag", "How far each collector is behind each source's log. OrchCollectorLagging fires above the red line for 5 minutes.",
+                   "s",
+                   targets((f"max by (instance, source) (orchlog_collector_lag_seconds{{{s}}})", "{{instance}} {{source}}")),
+                   alert_line=threshold("OrchCollectorLagging")),
+        timeseries("Events ingested", "Events the collectors decoded and aggregated per second, by source.",
+                   "suffix: events/s",
+                   targets((f"sum by (source) (rate(orchlog_collector_events_ingested_total{{{s}}}[{RI}]))", "{{source}}"))),
+        timeseries("Decode errors and events lost", "Per rate interval: frames the collector could not decode (corruption) and events deleted by retention before they were read, by source.",
+                   "short",
+                   targets((f"sum by (source) (increase(orchlog_collector_decode_errors_total{{{s}}}[{RI}]))", "{{source}} decode errors"),
+                           (f"sum by (source) (increase(orchlog_collector_events_lost_total{{{s}}}[{RI}]))", "{{source}} events lost")),
+                   draw="bars", w=24),
+    ]
+
+
+# --------------------------------------------------------------------------
+# Dashboards.
+# --------------------------------------------------------------------------
+def variables(multi_source):
+    ds_var = {
+        "name": "datasource", "label": "Data source", "type": "datasource", "query": "prometheus",
+        "current": {}, "hide": 0, "includeAll": False, "multi": False, "options": [],
+        "refresh": 1, "regex": "", "skipUrlSync": False,
+    }
+    src_q = "label_values(orchlog_collector_events_ingested_total, source)"
+    source = {
+        "name": "source", "label": "Source", "type": "query", "datasource": DS,
+        "definition": src_q, "query": {"query": src_q, "refId": "source"},
+        "current": {}, "hide": 0, "includeAll": multi_source, "multi": multi_source, "options": [],
+        "refresh": 2, "regex": "", "sort": 1, "skipUrlSync": False,
+    }
+    if multi_source:
+        source["allValue"] = ".*"
+    agent_q = 'label_values(orch_invocations_total{source=~"$source"}, agent)'
+    agent = {
+        "name": "agent", "label": "Agent", "type": "query", "datasource": DS,
+        "definition": agent_q, "query": {"query": agent_q, "refId": "agent"},
+        "current": {}, "hide": 0, "includeAll": True, "multi": True, "allValue": ".*", "options": [],
+        "refresh": 2, "regex": "", "sort": 1, "skipUrlSync": False,
+    }
+    return {"list": [ds_var, source, agent]}
+
+
+ANNOTATIONS = {"list": [
+    {
+        "builtIn": 1, "datasource": {"type": "grafana", "uid": "-- Grafana --"},
+        "enable": True, "hide": True, "iconColor": "rgba(0, 211, 255, 1)",
+        "name": "Annotations & Alerts", "type": "dashboard",
+    },
+    {
+        "datasource": DS, "enable": True, "hide": False, "iconColor": "red",
+        "name": "orchlog alerts",
+        "expr": 'ALERTS{alertstate="firing", alertname=~"Orch.*"}',
+        "step": "1m", "titleFormat": "{{alertname}}", "tagKeys": "severity,alertname",
+        "textFormat": "{{severity}} {{shard}}{{tool}}{{provider}} {{model}}{{limiter}}{{queue}}{{agent}}{{source}}",
+        "useValueForTime": False,
+    },
+]}
+
+
+def dashboard(uid, title, description, items, multi_source, link_title, link_uid):
+    return {
+        "annotations": ANNOTATIONS,
+        "description": description,
+        "editable": True,
+        "fiscalYearStartMonth": 0,
+        "graphTooltip": 1,
+        "id": None,
+        "links": [
+            {"title": link_title, "type": "link", "icon": "dashboard", "tooltip": "",
+             "url": f"/d/{link_uid}", "includeVars": True, "keepTime": True,
+             "targetBlank": False, "asDropdown": False, "tags": []},
+            {"title": "Runbooks", "type": "link", "icon": "doc", "tooltip": "What to do when an orchlog alert fires",
+             "url": "https://github.com/orchlog/orchlog/blob/main/docs/runbooks.md",
+             "includeVars": False, "keepTime": False, "targetBlank": True, "asDropdown": False, "tags": []},
+        ],
+        "panels": layout(items),
+        "refresh": "30s",
+        "schemaVersion": 39,
+        "tags": ["orchlog"],
+        "templating": variables(multi_source),
+        "time": {"from": "now-6h", "to": "now"},
+        "timepicker": {},
+        "timezone": "",
+        "title": title,
+        "uid": uid,
+        "version": 1,
+        "weekStart": "",
+    }
+
+
+def overview():
+    s, a = 'source=~"$source"', 'agent=~"$agent"'
+    items = (slo_section(s, a, False) + queue_section(s, False) + state_section(s, False)
+             + memory_section(s, False) + tool_section(s, False) + llm_section(s, False)
+             + pipeline_section(s, False))
+    return dashboard("orchlog-overview", "orchlog / Overview",
+                     "Agent orchestrators at a glance: the invocation SLO, the request queue, and a row per failure mode (state consistency, memory layer, tool cascades, LLM rate limits), then the log pipeline itself.",
+                     items, True, "orchlog / Source", "orchlog-source")
+
+
+def source():
+    s, a = 'source=~"$source"', 'agent=~"$agent"'
+    items = (slo_section(s, a, True) + queue_section(s, True) + state_section(s, True)
+             + memory_section(s, True) + tool_section(s, True) + llm_section(s, True)
+             + pipeline_section(s, True))
+    return dashboard("orchlog-source", "orchlog / Source",
+                     "One source (an orchestrator process's log directory) in detail: the same rows as the overview, broken down by shard, tool, API key and source.",
+                     items, False, "orchlog / Overview", "orchlog-overview")
+
+
+def render(d):
+    return json.dumps(d, indent=2, ensure_ascii=False) + "\n"
+
+
+def main():
+    check = "--check" in sys.argv[1:]
+    outputs = {"orchlog-overview.json": render(overview()), "orchlog-source.json": render(source())}
+    stale = []
+    for name, text in outputs.items():
+        path = os.path.join(OUT, name)
+        if check:
+            try:
+                with open(path) as f:
+                    if f.read() != text:
+                        stale.append(name)
+            except FileNotFoundError:
+                stale.append(name)
+        else:
+            with open(path, "w") as f:
+                f.write(text)
+    if stale:
+        sys.exit("dashboards/generate.py: out of date: " + ", ".join(stale)
+                 + " (run: python3 dashboards/generate.py)")
+
+
+if __name__ == "__main__":
+    main()
