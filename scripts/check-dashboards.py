@@ -17,7 +17,8 @@ Rules (alerts/*.rules.yml) and their tests (alerts/tests/*.yml):
     and runbook_url annotations; the contract alert names all exist;
   - every runbook_url points at docs/runbooks.md and its anchor exists there
     (as GitHub renders heading anchors);
-  - every alert has a promtool test where it fires and one where it must not.
+  - every alert has a promtool test where it fires and one where it must not;
+  - a rule reads a recorded series only if it is recorded earlier in its own group.
 Runbooks (docs/runbooks.md):
   - every line of a ```promql block parses and uses known metrics.
 Everywhere:
@@ -195,6 +196,7 @@ def check_rules():
         anchors = set()
 
     recorded, alerts, exprs = set(), set(), []
+    uses = []  # (where, group, names the rule uses, names recorded earlier in its group)
     for path in rule_files:
         try:
             with open(path) as f:
@@ -203,12 +205,15 @@ def check_rules():
             fail(rel(path), f"invalid YAML: {e}")
             continue
         for group in doc.get("groups", []):
+            earlier = set()
             for rule in group.get("rules", []):
                 name = rule.get("record") or rule.get("alert")
                 where = f"{rel(path)}: group {group.get('name')}: {name}"
                 exprs.append((where, str(rule.get("expr", ""))))
+                uses.append((where, metric_names(str(rule.get("expr", ""))), set(earlier)))
                 if "record" in rule:
                     recorded.add(rule["record"])
+                    earlier.add(rule["record"])
                     continue
                 alerts.add(name)
                 labels = rule.get("labels") or {}
@@ -237,6 +242,12 @@ def check_rules():
     for where, expr in exprs:
         for name in sorted(metric_names(expr) - METRICS - recorded):
             fail(where, f"unknown metric {name}")
+    # Groups are evaluated independently (in promtool in no fixed order): a rule
+    # that reads a recorded series from another group sees it one interval late,
+    # which makes `for:` boundaries flaky. Record before use, in the same group.
+    for where, used, earlier in uses:
+        for name in sorted((used & recorded) - earlier):
+            fail(where, f"uses {name}, which is not recorded earlier in the same group")
 
     check_rule_tests(alerts)
     return recorded
