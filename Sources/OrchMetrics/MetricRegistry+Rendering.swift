@@ -1,0 +1,124 @@
+extension MetricRegistry {
+    /// Appends the exposition of every family, in registration order, to
+    /// `buffer` (existing bytes are kept).
+    ///
+    /// Prometheus text 0.0.4: `# HELP` (when the help is non-empty) and
+    /// `# TYPE` per family, counters named with `_total`. OpenMetrics 1.0.0:
+    /// `# TYPE`, `# UNIT` (see `MetricFamily.rendersUnitLine`), `# HELP`,
+    /// counter families named without `_total` and their samples with it,
+    /// `le` values in canonical form (`1.0`, `0.005`, `1e+06`, `+Inf`), no
+    /// `_sum` for histograms with a negative bound, and a final `# EOF`.
+    /// A family with no series renders only its metadata lines, which both
+    /// formats allow.
+    ///
+    /// Values: integral values as plain integers (`42`), others as shortest
+    /// round-trip floats, `NaN`, `+Inf`, `-Inf`. Histogram buckets are
+    /// cumulative and the `le="+Inf"` bucket equals `_count`.
+    ///
+    /// - Parameters:
+    ///   - format: the exposition format.
+    ///   - buffer: the bytes to append to; capacity is reserved up front.
+    ///   - terminate: for OpenMetrics, whether to end with `# EOF`. Pass
+    ///     false to append several registries into one exposition, then call
+    ///     `ExpositionFormat`-aware code that writes `# EOF` once at the end
+    ///     (for example a last registry rendered with `terminate: true`).
+    public func render(format: ExpositionFormat, into buffer: inout [UInt8], terminate: Bool = true) {
+        buffer.reserveCapacity(buffer.count + estimatedRenderSize(format: format))
+        for f in storages.indices {
+            storages[f].render(format: format, into: &buffer)
+        }
+        if format == .openMetrics && terminate {
+            ExpositionWriter.append("# EOF\n", to: &buffer)
+        }
+    }
+
+    /// An upper-leaning estimate of the bytes `render` appends, used to
+    /// reserve capacity once.
+    public func estimatedRenderSize(format: ExpositionFormat) -> Int {
+        var total = 16
+        for storage in storages {
+            total += storage.estimatedRenderSize(format: format)
+        }
+        return total
+    }
+}
+
+extension FamilyStorage {
+    /// Bytes per sample reserved for the value and newline.
+    static let valueAllowance = 24
+
+    func estimatedRenderSize(format: ExpositionFormat) -> Int {
+        let header = format == .openMetrics ? openMetricsHeader.count : textHeader.count
+        switch type {
+        case .counter, .gauge:
+            return header + liveCount * (sampleName.count + 1 + Self.valueAllowance) + liveLabelBytes
+        case .histogram:
+            let suffixes = format == .openMetrics ? openMetricsBucketSuffixes : textBucketSuffixes
+            let suffixBytes = suffixes.reduce(0) { $0 + $1.count }
+            let perSeries = bucketStride * (sampleName.count + 1 + Self.valueAllowance) + suffixBytes
+                + sumName.count + countName.count + 2 * (1 + Self.valueAllowance)
+            return header + liveCount * perSeries + liveLabelBytes * (bucketStride + 2)
+        }
+    }
+
+    func render(format: ExpositionFormat, into buffer: inout [UInt8]) {
+        buffer.append(contentsOf: format == .openMetrics ? openMetricsHeader : textHeader)
+        guard liveCount > 0 else { return }
+        arena.withUnsafeBufferPointer { arena in
+            switch type {
+            case .counter, .gauge:
+                renderScalars(arena: arena, into: &buffer)
+            case .histogram:
+                renderHistograms(arena: arena, format: format, into: &buffer)
+            }
+        }
+    }
+
+    private func renderScalars(arena: UnsafeBufferPointer<UInt8>, into buffer: inout [UInt8]) {
+        let nameLength = sampleName.count + 1
+        for s in 0 ..< labelsLength.count {
+            let labels = labelsLength[s]
+            if labels == Self.deadSlot { continue }
+            let start = prefixStart[s]
+            buffer.append(contentsOf: UnsafeBufferPointer(rebasing: arena[start ..< start + nameLength + Int(labels)]))
+            ExpositionWriter.appendValue(values[s], to: &buffer)
+            buffer.append(ExpositionWriter.newline)
+        }
+    }
+
+    private func renderHistograms(arena: UnsafeBufferPointer<UInt8>, format: ExpositionFormat, into buffer: inout [UInt8]) {
+        let suffixes = format == .openMetrics ? openMetricsBucketSuffixes : textBucketSuffixes
+        let rendersSum = format == .prometheusText || openMetricsRendersSum
+        let stride = bucketStride
+        do {
+            let counts = bucketCounts.base
+            for s in 0 ..< labelsLength.count {
+                let labels = labelsLength[s]
+                if labels == Self.deadSlot { continue }
+                let length = Int(labels)
+                let bucketStart = prefixStart[s]
+                let bucketBase = UnsafeBufferPointer(rebasing: arena[bucketStart ..< bucketStart + bucketBaseLength(labelsLength: length)])
+                var cumulative: UInt64 = 0
+                let base = s * stride
+                for b in 0 ..< stride {
+                    cumulative &+= counts[base + b]
+                    buffer.append(contentsOf: bucketBase)
+                    buffer.append(contentsOf: suffixes[b])
+                    ExpositionWriter.appendUInt(cumulative, to: &buffer)
+                    buffer.append(ExpositionWriter.newline)
+                }
+                let sumStart = bucketStart + bucketBase.count
+                let sumLength = sumPrefixLength(labelsLength: length)
+                if rendersSum {
+                    buffer.append(contentsOf: UnsafeBufferPointer(rebasing: arena[sumStart ..< sumStart + sumLength]))
+                    ExpositionWriter.appendValue(values[s], to: &buffer)
+                    buffer.append(ExpositionWriter.newline)
+                }
+                let countStart = sumStart + sumLength
+                buffer.append(contentsOf: UnsafeBufferPointer(rebasing: arena[countStart ..< countStart + countPrefixLength(labelsLength: length)]))
+                ExpositionWriter.appendUInt(cumulative, to: &buffer)
+                buffer.append(ExpositionWriter.newline)
+            }
+        }
+    }
+}

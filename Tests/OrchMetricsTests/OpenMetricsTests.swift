@@ -1,0 +1,88 @@
+import OrchMetrics
+import Testing
+
+@Suite struct OpenMetricsTests {
+    private func toolCalls() throws -> MetricRegistry {
+        let registry = MetricRegistry()
+        let family = try registry.registerCounter(name: "orch_tool_calls_total", help: "Tool calls by outcome.", labelNames: ["source", "tool", "outcome"])
+        registry.add(try registry.series(family, labelValues: ["a", "crm", "error"]), 3)
+        return registry
+    }
+
+    @Test func countersAreNamedWithoutTotalInMetadataAndWithTotalInSamples() throws {
+        #expect(rendered(try toolCalls(), .openMetrics) == """
+            # TYPE orch_tool_calls counter
+            # HELP orch_tool_calls Tool calls by outcome.
+            orch_tool_calls_total{source="a",tool="crm",outcome="error"} 3
+            # EOF
+
+            """)
+    }
+
+    @Test func prometheusTextNamesCountersWithTotalAndHasNoEOF() throws {
+        #expect(rendered(try toolCalls(), .prometheusText) == """
+            # HELP orch_tool_calls_total Tool calls by outcome.
+            # TYPE orch_tool_calls_total counter
+            orch_tool_calls_total{source="a",tool="crm",outcome="error"} 3
+
+            """)
+    }
+
+    @Test func counterRegisteredWithoutTotalGetsTotalSamplesAndUnit() throws {
+        let registry = MetricRegistry()
+        let family = try registry.registerCounter(name: "orch_llm_ratelimit_wait_seconds", help: "Time spent waiting.", unit: "seconds")
+        registry.add(try registry.series(family, labelValues: []), 1.5)
+        #expect(rendered(registry, .openMetrics) == """
+            # TYPE orch_llm_ratelimit_wait_seconds counter
+            # UNIT orch_llm_ratelimit_wait_seconds seconds
+            # HELP orch_llm_ratelimit_wait_seconds Time spent waiting.
+            orch_llm_ratelimit_wait_seconds_total 1.5
+            # EOF
+
+            """)
+        #expect(rendered(registry, .prometheusText).contains("# TYPE orch_llm_ratelimit_wait_seconds_total counter\norch_llm_ratelimit_wait_seconds_total 1.5\n"))
+        #expect(registry.family(named: "orch_llm_ratelimit_wait_seconds_total") == family)
+    }
+
+    @Test func unitLineOnlyWhenNameEndsWithUnit() throws {
+        let registry = MetricRegistry()
+        try registry.registerGauge(name: "orch_queue_depth", help: "Depth.", unit: "seconds")
+        try registry.registerGauge(name: "orch_resident_memory_bytes", help: "Memory.", unit: "bytes")
+        let om = rendered(registry, .openMetrics)
+        #expect(!om.contains("# UNIT orch_queue_depth"))
+        #expect(om.contains("# UNIT orch_resident_memory_bytes bytes\n"))
+        #expect(!rendered(registry, .prometheusText).contains("# UNIT"))
+    }
+
+    @Test func eofIsTheLastLineExactlyOnce() throws {
+        let registry = try toolCalls()
+        try registry.registerGauge(name: "orch_workers", help: "Workers.")
+        let om = rendered(registry, .openMetrics)
+        #expect(om.hasSuffix("\n# EOF\n"))
+        #expect(om.components(separatedBy: "# EOF").count == 2)
+        var buffer: [UInt8] = []
+        registry.render(format: .openMetrics, into: &buffer, terminate: false)
+        #expect(!String(decoding: buffer, as: UTF8.self).contains("# EOF"))
+    }
+
+    @Test func renderAppendsToExistingBytes() throws {
+        var buffer = Array("prefix\n".utf8)
+        try toolCalls().render(format: .prometheusText, into: &buffer)
+        #expect(String(decoding: buffer, as: UTF8.self).hasPrefix("prefix\n# HELP orch_tool_calls_total"))
+    }
+
+    @Test func familiesRenderInRegistrationOrder() throws {
+        let registry = MetricRegistry()
+        try registry.registerGauge(name: "zzz_first", help: "First.")
+        try registry.registerGauge(name: "aaa_second", help: "Second.")
+        let text = rendered(registry, .prometheusText)
+        let first = try #require(text.range(of: "zzz_first"))
+        let second = try #require(text.range(of: "aaa_second"))
+        #expect(first.lowerBound < second.lowerBound)
+    }
+
+    @Test func contentTypesAreExact() {
+        #expect(ExpositionFormat.prometheusText.contentType == "text/plain; version=0.0.4; charset=utf-8")
+        #expect(ExpositionFormat.openMetrics.contentType == "application/openmetrics-text; version=1.0.0; charset=utf-8")
+    }
+}
