@@ -129,7 +129,7 @@ public struct EventSchema: Sendable {
         ]),
         EventSchema(.stateRead, "state_read", [
             ("shard", .label), ("key", .label), ("version", .number),
-            ("source", .enumeration(ReadSource.names)), ("latency_ns", .nanoseconds),
+            ("read_source", .enumeration(ReadSource.names)), ("latency_ns", .nanoseconds),
         ]),
         EventSchema(.stateWrite, "state_write", [
             ("shard", .label), ("key", .label), ("base_version", .number), ("new_version", .number),

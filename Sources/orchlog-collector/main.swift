@@ -1,1 +1,4 @@
-print("orchlog-collector: not yet built")
+import Glibc
+import OrchCollector
+
+exit(CollectorCommand.main(Array(CommandLine.arguments.dropFirst())))

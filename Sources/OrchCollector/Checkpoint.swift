@@ -1,0 +1,99 @@
+import Foundation
+import Glibc
+import OrchLog
+import OrchMetrics
+
+/// What a checkpoint holds: the aggregated metrics, the state tracker, and each source's read
+/// position — written together, so a restart resumes exactly where the state was taken.
+struct Checkpoint: Codable {
+    static let currentVersion = 1
+
+    struct Source: Codable {
+        var name: String
+        var path: String
+        var position: LogPosition
+        var lastEventTs: UInt64
+    }
+
+    var version: Int
+    var writtenAt: Double
+    var sources: [Source]
+    var metrics: MetricSnapshot
+    /// The state tracker, binary-packed (base64 in JSON) to keep checkpoints small.
+    var tracker: Data
+
+    /// Writes atomically: temp file, fsync, rename, fsync of the directory. A crash at any
+    /// moment leaves either the old or the new checkpoint, never a half-written one.
+    /// - Throws: `CollectorError(.io)` naming the file.
+    func write(to path: String) throws {
+        let encoder = JSONEncoder()
+        let data: Data
+        do { data = try encoder.encode(self) } catch { throw CollectorError(.io, "\(path): cannot encode checkpoint: \(error)") }
+        let dir = (path as NSString).deletingLastPathComponent.isEmpty ? "." : (path as NSString).deletingLastPathComponent
+        let tmp = path + ".tmp.\(getpid())"
+        let fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o640)
+        guard fd >= 0 else { throw CollectorError.system("checkpoint \(tmp)") }
+        var ok = false
+        defer {
+            close(fd)
+            if !ok { unlink(tmp) }
+        }
+        try data.withUnsafeBytes { raw in
+            var done = 0
+            while done < raw.count {
+                let n = Glibc.write(fd, raw.baseAddress! + done, raw.count - done)
+                if n < 0 && errno == EINTR { continue }
+                guard n > 0 else { throw CollectorError.system("checkpoint \(tmp)") }
+                done += n
+            }
+        }
+        guard fsync(fd) == 0 else { throw CollectorError.system("fsync \(tmp)") }
+        guard rename(tmp, path) == 0 else { throw CollectorError.system("rename \(tmp) to \(path)") }
+        ok = true
+        let dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        if dfd >= 0 {
+            _ = fsync(dfd)
+            close(dfd)
+        }
+    }
+
+    /// Reads a checkpoint; nil when the file does not exist.
+    /// - Throws: `CollectorError(.corrupt)` when it exists but cannot be used.
+    static func read(from path: String) throws -> Checkpoint? {
+        guard FileManager.default.fileExists(atPath: path) else { return nil }
+        let data: Data
+        do { data = try Data(contentsOf: URL(fileURLWithPath: path)) } catch {
+            throw CollectorError(.io, "\(path): cannot read checkpoint: \(error.localizedDescription)")
+        }
+        let checkpoint: Checkpoint
+        do { checkpoint = try JSONDecoder().decode(Checkpoint.self, from: data) } catch {
+            throw CollectorError(.corrupt, "\(path): not a valid checkpoint (\(error)); move it away to start counting from scratch")
+        }
+        guard checkpoint.version == currentVersion else {
+            throw CollectorError(.corrupt, "\(path): checkpoint version \(checkpoint.version) is not supported (expected \(currentVersion))")
+        }
+        return checkpoint
+    }
+}
+
+extension StateTracker {
+    /// Packs entries as little-endian u64 quintuples (key, version, at, previous, previousAt).
+    func packed() -> Data {
+        var words: [UInt64] = [UInt64(capacity)]
+        for (key, e) in allEntries() { words += [key, e.version, e.committedAt, e.previousVersion, e.previousAt] }
+        return words.withUnsafeBytes { Data($0) }
+    }
+
+    /// Unpacks what `packed` wrote; an empty or malformed blob gives an empty tracker.
+    static func unpacked(_ data: Data, capacity: Int) -> StateTracker {
+        var tracker = StateTracker(capacity: capacity)
+        guard data.count % 8 == 0, data.count >= 8 else { return tracker }
+        let words = data.withUnsafeBytes { raw in (0..<data.count / 8).map { UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: $0 * 8, as: UInt64.self)) } }
+        var i = 1
+        while i + 5 <= words.count {
+            tracker.insert(words[i], Entry(version: words[i + 1], committedAt: words[i + 2], previousVersion: words[i + 3], previousAt: words[i + 4]))
+            i += 5
+        }
+        return tracker
+    }
+}

@@ -1,0 +1,272 @@
+import Dispatch
+import Foundation
+import Glibc
+import OrchLog
+import OrchMetrics
+import Synchronization
+
+/// The collector: follows source directories, aggregates their events into metric families,
+/// checkpoints state and positions together, and renders the exposition for `/metrics`.
+///
+/// One ingest thread reads and aggregates; HTTP threads render. Both take `state`'s lock,
+/// the ingest thread once per block.
+public final class Collector: Sendable {
+    public static let version = "0.1.0"
+
+    public let options: CollectorOptions
+    private let lock = NSLock()
+    /// Guarded by `lock`; use `locked`.
+    private let unsafeState: CollectorState
+    private let stopFlag = Atomic<Bool>(false)
+    private let readyFlag = Atomic<Bool>(false)
+    private let finished = DispatchSemaphore(value: 0)
+    private let startTime = Date().timeIntervalSince1970
+
+    /// Builds the collector and restores the checkpoint, if any.
+    /// - Throws: `CollectorError` for a checkpoint that exists but cannot be used, or bad options.
+    public init(options: CollectorOptions) throws {
+        guard !options.logDirs.isEmpty else { throw CollectorError(.invalidArgument, "--log.dir is required") }
+        guard options.checkpointInterval > 0 else { throw CollectorError(.invalidArgument, "--checkpoint.interval must be positive") }
+        self.options = options
+        let registry = MetricRegistry(seriesLimitPerFamily: options.seriesLimit)
+        let catalog = try MetricCatalog(registry: registry)
+        let aggregator = Aggregator(registry: registry, catalog: catalog, trackedKeys: options.trackedKeys)
+        let s = CollectorState(registry: registry, catalog: catalog, aggregator: aggregator)
+        if let path = options.checkpointFile, let checkpoint = try Checkpoint.read(from: path) {
+            let result = registry.restore(checkpoint.metrics)
+            if !result.ignoredFamilies.isEmpty {
+                FileHandle.standardError.write(Data("orchlog-collector: checkpoint: ignored unknown families \(result.ignoredFamilies.joined(separator: ", "))\n".utf8))
+            }
+            aggregator.trackerState = StateTracker.unpacked(checkpoint.tracker, capacity: options.trackedKeys)
+            for source in checkpoint.sources {
+                s.restored[source.path] = source
+            }
+        }
+        let info = try? registry.series(catalog.buildInfo, labelValues: [Self.version, String(LogFormat.version), "6"])
+        if let info { registry.set(info, 1) }
+        unsafeState = s
+    }
+
+    /// Runs `body` with the state lock held.
+    func locked<T>(_ body: (CollectorState) throws -> T) rethrows -> T {
+        lock.lock()
+        defer { lock.unlock() }
+        return try body(unsafeState)
+    }
+
+    /// Whether the first pass over the logs has completed (for `/-/ready`).
+    public var isReady: Bool { readyFlag.load(ordering: .acquiring) }
+
+    /// Asks `run` to stop after its current pass (it then writes a final checkpoint).
+    public func stop() { stopFlag.store(true, ordering: .releasing) }
+
+    /// Runs the ingest loop on the calling thread until `stop()`: discover sources, read new
+    /// frames, aggregate, checkpoint every `checkpointInterval` seconds and at the end.
+    public func run() {
+        let watcher = DirectoryWatcher(paths: options.logDirs)
+        var lastCheckpoint = Date().timeIntervalSince1970
+        while !stopFlag.load(ordering: .acquiring) {
+            let busy = ingestPass()
+            readyFlag.store(true, ordering: .releasing)
+            let now = Date().timeIntervalSince1970
+            if now - lastCheckpoint >= options.checkpointInterval {
+                checkpoint()
+                lastCheckpoint = now
+            }
+            watcher.refresh(locked { Array($0.readers.keys) })
+            if !busy { watcher.wait(timeoutMs: Int32(options.pollInterval * 1000)) }
+        }
+        checkpoint()
+    }
+
+    /// Ingests everything currently in the logs (until caught up), for `--once` and tests.
+    public func ingestAll() {
+        while ingestPass() {}
+        readyFlag.store(true, ordering: .releasing)
+    }
+
+    /// One pass: discovery, then up to a batch of frames from every source. Returns true when
+    /// some source has more to read right away.
+    @discardableResult
+    func ingestPass() -> Bool {
+        discoverSources()
+        let readers = locked { s in s.readers.values.map { $0 } }
+        var more = false
+        for follow in readers {
+            let batch = 64
+            var delivered = 0
+            do {
+                delivered = try follow.reader.poll(maxFrames: batch) { block in
+                    locked { s in
+                        do {
+                            try s.aggregator.ingest(block, into: follow.aggregation)
+                        } catch {
+                            FileHandle.standardError.write(Data("orchlog-collector: \(error)\n".utf8))
+                        }
+                    }
+                }
+                follow.failing = false
+            } catch {
+                if !follow.failing {
+                    FileHandle.standardError.write(Data("orchlog-collector: \(follow.source.path): \(error)\n".utf8))
+                }
+                follow.failing = true
+            }
+            locked { _ in
+                follow.aggregation.caughtUp = delivered < batch
+                follow.committed = follow.reader.position
+            }
+            if delivered >= batch { more = true }
+        }
+        return more
+    }
+
+    /// Finds new sources; forgets sources gone for longer than the TTL.
+    private func discoverSources() {
+        var found: [SourceDirectory] = []
+        for dir in options.logDirs {
+            if let sources = try? LogDirectory.sources(at: dir) { found += sources }
+        }
+        let now = Date().timeIntervalSince1970
+        locked { s in
+            for source in found where s.readers[source.path] == nil {
+                guard let aggregation = try? s.aggregator.source(source.name) else { continue }
+                let restored = s.restored[source.path]
+                let reader = SourceReader(source: source, from: restored?.position ?? LogPosition())
+                if let restored { aggregation.lastEventTs = restored.lastEventTs }
+                let follow = SourceFollow(source: source, reader: reader, aggregation: aggregation)
+                follow.committed = reader.position
+                reader.onProblem = { [weak self] problem in
+                    FileHandle.standardError.write(Data("orchlog-collector: \(problem.kind.rawValue): \(problem.description)\n".utf8))
+                    // Called from inside poll on the ingest thread, outside the state lock.
+                    self?.locked { s in s.aggregator.problem(problem, source: aggregation) }
+                }
+                s.readers[source.path] = follow
+            }
+            let present = Set(found.map(\.path))
+            for (path, follow) in s.readers {
+                if present.contains(path) {
+                    follow.missingSince = nil
+                } else if let since = follow.missingSince {
+                    if now - since >= options.sourceTTL {
+                        s.readers[path] = nil
+                        s.restored[path] = nil
+                        if !s.readers.values.contains(where: { $0.source.name == follow.source.name }) {
+                            s.aggregator.remove(source: follow.source.name)
+                        }
+                    }
+                } else {
+                    follow.missingSince = now
+                }
+            }
+        }
+    }
+
+    /// Writes the checkpoint (if configured). Failures are reported and counted; the
+    /// collector keeps serving.
+    public func checkpoint() {
+        guard let path = options.checkpointFile else { return }
+        let checkpoint: Checkpoint = locked { s in
+            var sources = s.readers.values.map { f in
+                Checkpoint.Source(name: f.source.name, path: f.source.path, position: f.committed, lastEventTs: f.aggregation.lastEventTs)
+            }
+            // Sources known from an earlier checkpoint but not (yet) seen again keep their place.
+            for (path, restored) in s.restored where s.readers[path] == nil { sources.append(restored) }
+            return Checkpoint(version: Checkpoint.currentVersion, writtenAt: Date().timeIntervalSince1970, sources: sources,
+                              metrics: s.registry.snapshot(), tracker: s.aggregator.trackerState.packed())
+        }
+        do {
+            try checkpoint.write(to: path)
+            locked { s in
+                if let h = try? s.registry.series(s.catalog.checkpointWrites, labelValues: []) { s.registry.increment(h) }
+                if let h = try? s.registry.series(s.catalog.lastCheckpoint, labelValues: []) { s.registry.set(h, checkpoint.writtenAt) }
+                s.lastCheckpointError = nil
+            }
+        } catch {
+            let message = "\(error)"
+            let first = locked { s -> Bool in
+                if let h = try? s.registry.series(s.catalog.checkpointErrors, labelValues: []) { s.registry.increment(h) }
+                defer { s.lastCheckpointError = message }
+                return s.lastCheckpointError != message
+            }
+            if first { FileHandle.standardError.write(Data("orchlog-collector: checkpoint failed: \(message)\n".utf8)) }
+        }
+    }
+
+    /// Renders the exposition (self-metrics refreshed first).
+    public func render(format: ExpositionFormat) -> [UInt8] {
+        let started = DispatchTime.now().uptimeNanoseconds
+        var out: [UInt8] = []
+        let process = ProcessStats.read()
+        locked { s in
+            let r = s.registry, c = s.catalog
+            let now = Date().timeIntervalSince1970
+            for follow in s.readers.values {
+                let a = follow.aggregation
+                let lastTs = Double(a.lastEventTs) / 1e9
+                r.set(a.own.lastEvent, lastTs)
+                r.set(a.own.lag, a.caughtUp || a.lastEventTs == 0 ? 0 : max(0, now - lastTs))
+            }
+            func set(_ f: MetricFamilyID, _ v: Double) { if let h = try? r.series(f, labelValues: []) { r.set(h, v) } }
+            set(c.processCPU, process.cpuSeconds)
+            set(c.processResident, process.residentBytes)
+            set(c.processVirtual, process.virtualBytes)
+            set(c.processFDs, process.openFDs)
+            set(c.processMaxFDs, process.maxFDs)
+            set(c.processStart, startTime)
+            set(c.sources, Double(s.readers.count))
+            set(c.scrapeDuration, s.lastScrapeSeconds)
+            for family in r.families {
+                guard let id = r.family(named: family.name) else { continue }
+                let dropped = r.droppedSeries(id)
+                if dropped > 0, let h = try? r.series(c.seriesDropped, labelValues: [r.family(id).name]) { r.set(h, Double(dropped)) }
+            }
+            set(c.series, Double(r.seriesCount))
+            r.render(format: format, into: &out)
+            s.lastScrapeSeconds = Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9
+        }
+        return out
+    }
+
+    /// Per-source status for the landing page.
+    public func sourceStatus() -> [(name: String, path: String, lastEventTs: UInt64, position: LogPosition)] {
+        locked { s in
+            s.readers.values.map { ($0.source.name, $0.source.path, $0.aggregation.lastEventTs, $0.committed) }.sorted { $0.name < $1.name }
+        }
+    }
+}
+
+/// Mutable collector state. `@unchecked Sendable`: every access goes through
+/// `Collector.locked`, which holds the collector's lock.
+final class CollectorState: @unchecked Sendable {
+    let registry: MetricRegistry
+    let catalog: MetricCatalog
+    let aggregator: Aggregator
+    var readers: [String: SourceFollow] = [:]
+    var restored: [String: Checkpoint.Source] = [:]
+    var lastCheckpointError: String?
+    var lastScrapeSeconds: Double = 0
+
+    init(registry: MetricRegistry, catalog: MetricCatalog, aggregator: Aggregator) {
+        self.registry = registry
+        self.catalog = catalog
+        self.aggregator = aggregator
+    }
+}
+
+/// One followed source. Mutated by the ingest thread; `committed` is read under the state lock.
+/// `@unchecked Sendable`: the reader is used by the ingest thread only; other fields under the lock.
+final class SourceFollow: @unchecked Sendable {
+    let source: SourceDirectory
+    let reader: SourceReader
+    let aggregation: SourceAggregation
+    var committed = LogPosition()
+    var missingSince: Double?
+    var failing = false
+
+    init(source: SourceDirectory, reader: SourceReader, aggregation: SourceAggregation) {
+        self.source = source
+        self.reader = reader
+        self.aggregation = aggregation
+    }
+}

@@ -1,0 +1,138 @@
+import Dispatch
+import Foundation
+import Glibc
+import OrchMetrics
+
+/// `orchlog-collector`: flag parsing and the daemon's life cycle. The executable's main only
+/// calls `CollectorCommand.main`.
+public enum CollectorCommand {
+    public static let help = """
+    Usage: orchlog-collector --log.dir DIR [options]
+
+    Follows orchlog event logs and serves them as Prometheus metrics.
+
+    Options:
+      --log.dir DIR                     root whose subdirectories are sources, or a source
+                                        directory (repeatable; new sources are picked up live)
+      --web.listen-address ADDR         where to serve HTTP (default :\(CollectorOptions.defaultPort))
+      --web.config.file FILE            exporter-toolkit web config: TLS and bcrypt basic auth
+      --checkpoint.file FILE            aggregated state + read positions, so a restart neither
+                                        loses nor double-counts an event
+      --checkpoint.interval SECONDS     how often to checkpoint (default 5; also on SIGTERM/SIGINT)
+      --source.ttl SECONDS              how long a vanished source keeps its series (default 3600)
+      --metrics.max-series-per-family N cardinality guard (default 10000)
+      --state.tracked-keys N            keys tracked for lost updates / stale reads (default 100000)
+      --poll.interval SECONDS           scan interval when inotify is quiet (default 0.1)
+      --once                            ingest what is there, print the text exposition, exit
+      -h, --help                        this help
+
+    Endpoints: /metrics, / (landing page), /-/healthy, /-/ready.
+    Exit status: 0 ok, 1 failure (e.g. bad web config, address in use), 2 usage.
+    """
+
+    /// Parses flags into options.
+    /// - Throws: `CollectorError(.invalidArgument)` for a usage error.
+    public static func parse(_ argv: [String]) throws -> CollectorOptions? {
+        var o = CollectorOptions()
+        var i = 0
+        func value(_ flag: String, inline: String?) throws -> String {
+            if let inline { return inline }
+            guard i < argv.count else { throw CollectorError(.invalidArgument, "\(flag) needs a value") }
+            defer { i += 1 }
+            return argv[i]
+        }
+        func number(_ flag: String, _ text: String, min: Double) throws -> Double {
+            guard let v = Double(text), v >= min, v.isFinite else { throw CollectorError(.invalidArgument, "\(flag) \(text): expected a number ≥ \(min)") }
+            return v
+        }
+        while i < argv.count {
+            var flag = argv[i]
+            i += 1
+            var inline: String?
+            if flag.hasPrefix("--"), let eq = flag.firstIndex(of: "=") {
+                inline = String(flag[flag.index(after: eq)...])
+                flag = String(flag[..<eq])
+            }
+            switch flag {
+            case "-h", "--help": return nil
+            case "--log.dir": o.logDirs.append(try value(flag, inline: inline))
+            case "--web.listen-address": o.listenAddress = try value(flag, inline: inline)
+            case "--web.config.file": o.webConfigFile = try value(flag, inline: inline)
+            case "--checkpoint.file": o.checkpointFile = try value(flag, inline: inline)
+            case "--checkpoint.interval": o.checkpointInterval = try number(flag, try value(flag, inline: inline), min: 0.01)
+            case "--source.ttl": o.sourceTTL = try number(flag, try value(flag, inline: inline), min: 0)
+            case "--metrics.max-series-per-family": o.seriesLimit = Int(try number(flag, try value(flag, inline: inline), min: 1))
+            case "--state.tracked-keys": o.trackedKeys = Int(try number(flag, try value(flag, inline: inline), min: 2))
+            case "--poll.interval": o.pollInterval = try number(flag, try value(flag, inline: inline), min: 0.001)
+            case "--once": o.once = true
+            default: throw CollectorError(.invalidArgument, "unknown flag \(flag) (see --help)")
+            }
+        }
+        guard !o.logDirs.isEmpty else { throw CollectorError(.invalidArgument, "--log.dir is required (see --help)") }
+        return o
+    }
+
+    /// Runs the collector; returns the exit status.
+    public static func main(_ argv: [String]) -> Int32 {
+        func fail(_ message: String, _ status: Int32) -> Int32 {
+            FileHandle.standardError.write(Data("orchlog-collector: \(message)\n".utf8))
+            return status
+        }
+        let options: CollectorOptions
+        do {
+            guard let parsed = try parse(argv) else {
+                print(help)
+                return 0
+            }
+            options = parsed
+        } catch {
+            return fail("\(error)", 2)
+        }
+        let collector: Collector
+        do { collector = try Collector(options: options) } catch { return fail("\(error)", 1) }
+
+        if options.once {
+            collector.ingestAll()
+            collector.checkpoint()
+            let bytes = collector.render(format: .prometheusText)
+            FileHandle.standardOutput.write(Data(bytes))
+            return 0
+        }
+
+        var webConfig: WebConfig?
+        if let path = options.webConfigFile {
+            do { webConfig = try WebConfig.load(path: path) } catch { return fail("\(error)", 1) }
+        }
+        let server: HTTPServer
+        do {
+            server = try HTTPServer(listenAddress: options.listenAddress, webConfig: webConfig,
+                                    logger: { line in FileHandle.standardError.write(Data("orchlog-collector: http: \(line)\n".utf8)) },
+                                    handler: CollectorHTTP.handler(collector))
+        } catch {
+            return fail("\(error)", 1)
+        }
+        let scheme = server.isTLS ? "https" : "http"
+        FileHandle.standardError.write(Data("orchlog-collector: serving \(scheme)://\(displayHost(options.listenAddress)):\(server.port)/metrics, following \(options.logDirs.joined(separator: ", "))\n".utf8))
+
+        signal(SIGINT, SIG_IGN)
+        signal(SIGTERM, SIG_IGN)
+        signal(SIGPIPE, SIG_IGN)
+        let queue = DispatchQueue(label: "orchlog-collector.signals")
+        let sources = [SIGINT, SIGTERM].map { sig -> DispatchSourceSignal in
+            let source = DispatchSource.makeSignalSource(signal: sig, queue: queue)
+            source.setEventHandler { collector.stop() }
+            source.resume()
+            return source
+        }
+        collector.run()
+        server.stop()
+        sources.forEach { $0.cancel() }
+        FileHandle.standardError.write(Data("orchlog-collector: stopped\n".utf8))
+        return 0
+    }
+
+    static func displayHost(_ address: String) -> String {
+        let host = address.hasPrefix("[") ? String(address.prefix { $0 != "]" }) + "]" : String(address.split(separator: ":", omittingEmptySubsequences: false).first ?? "")
+        return host.isEmpty || host == "0.0.0.0" ? "localhost" : host
+    }
+}

@@ -1,0 +1,28 @@
+/// Settings of a collector, as `orchlog-collector` flags set them.
+public struct CollectorOptions: Sendable, Equatable {
+    /// The default listen port, 9478 (in the exporter range 9100–9999).
+    public static let defaultPort = 9478
+
+    /// `--web.listen-address` (default ":9478").
+    public var listenAddress = ":\(CollectorOptions.defaultPort)"
+    /// `--web.config.file`: exporter-toolkit web config (TLS, basic auth).
+    public var webConfigFile: String?
+    /// `--log.dir` (repeatable): roots whose subdirectories are sources, or source directories.
+    public var logDirs: [String] = []
+    /// `--checkpoint.file`: aggregated state and read positions, for exactly-once restarts.
+    public var checkpointFile: String?
+    /// `--checkpoint.interval` seconds (default 5).
+    public var checkpointInterval: Double = 5
+    /// `--source.ttl` seconds a vanished source keeps its series (default 3600).
+    public var sourceTTL: Double = 3600
+    /// `--metrics.max-series-per-family` (default 10,000).
+    public var seriesLimit = 10_000
+    /// `--state.tracked-keys`: keys the lost-update/stale-read tracker remembers (default 100,000).
+    public var trackedKeys = 100_000
+    /// `--poll.interval` seconds between scans when inotify is quiet (default 0.1).
+    public var pollInterval: Double = 0.1
+    /// `--once`: ingest what is there, print the text exposition, exit.
+    public var once = false
+
+    public init() {}
+}
