@@ -1,8 +1,8 @@
 /// The values and prebuilt bytes of one metric family, stored as a struct of
 /// arrays indexed by series slot (no per-series objects).
 ///
-/// Per series: its label values (an array shared, copy-on-write, with the
-/// lookup dictionary's key), the start of its prefix bytes in `arena`, the
+/// Per series: its label values (flat, `labelCount` per slot, found through
+/// `SeriesIndex`), the start of its prefix bytes in `arena`, the
 /// length of its rendered label set, its value (counter/gauge value or
 /// histogram sum) and, for histograms, one count per bucket.
 ///
@@ -17,6 +17,8 @@ struct FamilyStorage {
 
     let family: MetricFamily
     let type: MetricType
+    /// Label values per series (the stride of `labelValues`).
+    let labelCount: Int
     let bounds: [Double]
     /// Buckets per histogram series including `+Inf`; 0 for counters and gauges.
     let bucketStride: Int
@@ -36,7 +38,8 @@ struct FamilyStorage {
     let openMetricsRendersSum: Bool
 
     // Per-series arrays, indexed by slot.
-    var labelValues: [[String]] = []
+    /// `labelCount` values per slot; empty strings for free slots.
+    var labelValues: [String] = []
     var prefixStart: [Int] = []
     var labelsLength: [UInt32] = []
     /// Counter/gauge value or histogram sum, per slot. A reference: the
@@ -45,7 +48,7 @@ struct FamilyStorage {
     /// `bucketStride` non-cumulative counts per slot (histograms only).
     let bucketCounts = Column<UInt64>()
 
-    var index: [[String]: Int32] = [:]
+    var index = SeriesIndex()
     var freeSlots: [Int32] = []
     var arena: [UInt8] = []
     var deadArenaBytes = 0
@@ -57,6 +60,7 @@ struct FamilyStorage {
     init(family: MetricFamily) {
         self.family = family
         self.type = family.type
+        self.labelCount = family.labelNames.count
         self.bounds = family.buckets
         self.bucketStride = family.type == .histogram ? family.buckets.count + 1 : 0
 
@@ -168,8 +172,28 @@ struct FamilyStorage {
         !labelValues.isEmpty && labelValues.allSatisfy { $0 == MetricRegistry.overflowLabelValue }
     }
 
-    /// Creates a series with zero values and returns its slot.
-    mutating func createSeries(_ values: [String]) -> Int32 {
+    /// The slot holding exactly these label values, if any. Hashes once.
+    @inline(__always)
+    func lookup(_ values: [String]) -> Int32? {
+        lookup(values, hash: SeriesIndex.hash(values))
+    }
+
+    func lookup(_ values: [String], hash: UInt32) -> Int32? {
+        index.find(hash: hash) { slot in
+            let base = Int(slot) * labelCount
+            for i in 0 ..< labelCount where labelValues[base + i] != values[i] { return false }
+            return true
+        }
+    }
+
+    /// The label values of a slot.
+    func labels(ofSlot slot: Int) -> [String] {
+        Array(labelValues[slot * labelCount ..< (slot + 1) * labelCount])
+    }
+
+    /// Creates a series with zero values and returns its slot. The caller
+    /// has checked that the set is not present.
+    mutating func createSeries(_ values: [String], hash: UInt32) -> Int32 {
         let labels = ExpositionWriter.labelSet(names: family.labelNames, values: values)
         let start = arena.count
         switch type {
@@ -196,7 +220,7 @@ struct FamilyStorage {
         if let free = freeSlots.popLast() {
             slot = free
             let s = Int(free)
-            labelValues[s] = values
+            labelValues.replaceSubrange(s * labelCount ..< (s + 1) * labelCount, with: values)
             prefixStart[s] = start
             labelsLength[s] = UInt32(labels.count)
             self.values[s] = 0
@@ -204,8 +228,8 @@ struct FamilyStorage {
                 bucketCounts.fill(0, from: s * bucketStride, count: bucketStride)
             }
         } else {
-            slot = Int32(labelValues.count)
-            labelValues.append(values)
+            slot = Int32(labelsLength.count)
+            labelValues.append(contentsOf: values)
             prefixStart.append(start)
             labelsLength.append(UInt32(labels.count))
             self.values.append(0)
@@ -213,7 +237,7 @@ struct FamilyStorage {
                 bucketCounts.append(0, count: bucketStride)
             }
         }
-        index[values] = slot
+        index.insert(hash: hash, slot: slot)
         liveCount += 1
         liveLabelBytes += labels.count
         return slot
@@ -224,11 +248,12 @@ struct FamilyStorage {
     mutating func removeSlot(_ slot: Int32) {
         let s = Int(slot)
         guard s >= 0, s < labelsLength.count, labelsLength[s] != Self.deadSlot else { return }
-        index[labelValues[s]] = nil
+        let base = s * labelCount
+        index.remove(hash: SeriesIndex.hash(labelValues[base ..< base + labelCount]), slot: slot)
+        for i in base ..< base + labelCount { labelValues[i] = "" }
         let length = Int(labelsLength[s])
         deadArenaBytes += arenaLength(labelsLength: length)
         liveLabelBytes -= length
-        labelValues[s] = []
         labelsLength[s] = Self.deadSlot
         values[s] = 0
         if bucketStride > 0 {
@@ -240,6 +265,7 @@ struct FamilyStorage {
         if liveCount == 0 {
             // Nothing live: drop everything, including the slots.
             labelValues = []
+            index.removeAll()
             prefixStart = []
             labelsLength = []
             values.removeAll()

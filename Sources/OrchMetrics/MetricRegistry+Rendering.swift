@@ -18,10 +18,9 @@ extension MetricRegistry {
     /// - Parameters:
     ///   - format: the exposition format.
     ///   - buffer: the bytes to append to; capacity is reserved up front.
-    ///   - terminate: for OpenMetrics, whether to end with `# EOF`. Pass
-    ///     false to append several registries into one exposition, then call
-    ///     `ExpositionFormat`-aware code that writes `# EOF` once at the end
-    ///     (for example a last registry rendered with `terminate: true`).
+    ///   - terminate: for OpenMetrics, whether to end with `# EOF` (ignored
+    ///     for the text format). To put several registries into one
+    ///     exposition, render all but the last with `terminate: false`.
     public func render(format: ExpositionFormat, into buffer: inout [UInt8], terminate: Bool = true) {
         buffer.reserveCapacity(buffer.count + estimatedRenderSize(format: format))
         for f in storages.indices {

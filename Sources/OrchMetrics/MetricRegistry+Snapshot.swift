@@ -14,7 +14,7 @@ extension MetricRegistry {
             values.reserveCapacity(storage.liveCount)
             bucketCounts.reserveCapacity(storage.liveCount * stride)
             for s in 0 ..< storage.labelsLength.count where storage.labelsLength[s] != FamilyStorage.deadSlot {
-                labelValues.append(contentsOf: storage.labelValues[s])
+                labelValues.append(contentsOf: storage.labelValues[s * labelCount ..< (s + 1) * labelCount])
                 values.append(storage.values[s])
                 if stride > 0 {
                     bucketCounts.append(contentsOf: storage.bucketCounts.buffer(from: s * stride, count: stride))

@@ -24,11 +24,14 @@
 /// `droppedSeries` count goes up by one. The overflow series does not count
 /// against the limit, so a family holds at most limit + 1 series.
 ///
-/// **Memory.** Per series the registry keeps its label values (one array,
-/// shared with the lookup table's key), an arena offset, a label length, one
-/// `Double`, and for histograms one `UInt64` per bucket: about 100 bytes for
-/// a three-label counter and 100 + 8 × buckets for a histogram, plus the
-/// prefix bytes and any label value longer than 15 UTF-8 bytes.
+/// **Memory.** No object per series: each family keeps struct-of-arrays
+/// columns. Per series that is 16 bytes per label value (flat, no per-series
+/// array), 16–32 bytes of hash index, an arena offset and a label length
+/// (12 bytes), one `Double`, and for histograms one `UInt64` per bucket
+/// including `+Inf`: about 90 bytes for a three-label counter and
+/// 90 + 8 × buckets for a histogram, before array growth slack, plus the
+/// prefix bytes and the heap storage of label values longer than 15 UTF-8
+/// bytes.
 public final class MetricRegistry {
     /// The label value of every label of the overflow series: `"__overflow__"`.
     public static let overflowLabelValue = "__overflow__"
@@ -135,7 +138,7 @@ public final class MetricRegistry {
         guard f >= 0, f < storages.count else {
             throw MetricsError(.unknownFamily, "family id \(f) was not issued by this registry (it has \(storages.count) families)")
         }
-        if let slot = storages[f].index[labelValues] {
+        if labelValues.count == storages[f].labelCount, let slot = storages[f].lookup(labelValues) {
             return SeriesHandle(family: f, slot: slot)
         }
         return try newSeries(family: f, labelValues: labelValues).handle
@@ -149,7 +152,8 @@ public final class MetricRegistry {
         guard labelValues.count == expected else {
             throw MetricsError(.labelCountMismatch, "\(storages[f].family.name) has \(expected) labels \(storages[f].family.labelNames) but got \(labelValues.count) values")
         }
-        if let slot = storages[f].index[labelValues] {
+        let hash = SeriesIndex.hash(labelValues)
+        if let slot = storages[f].lookup(labelValues, hash: hash) {
             return (SeriesHandle(family: f, slot: slot), false)
         }
         if storages[f].isOverflowSet(labelValues) {
@@ -160,14 +164,14 @@ public final class MetricRegistry {
             storages[f].dropped &+= 1
             return (SeriesHandle(family: f, slot: overflowSlot(family: f)), true)
         }
-        let slot = storages[f].createSeries(labelValues)
+        let slot = storages[f].createSeries(labelValues, hash: hash)
         return (SeriesHandle(family: f, slot: slot), false)
     }
 
     func overflowSlot(family f: Int) -> Int32 {
         if storages[f].overflowSlot >= 0 { return storages[f].overflowSlot }
         let values = Array(repeating: Self.overflowLabelValue, count: storages[f].family.labelNames.count)
-        let slot = storages[f].createSeries(values)
+        let slot = storages[f].createSeries(values, hash: SeriesIndex.hash(values))
         storages[f].overflowSlot = slot
         return slot
     }
@@ -176,7 +180,7 @@ public final class MetricRegistry {
     /// overflow series); empty for a removed one.
     public func labelValues(_ series: SeriesHandle) -> [String] {
         guard isLive(series) else { return [] }
-        return storages[Int(series.family)].labelValues[Int(series.slot)]
+        return storages[Int(series.family)].labels(ofSlot: Int(series.slot))
     }
 
     // MARK: Hot-path updates
@@ -347,7 +351,8 @@ public final class MetricRegistry {
         guard let position = storages[f].family.labelNames.firstIndex(of: label) else { return 0 }
         var doomed: [Int32] = []
         for s in 0 ..< storages[f].labelsLength.count
-        where storages[f].labelsLength[s] != FamilyStorage.deadSlot && storages[f].labelValues[s][position] == value {
+        where storages[f].labelsLength[s] != FamilyStorage.deadSlot
+            && storages[f].labelValues[s * storages[f].labelCount + position] == value {
             doomed.append(Int32(s))
         }
         for slot in doomed { storages[f].removeSlot(slot) }

@@ -87,4 +87,49 @@ import Testing
         #expect(!registry.removeSeries(handle))
         #expect(registry.seriesCount == 0)
     }
+
+    @Test func lookupsStayExactThroughRandomCreateAndRemove() throws {
+        struct SplitMix {
+            var state: UInt64
+            mutating func next(_ bound: Int) -> Int {
+                state &+= 0x9E37_79B9_7F4A_7C15
+                var z = state
+                z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+                z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+                return Int((z ^ (z >> 31)) % UInt64(bound))
+            }
+        }
+        var random = SplitMix(state: 42)
+        let registry = MetricRegistry()
+        let family = try registry.registerCounter(name: "orch_r_total", help: "R.", labelNames: ["source", "key"])
+        var model: [String: (handle: SeriesHandle, value: Double)] = [:]
+        for step in 0 ..< 20_000 {
+            let source = "s\(random.next(8))"
+            let key = "k\(random.next(300))"
+            switch random.next(10) {
+            case 0:
+                let removed = registry.removeSeries(whereLabel: "source", equals: source)
+                let doomed = model.keys.filter { $0.hasPrefix(source + "/") }
+                #expect(removed == doomed.count, "step \(step)")
+                for name in doomed { model[name] = nil }
+            default:
+                let handle = try registry.series(family, labelValues: [source, key])
+                if let known = model[source + "/" + key] {
+                    #expect(known.handle == handle, "step \(step)")
+                    #expect(registry.value(handle) == known.value, "step \(step)")
+                } else {
+                    #expect(registry.value(handle) == 0, "step \(step)")
+                }
+                registry.add(handle, 1)
+                model[source + "/" + key] = (handle, (model[source + "/" + key]?.value ?? 0) + 1)
+            }
+        }
+        #expect(registry.seriesCount == model.count)
+        for (name, entry) in model {
+            let parts = name.split(separator: "/").map(String.init)
+            #expect(try registry.series(family, labelValues: parts) == entry.handle)
+            #expect(registry.labelValues(entry.handle) == parts)
+            #expect(registry.value(entry.handle) == entry.value)
+        }
+    }
 }
