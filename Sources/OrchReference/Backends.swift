@@ -1,0 +1,95 @@
+/// The interfaces between the orchestrator and what it calls. The reference runs them
+/// against simulated implementations; a real client (HTTP to an LLM API, a CRM SDK, a
+/// database driver) fits behind the same protocols. Replies are delivered by calling the
+/// closure once, on the orchestrator's scheduler thread, at the (simulated) time they arrive.
+
+/// One LLM request as the client sends it.
+public struct LLMCall: Sendable, Equatable {
+    /// Index of the API key in the provider's key list.
+    public var key: Int
+    public var inputTokens: Int
+    public var outputTokens: Int
+
+    public init(key: Int, inputTokens: Int, outputTokens: Int) {
+        self.key = key
+        self.inputTokens = inputTokens
+        self.outputTokens = outputTokens
+    }
+}
+
+/// How an LLM API answered.
+public enum LLMReply: Sendable, Equatable {
+    case success
+    /// HTTP 429 with a `retry-after` (ns).
+    case rateLimited(retryAfterNs: UInt64)
+    /// HTTP 5xx or a broken connection.
+    case error
+}
+
+/// An LLM API. A request that never gets a reply is the client's timeout to handle.
+public protocol LLMBackend: AnyObject {
+    /// The provider's name (a label value).
+    var provider: String { get }
+    /// Key aliases, indexable by `LLMCall.key`.
+    var keyAliases: [String] { get }
+    /// The documented per-key concurrency limit of the API tier.
+    func concurrencyLimit(key: Int) -> Int
+    func send(_ call: LLMCall, reply: @escaping (LLMReply) -> Void)
+}
+
+/// How a tool answered.
+public enum ToolReply: Sendable, Equatable {
+    case success
+    case error
+}
+
+/// The tools agents call (CRM, billing, search, ticketing).
+public protocol ToolBackend: AnyObject {
+    /// Tool names, indexable by the `tool` argument.
+    var toolNames: [String] { get }
+    func call(tool: Int, reply: @escaping (ToolReply) -> Void)
+}
+
+/// How the backing store should apply one write.
+public enum StoreWriteMode: Sendable, Equatable {
+    /// Last writer wins: the store bumps the version whatever the writer had read.
+    case blind
+    /// Commit only if the stored version is `expected`, as `expected + 1`.
+    case compareAndSet(expected: UInt64)
+    /// Store `version` (a write-back flush of a version the cache already decided);
+    /// older versions never overwrite newer ones.
+    case put(version: UInt64)
+}
+
+/// One write of a batch.
+public struct StoreWrite: Sendable, Equatable {
+    public var key: Int
+    public var mode: StoreWriteMode
+
+    public init(key: Int, mode: StoreWriteMode) {
+        self.key = key
+        self.mode = mode
+    }
+}
+
+/// The result of one write of a batch.
+public enum StoreWriteResult: Sendable, Equatable {
+    case committed(previous: UInt64, new: UInt64)
+    case conflict(current: UInt64)
+}
+
+/// How a store operation ended.
+public enum StoreReply<Value: Sendable>: Sendable {
+    case ok(Value)
+    /// The deadline passed first; nothing was applied.
+    case timeout
+    case error
+}
+
+/// The durable store under the state layer: versioned records in partitions, with a
+/// throughput limit. Operations carry a deadline (propagated like a gRPC deadline): an
+/// operation that cannot finish by then is not applied and answers `.timeout` at the deadline.
+public protocol BackingStore: AnyObject {
+    func read(partition: Int, key: Int, deadline: UInt64, reply: @escaping (StoreReply<UInt64>) -> Void)
+    func write(partition: Int, items: [StoreWrite], deadline: UInt64, reply: @escaping (StoreReply<[StoreWriteResult]>) -> Void)
+}

@@ -1,0 +1,150 @@
+import Foundation
+
+/// The command line of `reference-orchestrator`, parsed.
+public struct RunOptions: Sendable, Equatable {
+    public var scenario: String = ""
+    /// Root directory; the log goes to `out/source`.
+    public var out: String?
+    /// The source directory's name (default: the scenario's name).
+    public var source: String?
+    public var pacing: Pacing = .maxSpeed
+    public var invocationsPerDay: Double?
+    public var durationSeconds: Double?
+    public var summaryJSON: String?
+    public var seed: UInt64 = 1
+    /// Components switched off (`--naive`) and on (`--protect`), applied in that order.
+    public var naive: [String] = []
+    public var protect: [String] = []
+    /// Unix time (s) of simulated time 0 (default: now).
+    public var startTime: Double?
+    /// Run without an event log (the uninstrumented baseline).
+    public var noLog = false
+    public var quiet = false
+    public var listScenarios = false
+    public var help = false
+
+    public init() {}
+
+    /// Parses arguments (without the program name).
+    /// - Throws: `.usage` naming the flag or value at fault.
+    public static func parse(_ arguments: [String]) throws -> RunOptions {
+        var o = RunOptions()
+        var i = 0
+        func value(_ flag: String) throws -> String {
+            i += 1
+            guard i < arguments.count else { throw ReferenceError.usage("\(flag) needs a value") }
+            return arguments[i]
+        }
+        while i < arguments.count {
+            var arg = arguments[i]
+            var inline: String?
+            if arg.hasPrefix("--"), let eq = arg.firstIndex(of: "=") {
+                inline = String(arg[arg.index(after: eq)...])
+                arg = String(arg[..<eq])
+            }
+            func v() throws -> String {
+                if let inline { return inline }
+                return try value(arg)
+            }
+            switch arg {
+            case "--scenario": o.scenario = try v()
+            case "--out": o.out = try v()
+            case "--source": o.source = try v()
+            case "--speed":
+                let s = try v()
+                if s == "max" {
+                    o.pacing = .maxSpeed
+                } else if let k = Double(s), k > 0, k.isFinite {
+                    o.pacing = .factor(k)
+                } else {
+                    throw ReferenceError.usage("--speed \(s): give a positive factor (1 = real time) or max")
+                }
+            case "--invocations-per-day", "--rate":
+                let s = try v()
+                guard let n = Double(s.replacingOccurrences(of: "_", with: "")), n >= 0, n.isFinite, n <= 100_000_000 else {
+                    throw ReferenceError.usage("\(arg) \(s): give a number of invocations per day (0...100000000)")
+                }
+                o.invocationsPerDay = n
+            case "--duration":
+                let s = try v()
+                guard let d = parseDuration(s), d > 0, d <= 366 * 86_400 else {
+                    throw ReferenceError.usage("--duration \(s): give simulated time such as 3600, 90m, 6h or 1d (at most 366d)")
+                }
+                o.durationSeconds = d
+            case "--summary-json": o.summaryJSON = try v()
+            case "--seed":
+                let s = try v()
+                guard let n = UInt64(s) else { throw ReferenceError.usage("--seed \(s): give an unsigned integer") }
+                o.seed = n
+            case "--naive", "--protect":
+                let list = try v().split(separator: ",").map { String($0).trimmingCharacters(in: .whitespaces) }
+                var probe = Components.none
+                for name in list where !probe.set(name, to: true) {
+                    throw ReferenceError.usage("\(arg) \(name): unknown component (use \((Components.names + ["all"]).joined(separator: ", ")))")
+                }
+                if arg == "--naive" { o.naive += list } else { o.protect += list }
+            case "--start-time":
+                let s = try v()
+                guard let t = Double(s), t >= 0, t < 4e9 else { throw ReferenceError.usage("--start-time \(s): give Unix seconds") }
+                o.startTime = t
+            case "--no-log": o.noLog = true
+            case "--quiet", "-q": o.quiet = true
+            case "--list-scenarios": o.listScenarios = true
+            case "--help", "-h": o.help = true
+            default:
+                throw ReferenceError.usage("unknown argument \(arguments[i]) (see --help)")
+            }
+            i += 1
+        }
+        if o.help || o.listScenarios { return o }
+        guard !o.scenario.isEmpty else { throw ReferenceError.usage("--scenario is required (see --list-scenarios)") }
+        guard Scenario.named(o.scenario) != nil else {
+            throw ReferenceError.usage("unknown scenario \(o.scenario) (one of: \(Scenario.all.map(\.name).joined(separator: ", ")))")
+        }
+        if !o.noLog && o.out == nil { throw ReferenceError.usage("--out is required (or --no-log)") }
+        if let s = o.source, s.isEmpty || s.contains("/") || s.hasPrefix(".") {
+            throw ReferenceError.usage("--source \(s): give a plain directory name")
+        }
+        return o
+    }
+
+    /// Parses "3600", "3600s", "90m", "6h", "1d", "1.5h".
+    public static func parseDuration(_ text: String) -> Double? {
+        let units: [(String, Double)] = [("ms", 0.001), ("s", 1), ("m", 60), ("h", 3600), ("d", 86_400)]
+        for (suffix, factor) in units where text.hasSuffix(suffix) {
+            let number = text.dropLast(suffix.count)
+            if suffix == "s", number.hasSuffix("m") { continue }
+            if let n = Double(number), n.isFinite { return n * factor }
+        }
+        if let n = Double(text), n.isFinite { return n }
+        return nil
+    }
+
+    /// The usage text.
+    public static let help = """
+    reference-orchestrator — a reference AI-agent orchestrator on simulated backends, instrumented with OrchLog
+
+    USAGE
+      reference-orchestrator --scenario NAME --out ROOT [options]
+      reference-orchestrator --list-scenarios
+
+    OPTIONS
+      --scenario NAME             the scenario to run (see --list-scenarios)
+      --out ROOT                  write the event log to ROOT/<source>/
+      --source NAME               the source directory's name (default: the scenario's name)
+      --speed K|max               simulated time runs K× faster than real time (1: real time; default max)
+      --invocations-per-day N     mean arrival rate (alias --rate; default: the scenario's)
+      --duration D                simulated time to run: seconds, or 90m, 6h, 1d (default: the scenario's)
+      --seed S                    random seed (default 1); the same seed gives the same run
+      --summary-json FILE         also write the summary as JSON to FILE
+      --naive LIST                switch components off: queue, occ, cache, breaker, limiter, all
+      --protect LIST              switch components on (applied after --naive)
+      --start-time UNIX_SECONDS   wall-clock time of the simulation's start (default: now)
+      --no-log                    run without writing events (the uninstrumented baseline)
+      --quiet, -q                 no progress bar and no summary table
+      --list-scenarios            list the scenarios and exit
+      --help, -h                  show this help
+
+    Exit status: 0 done, 1 the run failed (log or summary not writable), 2 usage error.
+    """
+}

@@ -1,0 +1,84 @@
+/// A named, reproducible run: the orchestrator's configuration, the world and the workload,
+/// plus the faults it injects. Names are a contract (CLI, tests, `make demo`).
+public struct Scenario: Sendable {
+    /// The scenario's name (`--scenario`).
+    public let name: String
+    /// One line: what it shows.
+    public let summary: String
+    /// Invocations per day unless `--invocations-per-day` says otherwise.
+    public let defaultInvocationsPerDay: Double
+    /// Simulated seconds unless `--duration` says otherwise.
+    public let defaultDurationSeconds: Double
+    private let kind: Kind
+
+    private enum Kind: Sendable {
+        case pilot, naive, hardened
+        case fault(@Sendable (_ durationNs: UInt64) -> Fault)
+    }
+
+    /// All scenarios, in the order `--list-scenarios` shows them.
+    public static let all: [Scenario] = [
+        Scenario(name: "pilot", summary: "600/day, every protection on, pilot sizing (10 agents, one API key): ≥ 98% success",
+                 defaultInvocationsPerDay: 600, defaultDurationSeconds: 86_400, kind: .pilot),
+        Scenario(name: "production-naive", summary: "12,000/day on pilot sizing with every protection off: the incident (lost updates, write timeouts, 429s, queue in the thousands)",
+                 defaultInvocationsPerDay: 12_000, defaultDurationSeconds: 86_400, kind: .naive),
+        Scenario(name: "production-hardened", summary: "12,000/day (try 120,000) with every protection on and production sizing: ≥ 99.5% success, no lost updates",
+                 defaultInvocationsPerDay: 12_000, defaultDurationSeconds: 86_400, kind: .hardened),
+        Scenario(name: "tool-outage", summary: "hardened; the CRM tool hangs for the middle third: breaker opens, fallbacks serve, breaker closes after",
+                 defaultInvocationsPerDay: 12_000, defaultDurationSeconds: 10_800,
+                 kind: .fault { d in Fault(from: d / 3, to: d * 2 / 3, .toolHang(tool: "crm")) }),
+        Scenario(name: "llm-quota-cut", summary: "hardened; the provider cuts every key's quota to 10% for the middle third: 429s, key rotation, the limiter adapts and queues",
+                 defaultInvocationsPerDay: 12_000, defaultDurationSeconds: 10_800,
+                 kind: .fault { d in Fault(from: d / 3, to: d * 2 / 3, .llmQuotaCut(keys: LLMProviderConfig().keys.map(\.alias), fraction: 0.1)) }),
+        Scenario(name: "hot-key-contention", summary: "hardened; 30% of invocations hit one account in the middle third: conflicts and retries rise, no lost updates",
+                 defaultInvocationsPerDay: 12_000, defaultDurationSeconds: 10_800,
+                 kind: .fault { d in Fault(from: d / 3, to: d * 2 / 3, .hotKey(share: 0.3)) }),
+        Scenario(name: "memory-slowdown", summary: "hardened; the backing store runs 40× slower in the middle third: flushes slow, pending grows, write timeouts rise",
+                 defaultInvocationsPerDay: 12_000, defaultDurationSeconds: 10_800,
+                 kind: .fault { d in Fault(from: d / 3, to: d * 2 / 3, .storeSlow(factor: 40)) }),
+    ]
+
+    /// The scenario with this name, or nil.
+    public static func named(_ name: String) -> Scenario? {
+        all.first { $0.name == name }
+    }
+
+    /// The run setup at `invocationsPerDay` over `durationSeconds` (faults are placed
+    /// relative to the duration).
+    public func setup(invocationsPerDay: Double, durationSeconds: Double) -> RunSetup {
+        var world = WorldConfig()
+        let workload = Workload(invocationsPerDay: invocationsPerDay)
+        let config: OrchestratorConfig
+        switch kind {
+        case .pilot:
+            config = Scenario.pilotSizing(.all)
+        case .naive:
+            config = Scenario.pilotSizing(.none)
+        case .hardened:
+            config = Scenario.productionSizing()
+        case .fault(let make):
+            config = Scenario.productionSizing()
+            world.faults = [make(UInt64(max(0, durationSeconds) * 1e9))]
+        }
+        return RunSetup(config: config, world: world, workload: workload)
+    }
+
+    /// The pilot deployment: 10 agent instances, one API key.
+    public static func pilotSizing(_ components: Components) -> OrchestratorConfig {
+        var c = OrchestratorConfig(components: components)
+        c.poolSize = 10
+        c.llmKeys = 1
+        c.queueCapacity = 200
+        return c
+    }
+
+    /// The production deployment: 200 agent instances, 16 API keys, eight state shards.
+    public static func productionSizing() -> OrchestratorConfig {
+        var c = OrchestratorConfig(components: .all)
+        c.poolSize = 200
+        c.llmKeys = 16
+        c.shards = 8
+        c.queueCapacity = 400
+        return c
+    }
+}

@@ -1,0 +1,86 @@
+/// A simulated LLM API: per-key concurrency, requests-per-minute and tokens-per-minute
+/// limits enforced with 429 + `retry-after`, latency growing with tokens, occasional 5xx,
+/// and scripted quota cuts.
+public final class SimulatedLLMProvider: LLMBackend {
+    private struct KeyState {
+        var config: ProviderKeyConfig
+        var active = 0
+        var rpm: TokenBucket
+        var tpm: TokenBucket
+        var fraction = 1.0
+    }
+
+    public let config: LLMProviderConfig
+    private let scheduler: Scheduler
+    private var rng: RandomSource
+    private var keys: [KeyState]
+    private let cuts: [Fault]
+
+    public var provider: String { config.provider }
+    public let keyAliases: [String]
+
+    init(config: LLMProviderConfig, faults: [Fault], scheduler: Scheduler, seed: UInt64) {
+        self.config = config
+        self.scheduler = scheduler
+        rng = RandomSource(seed: seed)
+        keys = config.keys.map {
+            KeyState(config: $0, rpm: .perMinute($0.rpm, burstSeconds: config.burstSeconds),
+                     tpm: .perMinute($0.tpm, burstSeconds: config.burstSeconds))
+        }
+        keyAliases = config.keys.map(\.alias)
+        cuts = faults.filter { if case .llmQuotaCut = $0.kind { return true } else { return false } }
+    }
+
+    public func concurrencyLimit(key: Int) -> Int { config.keys[key].concurrency }
+
+    /// Requests the provider is serving now, over all keys.
+    var active: Int { keys.reduce(0) { $0 + $1.active } }
+
+    private func applyQuota(_ k: Int, now: UInt64) {
+        var fraction = 1.0
+        for fault in cuts where fault.active(at: now) {
+            if case let .llmQuotaCut(aliases, f) = fault.kind, aliases.contains(keys[k].config.alias) { fraction = min(fraction, f) }
+        }
+        guard fraction != keys[k].fraction else { return }
+        keys[k].fraction = fraction
+        let c = keys[k].config
+        keys[k].rpm.reconfigure(capacity: max(1, c.rpm * fraction * config.burstSeconds / 60), ratePerSecond: c.rpm * fraction / 60, now: now)
+        keys[k].tpm.reconfigure(capacity: max(1, c.tpm * fraction * config.burstSeconds / 60), ratePerSecond: c.tpm * fraction / 60, now: now)
+    }
+
+    public func send(_ call: LLMCall, reply: @escaping (LLMReply) -> Void) {
+        let now = scheduler.now
+        let k = call.key
+        applyQuota(k, now: now)
+        let rejectNs = UInt64(config.rejectLatencySeconds * config.latencyScale * 1e9)
+        let limit = max(1, Int((Double(keys[k].config.concurrency) * keys[k].fraction).rounded(.up)))
+        if keys[k].active >= limit {
+            // Rejected requests still count against the per-minute request limit (as the
+            // big providers document), so resending at once only digs deeper.
+            keys[k].rpm.take(1, now: now)
+            let retry = UInt64(config.concurrencyRetryAfterSeconds * 1e9)
+            scheduler.schedule(after: rejectNs) { reply(.rateLimited(retryAfterNs: retry)) }
+            return
+        }
+        let tokens = Double(call.inputTokens + call.outputTokens)
+        if !keys[k].rpm.canTake(1, now: now) || !keys[k].tpm.canTake(tokens, now: now) {
+            let wait = max(keys[k].rpm.waitTime(1, now: now), keys[k].tpm.waitTime(tokens, now: now))
+            // retry-after is whole seconds, as the header is.
+            let retry = max(1, (wait + 999_999_999) / 1_000_000_000) * 1_000_000_000
+            scheduler.schedule(after: rejectNs) { reply(.rateLimited(retryAfterNs: retry)) }
+            return
+        }
+        keys[k].rpm.take(1, now: now)
+        keys[k].tpm.take(tokens, now: now)
+        keys[k].active += 1
+        let median = config.baseLatencySeconds + Double(call.inputTokens) * config.secondsPerInputToken
+            + Double(call.outputTokens) * config.secondsPerOutputToken
+        var latency = rng.latency(LatencyDistribution(medianSeconds: median * config.latencyScale, sigma: config.latencySigma))
+        let failed = rng.chance(config.errorRate)
+        if failed { latency /= 3 }
+        scheduler.schedule(after: latency) { [self] in
+            keys[k].active -= 1
+            reply(failed ? .error : .success)
+        }
+    }
+}
