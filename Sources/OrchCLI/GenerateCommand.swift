@@ -11,6 +11,17 @@ func installStopHandlers() {
     let handler: @convention(c) (Int32) -> Void = { _ in stopRequested.store(true, ordering: .relaxed) }
     signal(SIGINT, handler)
     signal(SIGTERM, handler)
+    unblockStopSignals()
+}
+
+/// Unblocks SIGINT and SIGTERM: a parent (a test runner, a supervisor) may have spawned us
+/// with them blocked, and then a clean stop would never come.
+public func unblockStopSignals() {
+    var set = sigset_t()
+    sigemptyset(&set)
+    sigaddset(&set, SIGINT)
+    sigaddset(&set, SIGTERM)
+    pthread_sigmask(SIG_UNBLOCK, &set, nil)
 }
 
 /// `orchlog generate`: writes a realistic synthetic event mix through the real writer.

@@ -24,6 +24,7 @@ public enum CollectorCommand {
       --state.tracked-keys N            keys tracked for lost updates / stale reads (default 100000)
       --poll.interval SECONDS           scan interval when inotify is quiet (default 0.1)
       --once                            ingest what is there, print the text exposition, exit
+      --metrics.reference               print the metric reference (docs/metrics.md) and exit
       -h, --help                        this help
 
     Endpoints: /metrics, / (landing page), /-/healthy, /-/ready.
@@ -65,6 +66,9 @@ public enum CollectorCommand {
             case "--state.tracked-keys": o.trackedKeys = Int(try number(flag, try value(flag, inline: inline), min: 2))
             case "--poll.interval": o.pollInterval = try number(flag, try value(flag, inline: inline), min: 0.001)
             case "--once": o.once = true
+            case "--metrics.reference":
+                print(try MetricCatalog.reference(), terminator: "")
+                exit(0)
             default: throw CollectorError(.invalidArgument, "unknown flag \(flag) (see --help)")
             }
         }
@@ -116,6 +120,12 @@ public enum CollectorCommand {
 
         signal(SIGINT, SIG_IGN)
         signal(SIGTERM, SIG_IGN)
+        // A parent may have spawned us with these blocked; Dispatch needs them delivered.
+        var set = sigset_t()
+        sigemptyset(&set)
+        sigaddset(&set, SIGINT)
+        sigaddset(&set, SIGTERM)
+        pthread_sigmask(SIG_UNBLOCK, &set, nil)
         signal(SIGPIPE, SIG_IGN)
         let queue = DispatchQueue(label: "orchlog-collector.signals")
         let sources = [SIGINT, SIGTERM].map { sig -> DispatchSourceSignal in

@@ -130,7 +130,7 @@ func writeFrames(_ dir: TempDir, frames: Int, perFrame: Int) throws -> (path: St
         varint(3); varint(10); varint(1_000); varint(1)  // count, first seq, base ts, 1 string
         varint(1); block.append(UInt8(ascii: "q"))
         // queue_sample: ts delta 0, queue idx 0, depth 7, capacity 9, + two unknown fields
-        varint(UInt64(EventType.queueSample.rawValue)); varint(6); varint(0); varint(0); varint(7); varint(9); varint(300); varint(1)
+        varint(UInt64(EventType.queueSample.rawValue)); varint(7); varint(0); varint(0); varint(7); varint(9); varint(300); varint(1)
         // unknown type 200 with a 3-byte body
         varint(200); varint(3); block += [1, 2, 3]
         // queue_sample: ts delta +2 (zigzag 4), idx 0, depth 8, capacity 9

@@ -100,3 +100,110 @@ public func readAll(_ path: String) throws -> [EventRecord] {
     var problems: [LogProblem] = []
     return try readAll(path, problems: &problems)
 }
+
+/// A background process whose output goes to files, for daemons under test.
+public final class Daemon: @unchecked Sendable {  // used from one test at a time
+    public let process = Process()
+    public let stdoutPath: String
+    public let stderrPath: String
+
+    public init(_ executable: String, _ arguments: [String], dir: TempDir, name: String, environment: [String: String]? = nil) throws {
+        stdoutPath = dir.sub("\(name).out")
+        stderrPath = dir.sub("\(name).err")
+        FileManager.default.createFile(atPath: stdoutPath, contents: nil)
+        FileManager.default.createFile(atPath: stderrPath, contents: nil)
+        process.executableURL = URL(fileURLWithPath: executable)
+        process.arguments = arguments
+        if let environment {
+            var env = ProcessInfo.processInfo.environment
+            for (k, v) in environment { env[k] = v }
+            process.environment = env
+        }
+        process.standardOutput = FileHandle(forWritingAtPath: stdoutPath)
+        process.standardError = FileHandle(forWritingAtPath: stderrPath)
+        process.standardInput = FileHandle.nullDevice
+        try process.run()
+    }
+
+    public var stdout: String { (try? String(contentsOfFile: stdoutPath, encoding: .utf8)) ?? "" }
+    public var stderr: String { (try? String(contentsOfFile: stderrPath, encoding: .utf8)) ?? "" }
+
+    /// Polls `condition` every 50 ms until it holds or `timeout` seconds pass.
+    @discardableResult
+    public static func waitUntil(timeout: Double = 20, _ condition: () throws -> Bool) rethrows -> Bool {
+        let deadline = Date().addingTimeInterval(timeout)
+        while Date() < deadline {
+            if try condition() { return true }
+            usleep(50_000)
+        }
+        return try condition()
+    }
+
+    /// The first match of `pattern`'s first capture group in stderr, waiting up to `timeout`.
+    public func waitForStderr(_ pattern: String, timeout: Double = 20) -> String? {
+        let regex = try? NSRegularExpression(pattern: pattern)
+        var found: String?
+        Daemon.waitUntil(timeout: timeout) {
+            let text = stderr
+            guard let m = regex?.firstMatch(in: text, range: NSRange(text.startIndex..., in: text)) else { return false }
+            let r = m.numberOfRanges > 1 ? m.range(at: 1) : m.range
+            found = Range(r, in: text).map { String(text[$0]) }
+            return true
+        }
+        return found
+    }
+
+    public func signal(_ sig: Int32) { kill(process.processIdentifier, sig) }
+
+    /// Sends SIGTERM and waits for exit; returns the status.
+    @discardableResult
+    public func stop() -> Int32 {
+        if process.isRunning { signal(SIGTERM) }
+        process.waitUntilExit()
+        return process.terminationStatus
+    }
+
+    deinit {
+        if process.isRunning {
+            kill(process.processIdentifier, SIGKILL)
+            process.waitUntilExit()
+        }
+    }
+}
+
+/// Starts `orchlog-collector` on a kernel-chosen loopback port; returns it and the port.
+public func startCollector(_ args: [String], dir: TempDir, name: String = "collector") throws -> (Daemon, Int) {
+    let daemon = try Daemon(binaryPath("orchlog-collector"), ["--web.listen-address", "127.0.0.1:0"] + args, dir: dir, name: name)
+    guard let port = daemon.waitForStderr(#"serving https?://[^:]+:(\d+)/"#).flatMap(Int.init) else {
+        throw TestFailure("collector did not start: \(daemon.stderr)")
+    }
+    return (daemon, port)
+}
+
+public struct TestFailure: Error, CustomStringConvertible {
+    public let description: String
+    public init(_ d: String) { description = d }
+}
+
+/// Runs curl with `args`; returns (status, stdout).
+public func curl(_ args: [String]) throws -> ProcessResult {
+    try run("/usr/bin/curl", ["-s", "--max-time", "20"] + args)
+}
+
+/// Parses a text exposition into "name{labels}" → value.
+public func parseExposition(_ text: String) -> [String: Double] {
+    var out: [String: Double] = [:]
+    for line in text.split(separator: "\n") where !line.hasPrefix("#") {
+        guard let space = line.lastIndex(of: " ") else { continue }
+        let key = String(line[..<space])
+        let value = String(line[line.index(after: space)...])
+        out[key] = Double(value) ?? (value == "+Inf" ? .infinity : value == "-Inf" ? -.infinity : .nan)
+    }
+    return out
+}
+
+/// Parses a JSON file into a dictionary.
+public func readJSON(_ path: String) throws -> [String: Any] {
+    let data = try Data(contentsOf: URL(fileURLWithPath: path))
+    return (try JSONSerialization.jsonObject(with: data)) as? [String: Any] ?? [:]
+}

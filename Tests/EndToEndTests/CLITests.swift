@@ -1,0 +1,227 @@
+import Foundation
+import Glibc
+import OrchLog
+import OrchTestSupport
+import Testing
+
+@Suite struct CLITests {
+    @Test func generateTailInspectVerifyAgreeWithTheSummary() throws {
+        let dir = TempDir("cli")
+        defer { dir.remove() }
+        let gen = try runTool("orchlog", ["generate", "--out", dir.sub("root/app"), "--events", "30000", "--seed", "7", "--summary-json", dir.sub("summary.json")])
+        #expect(gen.status == 0, "\(gen.stderr)")
+        let summary = try readJSON(dir.sub("summary.json"))
+        let events = summary["events"] as! Int
+        #expect(events >= 30000)
+        let byType = summary["by_type"] as! [String: Int]
+        #expect(byType.values.reduce(0, +) == events)
+
+        let all = try runTool("orchlog", ["tail", "--from-start", "-o", "json", dir.sub("root")])
+        #expect(all.status == 0)
+        let lines = all.stdout.split(separator: "\n")
+        #expect(lines.count == events)
+        var counts: [String: Int] = [:]
+        for line in lines {
+            let obj = try JSONSerialization.jsonObject(with: Data(line.utf8)) as! [String: Any]
+            counts[obj["type"] as! String, default: 0] += 1
+            #expect(obj["source"] as? String == "app")
+            #expect((obj["ts"] as? String)?.hasSuffix("Z") == true)
+            #expect(obj["seq"] is Int)
+        }
+        #expect(counts == byType)
+
+        let last = try runTool("orchlog", ["tail", dir.sub("root")])
+        #expect(last.stdout.split(separator: "\n").count == 10)
+        #expect(!last.stdout.contains("\u{1B}["), "no color when stdout is not a terminal")
+
+        let filtered = try runTool("orchlog", ["tail", "--from-start", "-o", "json", "--type", "tool_call", "--where", "outcome=timeout", dir.sub("root/app")])
+        let filteredLines = filtered.stdout.split(separator: "\n")
+        #expect(!filteredLines.isEmpty)
+        #expect(filteredLines.allSatisfy { $0.contains("\"type\":\"tool_call\"") && $0.contains("\"outcome\":\"timeout\"") })
+
+        let inspect = try runTool("orchlog", ["inspect", "-o", "json", dir.sub("root")])
+        #expect(inspect.status == 0)
+        let info = try JSONSerialization.jsonObject(with: Data(inspect.stdout.utf8)) as! [String: Any]
+        #expect(info["events"] as? Int == events)
+        #expect(info["segments"] as? Int == 1)
+        for key in ["blocks", "compressed_bytes", "raw_bytes", "first_ts", "last_ts"] { #expect(info[key] != nil, "\(key)") }
+        #expect((info["compressed_bytes"] as! Int) < (info["raw_bytes"] as! Int))
+
+        let verify = try runTool("orchlog", ["verify", dir.sub("root")])
+        #expect(verify.status == 0, "\(verify.stdout)\(verify.stderr)")
+    }
+
+    @Test func usageErrorsExitTwoAndNameTheProblem() throws {
+        for args in [["tail"], ["tail", "--bogus", "/tmp"], ["tail", "--type", "nope", "/tmp"], ["tail", "--where", "nokey=1", "/tmp"],
+                     ["tail", "-o", "xml", "/tmp"], ["generate"], ["frobnicate"], ["verify"], ["inspect", "a", "b"]] {
+            let r = try runTool("orchlog", args)
+            #expect(r.status == 2, "\(args): \(r.stderr)")
+            #expect(r.stderr.hasPrefix("orchlog: "), "\(args)")
+            #expect(r.stderr.split(separator: "\n").count == 1, "one line: \(r.stderr)")
+        }
+        for cmd in ["tail", "inspect", "verify", "generate"] {
+            let r = try runTool("orchlog", [cmd, "--help"])
+            #expect(r.status == 0)
+            #expect(r.stdout.contains("Usage: orchlog \(cmd)"))
+        }
+    }
+
+    @Test func badPathsGiveOneLineErrorsAndExitOne() throws {
+        let dir = TempDir("badpaths")
+        defer { dir.remove() }
+        try FileManager.default.createDirectory(atPath: dir.sub("empty"), withIntermediateDirectories: true)
+        try Data("hello".utf8).write(to: URL(fileURLWithPath: dir.sub("plainfile")))
+        try FileManager.default.createDirectory(atPath: dir.sub("garbage"), withIntermediateDirectories: true)
+        try Data((0..<4096).map { UInt8(truncatingIfNeeded: $0 &* 7) }).write(to: URL(fileURLWithPath: dir.sub("garbage/0000000000000001.olog")))
+        try FileManager.default.createDirectory(atPath: dir.sub("emptyseg"), withIntermediateDirectories: true)
+        FileManager.default.createFile(atPath: dir.sub("emptyseg/0000000000000001.olog"), contents: Data())
+
+        let missing = try runTool("orchlog", ["inspect", dir.sub("nope")])
+        #expect(missing.status == 1)
+        #expect(missing.stderr.contains("No such file or directory"))
+        let empty = try runTool("orchlog", ["verify", dir.sub("empty")])
+        #expect(empty.status == 1)
+        #expect(empty.stderr.contains("no orchlog segments"))
+        let file = try runTool("orchlog", ["tail", dir.sub("plainfile")])
+        #expect(file.status == 1)
+        #expect(file.stderr.contains("not a directory"))
+        let garbage = try runTool("orchlog", ["verify", dir.sub("garbage")])
+        #expect(garbage.status == 1)
+        #expect(garbage.stdout.contains("0000000000000001.olog:0: not an orchlog segment"))
+        let garbageTail = try runTool("orchlog", ["tail", dir.sub("garbage")])
+        #expect(garbageTail.status == 1)
+        #expect(garbageTail.stderr.contains("not an orchlog segment"))
+        let emptySeg = try runTool("orchlog", ["verify", dir.sub("emptyseg")])
+        #expect(emptySeg.status == 1)
+        #expect(emptySeg.stdout.contains("torn header"))
+        let repaired = try runTool("orchlog", ["verify", "--repair", dir.sub("emptyseg")])
+        #expect(repaired.status == 0, "\(repaired.stdout)")
+        #expect(!FileManager.default.fileExists(atPath: dir.sub("emptyseg/0000000000000001.olog")))
+
+        // An unreadable directory: root reads everything, so run the CLI as nobody.
+        try FileManager.default.createDirectory(atPath: dir.sub("locked/src"), withIntermediateDirectories: true)
+        chmod(dir.path, 0o755)
+        chmod(dir.sub("locked"), 0o700)
+        let denied = try run("/usr/bin/setpriv", ["--reuid=65534", "--regid=65534", "--clear-groups", binaryPath("orchlog"), "inspect", dir.sub("locked")])
+        #expect(denied.status == 1, "\(denied.stderr)")
+        #expect(denied.stderr.contains("Permission denied"))
+    }
+
+    @Test func tornTailIsReportedThenRepairedAtSampledOffsets() throws {
+        let dir = TempDir("torn")
+        defer { dir.remove() }
+        #expect(try runTool("orchlog", ["generate", "--out", dir.sub("src"), "--events", "50000"]).status == 0)
+        let segment = try LogDirectory.segments(in: dir.sub("src"))[0].path
+        let original = try Data(contentsOf: URL(fileURLWithPath: segment))
+        let reader = try SegmentReader(path: segment)
+        var offset = SegmentReader.firstFrameOffset
+        var lastFrame: (Int64, FrameHeader)?
+        while case let .frame(h, at) = try reader.readFrame(at: offset) {
+            lastFrame = (at, h)
+            offset = at + Int64(h.frameLength)
+        }
+        let (start, header) = try #require(lastFrame)
+        let eventsBefore = Int(header.firstSeq) - 1
+        for cut in [start + 1, start + 20, start + 44, start + 45, start + Int64(header.frameLength) - 1] {
+            try original.prefix(Int(cut)).write(to: URL(fileURLWithPath: segment))
+            let verify = try runTool("orchlog", ["verify", dir.sub("src")])
+            #expect(verify.status == 1)
+            #expect(verify.stdout.contains("\(segment):\(start): torn tail"), "\(verify.stdout)")
+            let repair = try runTool("orchlog", ["verify", "--repair", dir.sub("src")])
+            #expect(repair.status == 0, "\(repair.stdout)")
+            #expect(repair.stdout.contains("repaired: cut \(cut - start) bytes"), "\(repair.stdout)")
+            #expect(try runTool("orchlog", ["verify", dir.sub("src")]).status == 0)
+            #expect(try readAll(dir.sub("src")).count == eventsBefore)
+        }
+    }
+
+    @Test func flippedByteIsReportedByVerifyAndSkippedByTailWithAWarning() throws {
+        let dir = TempDir("flipcli")
+        defer { dir.remove() }
+        #expect(try runTool("orchlog", ["generate", "--out", dir.sub("src"), "--events", "40000"]).status == 0)
+        let segment = try LogDirectory.segments(in: dir.sub("src"))[0].path
+        let reader = try SegmentReader(path: segment)
+        var frames: [(Int64, FrameHeader)] = []
+        var offset = SegmentReader.firstFrameOffset
+        while case let .frame(h, at) = try reader.readFrame(at: offset) {
+            frames.append((at, h))
+            offset = at + Int64(h.frameLength)
+        }
+        #expect(frames.count >= 3)
+        let (victim, header) = frames[frames.count / 2]
+        var bytes = try Data(contentsOf: URL(fileURLWithPath: segment))
+        bytes[Int(victim) + 100] ^= 0x01
+        try bytes.write(to: URL(fileURLWithPath: segment))
+
+        let verify = try runTool("orchlog", ["verify", "--repair", dir.sub("src")])
+        #expect(verify.status == 1, "corruption in the middle is not repairable")
+        #expect(verify.stdout.contains("\(segment):\(victim): CRC mismatch"))
+        let tail = try runTool("orchlog", ["tail", "--from-start", "-o", "json", dir.sub("src")])
+        #expect(tail.status == 1)
+        #expect(tail.stderr.contains("warning: \(segment):\(victim): CRC mismatch"))
+        let total = frames.reduce(0) { $0 + Int($1.1.eventCount) }
+        #expect(tail.stdout.split(separator: "\n").count == total - Int(header.eventCount))
+    }
+
+    @Test func writerKilledWithSIGKILLLeavesARepairableContiguousLog() throws {
+        let dir = TempDir("kill")
+        defer { dir.remove() }
+        for iteration in 0..<15 {
+            let daemon = try Daemon(binaryPath("orchlog"), ["generate", "--out", dir.sub("src"), "--events", "100000000", "--seed", "\(iteration)"], dir: dir, name: "gen")
+            usleep(UInt32.random(in: 50_000...300_000))
+            daemon.signal(SIGKILL)
+            daemon.process.waitUntilExit()
+            let repair = try runTool("orchlog", ["verify", "--repair", dir.sub("src")])
+            #expect(repair.status == 0, "iteration \(iteration): \(repair.stdout)")
+            let verify = try runTool("orchlog", ["verify", dir.sub("src")])
+            #expect(verify.status == 0, "iteration \(iteration): \(verify.stdout)")
+        }
+        var problems: [LogProblem] = []
+        let records = try readAll(dir.sub("src"), problems: &problems)
+        #expect(problems.isEmpty, "\(problems)")
+        #expect(!records.isEmpty)
+        #expect(records.map(\.seq) == Array(1...UInt64(records.count)), "sequence carries on across crashes without gaps")
+        #expect(try LogDirectory.segments(in: dir.sub("src")).count == 15)
+    }
+
+    @Test func secondGeneratorOnTheSameDirectoryFailsNamingIt() throws {
+        let dir = TempDir("two")
+        defer { dir.remove() }
+        let first = try Daemon(binaryPath("orchlog"), ["generate", "--out", dir.sub("src"), "--rate", "100"], dir: dir, name: "first")
+        #expect(Daemon.waitUntil { (try? LogDirectory.segments(in: dir.sub("src")).count) == 1 })
+        let second = try runTool("orchlog", ["generate", "--out", dir.sub("src"), "--events", "10"])
+        #expect(second.status == 1)
+        #expect(second.stderr.contains(dir.sub("src")) && second.stderr.contains("another writer"), "\(second.stderr)")
+        #expect(first.stop() == 0, "SIGTERM closes the generator cleanly")
+        #expect(try runTool("orchlog", ["verify", dir.sub("src")]).status == 0)
+    }
+
+    @Test func tailFollowShowsNewEventsAndNewSources() throws {
+        let dir = TempDir("follow")
+        defer { dir.remove() }
+        try FileManager.default.createDirectory(atPath: dir.sub("root"), withIntermediateDirectories: true)
+        let tail = try Daemon(binaryPath("orchlog"), ["tail", "-f", "-o", "json", dir.sub("root")], dir: dir, name: "tail")
+        usleep(300_000)
+        let log = try EventLog(directory: dir.sub("root/late"))
+        let agent = log.label("follow-me")
+        log.emit(.invocationStarted(agent: agent, invocationID: 42))
+        #expect(Daemon.waitUntil { tail.stdout.contains("\"agent\":\"follow-me\"") }, "\(tail.stdout)\(tail.stderr)")
+        log.emit(.invocationStarted(agent: agent, invocationID: 43))
+        #expect(Daemon.waitUntil { tail.stdout.contains("\"invocation_id\":43") })
+        log.close()
+        #expect(tail.stdout.contains("\"source\":\"late\""))
+        tail.signal(SIGTERM)
+    }
+
+    @Test func colorOnlyOnATerminalAndNeverWithNoColor() throws {
+        let dir = TempDir("color")
+        defer { dir.remove() }
+        #expect(try runTool("orchlog", ["generate", "--out", dir.sub("src"), "--events", "100"]).status == 0)
+        let cmd = "\(binaryPath("orchlog")) tail \(dir.sub("src"))"
+        let tty = try run("/usr/bin/env", ["-u", "NO_COLOR", "/usr/bin/script", "-qec", cmd, "/dev/null"])
+        #expect(tty.stdout.contains("\u{1B}["), "colored on a terminal")
+        let noColor = try run("/usr/bin/script", ["-qec", cmd, "/dev/null"], environment: ["NO_COLOR": "1"])
+        #expect(!noColor.stdout.contains("\u{1B}["))
+        #expect(noColor.stdout.contains("invocation"))
+    }
+}

@@ -1,0 +1,213 @@
+import Foundation
+import Glibc
+import OrchLog
+import OrchTestSupport
+import Testing
+
+@Suite struct CollectorTests {
+    /// Generates a log and returns the summary JSON.
+    func generate(_ dir: TempDir, source: String = "app", events: Int = 20_000, seed: Int = 3) throws -> [String: Any] {
+        let r = try runTool("orchlog", ["generate", "--out", dir.sub("root/\(source)"), "--events", "\(events)", "--seed", "\(seed)", "--summary-json", dir.sub("\(source).json")])
+        #expect(r.status == 0, "\(r.stderr)")
+        return try readJSON(dir.sub("\(source).json"))
+    }
+
+    func once(_ dir: TempDir, _ extra: [String] = []) throws -> [String: Double] {
+        let r = try runTool("orchlog-collector", ["--once", "--log.dir", dir.sub("root")] + extra)
+        #expect(r.status == 0, "\(r.stderr)")
+        return parseExposition(r.stdout)
+    }
+
+    func assertTotalsMatch(_ m: [String: Double], _ summary: [String: Any], source: String = "app") {
+        let outcomes = summary["invocations_by_outcome"] as! [String: Int]
+        for (outcome, count) in outcomes {
+            let sum = m.filter { $0.key.hasPrefix("orch_invocations_total{source=\"\(source)\",") && $0.key.contains("outcome=\"\(outcome)\"") }.values.reduce(0, +)
+            #expect(sum == Double(count), "\(outcome)")
+        }
+        let tokens = summary["llm_tokens"] as! [String: Int]
+        for type in ["input", "output"] {
+            let sum = m.filter { $0.key.hasPrefix("orch_llm_tokens_total{source=\"\(source)\",") && $0.key.contains("type=\"\(type)\"") }.values.reduce(0, +)
+            #expect(sum == Double(tokens[type]!), "\(type) tokens")
+        }
+        #expect(m["orchlog_collector_events_ingested_total{source=\"\(source)\"}"] == Double(summary["events"] as! Int))
+        let byType = summary["by_type"] as! [String: Int]
+        let tools = m.filter { $0.key.hasPrefix("orch_tool_calls_total{source=\"\(source)\",") }.values.reduce(0, +)
+        #expect(tools == Double(byType["tool_call"]!))
+        let llm = m.filter { $0.key.hasPrefix("orch_llm_requests_total{source=\"\(source)\",") }.values.reduce(0, +)
+        #expect(llm == Double(byType["llm_request"]!))
+    }
+
+    @Test func onceTotalsEqualTheGeneratorSummaryAndPassPromtool() throws {
+        let dir = TempDir("once")
+        defer { dir.remove() }
+        let summary = try generate(dir)
+        let r = try runTool("orchlog-collector", ["--once", "--log.dir", dir.sub("root")])
+        #expect(r.status == 0)
+        assertTotalsMatch(parseExposition(r.stdout), summary)
+        let check = try run("/usr/bin/promtool", ["check", "metrics"], stdin: r.stdout)
+        #expect(check.status == 0, "\(check.stdout)\(check.stderr)")
+        #expect(check.stdout.isEmpty && check.stderr.isEmpty, "promtool lint: \(check.stdout)\(check.stderr)")
+    }
+
+    @Test func lostUpdatesAndStaleReadsAreDetectedFromVersions() throws {
+        let dir = TempDir("lost")
+        defer { dir.remove() }
+        let log = try EventLog(directory: dir.sub("root/svc"))
+        let shard = log.label("shard-1"), key = log.label("account:7"), other = log.label("account:8")
+        let t: UInt64 = 1_700_000_000_000_000_000
+        // Two writers read v5; both commit "v6": the second overwrote the first.
+        log.emit(.stateWrite(shard: shard, key: key, baseVersion: 5, newVersion: 6, outcome: .committed, latencyNs: 1_000, attempt: 1), at: t)
+        log.emit(.stateWrite(shard: shard, key: key, baseVersion: 5, newVersion: 6, outcome: .committed, latencyNs: 1_000, attempt: 1), at: t + 10)
+        // A read that started after v6 was committed but returned v5: stale.
+        log.emit(.stateRead(shard: shard, key: key, version: 5, source: .store, latencyNs: 100), at: t + 1_000)
+        // A read that started before the commit: not stale.
+        log.emit(.stateRead(shard: shard, key: other, version: 1, source: .cache, latencyNs: 0), at: t)
+        log.emit(.stateWrite(shard: shard, key: other, baseVersion: 1, newVersion: 2, outcome: .committed, latencyNs: 1_000, attempt: 1), at: t + 5)
+        log.emit(.stateRead(shard: shard, key: other, version: 1, source: .store, latencyNs: 1_000), at: t + 6)
+        // OCC done right: conflict, retry from the fresh version, commit.
+        log.emit(.stateWrite(shard: shard, key: other, baseVersion: 1, newVersion: 2, outcome: .conflict, latencyNs: 1_000, attempt: 1), at: t + 20)
+        log.emit(.stateWrite(shard: shard, key: other, baseVersion: 2, newVersion: 3, outcome: .committed, latencyNs: 1_000, attempt: 2), at: t + 30)
+        log.close()
+        let m = try once(dir)
+        #expect(m["orch_state_lost_updates_total{source=\"svc\",shard=\"shard-1\"}"] == 1)
+        #expect(m["orch_state_stale_reads_total{source=\"svc\",shard=\"shard-1\"}"] == 1)
+        #expect(m["orch_state_writes_total{source=\"svc\",shard=\"shard-1\",outcome=\"conflict\"}"] == 1)
+        #expect(m["orch_state_write_retries_total{source=\"svc\",shard=\"shard-1\"}"] == 1)
+        #expect(m["orch_state_write_attempts_bucket{source=\"svc\",shard=\"shard-1\",le=\"1\"}"] == 3)
+        #expect(m["orch_state_write_attempts_bucket{source=\"svc\",shard=\"shard-1\",le=\"2\"}"] == 4)
+        #expect(m["orch_state_reads_total{source=\"svc\",shard=\"shard-1\",read_source=\"store\"}"] == 2)
+    }
+
+    @Test func breakerStateIsOneSeriesPerStateAndDropsAreExported() throws {
+        let dir = TempDir("breaker")
+        defer { dir.remove() }
+        let log = try EventLog(directory: dir.sub("root/svc"))
+        let crm = log.label("crm")
+        log.emit(.breakerTransition(tool: crm, from: .closed, to: .open))
+        log.emit(.breakerTransition(tool: crm, from: .open, to: .halfOpen))
+        log.emit(.eventsDropped(count: 17, reason: .diskFull))
+        log.close()
+        let m = try once(dir)
+        for (state, value) in [("closed", 0.0), ("open", 0), ("half_open", 1), ("forced_open", 0), ("disabled", 0)] {
+            #expect(m["orch_circuit_breaker_state{source=\"svc\",tool=\"crm\",state=\"\(state)\"}"] == value, "\(state)")
+        }
+        #expect(m["orch_circuit_breaker_transitions_total{source=\"svc\",tool=\"crm\",from=\"closed\",to=\"open\"}"] == 1)
+        #expect(m["orch_events_dropped_total{source=\"svc\",reason=\"disk_full\"}"] == 17)
+    }
+
+    @Test func corruptFramesAreCountedAndTheRestIngested() throws {
+        let dir = TempDir("corrupt")
+        defer { dir.remove() }
+        _ = try generate(dir, events: 40_000)
+        let segment = try LogDirectory.segments(in: dir.sub("root/app"))[0].path
+        let reader = try SegmentReader(path: segment)
+        guard case let .frame(first, _) = try reader.readFrame(at: SegmentReader.firstFrameOffset) else { Issue.record("no frame"); return }
+        var bytes = try Data(contentsOf: URL(fileURLWithPath: segment))
+        bytes[Int(SegmentReader.firstFrameOffset) + 60] ^= 0xFF
+        try bytes.write(to: URL(fileURLWithPath: segment))
+        let m = try once(dir)
+        #expect(m["orchlog_collector_decode_errors_total{source=\"app\"}"] == 1)
+        let summary = try readJSON(dir.sub("app.json"))
+        #expect(m["orchlog_collector_events_ingested_total{source=\"app\"}"] == Double((summary["events"] as! Int) - Int(first.eventCount)))
+    }
+
+    @Test func cardinalityGuardFoldsNewSeriesIntoOverflow() throws {
+        let dir = TempDir("cardinality")
+        defer { dir.remove() }
+        let log = try EventLog(directory: dir.sub("root/svc"))
+        for i in 0..<50 {
+            log.emit(.toolCall(tool: log.label("tool-\(i)"), outcome: .success, latencyNs: 1_000_000, fallbackUsed: false))
+        }
+        log.close()
+        let m = try once(dir, ["--metrics.max-series-per-family", "40"])
+        let calls = m.filter { $0.key.hasPrefix("orch_tool_calls_total{") }
+        #expect(calls.count == 41, "40 series + overflow")
+        #expect(calls.values.reduce(0, +) == 50, "nothing lost: folded into overflow")
+        #expect((m["orchlog_collector_series_dropped_total{metric=\"orch_tool_calls_total\"}"] ?? 0) > 0)
+    }
+
+    @Test func servesNegotiatedFormatsGzipLandingHealthAnd404() throws {
+        let dir = TempDir("http")
+        defer { dir.remove() }
+        _ = try generate(dir, events: 5_000)
+        let (daemon, port) = try startCollector(["--log.dir", dir.sub("root")], dir: dir)
+        let base = "http://127.0.0.1:\(port)"
+        #expect(Daemon.waitUntil { (try? curl(["-f", base + "/-/ready"]))?.status == 0 })
+        let text = try curl(["-D", "-", base + "/metrics"])
+        #expect(text.stdout.contains("Content-Type: text/plain; version=0.0.4; charset=utf-8"))
+        #expect(text.stdout.contains("orch_invocations_total{source=\"app\""))
+        let om = try curl(["-D", "-", "-H", "Accept: application/openmetrics-text; version=1.0.0", base + "/metrics"])
+        #expect(om.stdout.contains("Content-Type: application/openmetrics-text; version=1.0.0; charset=utf-8"))
+        #expect(om.stdout.hasSuffix("# EOF\n"))
+        #expect(om.stdout.contains("# TYPE orch_invocations counter"))
+        let gz = try curl(["-D", "-", "-o", "/dev/null", "-H", "Accept-Encoding: gzip", base + "/metrics"])
+        #expect(gz.stdout.lowercased().contains("content-encoding: gzip"))
+        let landing = try curl([base + "/"])
+        #expect(landing.stdout.contains("<a href=\"/metrics\">") && landing.stdout.contains(">app<"))
+        #expect(try curl(["-o", "/dev/null", "-w", "%{http_code}", base + "/-/healthy"]).stdout == "200")
+        #expect(try curl(["-o", "/dev/null", "-w", "%{http_code}", base + "/nope"]).stdout == "404")
+        #expect(try curl(["-o", "/dev/null", "-w", "%{http_code}", "-X", "POST", base + "/metrics"]).stdout == "405")
+        #expect(daemon.stop() == 0)
+        #expect(daemon.stderr.contains("stopped"))
+    }
+
+    @Test func newSourcesAppearLiveAndVanishedOnesExpireAfterTheTTL() throws {
+        let dir = TempDir("live")
+        defer { dir.remove() }
+        try FileManager.default.createDirectory(atPath: dir.sub("root"), withIntermediateDirectories: true)
+        let (daemon, port) = try startCollector(["--log.dir", dir.sub("root"), "--source.ttl", "1"], dir: dir)
+        defer { daemon.stop() }
+        let log = try EventLog(directory: dir.sub("root/newcomer"))
+        log.emit(.queueSample(queue: log.label("q"), depth: 42, capacity: 100))
+        log.close()
+        let url = "http://127.0.0.1:\(port)/metrics"
+        #expect(Daemon.waitUntil { (try? curl([url]))?.stdout.contains("orch_queue_depth{source=\"newcomer\",queue=\"q\"} 42") == true })
+        try FileManager.default.removeItem(atPath: dir.sub("root/newcomer"))
+        #expect(Daemon.waitUntil { (try? curl([url]))?.stdout.contains("source=\"newcomer\"") == false }, "series removed after the TTL")
+    }
+
+    @Test func killedAtRandomMomentsAndRestartedItCountsEveryEventExactlyOnce() throws {
+        let dir = TempDir("exact")
+        defer { dir.remove() }
+        let a = try generate(dir, source: "a", events: 300_000, seed: 11)
+        let b = try generate(dir, source: "b", events: 100_000, seed: 12)
+        let checkpoint = dir.sub("state/collector.checkpoint")
+        try FileManager.default.createDirectory(atPath: dir.sub("state"), withIntermediateDirectories: true)
+        for i in 0..<12 {
+            let daemon = try Daemon(binaryPath("orchlog-collector"), ["--web.listen-address", "127.0.0.1:0", "--log.dir", dir.sub("root"),
+                                    "--checkpoint.file", checkpoint, "--checkpoint.interval", "0.02"], dir: dir, name: "c\(i)")
+            usleep(UInt32.random(in: 30_000...400_000))
+            daemon.signal(SIGKILL)
+            daemon.process.waitUntilExit()
+            let leftovers = try FileManager.default.contentsOfDirectory(atPath: dir.sub("state")).filter { $0.contains(".tmp.") }
+            for name in leftovers { try FileManager.default.removeItem(atPath: dir.sub("state/\(name)")) }
+            if FileManager.default.fileExists(atPath: checkpoint) {
+                #expect((try? readJSON(checkpoint)) != nil, "the checkpoint is never half-written")
+            }
+        }
+        let m = try once(dir, ["--checkpoint.file", checkpoint])
+        assertTotalsMatch(m, a, source: "a")
+        assertTotalsMatch(m, b, source: "b")
+    }
+
+    @Test func metricsReferenceMatchesTheCollectorsFamilies() throws {
+        let dir = TempDir("docs")
+        defer { dir.remove() }
+        _ = try generate(dir, events: 2_000)
+        let r = try runTool("orchlog-collector", ["--once", "--log.dir", dir.sub("root")])
+        var exported: [String: String] = [:]
+        for line in r.stdout.split(separator: "\n") where line.hasPrefix("# TYPE ") {
+            let parts = line.split(separator: " ")
+            exported[String(parts[2])] = String(parts[3])
+        }
+        let docsPath = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("docs/metrics.md").path
+        let docs = try String(contentsOfFile: docsPath, encoding: .utf8)
+        var documented: [String: String] = [:]
+        for line in docs.split(separator: "\n") where line.hasPrefix("| `") {
+            let cells = line.split(separator: "|").map { $0.trimmingCharacters(in: .whitespaces) }
+            documented[cells[0].trimmingCharacters(in: CharacterSet(charactersIn: "`"))] = cells[1]
+        }
+        #expect(!exported.isEmpty)
+        #expect(documented == exported, "docs/metrics.md must list exactly the exported families with their types")
+    }
+}
