@@ -30,6 +30,8 @@ let package = Package(
         .executableTarget(name: "orchlog-collector", dependencies: ["OrchCollector"]),
         .executableTarget(name: "reference-orchestrator", dependencies: ["OrchReference"]),
         .executableTarget(name: "orchlog-bench", dependencies: ["OrchLog", "OrchMetrics", "OrchCollector", "OrchReference", "COrchZlib"]),
+        // The instrumenting guide's code, compiled so the guide cannot rot.
+        .executableTarget(name: "orchlog-example", dependencies: ["OrchLog"], path: "Examples"),
 
         // Tests (Swift Testing).
         .target(name: "OrchTestSupport", dependencies: ["OrchLog"], path: "Tests/OrchTestSupport"),
