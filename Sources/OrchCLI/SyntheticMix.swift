@@ -100,7 +100,7 @@ public struct SyntheticMix {
         }
         if !failed || versions[account] == base { versions[account] += 1 }
         let outcome: InvocationOutcome = failed ? (chance(0.5) ? .timeout : .failure) : (chance(0.02) ? .failure : .success)
-        emit(.invocationFinished(agent: agent, outcome: outcome, durationNs: latency(medianMs: 4000), queueWaitNs: latency(medianMs: 30), invocationID: invocation))
+        emit(.invocationFinished(agent: agent, outcome: outcome, durationNs: latency(medianMs: 4000), queueWaitNs: latency(medianMs: 30), invocationID: invocation, queue: queue))
         summary.invocationsByOutcome[outcome, default: 0] += 1
 
         if invocation % 20 == 0 {
@@ -115,7 +115,7 @@ public struct SyntheticMix {
         if chance(0.004) {
             emit(.queueRejection(queue: queue, reason: reasons[0], retryAfterNs: 2_000_000_000))
             summary.invocationsByOutcome[.rejected, default: 0] += 1
-            emit(.invocationFinished(agent: agent, outcome: .rejected, durationNs: 0, queueWaitNs: 0, invocationID: 0))
+            emit(.invocationFinished(agent: agent, outcome: .rejected, durationNs: 0, queueWaitNs: 0, invocationID: 0, queue: queue))
         }
         if chance(0.002) {
             let b = Int(rng.next() % UInt64(tools.count))

@@ -207,3 +207,67 @@ public func readJSON(_ path: String) throws -> [String: Any] {
     let data = try Data(contentsOf: URL(fileURLWithPath: path))
     return (try JSONSerialization.jsonObject(with: data)) as? [String: Any] ?? [:]
 }
+
+/// A loopback TCP port that was free a moment ago (bind to port 0, read it, close).
+public func freePort() -> Int {
+    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    defer { close(fd) }
+    var addr = sockaddr_in()
+    addr.sin_family = sa_family_t(AF_INET)
+    addr.sin_addr.s_addr = inet_addr("127.0.0.1")
+    addr.sin_port = 0
+    var len = socklen_t(MemoryLayout<sockaddr_in>.size)
+    _ = withUnsafePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, len) } }
+    _ = withUnsafeMutablePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &len) } }
+    return Int(UInt16(bigEndian: addr.sin_port))
+}
+
+/// A real Prometheus server scraping `targets` every second, with `ruleFiles` loaded.
+public final class PrometheusServer: @unchecked Sendable {  // used from one test
+    public let daemon: Daemon
+    public let port: Int
+
+    public init(targets: [String], ruleFiles: [String] = [], dir: TempDir, evaluationInterval: String = "1s") throws {
+        port = freePort()
+        let rules = ruleFiles.isEmpty ? "" : "rule_files:\n" + ruleFiles.map { "  - \($0)\n" }.joined()
+        let config = """
+        global:
+          scrape_interval: 1s
+          evaluation_interval: \(evaluationInterval)
+        \(rules)scrape_configs:
+          - job_name: orchlog
+            static_configs:
+              - targets: [\(targets.map { "'\($0)'" }.joined(separator: ", "))]
+
+        """
+        try config.write(toFile: dir.sub("prometheus.yml"), atomically: true, encoding: .utf8)
+        daemon = try Daemon("/usr/bin/prometheus", ["--config.file", dir.sub("prometheus.yml"), "--storage.tsdb.path", dir.sub("tsdb"),
+                                                   "--web.listen-address", "127.0.0.1:\(port)"], dir: dir, name: "prometheus")
+        guard Daemon.waitUntil(timeout: 30, { (try? curl(["-f", "http://127.0.0.1:\(port)/-/ready"]))?.status == 0 }) else {
+            throw TestFailure("prometheus did not become ready: \(daemon.stderr.suffix(2000))")
+        }
+    }
+
+    /// Runs an instant query; returns the result vector as (labels, value).
+    public func query(_ promql: String) throws -> [([String: String], Double)] {
+        let r = try curl(["-G", "http://127.0.0.1:\(port)/api/v1/query", "--data-urlencode", "query=\(promql)"])
+        guard let obj = try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any],
+              let data = obj["data"] as? [String: Any], let result = data["result"] as? [[String: Any]] else {
+            throw TestFailure("bad query response: \(r.stdout)")
+        }
+        return result.map { item in
+            let metric = item["metric"] as? [String: String] ?? [:]
+            let value = (item["value"] as? [Any])?.last as? String ?? "NaN"
+            return (metric, Double(value) ?? .nan)
+        }
+    }
+
+    /// The firing and pending alerts.
+    public func alerts() throws -> [[String: Any]] {
+        let r = try curl(["http://127.0.0.1:\(port)/api/v1/alerts"])
+        let obj = try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any]
+        return ((obj?["data"] as? [String: Any])?["alerts"] as? [[String: Any]]) ?? []
+    }
+
+    public func stop() { daemon.stop() }
+}
