@@ -26,7 +26,7 @@ final class Counters {
     // LLM (llm_request events).
     var llmRequests = 0, llmRateLimited = 0, llmErrors = 0, llmTimeouts = 0
     var tokensInput = 0, tokensOutput = 0
-    var maxInflight = 0
+    var maxInflight = 0, maxWaiting = 0
     var keyRotations = 0
     var rateLimitWaitTotalNs: UInt64 = 0
     // Pool.

@@ -104,6 +104,7 @@ final class LLMClient {
         if limited {
             waiting.append(r)
             pump()
+            counters.maxWaiting = max(counters.maxWaiting, waitingCount)
         } else {
             inflight += 1
             counters.maxInflight = max(counters.maxInflight, inflight)

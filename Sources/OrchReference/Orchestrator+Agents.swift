@@ -90,7 +90,7 @@ extension Orchestrator {
                 }
             case .timeout, .error:
                 guard failureRetries > 0 else {
-                    finish(inv, .failure, reason: "state_write_timeout")
+                    finish(inv, .failure, reason: result.isTimeout ? "state_write_timeout" : "state_write_error")
                     return
                 }
                 write(inv, slot, attempt: attempt + 1, failureRetries: failureRetries - 1)

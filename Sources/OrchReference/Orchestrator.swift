@@ -65,7 +65,6 @@ public final class Orchestrator {
     private let accountPopularity: ZipfDistribution
     private let hotKeyFaults: [Fault]
     private var durationNs: UInt64 = 0
-    private let debugTrace = ProcessInfo.processInfo.environment["ORCHREF_TRACE"] != nil
 
     /// Builds an orchestrator for `setup`. With `log == nil` nothing is recorded (the
     /// uninstrumented baseline); `epochNs` is the Unix time (ns) of simulated time 0.
@@ -294,10 +293,6 @@ public final class Orchestrator {
     }
 
     private func sample() {
-        if debugTrace, scheduler.now % 1_800_000_000_000 < UInt64(config.sampleIntervalSeconds * 1e9) {
-            let c = counters
-            print("DBG t=\(RunSummary.clock(Double(scheduler.now)/1e9 + setup.workload.startHour*3600)) q=\(queueDepth) busy=\(busy) inflight=\(llm.inflight) ok=\(c.success) fail=\(c.failure) llm=\(c.llmRequests) 429=\(c.llmRateLimited) w=\(c.writes) wto=\(c.writeTimeouts) avgSvc=\(Int(avgServiceNs/1e9)) maxInfl=\(c.maxInflight)")
-        }
         telemetry.emit(.queueSample(queue: queueLabel, depth: UInt64(queueDepth),
                                     capacity: config.components.boundedQueue ? UInt64(config.queueCapacity) : 0))
         telemetry.emit(.workerPoolSample(pool: poolLabel, busy: UInt64(busy), size: UInt64(config.poolSize)))

@@ -91,7 +91,7 @@ public struct OrchestratorConfig: Sendable, Equatable {
     /// successful one grows it back).
     public var maxFlushBatch = 32
     /// Deadline of a flush (s).
-    public var flushTimeoutSeconds = 30.0
+    public var flushTimeoutSeconds = 10.0
     /// Deadline of a state write, including any wait for the write-back buffer (s).
     public var writeTimeoutSeconds = 2.0
     /// Deadline of a store read (s).

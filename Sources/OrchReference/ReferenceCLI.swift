@@ -82,6 +82,7 @@ public enum ReferenceCLI {
         let rate = options.invocationsPerDay ?? scenario.defaultInvocationsPerDay
         let duration = options.durationSeconds ?? scenario.defaultDurationSeconds
         var setup = scenario.setup(invocationsPerDay: rate, durationSeconds: duration)
+        if let h = options.startHour { setup.workload.startHour = h }
         for name in options.naive { _ = setup.config.components.set(name, to: false) }
         for name in options.protect { _ = setup.config.components.set(name, to: true) }
         let sourceName = options.source ?? scenario.name

@@ -17,6 +17,8 @@ public struct RunOptions: Sendable, Equatable {
     public var protect: [String] = []
     /// Unix time (s) of simulated time 0 (default: now).
     public var startTime: Double?
+    /// Hour of the simulated day the run starts at (default: the workload's, 8).
+    public var startHour: Double?
     /// Run without an event log (the uninstrumented baseline).
     public var noLog = false
     public var quiet = false
@@ -87,6 +89,10 @@ public struct RunOptions: Sendable, Equatable {
                 let s = try v()
                 guard let t = Double(s), t >= 0, t < 4e9 else { throw ReferenceError.usage("--start-time \(s): give Unix seconds") }
                 o.startTime = t
+            case "--start-hour":
+                let s = try v()
+                guard let h = Double(s), h >= 0, h < 24 else { throw ReferenceError.usage("--start-hour \(s): give an hour of the day, 0 to 24") }
+                o.startHour = h
             case "--no-log": o.noLog = true
             case "--quiet", "-q": o.quiet = true
             case "--list-scenarios": o.listScenarios = true
@@ -139,6 +145,7 @@ public struct RunOptions: Sendable, Equatable {
       --summary-json FILE         also write the summary as JSON to FILE
       --naive LIST                switch components off: queue, occ, cache, breaker, limiter, all
       --protect LIST              switch components on (applied after --naive)
+      --start-hour H              hour of the simulated day to start at (default 8: the working day's ramp)
       --start-time UNIX_SECONDS   wall-clock time of the simulation's start (default: now)
       --no-log                    run without writing events (the uninstrumented baseline)
       --quiet, -q                 no progress bar and no summary table

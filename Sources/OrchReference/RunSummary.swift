@@ -100,6 +100,8 @@ public struct RunSummary: Codable, Sendable, Equatable {
         public var maxInflight: Int
         /// The concurrency limit of the keys in use.
         public var concurrencyLimit: Int
+        /// Most requests waiting in the limiter at once (0 without it).
+        public var maxWaiting: Int
         public var tokensInput: Int
         public var tokensOutput: Int
         /// `key_rotation` events.
@@ -157,7 +159,7 @@ public struct RunSummary: Codable, Sendable, Equatable {
                       fallbacks: c.toolFallbacks, breakerTransitions: c.breakerTransitions, breakerOpens: c.breakerOpens)
         llm = LLM(requests: c.llmRequests, rateLimited: c.llmRateLimited, errors: c.llmErrors, timeouts: c.llmTimeouts,
                   rateLimitedRate: c.llmRequests == 0 ? 0 : Double(c.llmRateLimited) / Double(c.llmRequests),
-                  maxInflight: c.maxInflight, concurrencyLimit: o.llm.concurrencyLimit, tokensInput: c.tokensInput, tokensOutput: c.tokensOutput,
+                  maxInflight: c.maxInflight, concurrencyLimit: o.llm.concurrencyLimit, maxWaiting: c.maxWaiting, tokensInput: c.tokensInput, tokensOutput: c.tokensOutput,
                   keyRotations: c.keyRotations,
                   meanRateLimitWaitSeconds: c.llmRequests == 0 ? 0 : Double(c.rateLimitWaitTotalNs) / 1e9 / Double(c.llmRequests))
         events = o.telemetry.emitted

@@ -19,6 +19,11 @@ enum StateWriteResult {
     case conflict
     case timeout
     case error
+
+    var isTimeout: Bool {
+        if case .timeout = self { return true }
+        return false
+    }
 }
 
 /// The memory / state layer: versioned records in shards.
