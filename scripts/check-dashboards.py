@@ -46,47 +46,23 @@ except ImportError:
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
-# The metric contract (issue 3 / DESIGN section 4). Every series also carries `source`.
-COUNTERS_AND_GAUGES = {
-    "orch_invocations_total",            # {agent, outcome: success|failure|rejected|timeout}
-    "orch_queue_depth",                  # {queue}
-    "orch_queue_capacity",               # {queue}
-    "orch_queue_rejections_total",       # {queue, reason}
-    "orch_workers_busy",                 # {pool}
-    "orch_workers",                      # {pool}
-    "orch_state_reads_total",            # {shard, read_source: cache|store}
-    "orch_state_writes_total",           # {shard, outcome: committed|conflict|timeout|error}
-    "orch_state_lost_updates_total",     # {shard}
-    "orch_state_stale_reads_total",      # {shard}
-    "orch_memory_writeback_pending",     # {shard}
-    "orch_memory_flushes_total",         # {shard, outcome}
-    "orch_tool_calls_total",             # {tool, outcome: success|error|timeout|short_circuited}
-    "orch_tool_fallbacks_total",         # {tool}
-    "orch_circuit_breaker_state",        # {tool, state: closed|open|half_open|forced_open|disabled}
-    "orch_circuit_breaker_transitions_total",  # {tool, from, to}
-    "orch_llm_requests_total",           # {provider, model, key, outcome: success|rate_limited|error|timeout}
-    "orch_llm_tokens_total",             # {provider, model, type: input|output}
-    "orch_llm_inflight",                 # {limiter}
-    "orch_llm_concurrency_limit",        # {limiter}
-    "orch_llm_ratelimit_available",      # {limiter}
-    "orch_llm_key_rotations_total",      # {provider, reason}
-    "orch_events_dropped_total",         # {reason}
-    "orchlog_collector_lag_seconds",     # {source}
-    "orchlog_collector_events_ingested_total",  # {source}
-    "orchlog_collector_decode_errors_total",    # {source}
-    "orchlog_collector_events_lost_total",      # {source}
-}
-HISTOGRAMS = {
-    "orch_invocation_duration_seconds",  # {agent}
-    "orch_queue_wait_seconds",           # {queue}
-    "orch_state_write_duration_seconds", # {shard}
-    "orch_state_write_attempts",
-    "orch_memory_flush_duration_seconds",  # {shard}
-    "orch_tool_call_duration_seconds",   # {tool}
-    "orch_llm_ratelimit_wait_seconds",   # {provider, model}
-    "gen_ai_client_token_usage",
-    "gen_ai_client_operation_duration_seconds",
-}
+# The metric contract: docs/metrics.md, which a Swift end-to-end test keeps equal to what the
+# collector exports. Every metric a rule, dashboard or runbook uses must be listed there.
+def documented_metrics():
+    counters_gauges, histograms = set(), set()
+    with open(os.path.join(ROOT, "docs", "metrics.md"), encoding="utf-8") as f:
+        for line in f:
+            m = re.match(r"^\| `([a-zA-Z_:][a-zA-Z0-9_:]*)` \| (counter|gauge|histogram) \|", line)
+            if not m:
+                continue
+            (histograms if m.group(2) == "histogram" else counters_gauges).add(m.group(1))
+    if not counters_gauges:
+        print("check-dashboards: docs/metrics.md lists no metrics", file=sys.stderr)
+        sys.exit(2)
+    return counters_gauges, histograms
+
+
+COUNTERS_AND_GAUGES, HISTOGRAMS = documented_metrics()
 PROMETHEUS_OWN = {"ALERTS", "ALERTS_FOR_STATE"}
 METRICS = (COUNTERS_AND_GAUGES | HISTOGRAMS | PROMETHEUS_OWN
            | {h + suffix for h in HISTOGRAMS for suffix in ("_bucket", "_sum", "_count")})
