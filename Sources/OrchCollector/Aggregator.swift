@@ -25,6 +25,9 @@ final class Aggregator {
         if let s = sources[name] { return s }
         let s = try SourceAggregation(name: name, salt: fnv1a(Array(name.utf8), seed: 0x9E37_79B9_7F4A_7C15), aggregator: self)
         sources[name] = s
+        // Writer drops start at 0 for every reason, so `increase()` sees the first drop.
+        s.beginBlock([])
+        _ = try bundle(s, .eventsDropped, 0, 0, 0) { [] }
         return s
     }
 
@@ -49,7 +52,10 @@ final class Aggregator {
         if registry.removalGeneration != removalGeneration {
             // Series were removed: cached handles may point at reused slots.
             removalGeneration = registry.removalGeneration
-            for (_, other) in sources { try other.clearCaches(self) }
+            for (_, other) in sources {
+                try other.clearCaches(self)
+                _ = try bundle(other, .eventsDropped, 0, 0, 0) { [] }
+            }
         }
         s.beginBlock(block.strings)
         for e in block.events { try ingest(e, s) }
