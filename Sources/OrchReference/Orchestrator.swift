@@ -76,11 +76,12 @@ public final class Orchestrator {
         let telemetry = Telemetry(log: log, scheduler: scheduler, epochNs: epochNs)
         self.telemetry = telemetry
         let faults = setup.world.faults
-        provider = SimulatedLLMProvider(config: setup.world.llm, faults: faults, scheduler: scheduler, seed: seed &+ 0x1111)
-        tools = SimulatedTools(configs: setup.world.tools, faults: faults, scheduler: scheduler, seed: seed &+ 0x2222,
-                               latencyScale: setup.world.llm.latencyScale)
+        let scale = max(0, setup.world.latencyScale)
+        provider = SimulatedLLMProvider(config: setup.world.llm, faults: faults, scheduler: scheduler, seed: seed &+ 0x1111, latencyScale: scale)
+        tools = SimulatedTools(configs: setup.world.tools, faults: faults, scheduler: scheduler, seed: seed &+ 0x2222, latencyScale: scale)
         let shardCount = config.components.writeBackCache ? max(1, config.shards) : 1
-        store = SimulatedBackingStore(config: setup.world.store, partitions: shardCount, faults: faults, scheduler: scheduler, seed: seed &+ 0x3333)
+        store = SimulatedBackingStore(config: setup.world.store, partitions: shardCount, faults: faults, scheduler: scheduler, seed: seed &+ 0x3333,
+                                      latencyScale: scale)
         state = StateLayer(config: config, store: store, scheduler: scheduler, telemetry: telemetry, counters: counters)
         toolClient = ToolClient(config: config, tools: setup.world.tools, backend: tools, scheduler: scheduler, telemetry: telemetry, counters: counters)
         let llm = LLMClient(config: config, model: setup.world.llm.model, backend: provider, scheduler: scheduler, telemetry: telemetry, counters: counters)

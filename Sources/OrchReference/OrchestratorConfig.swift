@@ -84,7 +84,7 @@ public struct OrchestratorConfig: Sendable, Equatable {
     /// Cached records per shard.
     public var cacheCapacityPerShard = 150
     /// Dirty records per shard before writers wait for a flush.
-    public var maxDirtyPerShard = 16
+    public var maxDirtyPerShard = 32
     /// A shard flushes this long after its first dirty record (s).
     public var flushIntervalSeconds = 0.25
     /// Records per flush at most (a flush that times out halves the shard's batch size; each

@@ -83,6 +83,8 @@ public enum ReferenceCLI {
         let duration = options.durationSeconds ?? scenario.defaultDurationSeconds
         var setup = scenario.setup(invocationsPerDay: rate, durationSeconds: duration)
         if let h = options.startHour { setup.workload.startHour = h }
+        if options.flatProfile { setup.workload.hourlyProfile = Array(repeating: 1, count: 24) }
+        if let x = options.latencyScale { setup.world.latencyScale = x }
         for name in options.naive { _ = setup.config.components.set(name, to: false) }
         for name in options.protect { _ = setup.config.components.set(name, to: true) }
         let sourceName = options.source ?? scenario.name
@@ -94,7 +96,11 @@ public enum ReferenceCLI {
                 throw ReferenceError(.failure, "cannot create \(out): \(error.localizedDescription)")
             }
             var logOptions = EventLogOptions()
+            // A simulation at full speed emits far faster than a live system: a bigger buffer,
+            // and zlib level 1 (about a third less CPU per event than the default 6 for
+            // about 12% more bytes on disk).
             logOptions.bufferCapacity = 1 << 18
+            logOptions.compressionLevel = 1
             log = try EventLog(directory: out + "/" + sourceName, options: logOptions)
         }
         let startTime = options.startTime ?? Date().timeIntervalSince1970.rounded(.down)

@@ -19,6 +19,10 @@ public struct RunOptions: Sendable, Equatable {
     public var startTime: Double?
     /// Hour of the simulated day the run starts at (default: the workload's, 8).
     public var startHour: Double?
+    /// Multiplies every simulated backend latency (0: instant backends).
+    public var latencyScale: Double?
+    /// A flat arrival rate instead of the working-hours profile.
+    public var flatProfile = false
     /// Run without an event log (the uninstrumented baseline).
     public var noLog = false
     public var quiet = false
@@ -93,6 +97,17 @@ public struct RunOptions: Sendable, Equatable {
                 let s = try v()
                 guard let h = Double(s), h >= 0, h < 24 else { throw ReferenceError.usage("--start-hour \(s): give an hour of the day, 0 to 24") }
                 o.startHour = h
+            case "--latency-scale":
+                let s = try v()
+                guard let x = Double(s), x >= 0, x <= 1_000 else { throw ReferenceError.usage("--latency-scale \(s): give a factor, 0 (instant backends) to 1000") }
+                o.latencyScale = x
+            case "--profile":
+                let s = try v()
+                switch s {
+                case "flat": o.flatProfile = true
+                case "working-hours": o.flatProfile = false
+                default: throw ReferenceError.usage("--profile \(s): give working-hours or flat")
+                }
             case "--no-log": o.noLog = true
             case "--quiet", "-q": o.quiet = true
             case "--list-scenarios": o.listScenarios = true
@@ -147,6 +162,8 @@ public struct RunOptions: Sendable, Equatable {
       --protect LIST              switch components on (applied after --naive)
       --start-hour H              hour of the simulated day to start at (default 8: the working day's ramp)
       --start-time UNIX_SECONDS   wall-clock time of the simulation's start (default: now)
+      --profile working-hours|flat  arrivals follow the working day (default, peak ≈ 3× the mean) or a flat rate
+      --latency-scale X           multiply every simulated backend latency (0: instant backends, for benchmarks)
       --no-log                    run without writing events (the uninstrumented baseline)
       --quiet, -q                 no progress bar and no summary table
       --list-scenarios            list the scenarios and exit

@@ -12,7 +12,7 @@ public struct Scenario: Sendable {
     private let kind: Kind
 
     private enum Kind: Sendable {
-        case pilot, naive, hardened
+        case pilot, naive, hardened, benchmark
         case fault(@Sendable (_ durationNs: UInt64) -> Fault)
     }
 
@@ -36,6 +36,8 @@ public struct Scenario: Sendable {
         Scenario(name: "memory-slowdown", summary: "hardened; the backing store runs 40× slower in the middle third: flushes slow, pending grows, write timeouts rise",
                  defaultInvocationsPerDay: 12_000, defaultDurationSeconds: 10_800,
                  kind: .fault { d in Fault(from: d / 3, to: d * 2 / 3, .storeSlow(factor: 40)) }),
+        Scenario(name: "overhead-benchmark", summary: "hardened, instant backends without quotas, a flat 1,000/s: the orchestrator's own CPU cost (compare with --no-log)",
+                 defaultInvocationsPerDay: 86_400_000, defaultDurationSeconds: 60, kind: .benchmark),
     ]
 
     /// The scenario with this name, or nil.
@@ -47,7 +49,7 @@ public struct Scenario: Sendable {
     /// relative to the duration).
     public func setup(invocationsPerDay: Double, durationSeconds: Double) -> RunSetup {
         var world = WorldConfig()
-        let workload = Workload(invocationsPerDay: invocationsPerDay)
+        var workload = Workload(invocationsPerDay: invocationsPerDay)
         let config: OrchestratorConfig
         switch kind {
         case .pilot:
@@ -56,6 +58,11 @@ public struct Scenario: Sendable {
             config = Scenario.pilotSizing(.none)
         case .hardened:
             config = Scenario.productionSizing()
+        case .benchmark:
+            config = Scenario.productionSizing()
+            world.latencyScale = 0
+            world.llm.keys = world.llm.keys.map { ProviderKeyConfig(alias: $0.alias, concurrency: 100_000, rpm: 1e12, tpm: 1e15) }
+            workload.hourlyProfile = Array(repeating: 1, count: 24)
         case .fault(let make):
             config = Scenario.productionSizing()
             world.faults = [make(UInt64(max(0, durationSeconds) * 1e9))]

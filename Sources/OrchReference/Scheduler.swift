@@ -18,10 +18,12 @@ public final class Scheduler {
     /// Callbacks executed so far.
     public private(set) var executed: UInt64 = 0
 
+    /// A heap entry: plain data, so sifting never retains or releases. The callback sits
+    /// in `actions[slot]`.
     private struct Entry {
         let time: UInt64
         let order: UInt64
-        let action: () -> Void
+        let slot: Int32
 
         @inline(__always)
         func before(_ other: Entry) -> Bool {
@@ -30,10 +32,13 @@ public final class Scheduler {
     }
 
     private var heap: [Entry] = []
+    private var actions: [(() -> Void)?] = []
+    private var freeSlots: [Int32] = []
     private var nextOrder: UInt64 = 0
 
     public init() {
         heap.reserveCapacity(4096)
+        actions.reserveCapacity(4096)
     }
 
     /// Callbacks waiting.
@@ -41,17 +46,27 @@ public final class Scheduler {
 
     /// Runs `action` at simulated time `time` (clamped to now).
     public func schedule(at time: UInt64, _ action: @escaping () -> Void) {
-        let entry = Entry(time: max(time, now), order: nextOrder, action: action)
+        let slot: Int32
+        if let free = freeSlots.popLast() {
+            slot = free
+            actions[Int(free)] = action
+        } else {
+            slot = Int32(actions.count)
+            actions.append(action)
+        }
+        let entry = Entry(time: max(time, now), order: nextOrder, slot: slot)
         nextOrder &+= 1
         heap.append(entry)
-        var i = heap.count - 1
-        while i > 0 {
-            let parent = (i - 1) / 2
-            guard entry.before(heap[parent]) else { break }
-            heap[i] = heap[parent]
-            i = parent
+        heap.withUnsafeMutableBufferPointer { h in
+            var i = h.count - 1
+            while i > 0 {
+                let parent = (i - 1) / 2
+                guard entry.before(h[parent]) else { break }
+                h[i] = h[parent]
+                i = parent
+            }
+            h[i] = entry
         }
-        heap[i] = entry
     }
 
     /// Runs `action` after `delay` nanoseconds of simulated time.
@@ -59,24 +74,28 @@ public final class Scheduler {
         schedule(at: now &+ delay, action)
     }
 
-    private func popMin() -> Entry {
+    /// Removes the earliest entry and returns its time and callback.
+    private func popMin() -> (UInt64, () -> Void) {
         let top = heap[0]
         let last = heap.removeLast()
-        if !heap.isEmpty {
+        heap.withUnsafeMutableBufferPointer { h in
+            let n = h.count
+            guard n > 0 else { return }
             var i = 0
-            let n = heap.count
             while true {
                 let l = 2 * i + 1
                 if l >= n { break }
                 var c = l
-                if l + 1 < n && heap[l + 1].before(heap[l]) { c = l + 1 }
-                guard heap[c].before(last) else { break }
-                heap[i] = heap[c]
+                if l + 1 < n && h[l + 1].before(h[l]) { c = l + 1 }
+                guard h[c].before(last) else { break }
+                h[i] = h[c]
                 i = c
             }
-            heap[i] = last
+            h[i] = last
         }
-        return top
+        let action = actions[Int(top.slot)].take()!
+        freeSlots.append(top.slot)
+        return (top.time, action)
     }
 
     /// Executes callbacks in time order until the next one lies past `end`, none are left,
@@ -121,10 +140,10 @@ public final class Scheduler {
                     }
                 }
             }
-            let entry = popMin()
-            now = entry.time
+            let (time, action) = popMin()
+            now = time
             executed &+= 1
-            entry.action()
+            action()
         }
         if case .factor(let k) = pacing, end > now, end != .max {
             // Idle until the end of the simulated period.

@@ -16,8 +16,11 @@ public final class SimulatedBackingStore: BackingStore {
     private(set) var started = 0
     private(set) var droppedBeforeStart = 0
 
-    init(config: StoreConfig, partitions: Int, faults: [Fault], scheduler: Scheduler, seed: UInt64) {
+    private let latencyScale: Double
+
+    init(config: StoreConfig, partitions: Int, faults: [Fault], scheduler: Scheduler, seed: UInt64, latencyScale: Double = 1) {
         self.config = config
+        self.latencyScale = latencyScale
         self.scheduler = scheduler
         rng = RandomSource(seed: seed)
         self.partitions = (0..<max(1, partitions)).map { _ in ServerQueue(servers: config.serversPerPartition) }
@@ -29,7 +32,7 @@ public final class SimulatedBackingStore: BackingStore {
     public func version(of key: Int) -> UInt64 { key < versions.count ? versions[key] : 0 }
 
     private func slowFactor(_ now: UInt64) -> Double {
-        var f = config.latencyScale
+        var f = latencyScale
         for fault in faults where fault.active(at: now) {
             if case let .storeSlow(factor) = fault.kind { f *= factor }
         }

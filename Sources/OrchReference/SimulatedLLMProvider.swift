@@ -19,8 +19,11 @@ public final class SimulatedLLMProvider: LLMBackend {
     public var provider: String { config.provider }
     public let keyAliases: [String]
 
-    init(config: LLMProviderConfig, faults: [Fault], scheduler: Scheduler, seed: UInt64) {
+    private let latencyScale: Double
+
+    init(config: LLMProviderConfig, faults: [Fault], scheduler: Scheduler, seed: UInt64, latencyScale: Double = 1) {
         self.config = config
+        self.latencyScale = latencyScale
         self.scheduler = scheduler
         rng = RandomSource(seed: seed)
         keys = config.keys.map {
@@ -52,7 +55,7 @@ public final class SimulatedLLMProvider: LLMBackend {
         let now = scheduler.now
         let k = call.key
         applyQuota(k, now: now)
-        let rejectNs = UInt64(config.rejectLatencySeconds * config.latencyScale * 1e9)
+        let rejectNs = UInt64(config.rejectLatencySeconds * latencyScale * 1e9)
         let limit = max(1, Int((Double(keys[k].config.concurrency) * keys[k].fraction).rounded(.up)))
         if keys[k].active >= limit {
             // Rejected requests still count against the per-minute request limit (as the
@@ -75,7 +78,7 @@ public final class SimulatedLLMProvider: LLMBackend {
         keys[k].active += 1
         let median = config.baseLatencySeconds + Double(call.inputTokens) * config.secondsPerInputToken
             + Double(call.outputTokens) * config.secondsPerOutputToken
-        var latency = rng.latency(LatencyDistribution(medianSeconds: median * config.latencyScale, sigma: config.latencySigma))
+        var latency = rng.latency(LatencyDistribution(medianSeconds: median * latencyScale, sigma: config.latencySigma))
         let failed = rng.chance(config.errorRate)
         if failed { latency /= 3 }
         scheduler.schedule(after: latency) { [self] in

@@ -7,6 +7,9 @@ public struct WorldConfig: Sendable, Equatable {
     public var store = StoreConfig()
     /// Faults injected during the run.
     public var faults: [Fault] = []
+    /// Multiplies every backend latency (0: instant backends, for measuring the
+    /// orchestrator's own cost).
+    public var latencyScale = 1.0
 
     public init() {}
 }
@@ -50,9 +53,6 @@ public struct LLMProviderConfig: Sendable, Equatable {
     public var concurrencyRetryAfterSeconds = 1.0
     /// Burst allowance of the per-minute buckets, in seconds of the rate.
     public var burstSeconds = 10.0
-    /// Multiplies every latency (0: an instant backend, for benchmarks).
-    public var latencyScale = 1.0
-
     public init() {}
 }
 
@@ -94,15 +94,12 @@ public struct StoreConfig: Sendable, Equatable {
     /// Reads each partition serves at once (read replicas: reads do not queue behind writes).
     public var readServersPerPartition = 2
     /// Fixed cost of a write operation (commit, index refresh), whatever its size.
-    public var writeOverhead = LatencyDistribution(medianSeconds: 0.58, sigma: 0.4)
+    public var writeOverhead = LatencyDistribution(medianSeconds: 0.6, sigma: 0.4)
     /// Added per record written (s).
     public var secondsPerRecord = 0.02
     /// A read.
     public var readLatency = LatencyDistribution(medianSeconds: 0.02, sigma: 0.5)
     /// Probability of an error answer.
     public var errorRate = 0.0005
-    /// Multiplies every latency (0: an instant backend, for benchmarks).
-    public var latencyScale = 1.0
-
     public init() {}
 }

@@ -45,7 +45,7 @@ import Testing
         #expect(ReferenceCLI.main(["--help"]) == 0)
         #expect(ReferenceCLI.main(["--list-scenarios"]) == 0)
         #expect(Scenario.all.map(\.name) == ["pilot", "production-naive", "production-hardened", "tool-outage",
-                                              "llm-quota-cut", "hot-key-contention", "memory-slowdown"])
+                                              "llm-quota-cut", "hot-key-contention", "memory-slowdown", "overhead-benchmark"])
     }
 
     @Test func writesTheLogUnderTheRootAndTheSummaryAsJSON() throws {

@@ -67,6 +67,8 @@ struct LogAudit {
     var transitions: [Transition] = []
     var keyRotations = 0
     var lostUpdates = 0, staleReads = 0
+    /// The same, by the collector's bounded rule (per key only the newest two commits).
+    var lostUpdatesTwoVersion = 0, staleReadsTwoVersion = 0
     var dropped: UInt64 = 0
     var problems: [LogProblem] = []
     /// Sequence numbers in order, no gaps.
@@ -82,6 +84,7 @@ struct LogAudit {
         // Per key: commits (time, version) in log order, and the newest committed version.
         var commits: [String: [(at: UInt64, version: UInt64)]] = [:]
         var newest: [String: UInt64] = [:]
+        var twoVersions: [String: (version: UInt64, at: UInt64, previous: UInt64, previousAt: UInt64)] = [:]
         var lastSeq: UInt64 = 0
         try reader.poll { block in
             let s = block.strings
@@ -111,12 +114,22 @@ struct LogAudit {
                     if let history = commits[k], let before = history.last(where: { $0.at < start }), before.version > version {
                         staleReads += 1
                     }
+                    if let tv = twoVersions[k],
+                       (tv.version > version && tv.at < start) || (tv.previous > version && tv.previousAt != 0 && tv.previousAt < start) {
+                        staleReadsTwoVersion += 1
+                    }
                 case let .stateWrite(shard, key, base, new, outcome, _, _):
                     writes[outcome, default: 0] += 1
                     writeLog.append(Write(t: t, key: str(key.id), outcome: outcome))
                     guard outcome == .committed else { break }
                     let k = str(shard.id) + "|" + str(key.id)
                     if let n = newest[k], base < n { lostUpdates += 1 }
+                    if let tv = twoVersions[k] {
+                        if base < tv.version { lostUpdatesTwoVersion += 1 }
+                        if new >= tv.version { twoVersions[k] = (new, e.timestamp, tv.version, tv.at) }
+                    } else {
+                        twoVersions[k] = (new, e.timestamp, base, 0)
+                    }
                     if new >= newest[k, default: 0] {
                         newest[k] = new
                         commits[k, default: []].append((e.timestamp, new))

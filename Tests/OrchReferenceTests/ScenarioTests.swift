@@ -39,9 +39,12 @@ import Testing
         #expect(s.llm.concurrencyLimit == 20)
         #expect(s.llm.maxInflight > 30)
         #expect(a.limiterSamples.contains { $0.a > $0.b })
-        // Silent corruption: lost updates and stale reads, seen only in the versions.
+        // Silent corruption: lost updates and stale reads, seen only in the versions — also by
+        // the collector's bounded rule that remembers only each key's newest two commits.
         #expect(a.lostUpdates > 0)
         #expect(a.staleReads > 0)
+        #expect(a.lostUpdatesTwoVersion == s.state.lostUpdates)
+        #expect(a.staleReadsTwoVersion == s.state.staleReads)
         // The pool is exhausted.
         #expect(a.poolSamples.filter { $0.a == $0.b }.count > a.poolSamples.count / 2)
     }
