@@ -7,9 +7,11 @@
 public struct LLMCall: Sendable, Equatable {
     /// Index of the API key in the provider's key list.
     public var key: Int
+    /// Prompt tokens sent and completion tokens asked for.
     public var inputTokens: Int
     public var outputTokens: Int
 
+    /// A call on key `key`.
     public init(key: Int, inputTokens: Int, outputTokens: Int) {
         self.key = key
         self.inputTokens = inputTokens
@@ -63,9 +65,11 @@ public enum StoreWriteMode: Sendable, Equatable {
 
 /// One write of a batch.
 public struct StoreWrite: Sendable, Equatable {
+    /// The record (a dense key id) and how to apply the write.
     public var key: Int
     public var mode: StoreWriteMode
 
+    /// A write of `key`.
     public init(key: Int, mode: StoreWriteMode) {
         self.key = key
         self.mode = mode

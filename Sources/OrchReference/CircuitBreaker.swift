@@ -13,6 +13,7 @@ public struct BreakerConfig: Sendable, Equatable {
     /// Successful probes needed in half-open to close; one failed probe reopens.
     public var probesToClose: Int = 3
 
+    /// The defaults: 30 s window, 8 calls, 50%, 30 s open, 3 probes.
     public init() {}
 }
 
@@ -27,6 +28,7 @@ public enum BreakerPermit: Sendable, Equatable {
 /// A state change, for the `breaker_transition` event. The breaker uses the log's
 /// `closed`, `open` and `halfOpen` states.
 public struct BreakerChange: Sendable, Equatable {
+    /// The state left and the state entered.
     public let from: BreakerState
     public let to: BreakerState
 }
@@ -37,6 +39,7 @@ public struct BreakerChange: Sendable, Equatable {
 /// short-circuits everything else, closes when that many probes have succeeded and
 /// reopens on the first failed probe. Pure state machine: times are passed in (simulated ns).
 public struct CircuitBreaker: Sendable {
+    /// The settings, and the current state (closed, open or half-open).
     public let config: BreakerConfig
     public private(set) var state: BreakerState = .closed
     /// When the breaker last opened (ns).
@@ -49,6 +52,7 @@ public struct CircuitBreaker: Sendable {
     private var probesInFlight = 0
     private var probeSuccesses = 0
 
+    /// A closed breaker.
     public init(config: BreakerConfig = BreakerConfig()) {
         self.config = config
     }

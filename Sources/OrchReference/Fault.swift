@@ -21,8 +21,10 @@ public struct Fault: Sendable, Equatable {
     public var fromNs: UInt64
     /// End (exclusive).
     public var toNs: UInt64
+    /// What goes wrong.
     public var kind: Kind
 
+    /// A fault of `kind` from `from` to `to` (ns of simulated time).
     public init(from: UInt64, to: UInt64, _ kind: Kind) {
         fromNs = from
         toNs = to

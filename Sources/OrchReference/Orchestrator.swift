@@ -4,10 +4,12 @@ import OrchLog
 /// Everything a run needs: the orchestrator's configuration, the simulated world and the
 /// workload.
 public struct RunSetup: Sendable, Equatable {
+    /// The orchestrator's components and sizing, the simulated backends, the offered load.
     public var config: OrchestratorConfig
     public var world: WorldConfig
     public var workload: Workload
 
+    /// A setup from its three parts.
     public init(config: OrchestratorConfig, world: WorldConfig, workload: Workload) {
         self.config = config
         self.world = world
@@ -20,6 +22,7 @@ public struct RunProgress: Sendable {
     /// Simulated seconds done and planned.
     public var simulatedSeconds: Double
     public var totalSeconds: Double
+    /// Invocations finished so far, queued now, and agent instances busy now.
     public var finished: Int
     public var queueDepth: Int
     public var busyWorkers: Int
@@ -94,16 +97,17 @@ public final class Orchestrator {
         poolLabel = telemetry.label("agents")
         agentLabels = setup.workload.agents.map { telemetry.label($0.name) }
         rejectReasons = (telemetry.label("queue_full"), telemetry.label("llm_backpressure"))
-        keyLabels = Array(repeating: nil, count: setup.workload.accounts + max(1, config.poolSize))
+        keyLabels = Array(repeating: nil, count: max(1, setup.workload.accounts) + max(1, config.poolSize))
         var index: [String: Int] = [:]
         for (i, t) in setup.world.tools.enumerated() { index[t.name] = i }
         toolIndex = index
-        accountPopularity = ZipfDistribution(count: setup.workload.accounts, exponent: setup.workload.accountSkew)
+        accountPopularity = ZipfDistribution(count: max(1, setup.workload.accounts), exponent: setup.workload.accountSkew)
         hotKeyFaults = faults.filter { if case .hotKey = $0.kind { return true } else { return false } }
     }
 
     /// Runs `durationSeconds` of simulated time and returns what happened. Work still queued
-    /// or running at the end is reported as such, not as an outcome.
+    /// or running at the end is reported as such, not as an outcome. Call once per
+    /// orchestrator. `shouldStop` (checked about every 100 ms of wall time) ends the run early.
     public func run(durationSeconds: Double, pacing: Pacing = .maxSpeed, shouldStop: () -> Bool = { false },
                     progress: (RunProgress) -> Void = { _ in }) -> RunSummary {
         let wallStart = DispatchTime.now().uptimeNanoseconds
@@ -303,7 +307,7 @@ public final class Orchestrator {
     // MARK: keys
 
     func stateKey(_ slot: StateSlot, _ inv: Invocation) -> StateKey {
-        let accounts = setup.workload.accounts
+        let accounts = max(1, setup.workload.accounts)
         let id = slot == .account ? inv.account : accounts + inv.instance
         let shards = state.shardCount
         let shard = slot == .account ? inv.account % shards : inv.instance % shards

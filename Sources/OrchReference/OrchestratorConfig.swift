@@ -18,6 +18,7 @@ public struct Components: Sendable, Equatable, CustomStringConvertible {
     /// (off: one key, fire every request, retry 429s after a fixed short delay).
     public var rateLimiter: Bool
 
+    /// Components switched individually.
     public init(boundedQueue: Bool, optimisticConcurrency: Bool, writeBackCache: Bool, circuitBreakers: Bool, rateLimiter: Bool) {
         self.boundedQueue = boundedQueue
         self.optimisticConcurrency = optimisticConcurrency
@@ -59,6 +60,7 @@ public struct Components: Sendable, Equatable, CustomStringConvertible {
 
 /// The orchestrator's own configuration: sizing and the settings of each component.
 public struct OrchestratorConfig: Sendable, Equatable {
+    /// Which protections are on.
     public var components: Components
 
     // Request queue and callers.
@@ -106,6 +108,7 @@ public struct OrchestratorConfig: Sendable, Equatable {
     public var naiveToolTimeoutSeconds = 30.0
     /// Tool timeout with breakers (s).
     public var toolTimeoutSeconds = 5.0
+    /// Every tool's breaker settings.
     public var breaker = BreakerConfig()
 
     // LLM.
@@ -126,6 +129,7 @@ public struct OrchestratorConfig: Sendable, Equatable {
     /// Seconds between queue, pool and limiter samples.
     public var sampleIntervalSeconds = 5.0
 
+    /// The defaults (pilot sizing) with `components`.
     public init(components: Components) {
         self.components = components
     }

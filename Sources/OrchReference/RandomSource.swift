@@ -18,6 +18,7 @@ public struct RandomSource: RandomNumberGenerator, Sendable {
         s0 = splitMix(); s1 = splitMix(); s2 = splitMix(); s3 = splitMix()
     }
 
+    /// The next 64 random bits.
     public mutating func next() -> UInt64 {
         let result = ((s1 &* 5) << 7 | (s1 &* 5) >> 57) &* 9
         let t = s1 << 17
@@ -75,6 +76,7 @@ public struct LatencyDistribution: Sendable, Equatable {
     /// Upper cap in seconds.
     public var capSeconds: Double
 
+    /// A distribution with this median, shape and cap.
     public init(medianSeconds: Double, sigma: Double = 0.5, capSeconds: Double = 600) {
         self.medianSeconds = medianSeconds
         self.sigma = sigma

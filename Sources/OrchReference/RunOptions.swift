@@ -29,6 +29,7 @@ public struct RunOptions: Sendable, Equatable {
     public var listScenarios = false
     public var help = false
 
+    /// No scenario yet; everything else at its default.
     public init() {}
 
     /// Parses arguments (without the program name).

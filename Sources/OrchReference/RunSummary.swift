@@ -5,6 +5,7 @@ import Foundation
 /// Encoded as JSON with snake_case keys (`--summary-json`). Every count that stands for
 /// events equals the number of such events in the log.
 public struct RunSummary: Codable, Sendable, Equatable {
+    /// Invocations by outcome.
     public struct Invocations: Codable, Sendable, Equatable {
         /// Arrivals (first submissions).
         public var arrived: Int
@@ -26,6 +27,7 @@ public struct RunSummary: Codable, Sendable, Equatable {
         public var meanDurationSeconds: Double
     }
 
+    /// The request queue.
     public struct Queue: Codable, Sendable, Equatable {
         public var maxDepth: Int
         public var depthAtEnd: Int
@@ -36,6 +38,7 @@ public struct RunSummary: Codable, Sendable, Equatable {
         public var meanWaitSeconds: Double
     }
 
+    /// The worker pool of agent instances.
     public struct Pool: Codable, Sendable, Equatable {
         public var size: Int
         public var maxBusy: Int
@@ -43,6 +46,7 @@ public struct RunSummary: Codable, Sendable, Equatable {
         public var utilization: Double
     }
 
+    /// The state layer: reads and writes of versioned records, and the ground truth on consistency.
     public struct State: Codable, Sendable, Equatable {
         public var shards: Int
         /// `state_read` events (successful reads).
@@ -63,6 +67,7 @@ public struct RunSummary: Codable, Sendable, Equatable {
         public var timeoutRate: Double
     }
 
+    /// The backing store under the state layer.
     public struct Memory: Codable, Sendable, Equatable {
         /// Write operations on the backing store (write-through writes and flushes).
         public var writes: Int
@@ -76,6 +81,7 @@ public struct RunSummary: Codable, Sendable, Equatable {
         public var maxPending: Int
     }
 
+    /// Tool calls and circuit breakers.
     public struct Tools: Codable, Sendable, Equatable {
         /// `tool_call` events, and by outcome.
         public var calls: Int
@@ -89,6 +95,7 @@ public struct RunSummary: Codable, Sendable, Equatable {
         public var breakerOpens: Int
     }
 
+    /// LLM requests and the rate limiter.
     public struct LLM: Codable, Sendable, Equatable {
         /// `llm_request` events (every attempt), and by outcome.
         public var requests: Int
@@ -109,12 +116,15 @@ public struct RunSummary: Codable, Sendable, Equatable {
         public var meanRateLimitWaitSeconds: Double
     }
 
+    /// The scenario's name, the log's source directory name ("" without a log), the seed and
+    /// the mean arrival rate of the run.
     public var scenario: String = ""
     public var source: String = ""
     public var seed: UInt64 = 0
     public var invocationsPerDay: Double = 0
     /// The protections on ("none" for a fully naive run).
     public var components: String
+    /// Simulated time covered, and the wall-clock time it took (s).
     public var simulatedSeconds: Double
     public var wallSeconds: Double
     /// Stopped before the planned duration (Ctrl-C).
