@@ -15,6 +15,8 @@ if ! command -v promtool >/dev/null 2>&1; then
 fi
 
 shopt -s nullglob
+# Rule files are alerts/*.rules.yml, never alerts/*.yml: alerts/thresholds.example.yml
+# is an `orchlog rules` thresholds file, not a rule file, and promtool would reject it.
 rules=(alerts/*.rules.yml)
 tests=(alerts/tests/*.yml)
 if (( ${#rules[@]} == 0 )); then

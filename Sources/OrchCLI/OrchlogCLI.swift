@@ -11,6 +11,7 @@ public enum OrchlogCLI {
       inspect    segments, blocks, events, compression ratio, time range
       verify     check every frame; --repair cuts torn tails
       generate   write a realistic synthetic event mix (tests, benchmarks, demos)
+      rules      render the Prometheus alert rules from your thresholds; --check a file
       ingest     write NDJSON events from stdin into a log (any language; docs/ndjson.md)
 
     Run `orchlog COMMAND --help` for a command's options.
@@ -31,6 +32,7 @@ public enum OrchlogCLI {
             case "inspect": status = try InspectCommand.run(rest)
             case "verify": status = try VerifyCommand.run(rest)
             case "generate": status = try GenerateCommand.run(rest)
+            case "rules": status = try RulesCommand.run(rest)
             case "ingest": status = try IngestCommand.run(rest)
             case "--help", "-h", "help":
                 Output.out(help)

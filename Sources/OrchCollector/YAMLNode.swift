@@ -5,8 +5,9 @@ import COrchYAML
 /// Loading is bounded: aliases can make a tiny file describe a huge or cyclic graph
 /// ("billion laughs", `&a [*a]`), so the copy stops with an error past `maxDepth`
 /// levels or `maxNodes` visited nodes.
-struct YAMLNode: Sendable {
-    enum Kind: Sendable {
+public struct YAMLNode: Sendable {
+    /// What a node holds.
+    public enum Kind: Sendable {
         /// A scalar's text; `plain` when it was unquoted (only plain scalars can be
         /// null or booleans).
         case scalar(String, plain: Bool)
@@ -14,12 +15,13 @@ struct YAMLNode: Sendable {
         case sequence([YAMLNode])
     }
 
-    var kind: Kind
+    /// The node's content.
+    public var kind: Kind
     /// 1-based line where the node starts.
-    var line: Int
+    public var line: Int
 
     /// True for a plain `~`, `null` or empty scalar, which YAML reads as null.
-    var isNull: Bool {
+    public var isNull: Bool {
         if case .scalar(let s, plain: true) = kind {
             return s.isEmpty || s == "~" || s == "null" || s == "Null" || s == "NULL"
         }
@@ -27,7 +29,7 @@ struct YAMLNode: Sendable {
     }
 
     /// A short name for the node's kind, for error messages.
-    var kindName: String {
+    public var kindName: String {
         switch kind {
         case .scalar: "a scalar"
         case .mapping: "a mapping"
@@ -42,7 +44,7 @@ struct YAMLNode: Sendable {
     /// Parses `bytes` as a single YAML document. Returns nil for an empty stream.
     /// Throws `.config` naming `name` and the line for syntax errors, more than one
     /// document, or a document past the size limits.
-    static func load(_ bytes: [UInt8], name: String) throws -> YAMLNode? {
+    public static func load(_ bytes: [UInt8], name: String) throws -> YAMLNode? {
         guard bytes.count <= maxInputBytes else {
             throw CollectorError(.config, "\(name): file is larger than \(maxInputBytes) bytes")
         }

@@ -1,0 +1,327 @@
+import Foundation
+import Glibc
+import OrchCollector
+
+/// A deployment's alert thresholds: for every alert (or alert signal) its threshold, `for:`
+/// duration, severity and per-label overrides; the invocation-success SLO; the runbook base
+/// URL; extra labels for every alert. `RuleRenderer` turns it into the rule file.
+///
+/// Read from a thresholds file (`alerts/thresholds.example.yml` lists every knob) by
+/// `load(path:)`, which validates strictly and reports every problem, not just the first.
+struct RuleThresholds: Sendable, Equatable {
+    /// Alert severities: `critical` pages, `warning` makes a ticket, `info` is informational.
+    enum Severity: String, Sendable, CaseIterable {
+        case critical, warning, info
+    }
+
+    /// What a threshold measures; fixes its valid range and how errors describe it.
+    enum Unit: Sendable {
+        /// A share of something, 0 to 1.
+        case ratio
+        /// A number ≥ 0 (events, sources, seconds, per second, a multiple of a limit).
+        case nonNegative(String)
+    }
+
+    /// One alert knob set: one rule of the default file (one alert, or one signal of
+    /// `OrchQueueBackpressure`). The raw value is its key path in the thresholds file.
+    enum AlertKey: String, CaseIterable, Sendable {
+        case stateLostUpdates = "state.lost_updates"
+        case stateConflictRate = "state.conflict_rate"
+        case memoryWriteTimeouts = "memory.write_timeouts"
+        case memoryWriteLatency = "memory.write_latency"
+        case toolsCircuitOpen = "tools.circuit_open"
+        case toolsTimeoutCascade = "tools.timeout_cascade"
+        case llmRateLimitSaturation = "llm.rate_limit_saturation"
+        case llmConcurrencyOverLimit = "llm.concurrency_over_limit"
+        case queueNearCapacity = "queue.near_capacity"
+        case queueRejecting = "queue.rejecting"
+        case queueGrowing = "queue.growing"
+        case pipelineEventsDropped = "pipeline.events_dropped"
+        case pipelineCollectorLagging = "pipeline.collector_lagging"
+        case pipelineDecodeErrors = "pipeline.decode_errors"
+        case pipelineEventsLost = "pipeline.events_lost"
+
+        /// The section of the thresholds file (`state`, `memory`, …).
+        var section: String { String(rawValue.prefix { $0 != "." }) }
+        /// The key inside the section.
+        var key: String { String(rawValue.drop { $0 != "." }.dropFirst()) }
+
+        /// The alert's name: a contract, never changed by a thresholds file.
+        var alertName: String {
+            switch self {
+            case .stateLostUpdates: "OrchStateLostUpdates"
+            case .stateConflictRate: "OrchStateConflictRateHigh"
+            case .memoryWriteTimeouts: "OrchMemoryWriteTimeouts"
+            case .memoryWriteLatency: "OrchMemoryWriteLatencyHigh"
+            case .toolsCircuitOpen: "OrchToolCircuitOpen"
+            case .toolsTimeoutCascade: "OrchToolTimeoutCascade"
+            case .llmRateLimitSaturation: "OrchLLMRateLimitSaturation"
+            case .llmConcurrencyOverLimit: "OrchLLMConcurrencyOverLimit"
+            case .queueNearCapacity, .queueRejecting, .queueGrowing: "OrchQueueBackpressure"
+            case .pipelineEventsDropped: "OrchEventsDropped"
+            case .pipelineCollectorLagging: "OrchCollectorLagging"
+            case .pipelineDecodeErrors: "OrchCollectorDecodeErrors"
+            case .pipelineEventsLost: "OrchCollectorEventsLost"
+            }
+        }
+
+        /// The labels the alert's series keep: the ones an override may match on.
+        var labels: [String] {
+            switch self {
+            case .stateLostUpdates, .stateConflictRate, .memoryWriteTimeouts, .memoryWriteLatency: ["shard"]
+            case .toolsCircuitOpen, .toolsTimeoutCascade: ["tool"]
+            case .llmRateLimitSaturation: ["provider", "model"]
+            case .llmConcurrencyOverLimit: ["limiter"]
+            case .queueNearCapacity, .queueRejecting, .queueGrowing: ["queue"]
+            case .pipelineEventsDropped: ["instance", "source", "reason"]
+            case .pipelineCollectorLagging, .pipelineDecodeErrors, .pipelineEventsLost: ["instance", "source"]
+            }
+        }
+
+        var unit: Unit {
+            switch self {
+            case .stateConflictRate, .memoryWriteTimeouts, .toolsTimeoutCascade, .llmRateLimitSaturation, .queueNearCapacity: .ratio
+            case .stateLostUpdates, .pipelineEventsDropped, .pipelineDecodeErrors, .pipelineEventsLost: .nonNegative("a number of events")
+            case .memoryWriteLatency, .pipelineCollectorLagging: .nonNegative("a number of seconds")
+            case .toolsCircuitOpen: .nonNegative("a number of sources")
+            case .llmConcurrencyOverLimit: .nonNegative("a multiple of the concurrency limit")
+            case .queueRejecting: .nonNegative("rejections per second")
+            case .queueGrowing: .nonNegative("items per second")
+            }
+        }
+
+        /// The defaults (docs/alerts.md says why each).
+        var defaults: Knobs {
+            func k(_ t: Double, _ f: String, _ s: Severity, pool: Double? = nil) -> Knobs {
+                Knobs(threshold: t, poolBusyThreshold: pool, forDuration: PromDuration(f)!, severity: s, overrides: [])
+            }
+            switch self {
+            case .stateLostUpdates: return k(0, "0m", .critical)
+            case .stateConflictRate: return k(0.1, "10m", .warning)
+            case .memoryWriteTimeouts: return k(0.05, "5m", .critical)
+            case .memoryWriteLatency: return k(0.5, "10m", .warning)
+            case .toolsCircuitOpen: return k(0, "5m", .warning)
+            case .toolsTimeoutCascade: return k(0.1, "5m", .critical, pool: 0.9)
+            case .llmRateLimitSaturation: return k(0.05, "5m", .warning)
+            case .llmConcurrencyOverLimit: return k(1, "5m", .warning)
+            case .queueNearCapacity: return k(0.8, "5m", .warning)
+            case .queueRejecting: return k(0, "5m", .warning)
+            case .queueGrowing: return k(0.1, "15m", .warning)
+            case .pipelineEventsDropped: return k(0, "0m", .warning)
+            case .pipelineCollectorLagging: return k(60, "5m", .warning)
+            case .pipelineDecodeErrors: return k(0, "0m", .warning)
+            case .pipelineEventsLost: return k(0, "0m", .warning)
+            }
+        }
+    }
+
+    /// A threshold (and `for:`, severity) for the series whose `label` is `value`.
+    struct Override: Sendable, Equatable {
+        var label: String
+        var value: String
+        var threshold: Double
+        /// `tools.timeout_cascade` only: the busiest pool's busy ratio.
+        var poolBusyThreshold: Double?
+        var forDuration: PromDuration
+        var severity: Severity
+    }
+
+    /// The knobs of one alert rule.
+    struct Knobs: Sendable, Equatable {
+        var threshold: Double
+        /// `tools.timeout_cascade` only: the busiest pool's busy ratio.
+        var poolBusyThreshold: Double?
+        var forDuration: PromDuration
+        var severity: Severity
+        /// In file order; the first override matching a series wins.
+        var overrides: [Override]
+    }
+
+    /// One tier of the multi-window, multi-burn-rate SLO alert.
+    struct BurnTier: Sendable, Equatable {
+        var forDuration: PromDuration
+        var severity: Severity
+    }
+
+    /// The invocation-success SLO (per agent).
+    struct SLO: Sendable, Equatable {
+        /// The share of invocations that must succeed, strictly between 0 and 1.
+        var target: Double
+        /// Burn rates 14.4 (1h/5m) and 6 (6h/30m).
+        var fastBurn: BurnTier
+        /// Burn rates 3 (1d/2h) and 1 (3d/6h).
+        var slowBurn: BurnTier
+        /// Agents with their own target, in file order.
+        var overrides: [(agent: String, target: Double)]
+
+        static func == (a: SLO, b: SLO) -> Bool {
+            a.target == b.target && a.fastBurn == b.fastBurn && a.slowBurn == b.slowBurn
+                && a.overrides.map(\.agent) == b.overrides.map(\.agent) && a.overrides.map(\.target) == b.overrides.map(\.target)
+        }
+    }
+
+    static let defaultRunbookBaseURL = "https://github.com/orchlog/orchlog/blob/main/docs/runbooks.md"
+
+    /// Each alert's `runbook_url` is this, `#`, and the lowercased alert name.
+    var runbookBaseURL = RuleThresholds.defaultRunbookBaseURL
+    /// Labels added to every alert (never to recording rules).
+    var extraLabels: [String: String] = [:]
+    var alerts: [AlertKey: Knobs] = Dictionary(uniqueKeysWithValues: AlertKey.allCases.map { ($0, $0.defaults) })
+    var slo = SLO(target: 0.99, fastBurn: BurnTier(forDuration: PromDuration("2m")!, severity: .critical),
+                  slowBurn: BurnTier(forDuration: PromDuration("15m")!, severity: .warning), overrides: [])
+
+    /// The defaults: what `alerts/orchlog.rules.yml` is rendered from.
+    static let defaults = RuleThresholds()
+
+    subscript(_ key: AlertKey) -> Knobs { alerts[key] ?? key.defaults }
+
+    /// Labels an extra label may not be named: the rules set or keep them.
+    static let reservedLabels = Set(["alertname", "severity", "signal", "anomaly", "le", "agent", "pool"]
+        + AlertKey.allCases.flatMap(\.labels))
+
+    // MARK: Loading
+
+    /// One problem in a thresholds file: where, which key, what is wrong.
+    struct Problem: Sendable, Equatable, CustomStringConvertible {
+        var file: String
+        var line: Int?
+        /// The key path (`llm.rate_limit_saturation.threshold`); empty for the whole file.
+        var path: String
+        var message: String
+
+        var description: String {
+            var s = file
+            if let line { s += ":\(line)" }
+            if !path.isEmpty { s += ": \(path)" }
+            return s + ": " + message
+        }
+    }
+
+    /// A thresholds file with problems; `problems` lists every one found.
+    struct Invalid: Error, Sendable {
+        var problems: [Problem]
+    }
+
+    static let maxFileBytes = 1 << 20
+
+    /// Reads and validates the thresholds file at `path`: JSON when the name ends in
+    /// `.json`, else YAML (libyaml). An empty file means the defaults.
+    /// - Throws: `Invalid` listing every problem (including an unreadable file or bad syntax).
+    static func load(path: String) throws -> RuleThresholds {
+        let data = try readFile(path)
+        let root: Node?
+        if path.lowercased().hasSuffix(".json") {
+            do {
+                root = Node(json: try JSONSerialization.jsonObject(with: data, options: [.fragmentsAllowed]))
+            } catch {
+                let detail = (error as NSError).userInfo["NSDebugDescription"] as? String ?? "\(error)"
+                throw Invalid(problems: [Problem(file: path, path: "", message: "invalid JSON: \(detail)")])
+            }
+        } else {
+            do {
+                root = try YAMLNode.load([UInt8](data), name: path).map(Node.init(yaml:))
+            } catch let e as CollectorError {
+                // The message names the file, line and column: "path: line 3 column 5: invalid YAML: …".
+                let prefix = path + ": "
+                var problem = Problem(file: path, path: "",
+                                      message: e.message.hasPrefix(prefix) ? String(e.message.dropFirst(prefix.count)) : e.message)
+                // "line 3 column 5: invalid YAML: …" → file:3: "invalid YAML (column 5): …", as every other problem.
+                if let m = problem.message.firstMatch(of: #/^line (\d+) column (\d+): invalid YAML: /#) {
+                    problem.line = Int(m.1)
+                    problem.message = "invalid YAML (column \(m.2)): " + problem.message[m.range.upperBound...]
+                } else if let m = problem.message.firstMatch(of: #/^line (\d+): /#) {
+                    problem.line = Int(m.1)
+                    problem.message = String(problem.message[m.range.upperBound...])
+                }
+                throw Invalid(problems: [problem])
+            } catch {
+                throw Invalid(problems: [Problem(file: path, path: "", message: "\(error)")])
+            }
+        }
+        var reader = Reader(file: path)
+        let thresholds = reader.thresholds(root)
+        guard reader.problems.isEmpty else {
+            // In file order; problems without a line (cross-key checks) last.
+            let ordered = reader.problems.enumerated().sorted { a, b in
+                (a.element.line ?? .max, a.offset) < (b.element.line ?? .max, b.offset)
+            }
+            throw Invalid(problems: ordered.map(\.element))
+        }
+        return thresholds
+    }
+
+    /// All of `path`, at most `maxFileBytes`. Throws `Invalid` naming the file and the reason.
+    private static func readFile(_ path: String) throws -> Data {
+        func problem(_ message: String) -> Invalid { Invalid(problems: [Problem(file: path, path: "", message: message)]) }
+        var fd: Int32
+        repeat { fd = open(path, O_RDONLY | O_CLOEXEC) } while fd < 0 && errno == EINTR
+        guard fd >= 0 else { throw problem("cannot read: \(String(cString: strerror(errno)))") }
+        defer { close(fd) }
+        var st = stat()
+        guard fstat(fd, &st) == 0, (st.st_mode & S_IFMT) == S_IFREG else {
+            throw problem("not a regular file")
+        }
+        var out = Data()
+        var chunk = [UInt8](repeating: 0, count: 64 * 1024)
+        while true {
+            let n = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+            if n < 0 {
+                if errno == EINTR { continue }
+                throw problem("cannot read: \(String(cString: strerror(errno)))")
+            }
+            if n == 0 { return out }
+            out.append(contentsOf: chunk[0..<n])
+            guard out.count <= maxFileBytes else { throw problem("larger than \(maxFileBytes) bytes") }
+        }
+    }
+}
+
+extension RuleThresholds {
+    /// A Prometheus duration (`30s`, `5m`, `1h30m`, `0m`), kept as written.
+    struct PromDuration: Sendable, Equatable {
+        /// As written in the thresholds file, and as rendered into `for:`.
+        let text: String
+        /// Its length.
+        let milliseconds: Int64
+
+        /// Parses Prometheus' duration syntax: units y w d h m s ms, each at most once, largest
+        /// first; or `0`. Nil for anything else (including a negative duration).
+        init?(_ text: String) {
+            if text == "0" { self.text = text; milliseconds = 0; return }
+            let units: [(String, Int64)] = [("y", 365 * 86_400_000), ("w", 7 * 86_400_000), ("d", 86_400_000),
+                                            ("h", 3_600_000), ("ms", 1), ("m", 60_000), ("s", 1000)]
+            let order = ["y", "w", "d", "h", "m", "s", "ms"]
+            var total: Int64 = 0
+            var lastRank = -1
+            var rest = Substring(text)
+            guard !rest.isEmpty else { return nil }
+            while !rest.isEmpty {
+                let digits = rest.prefix { $0.isASCII && $0.isNumber }
+                guard !digits.isEmpty, let n = Int64(digits) else { return nil }
+                rest = rest.dropFirst(digits.count)
+                guard let (unit, scale) = units.first(where: { rest.hasPrefix($0.0) }) else { return nil }
+                rest = rest.dropFirst(unit.count)
+                let rank = order.firstIndex(of: unit) ?? 0
+                guard rank > lastRank else { return nil }
+                lastRank = rank
+                let (product, o1) = n.multipliedReportingOverflow(by: scale)
+                let (sum, o2) = total.addingReportingOverflow(product)
+                guard !o1, !o2 else { return nil }
+                total = sum
+            }
+            self.text = text
+            milliseconds = total
+        }
+
+        /// In words, for annotations: "5 minutes", "1 hour", "90 seconds".
+        var spoken: String {
+            let ms = milliseconds
+            func plural(_ n: Int64, _ unit: String) -> String { "\(n) \(unit)\(n == 1 ? "" : "s")" }
+            if ms % 86_400_000 == 0 { return plural(ms / 86_400_000, "day") }
+            if ms % 3_600_000 == 0 { return plural(ms / 3_600_000, "hour") }
+            if ms % 60_000 == 0 { return plural(ms / 60_000, "minute") }
+            if ms % 1000 == 0 { return plural(ms / 1000, "second") }
+            return plural(ms, "millisecond")
+        }
+    }
+}

@@ -1,0 +1,309 @@
+import Foundation
+import OrchTestSupport
+import Testing
+
+/// `orchlog rules`: the checked-in rules are the rendering of the defaults; custom thresholds,
+/// overrides and extra labels change when alerts fire (proven with `promtool test rules`);
+/// invalid thresholds files are refused, every problem named, nothing written.
+@Suite struct RulesTests {
+    static let repo = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().path
+    static let promtool = "/usr/bin/promtool"
+
+    static func repoFile(_ path: String) throws -> String {
+        try String(contentsOfFile: repo + "/" + path, encoding: .utf8)
+    }
+
+    @Test func defaultRenderingIsTheCheckedInRuleFileByteForByte() throws {
+        let checkedIn = try Self.repoFile("alerts/orchlog.rules.yml")
+        let rendered = try runTool("orchlog", ["rules"])
+        #expect(rendered.status == 0, "\(rendered.stderr)")
+        #expect(rendered.stderr.isEmpty)
+        #expect(rendered.stdout == checkedIn, "alerts/orchlog.rules.yml differs from `orchlog rules`: regenerate it with `orchlog rules --out alerts`")
+
+        // The example documents every knob at its default: it must render the same bytes.
+        let example = Self.repo + "/alerts/thresholds.example.yml"
+        let fromExample = try runTool("orchlog", ["rules", "--config", example])
+        #expect(fromExample.status == 0, "\(fromExample.stderr)")
+        #expect(fromExample.stdout == checkedIn, "alerts/thresholds.example.yml no longer states the defaults")
+        let check = try runTool("orchlog", ["rules", "--check", example])
+        #expect(check.status == 0, "\(check.stderr)")
+    }
+
+    @Test func defaultRulesPassPromtoolCheckAndTheAlertUnitTests() throws {
+        let dir = TempDir("rules-default")
+        defer { dir.remove() }
+        let r = try runTool("orchlog", ["rules", "--out", dir.path])
+        #expect(r.status == 0, "\(r.stderr)")
+        let rules = dir.sub("orchlog.rules.yml")
+        let check = try run(Self.promtool, ["check", "rules", "--lint-fatal", rules])
+        #expect(check.status == 0, "\(check.stdout)\(check.stderr)")
+
+        // alerts/tests/*.yml read ../orchlog.rules.yml: run them against the rendering.
+        try FileManager.default.createDirectory(atPath: dir.sub("tests"), withIntermediateDirectories: true)
+        let testsDir = Self.repo + "/alerts/tests"
+        let names = try FileManager.default.contentsOfDirectory(atPath: testsDir).filter { $0.hasSuffix(".yml") }.sorted()
+        #expect(names.count >= 7)
+        for name in names {
+            try FileManager.default.copyItem(atPath: testsDir + "/" + name, toPath: dir.sub("tests/" + name))
+        }
+        let tests = try run(Self.promtool, ["test", "rules"] + names.map { dir.sub("tests/" + $0) })
+        #expect(tests.status == 0, "\(tests.stdout)\(tests.stderr)")
+    }
+
+    static let customYAML = """
+    runbook_base_url: https://runbooks.example.com/orchlog
+    extra_labels:
+      team: payments
+      environment: production
+    llm:
+      rate_limit_saturation:
+        threshold: 0.05
+        overrides:
+          - match: {model: gpt-4o}
+            threshold: 0.30
+    state:
+      conflict_rate:
+        overrides:
+          - match: {shard: s1}
+            threshold: 0.3
+            severity: info
+    tools:
+      circuit_open:
+        for: 10m
+    slo:
+      target: 0.995
+
+    """
+
+    /// The same thresholds as `customYAML`, as JSON.
+    static let customJSON = """
+    {"runbook_base_url": "https://runbooks.example.com/orchlog",
+     "extra_labels": {"team": "payments", "environment": "production"},
+     "llm": {"rate_limit_saturation": {"threshold": 0.05, "overrides": [{"match": {"model": "gpt-4o"}, "threshold": 0.30}]}},
+     "state": {"conflict_rate": {"overrides": [{"match": {"shard": "s1"}, "threshold": 0.3, "severity": "info"}]}},
+     "tools": {"circuit_open": {"for": "10m"}},
+     "slo": {"target": 0.995}}
+    """
+
+    /// Lines at an absolute indentation (promtool test files nest deeply).
+    static func yaml(_ indent: Int, _ lines: [String]) -> String {
+        lines.map { String(repeating: " ", count: indent) + $0 + "\n" }.joined()
+    }
+
+    static func llmSeries(_ model: String, success: Int, limited: Int, source: String) -> String {
+        let labels = #"job="orchlog", instance="host-a:9464", source="\#(source)", provider="openai", model="\#(model)", key="k1""#
+        return yaml(6, [
+            "- series: 'orch_llm_requests_total{\(labels), outcome=\"success\"}'",
+            "  values: '0+\(success)x20'",
+            "- series: 'orch_llm_requests_total{\(labels), outcome=\"rate_limited\"}'",
+            "  values: '0+\(limited)x20'",
+        ])
+    }
+
+    static func writeSeries(_ shard: String, committed: Int, conflicts: Int) -> String {
+        let labels = #"job="orchlog", instance="host-a:9464", source="orch-1", shard="\#(shard)""#
+        return yaml(6, [
+            "- series: 'orch_state_writes_total{\(labels), outcome=\"committed\"}'",
+            "  values: '0+\(committed)x20'",
+            "- series: 'orch_state_writes_total{\(labels), outcome=\"conflict\"}'",
+            "  values: '0+\(conflicts)x20'",
+        ])
+    }
+
+    static func llmAlert(_ model: String, _ percent: Int) -> String {
+        yaml(10, [
+            "- exp_labels:",
+            "    severity: warning",
+            "    provider: openai",
+            "    model: \(model)",
+            "    team: payments",
+            "    environment: production",
+            "  exp_annotations:",
+            "    summary: 'LLM requests to openai/\(model) are being rate limited'",
+            "    description: '\(percent)% of LLM requests to openai model \(model) got HTTP 429 (outcome=\"rate_limited\") over the last 5 minutes, across all API keys.'",
+            "    runbook_url: https://runbooks.example.com/orchlog#orchllmratelimitsaturation",
+        ])
+    }
+
+    static func conflictAlert(_ shard: String, _ severity: String, _ percent: Int) -> String {
+        yaml(10, [
+            "- exp_labels:",
+            "    severity: \(severity)",
+            "    shard: \(shard)",
+            "    team: payments",
+            "    environment: production",
+            "  exp_annotations:",
+            "    summary: 'High optimistic-concurrency conflict ratio on shard \(shard)'",
+            "    description: '\(percent)% of state write attempts on shard \(shard) failed a version check (outcome=\"conflict\") over the last 5 minutes: hot keys are contended and retries add load and latency.'",
+            "    runbook_url: https://runbooks.example.com/orchlog#orchstateconflictratehigh",
+        ])
+    }
+
+    /// promtool unit tests of the custom rendering: the override moves gpt-4o's and s1's
+    /// thresholds, and no other series'; an overridden series fires under one rule only.
+    static let customUnitTests = """
+    rule_files:
+      - orchlog.rules.yml
+    evaluation_interval: 1m
+
+    tests:
+      # 10% 429s: above the default 5%, below gpt-4o's 30%.
+      - name: a 10% 429 ratio fires for gpt-4o-mini but not for gpt-4o
+        interval: 1m
+        input_series:
+    \(llmSeries("gpt-4o", success: 90, limited: 10, source: "orch-1"))\(llmSeries("gpt-4o-mini", success: 90, limited: 10, source: "orch-2"))    alert_rule_test:
+          - eval_time: 20m
+            alertname: OrchLLMRateLimitSaturation
+            exp_alerts:
+    \(llmAlert("gpt-4o-mini", 10))
+      # 35% is above gpt-4o's own 30%: it fires, once (the default rule excludes gpt-4o).
+      - name: a 35% 429 ratio fires for gpt-4o, once
+        interval: 1m
+        input_series:
+    \(llmSeries("gpt-4o", success: 65, limited: 35, source: "orch-1"))    alert_rule_test:
+          - eval_time: 20m
+            alertname: OrchLLMRateLimitSaturation
+            exp_alerts:
+    \(llmAlert("gpt-4o", 35))      # Still under for: 5m.
+          - eval_time: 5m
+            alertname: OrchLLMRateLimitSaturation
+            exp_alerts: []
+
+      # 20% conflicts: above the default 10%, below s1's 30%.
+      - name: a 20% conflict ratio fires for s2 but not for s1
+        interval: 1m
+        input_series:
+    \(writeSeries("s1", committed: 80, conflicts: 20))\(writeSeries("s2", committed: 80, conflicts: 20))    alert_rule_test:
+          - eval_time: 20m
+            alertname: OrchStateConflictRateHigh
+            exp_alerts:
+    \(conflictAlert("s2", "warning", 20))
+      # 40% on s1 fires with the override's own severity.
+      - name: a 40% conflict ratio on s1 fires with its own severity
+        interval: 1m
+        input_series:
+    \(writeSeries("s1", committed: 60, conflicts: 40))    alert_rule_test:
+          - eval_time: 20m
+            alertname: OrchStateConflictRateHigh
+            exp_alerts:
+    \(conflictAlert("s1", "info", 40))
+    """
+
+    @Test func overridesAndExtraLabelsChangeWhichSeriesFire() throws {
+        let dir = TempDir("rules-custom")
+        defer { dir.remove() }
+        try Self.customYAML.write(toFile: dir.sub("thresholds.yml"), atomically: true, encoding: .utf8)
+        let check = try runTool("orchlog", ["rules", "--check", dir.sub("thresholds.yml")])
+        #expect(check.status == 0, "\(check.stderr)")
+
+        let r = try runTool("orchlog", ["rules", "--config", dir.sub("thresholds.yml"), "--out", dir.path])
+        #expect(r.status == 0, "\(r.stderr)")
+        let rules = try String(contentsOfFile: dir.sub("orchlog.rules.yml"), encoding: .utf8)
+        #expect(rules.contains(#"provider_model:orch_llm_requests_rate_limited:ratio_rate5m{model!="gpt-4o"} > 0.05"#))
+        #expect(rules.contains(#"provider_model:orch_llm_requests_rate_limited:ratio_rate5m{model="gpt-4o"} > 0.3"#))
+        #expect(rules.contains("has been open or half-open on {{ $value }} source(s) for 10 minutes:"), "the description follows for:")
+        #expect(rules.contains("(1 - 0.995) > 14.4") && rules.contains("its 99.5% invocation-success SLO"))
+        #expect(!rules.contains("github.com/orchlog"), "every runbook_url uses the configured base")
+
+        let lint = try run(Self.promtool, ["check", "rules", "--lint-fatal", dir.sub("orchlog.rules.yml")])
+        #expect(lint.status == 0, "\(lint.stdout)\(lint.stderr)")
+
+        try Self.customUnitTests.write(toFile: dir.sub("custom.test.yml"), atomically: true, encoding: .utf8)
+        let tests = try run(Self.promtool, ["test", "rules", dir.sub("custom.test.yml")])
+        #expect(tests.status == 0, "\(tests.stdout)\(tests.stderr)")
+
+        // Failing proof that the unit tests can fail: against the defaults, gpt-4o's 10% fires.
+        let defaults = try runTool("orchlog", ["rules"])
+        try defaults.stdout.write(toFile: dir.sub("orchlog.rules.yml"), atomically: true, encoding: .utf8)
+        let againstDefaults = try run(Self.promtool, ["test", "rules", dir.sub("custom.test.yml")])
+        #expect(againstDefaults.status != 0, "the custom unit tests must fail against the default thresholds")
+
+        // JSON says the same thing and renders the same bytes.
+        try Self.customJSON.write(toFile: dir.sub("thresholds.json"), atomically: true, encoding: .utf8)
+        let fromJSON = try runTool("orchlog", ["rules", "--config", dir.sub("thresholds.json")])
+        #expect(fromJSON.status == 0, "\(fromJSON.stderr)")
+        #expect(fromJSON.stdout == rules)
+    }
+
+    /// Each bad thresholds file and what the error must name.
+    static let badFiles: [(name: String, content: String, expected: [String])] = [
+        ("unknown-key.yml", "llm:\n  rate_limit_saturation:\n    thresold: 0.1\n",
+         ["unknown-key.yml:3: llm.rate_limit_saturation.thresold: unknown key"]),
+        ("ratio.yml", "state:\n  conflict_rate:\n    threshold: 1.5\n",
+         ["ratio.yml:3: state.conflict_rate.threshold: 1.5 is outside 0 to 1"]),
+        ("negative-for.yml", "memory:\n  write_timeouts:\n    for: -5m\n",
+         ["negative-for.yml:3: memory.write_timeouts.for: -5m is a negative duration"]),
+        ("slo.yml", "slo:\n  target: 1.0\n",
+         ["slo.yml:2: slo.target: 1.0 must be above 0 and below 1"]),
+        ("slo-zero.yml", "slo:\n  target: 0\n",
+         ["slo-zero.yml:2: slo.target: 0 must be above 0 and below 1"]),
+        ("severity.yml", "queue:\n  growing:\n    severity: page\n",
+         ["severity.yml:3: queue.growing.severity: page is not a severity"]),
+        ("malformed.yml", "llm:\n  rate_limit_saturation:\n    threshold: [0.1\n",
+         ["malformed.yml:4: invalid YAML"]),
+        ("bad-override.yml", "tools:\n  timeout_cascade:\n    overrides:\n      - match: {model: gpt-4o}\n        threshold: 0.2\n",
+         ["bad-override.yml:4: tools.timeout_cascade.overrides[0].match.model: OrchToolTimeoutCascade has no label model"]),
+        ("two.yml", "state:\n  conflict_rate:\n    threshold: 1.5\nslo:\n  target: 1.0\n",
+         ["two.yml:3: state.conflict_rate.threshold: 1.5 is outside 0 to 1", "two.yml:5: slo.target: 1.0 must be above 0 and below 1",
+          "two.yml: 2 problems"]),
+        ("bad.json", #"{"slo": {"target": 1.5}, "pipeline": {"collector_lagging": {"for": "-1m"}}}"#,
+         ["bad.json: pipeline.collector_lagging.for: -1m is a negative duration", "bad.json: slo.target: 1.5 must be above 0 and below 1"]),
+    ]
+
+    @Test func checkNamesEveryProblemAndExitsOne() throws {
+        let dir = TempDir("rules-check")
+        defer { dir.remove() }
+        for bad in Self.badFiles {
+            let path = dir.sub(bad.name)
+            try bad.content.write(toFile: path, atomically: true, encoding: .utf8)
+            let r = try runTool("orchlog", ["rules", "--check", path])
+            #expect(r.status == 1, "\(bad.name): \(r.stderr)")
+            #expect(r.stdout.isEmpty, "\(bad.name): nothing rendered: \(r.stdout)")
+            let lines = r.stderr.split(separator: "\n").map(String.init)
+            for expected in bad.expected {
+                #expect(lines.contains { $0.hasPrefix("orchlog: ") && $0.contains(dir.path + "/" + expected) }, "\(bad.name): wanted \(expected) in:\n\(r.stderr)")
+            }
+            // One line per problem, then the count.
+            let problems = bad.expected.filter { !$0.contains(" problems") }.count
+            #expect(lines.count == problems + 1, "\(bad.name):\n\(r.stderr)")
+        }
+    }
+
+    @Test func anInvalidConfigWritesNothing() throws {
+        let dir = TempDir("rules-out")
+        defer { dir.remove() }
+        try "slo:\n  target: 1.0\nbogus: 1\n".write(toFile: dir.sub("bad.yml"), atomically: true, encoding: .utf8)
+
+        // A directory that does not exist yet is not even created.
+        let fresh = try runTool("orchlog", ["rules", "--config", dir.sub("bad.yml"), "--out", dir.sub("new/rules")])
+        #expect(fresh.status == 1)
+        #expect(fresh.stderr.contains("nothing written"))
+        #expect(fresh.stdout.isEmpty)
+        #expect(!FileManager.default.fileExists(atPath: dir.sub("new")))
+
+        // An existing rule file is left exactly as it was, and no temporary file remains.
+        try FileManager.default.createDirectory(atPath: dir.sub("prom"), withIntermediateDirectories: true)
+        try "# the old rules\n".write(toFile: dir.sub("prom/orchlog.rules.yml"), atomically: true, encoding: .utf8)
+        let existing = try runTool("orchlog", ["rules", "--config", dir.sub("bad.yml"), "--out", dir.sub("prom")])
+        #expect(existing.status == 1)
+        #expect(try String(contentsOfFile: dir.sub("prom/orchlog.rules.yml"), encoding: .utf8) == "# the old rules\n")
+        #expect(try FileManager.default.contentsOfDirectory(atPath: dir.sub("prom")) == ["orchlog.rules.yml"])
+
+        // A valid one replaces it whole.
+        let ok = try runTool("orchlog", ["rules", "--out", dir.sub("prom")])
+        #expect(ok.status == 0, "\(ok.stderr)")
+        #expect(try String(contentsOfFile: dir.sub("prom/orchlog.rules.yml"), encoding: .utf8) == Self.repoFile("alerts/orchlog.rules.yml"))
+        #expect(try FileManager.default.contentsOfDirectory(atPath: dir.sub("prom")) == ["orchlog.rules.yml"])
+    }
+
+    @Test func usageErrorsExitTwo() throws {
+        for args in [["rules", "extra"], ["rules", "--check"], ["rules", "--check", "a.yml", "--out", "d"], ["rules", "--bogus"],
+                     ["rules", "--out", "rules.yml"]] {
+            let r = try runTool("orchlog", args)
+            #expect(r.status == 2, "\(args): \(r.stderr)")
+            #expect(r.stderr.hasPrefix("orchlog: ") && r.stderr.split(separator: "\n").count == 1, "\(args): \(r.stderr)")
+        }
+        let help = try runTool("orchlog", ["rules", "--help"])
+        #expect(help.status == 0 && help.stdout.contains("--check FILE"))
+    }
+}
