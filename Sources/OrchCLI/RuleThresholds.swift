@@ -97,7 +97,7 @@ struct RuleThresholds: Sendable, Equatable {
             }
             switch self {
             case .stateLostUpdates: return k(0, "0m", .critical)
-            case .stateConflictRate: return k(0.1, "10m", .warning)
+            case .stateConflictRate: return k(0.2, "10m", .warning)
             case .memoryWriteTimeouts: return k(0.05, "5m", .critical)
             case .memoryWriteLatency: return k(0.5, "10m", .warning)
             case .toolsCircuitOpen: return k(0, "5m", .warning)

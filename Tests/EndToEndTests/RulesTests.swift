@@ -169,15 +169,15 @@ import Testing
             alertname: OrchLLMRateLimitSaturation
             exp_alerts: []
 
-      # 20% conflicts: above the default 10%, below s1's 30%.
-      - name: a 20% conflict ratio fires for s2 but not for s1
+      # 25% conflicts: above the default 20%, below s1's 30%.
+      - name: a 25% conflict ratio fires for s2 but not for s1
         interval: 1m
         input_series:
-    \(writeSeries("s1", committed: 80, conflicts: 20))\(writeSeries("s2", committed: 80, conflicts: 20))    alert_rule_test:
+    \(writeSeries("s1", committed: 75, conflicts: 25))\(writeSeries("s2", committed: 75, conflicts: 25))    alert_rule_test:
           - eval_time: 20m
             alertname: OrchStateConflictRateHigh
             exp_alerts:
-    \(conflictAlert("s2", "warning", 20))
+    \(conflictAlert("s2", "warning", 25))
       # 40% on s1 fires with the override's own severity.
       - name: a 40% conflict ratio on s1 fires with its own severity
         interval: 1m
