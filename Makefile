@@ -37,3 +37,47 @@ bench: release
 
 clean:
 	rm -rf .build data
+
+## Installs the executables, rules, dashboards, docs, deploy files and the systemd unit:
+##   make install [PREFIX=/usr/local] [DESTDIR=] [BIN_DIR=.build/release]
+## BIN_DIR defaults to the release build (built first); point it at an existing build
+## directory to install those binaries instead. Installed configs have /usr/local replaced
+## by PREFIX. `make uninstall` with the same PREFIX and DESTDIR removes exactly that.
+BIN_DIR ?= $(RELEASE_BIN)
+DESTDIR ?=
+INSTALL ?= install
+INSTALL_BINS := orchlog orchlog-collector reference-orchestrator
+INSTALL_BIN_DIR = $(DESTDIR)$(PREFIX)/bin
+INSTALL_SHARE_DIR = $(DESTDIR)$(PREFIX)/share/orchlog
+INSTALL_UNIT_DIR = $(DESTDIR)$(PREFIX)/lib/systemd/system
+# Rewrites the /usr/local paths in configs and units for PREFIX.
+INSTALL_SED = sed -e 's|/usr/local/|$(PREFIX)/|g'
+
+.PHONY: install uninstall
+
+install: $(if $(filter $(RELEASE_BIN),$(BIN_DIR)),release)
+	@for b in $(INSTALL_BINS); do test -x "$(BIN_DIR)/$$b" || { echo "install: $(BIN_DIR)/$$b is missing (build it, or set BIN_DIR)" >&2; exit 1; }; done
+	$(INSTALL) -d $(INSTALL_BIN_DIR) $(INSTALL_UNIT_DIR) \
+		$(INSTALL_SHARE_DIR)/rules $(INSTALL_SHARE_DIR)/dashboards $(INSTALL_SHARE_DIR)/docs \
+		$(INSTALL_SHARE_DIR)/systemd $(INSTALL_SHARE_DIR)/examples/python \
+		$(INSTALL_SHARE_DIR)/deploy/prometheus $(INSTALL_SHARE_DIR)/deploy/kubernetes \
+		$(INSTALL_SHARE_DIR)/deploy/grafana/provisioning/datasources \
+		$(INSTALL_SHARE_DIR)/deploy/grafana/provisioning/dashboards
+	$(INSTALL) -m 0755 $(addprefix $(BIN_DIR)/,$(INSTALL_BINS)) $(INSTALL_BIN_DIR)/
+	$(INSTALL) -m 0644 alerts/*.rules.yml $(INSTALL_SHARE_DIR)/rules/
+	$(INSTALL) -m 0644 dashboards/*.json $(INSTALL_SHARE_DIR)/dashboards/
+	$(INSTALL) -m 0644 README.md docs/*.md $(INSTALL_SHARE_DIR)/docs/
+	$(INSTALL) -m 0755 examples/python/emit_events.py $(INSTALL_SHARE_DIR)/examples/python/
+	$(INSTALL) -m 0644 deploy/kubernetes/*.yaml $(INSTALL_SHARE_DIR)/deploy/kubernetes/
+	$(INSTALL_SED) deploy/systemd/orchlog-collector.service > $(INSTALL_UNIT_DIR)/orchlog-collector.service
+	$(INSTALL_SED) deploy/systemd/orchestrator-logdir.conf > $(INSTALL_SHARE_DIR)/systemd/orchestrator-logdir.conf
+	$(INSTALL_SED) deploy/prometheus/prometheus.yml > $(INSTALL_SHARE_DIR)/deploy/prometheus/prometheus.yml
+	$(INSTALL_SED) deploy/grafana/provisioning/datasources/orchlog.yml > $(INSTALL_SHARE_DIR)/deploy/grafana/provisioning/datasources/orchlog.yml
+	$(INSTALL_SED) deploy/grafana/provisioning/dashboards/orchlog.yml > $(INSTALL_SHARE_DIR)/deploy/grafana/provisioning/dashboards/orchlog.yml
+	chmod 0644 $(INSTALL_UNIT_DIR)/orchlog-collector.service $(INSTALL_SHARE_DIR)/systemd/orchestrator-logdir.conf \
+		$(INSTALL_SHARE_DIR)/deploy/prometheus/prometheus.yml $(INSTALL_SHARE_DIR)/deploy/grafana/provisioning/*/orchlog.yml
+	@echo "installed into $(DESTDIR)$(PREFIX) (systemd: systemctl daemon-reload; see share/orchlog/docs/deploying.md)"
+
+uninstall:
+	rm -f $(addprefix $(INSTALL_BIN_DIR)/,$(INSTALL_BINS)) $(INSTALL_UNIT_DIR)/orchlog-collector.service
+	rm -rf $(INSTALL_SHARE_DIR)

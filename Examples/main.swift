@@ -22,7 +22,7 @@ do {
 let queue = RequestQueue<Request>(log: log, name: "requests", capacity: 8)
 let pool = WorkerPool(log: log, name: "agents", size: 4)
 let shard = StateShard(log: log, name: "shard-0")
-let crm = CircuitBreaker(log: log, tool: "crm", threshold: 3, cooldownNs: 200_000_000)
+let crm = CircuitBreaker(log: log, tool: "crm", threshold: 3, cooldownNs: 1_000_000_000)
 // A simulated provider: key-1 is saturated (HTTP 429), key-2 answers.
 let llm = LLMClient(log: log, provider: "openai", model: "gpt-4o", keyAliases: ["key-1", "key-2"],
                     concurrencyLimit: 4) { key, prompt in
@@ -71,7 +71,7 @@ if !shard.write("account:0", value: "second", base: second.version, attempt: 1) 
 shard.flush { _, _ in }
 
 // After the cool-down a trial call closes the breaker again.
-usleep(250_000)
+usleep(1_100_000)
 outcomes.append(handle(Request(id: 11, agent: 0, account: 1), waitedNs: 0, toolFails: false))
 
 queue.sample()

@@ -92,25 +92,25 @@ struct RuleThresholds: Sendable, Equatable {
 
         /// The defaults (docs/alerts.md says why each).
         var defaults: Knobs {
-            func k(_ t: Double, _ f: String, _ s: Severity, pool: Double? = nil) -> Knobs {
-                Knobs(threshold: t, poolBusyThreshold: pool, forDuration: PromDuration(f)!, severity: s, overrides: [])
+            func k(_ t: Double, _ minutes: Int64, _ s: Severity, pool: Double? = nil) -> Knobs {
+                Knobs(threshold: t, poolBusyThreshold: pool, forDuration: .minutes(minutes), severity: s, overrides: [])
             }
             switch self {
-            case .stateLostUpdates: return k(0, "0m", .critical)
-            case .stateConflictRate: return k(0.2, "10m", .warning)
-            case .memoryWriteTimeouts: return k(0.05, "5m", .critical)
-            case .memoryWriteLatency: return k(0.5, "10m", .warning)
-            case .toolsCircuitOpen: return k(0, "5m", .warning)
-            case .toolsTimeoutCascade: return k(0.1, "5m", .critical, pool: 0.9)
-            case .llmRateLimitSaturation: return k(0.05, "5m", .warning)
-            case .llmConcurrencyOverLimit: return k(1, "5m", .warning)
-            case .queueNearCapacity: return k(0.8, "5m", .warning)
-            case .queueRejecting: return k(0, "5m", .warning)
-            case .queueGrowing: return k(0.1, "15m", .warning)
-            case .pipelineEventsDropped: return k(0, "0m", .warning)
-            case .pipelineCollectorLagging: return k(60, "5m", .warning)
-            case .pipelineDecodeErrors: return k(0, "0m", .warning)
-            case .pipelineEventsLost: return k(0, "0m", .warning)
+            case .stateLostUpdates: return k(0, 0, .critical)
+            case .stateConflictRate: return k(0.2, 10, .warning)
+            case .memoryWriteTimeouts: return k(0.05, 5, .critical)
+            case .memoryWriteLatency: return k(0.5, 10, .warning)
+            case .toolsCircuitOpen: return k(0, 5, .warning)
+            case .toolsTimeoutCascade: return k(0.1, 5, .critical, pool: 0.9)
+            case .llmRateLimitSaturation: return k(0.05, 5, .warning)
+            case .llmConcurrencyOverLimit: return k(1, 5, .warning)
+            case .queueNearCapacity: return k(0.8, 5, .warning)
+            case .queueRejecting: return k(0, 5, .warning)
+            case .queueGrowing: return k(0.1, 15, .warning)
+            case .pipelineEventsDropped: return k(0, 0, .warning)
+            case .pipelineCollectorLagging: return k(60, 5, .warning)
+            case .pipelineDecodeErrors: return k(0, 0, .warning)
+            case .pipelineEventsLost: return k(0, 0, .warning)
             }
         }
     }
@@ -167,8 +167,8 @@ struct RuleThresholds: Sendable, Equatable {
     /// Labels added to every alert (never to recording rules).
     var extraLabels: [String: String] = [:]
     var alerts: [AlertKey: Knobs] = Dictionary(uniqueKeysWithValues: AlertKey.allCases.map { ($0, $0.defaults) })
-    var slo = SLO(target: 0.99, fastBurn: BurnTier(forDuration: PromDuration("2m")!, severity: .critical),
-                  slowBurn: BurnTier(forDuration: PromDuration("15m")!, severity: .warning), overrides: [])
+    var slo = SLO(target: 0.99, fastBurn: BurnTier(forDuration: .minutes(2), severity: .critical),
+                  slowBurn: BurnTier(forDuration: .minutes(15), severity: .warning), overrides: [])
 
     /// The defaults: what `alerts/orchlog.rules.yml` is rendered from.
     static let defaults = RuleThresholds()
@@ -283,6 +283,14 @@ extension RuleThresholds {
         let text: String
         /// Its length.
         let milliseconds: Int64
+
+        /// `n` minutes, written `<n>m`.
+        static func minutes(_ n: Int64) -> PromDuration { PromDuration(text: "\(n)m", milliseconds: n * 60_000) }
+
+        private init(text: String, milliseconds: Int64) {
+            self.text = text
+            self.milliseconds = milliseconds
+        }
 
         /// Parses Prometheus' duration syntax: units y w d h m s ms, each at most once, largest
         /// first; or `0`. Nil for anything else (including a negative duration).
