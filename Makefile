@@ -6,7 +6,7 @@ RELEASE_BIN := .build/release
 DEBUG_BIN := .build/debug
 DEMO_DIR ?= data/demo
 
-.PHONY: deps build release test test-unit test-rules demo bench clean
+.PHONY: deps build release test test-unit test-rules demo bench bench-peers clean
 
 deps:
 	@scripts/deps.sh
@@ -32,8 +32,14 @@ test-rules: deps
 demo: release
 	@scripts/demo.sh $(RELEASE_BIN) $(DEMO_DIR)
 
+## Benchmarks against the physical limits (BENCHMARKS.md); `make bench BENCH_ARGS=--quick` for a smoke run.
 bench: release
-	$(RELEASE_BIN)/orchlog-bench
+	$(RELEASE_BIN)/orchlog-bench $(BENCH_ARGS)
+
+## The same events through the peers people use today (mtail, Python prometheus_client), side by
+## side in one run; installs them from Debian/PyPI when missing.
+bench-peers: release
+	bench/peers.sh $(RELEASE_BIN)
 
 clean:
 	rm -rf .build data

@@ -1,1 +1,3 @@
-print("orchlog-bench: not yet built")
+import Glibc
+
+exit(BenchCommand.run(Array(CommandLine.arguments.dropFirst())))

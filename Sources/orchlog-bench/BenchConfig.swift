@@ -1,0 +1,63 @@
+import Foundation
+
+/// Sizes and repetitions of every benchmark: the full run (`make bench`) or `--quick`, a smoke
+/// run that only shows the benchmarks work (its figures are not to be quoted).
+struct BenchConfig {
+    var quick = false
+    /// Where logs are written (default: the temporary directory).
+    var baseDirectory = FileManager.default.temporaryDirectory.path
+
+    var emitEvents = 1_000_000
+    var emitWarmup = 3
+    var emitRuns = 15
+    /// Count allocations per emit exactly under valgrind (full run, when valgrind is installed).
+    var emitValgrindCount = true
+
+    var writeEvents = 1_000_000
+    var writeWarmup = 1
+    var writeRuns = 5
+
+    var ingestEvents = 2_000_000
+    var ingestWarmup = 1
+    var ingestRuns = 7
+
+    var renderSizes = [1_000, 10_000, 100_000]
+    var renderWarmup = 3
+    var renderRuns = 21
+    /// Distinct label values per kind in the collector-memory log (each makes ~40 series).
+    var collectorMemoryValues = 2_000
+
+    var tailSeconds = 5.0
+    var tailRuns = 3
+    var tailEventsPerSecond = 2_000.0
+
+    var overheadWarmupSeconds = 10.0
+    var overheadSeconds = 8.0
+    var overheadPairs = 4
+    var overheadInvocationsPerSecond = 1_000.0
+
+    static func quick() -> BenchConfig {
+        var c = BenchConfig()
+        c.quick = true
+        c.emitEvents = 100_000
+        c.emitWarmup = 1
+        c.emitRuns = 3
+        c.emitValgrindCount = false
+        c.writeEvents = 60_000
+        c.writeWarmup = 0
+        c.writeRuns = 2
+        c.ingestEvents = 60_000
+        c.ingestWarmup = 0
+        c.ingestRuns = 2
+        c.renderSizes = [1_000, 10_000]
+        c.renderWarmup = 1
+        c.renderRuns = 2
+        c.collectorMemoryValues = 50
+        c.tailSeconds = 1
+        c.tailRuns = 1
+        c.overheadWarmupSeconds = 0.5
+        c.overheadSeconds = 1
+        c.overheadPairs = 1
+        return c
+    }
+}

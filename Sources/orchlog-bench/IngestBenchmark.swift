@@ -1,0 +1,72 @@
+import Foundation
+import OrchCollector
+import OrchLog
+
+/// `ingest`: the collector reading an existing log — `Collector.ingestAll()` (what
+/// `orchlog-collector --once` does: read frames, check CRCs, inflate, decode, aggregate into
+/// metric families) on a pre-generated log, against the limit: reading the same segment files
+/// and inflating every frame, nothing else.
+struct IngestBenchmark {
+    let config: BenchConfig
+
+    func run() throws -> BenchmarkResult {
+        var result = BenchmarkResult(name: "ingest")
+        let n = config.ingestEvents
+        let dir = try TempDirectory("ingest", under: config.baseDirectory)
+        defer { dir.remove() }
+        let root = dir.sub("logs")
+        let source = root + "/bench"
+        try writeLog(source, events: n)
+        let segments = try OrchLogDirectory.segments(source)
+        var scan = SegmentScan(codec: try ZlibCodec(level: 6))
+
+        var options = CollectorOptions()
+        options.logDirs = [root]
+        options.once = true
+
+        var rates: [Double] = [], limits: [Double] = [], ratios: [Double] = []
+        for run in 0..<(config.ingestWarmup + config.ingestRuns) {
+            let collector = try Collector(options: options)
+            let start = Clock.nowNs()
+            collector.ingestAll()
+            let rate = Double(n) / Clock.seconds(since: start)
+            if run == 0 { try check(collector, events: n) }
+
+            let limitStart = Clock.nowNs()
+            let inflated = try scan.readAndInflate(segments)
+            let limit = Double(inflated) / Clock.seconds(since: limitStart)
+            guard inflated == n else { throw BenchError("\(source): \(inflated) events in the frames, expected \(n)") }
+            guard run >= config.ingestWarmup else { continue }
+            rates.append(rate)
+            limits.append(limit)
+            ratios.append(rate / limit)
+        }
+        result.add(Figure("collector_events_per_second", "events/s", rates, target: .atLeast(5_000_000),
+                          note: "one ingest thread: Collector.ingestAll()"))
+        result.add(Figure("read_inflate_events_per_second", "events/s", limits, note: "the limit: read segment files + inflate every frame"))
+        result.add(Figure("ratio_to_read_inflate", "ratio", ratios, target: .atLeast(0.70), note: "collector ÷ limit, paired runs"))
+        result.note("\(n) events of the generate mix, \(segments.count) segment(s), written with default options (fsync never); files in the page cache")
+        return result
+    }
+
+    /// Writes the generate mix into `source`.
+    private func writeLog(_ source: String, events: Int) throws {
+        let corpus = EventCorpus(count: events)
+        var options = EventLogOptions()
+        options.fsync = .never
+        let log = try EventLog(directory: source, options: options)
+        try corpus.prepare(log)
+        LogFiller.fill(log, corpus.events)
+        log.close()
+        guard log.stats.dropped == 0 else { throw BenchError("\(source): the writer dropped \(log.stats.dropped) events") }
+    }
+
+    /// The collector counted every event.
+    private func check(_ collector: Collector, events: Int) throws {
+        let text = String(decoding: collector.render(format: .prometheusText), as: UTF8.self)
+        let wanted = "orchlog_collector_events_ingested_total{source=\"bench\"} \(events)"
+        guard text.split(separator: "\n").contains(where: { $0 == wanted }) else {
+            throw BenchError("the collector did not report \(wanted)")
+        }
+    }
+}

@@ -1,0 +1,87 @@
+import Foundation
+import OrchLog
+
+/// `write`: writer throughput (events/s from first emit to `close()` returning: encode,
+/// compress, write, sync) and bytes per event on disk for the `generate` mix, per fsync
+/// policy, against the limit: zlib alone compressing the same raw blocks at the same level.
+struct WriteBenchmark {
+    let config: BenchConfig
+
+    func run() throws -> BenchmarkResult {
+        var result = BenchmarkResult(name: "write")
+        let n = config.writeEvents
+        let corpus = EventCorpus(count: n)
+        let dir = try TempDirectory("write", under: config.baseDirectory)
+        defer { dir.remove() }
+        let level = EventLogOptions().compressionLevel
+        let codec = try ZlibCodec(level: level)
+
+        // The raw blocks the writer compresses, from one untimed run.
+        let reference = dir.sub("reference")
+        _ = try writeOnce(corpus, reference, .never)
+        let frames = try LogFrames(source: reference)
+        guard frames.events == n else { throw BenchError("\(reference): \(frames.events) events on disk, expected \(n)") }
+        let blocks = try frames.rawBlocks(codec)
+        let rawBytes = blocks.reduce(0) { $0 + $1.count }
+
+        let policies: [(String, EventLogOptions.FsyncPolicy, Bool)] = [
+            ("never", .never, true), ("interval", .interval(seconds: 1), true), ("always", .always, false),
+        ]
+        var zlibRates: [Double] = []
+        var zlibBytes = 0
+        for (name, policy, targeted) in policies {
+            var rates: [Double] = [], ratios: [Double] = [], bytes: [Double] = []
+            for run in 0..<(config.writeWarmup + config.writeRuns) {
+                let source = dir.sub("\(name)-\(run)")
+                let (rate, onDisk) = try writeOnce(corpus, source, policy)
+                try? FileManager.default.removeItem(atPath: source)
+                // zlib alone right after, so each ratio compares runs made seconds apart.
+                let (zlibRate, compressed) = try zlibOnce(codec, blocks, events: n)
+                guard run >= config.writeWarmup else { continue }
+                rates.append(rate)
+                bytes.append(Double(onDisk) / Double(n))
+                ratios.append(rate / zlibRate)
+                zlibRates.append(zlibRate)
+                zlibBytes = compressed
+            }
+            result.add(Figure("events_per_second_fsync_\(name)", "events/s", rates, target: targeted ? .atLeast(2_000_000) : nil,
+                              note: name == "interval" ? "the default policy" : nil))
+            result.add(Figure("ratio_to_zlib_alone_fsync_\(name)", "ratio", ratios, target: targeted ? .atLeast(0.70) : nil,
+                              note: "writer events/s ÷ zlib-alone events/s, paired runs"))
+            result.add(Figure("bytes_per_event_on_disk_fsync_\(name)", "bytes", bytes, target: .atMost(8),
+                              note: "segment files incl. headers"))
+        }
+        result.add(Figure("zlib_alone_events_per_second", "events/s", zlibRates,
+                          note: "deflate level \(level) of the writer's \(blocks.count) raw blocks (\(rawBytes) bytes), one stream per block"))
+        result.add(Figure("zlib_alone_bytes_per_event", "bytes", [Double(zlibBytes) / Double(n)], note: "compressed payload only"))
+        result.add(Figure("raw_bytes_per_event", "bytes", [Double(rawBytes) / Double(n)], note: "encoded block before zlib"))
+        result.note("\(n) events of the generate mix per run, default writer options except fsync; the producer waits while the buffer is > 3/4 full (no drops)")
+        return result
+    }
+
+    /// Writes the corpus to a fresh source; returns events/s (first emit → close returned) and bytes on disk.
+    private func writeOnce(_ corpus: EventCorpus, _ source: String, _ policy: EventLogOptions.FsyncPolicy) throws -> (Double, Int64) {
+        var options = EventLogOptions()
+        options.fsync = policy
+        let log = try EventLog(directory: source, options: options)
+        try corpus.prepare(log)
+        let start = Clock.nowNs()
+        LogFiller.fill(log, corpus.events)
+        log.close()
+        let seconds = Clock.seconds(since: start)
+        let stats = log.stats
+        guard stats.dropped == 0 else { throw BenchError("\(source): the writer dropped \(stats.dropped) events (\(stats.lastError ?? "buffer full"))") }
+        return (Double(corpus.events.count) / seconds, try OrchLogDirectory.segmentBytes(source))
+    }
+
+    /// Compresses every block with zlib alone; returns events/s and compressed bytes.
+    private func zlibOnce(_ codec: ZlibCodec, _ blocks: [[UInt8]], events: Int) throws -> (Double, Int) {
+        var out: [UInt8] = []
+        var total = 0
+        let start = Clock.nowNs()
+        for b in blocks {
+            total += try b.withUnsafeBytes { try codec.deflate($0, into: &out) }
+        }
+        return (Double(events) / Clock.seconds(since: start), total)
+    }
+}
