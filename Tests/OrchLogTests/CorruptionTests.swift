@@ -123,36 +123,50 @@ func writeFrames(_ dir: TempDir, frames: Int, perFrame: Int) throws -> (path: St
     }
 
     @Test func unknownEventTypesAndTrailingFieldsFromANewerWriterAreSkipped() throws {
-        // Hand-built block: a known event with two extra trailing fields, an unknown type 200,
-        // then a known event.
+        // Hand-built columnar block: queue_sample with two extra trailing fields (streams
+        // 51 and 52, unknown to this reader), an event of unknown type 15 (with a field
+        // stream 240), then another queue_sample.
         var block: [UInt8] = [LogFormat.blockVersion]
-        func varint(_ v: UInt64) { var v = v; while v >= 0x80 { block.append(UInt8(v & 0x7F) | 0x80); v >>= 7 }; block.append(UInt8(v)) }
-        varint(3); varint(10); varint(1_000); varint(1)  // count, first seq, base ts, 1 string
-        varint(1); block.append(UInt8(ascii: "q"))
-        // queue_sample: ts delta 0, queue idx 0, depth 7, capacity 9, + two unknown fields
-        varint(UInt64(EventType.queueSample.rawValue)); varint(7); varint(0); varint(0); varint(7); varint(9); varint(300); varint(1)
-        // unknown type 200 with a 3-byte body
-        varint(200); varint(3); block += [1, 2, 3]
-        // queue_sample: ts delta +2 (zigzag 4), idx 0, depth 8, capacity 9
-        varint(UInt64(EventType.queueSample.rawValue)); varint(4); varint(4); varint(0); varint(8); varint(9)
+        func varint(_ v: UInt64, _ out: inout [UInt8]) { var v = v; while v >= 0x80 { out.append(UInt8(v & 0x7F) | 0x80); v >>= 7 }; out.append(UInt8(v)) }
+        varint(3, &block); varint(10, &block); varint(1_000, &block)   // count, first seq, base ts
+        varint(1, &block); varint(1, &block); block.append(UInt8(ascii: "q"))  // one string
+        var streams: [(UInt64, [UInt64])] = [
+            (0, [3, 15, 3]),          // types
+            (1, [0, 2, 2]),           // ts deltas (zigzag): +0, +1, +1
+            (48, [0, 0]), (49, [7, 8]), (50, [9, 9]),
+            (51, [300, 5]), (52, [1, 1]),
+            (240, [42]),
+        ]
+        varint(UInt64(streams.count), &block)
+        for i in streams.indices {
+            var bytes: [UInt8] = []
+            for v in streams[i].1 { varint(v, &bytes) }
+            varint(streams[i].0, &block); varint(UInt64(bytes.count), &block); block += bytes
+        }
+        streams.removeAll()
         var decoder = BlockDecoder()
         var events: [RawEvent] = []
         try block.withUnsafeBytes { try decoder.decode($0, context: "test", into: &events) }
         #expect(events.count == 2)
         #expect(events.map(\.seq) == [10, 12])
         #expect(events.map(\.n0) == [7, 8])
+        #expect(events.map(\.n1) == [9, 9])
         #expect(events.map(\.timestamp) == [1_000, 1_002])
         #expect(decoder.skippedUnknown == 1)
     }
 
     @Test(arguments: [
-        ("string index out of range", [UInt8]([1, 1, 1, 0, 0, 3, 3, 0, 5, 1, 1])),
+        ("string index out of range", [UInt8]([1, 1, 1, 0, 0, 3, 0, 1, 3, 1, 1, 0, 48, 1, 5])),
         ("varint never ends", [UInt8]([1] + [UInt8](repeating: 0xFF, count: 20))),
         ("absurd event count", [UInt8]([1, 0xFF, 0xFF, 0xFF, 0xFF, 0x0F, 1, 1, 0])),
         ("absurd string count", [UInt8]([1, 1, 1, 1, 0xFF, 0xFF, 0xFF, 0x7F])),
         ("string past end", [UInt8]([1, 1, 1, 1, 1, 0x7F, 65])),
-        ("body past end", [UInt8]([1, 1, 1, 1, 0, 3, 100, 0])),
-        ("trailing bytes", [UInt8]([1, 0, 1, 1, 0, 9, 9])),
+        ("stream past end", [UInt8]([1, 1, 1, 0, 0, 1, 0, 100, 3])),
+        ("trailing bytes", [UInt8]([1, 0, 1, 1, 0, 0, 9, 9])),
+        ("missing type stream", [UInt8]([1, 1, 1, 0, 0, 0])),
+        ("stream ends early", [UInt8]([1, 2, 1, 0, 0, 2, 0, 1, 3, 1, 2, 0, 0])),
+        ("bytes left over in a stream", [UInt8]([1, 1, 1, 0, 0, 2, 0, 2, 3, 3, 1, 1, 0])),
+        ("stream keys out of order", [UInt8]([1, 1, 1, 0, 0, 2, 1, 1, 0, 0, 1, 3])),
     ])
     func hostileBlocksAreRejectedAsCorruption(_ name: String, _ block: [UInt8]) throws {
         var decoder = BlockDecoder()
