@@ -1,39 +1,64 @@
 #!/usr/bin/env bash
-# make demo: an event source and the collector, with the URLs to look at. Ctrl-C stops both.
+# make demo: the reference orchestrator reproducing the incident (production-naive), the
+# collector, and a local Prometheus loaded with alerts/, with the URLs to look at.
+# Ctrl-C stops everything.
 set -euo pipefail
 bin=$1
 dir=$2
 port=${ORCHLOG_DEMO_PORT:-9478}
+prom_port=${ORCHLOG_DEMO_PROMETHEUS_PORT:-9090}
+scenario=${ORCHLOG_DEMO_SCENARIO:-production-naive}
+speed=${ORCHLOG_DEMO_SPEED:-600}
+root=$(cd "$(dirname "$0")/.." && pwd)
 mkdir -p "$dir"
+dir=$(cd "$dir" && pwd)
 pids=()
 cleanup() {
   trap - INT TERM EXIT
   for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
   wait 2>/dev/null || true
   echo
-  echo "stopped. The logs stay in $dir (inspect them: $bin/orchlog inspect $dir)."
+  echo "stopped. The logs stay in $dir (try: $bin/orchlog inspect $dir)."
 }
 trap cleanup INT TERM EXIT
 
-if [ -x "$bin/reference-orchestrator" ] && "$bin/reference-orchestrator" --help 2>/dev/null | grep -q -- --scenario; then
-  "$bin/reference-orchestrator" --scenario "${ORCHLOG_DEMO_SCENARIO:-llm-rate-limit-saturation}" --out "$dir/orchestrator" --speed "${ORCHLOG_DEMO_SPEED:-60}" \
-    > "$dir/orchestrator.out" 2>&1 &
-else
-  "$bin/orchlog" generate --out "$dir/generator" --rate 2000 > "$dir/generator.out" 2>&1 &
-fi
+"$bin/reference-orchestrator" --scenario "$scenario" --out "$dir" --speed "$speed" --quiet \
+  --summary-json "$dir/$scenario.summary.json" > "$dir/orchestrator.out" 2>&1 &
 pids+=($!)
 "$bin/orchlog-collector" --log.dir "$dir" --checkpoint.file "$dir/collector.checkpoint" --web.listen-address ":$port" \
   2> "$dir/collector.err" &
 pids+=($!)
-for _ in $(seq 50); do curl -fs "http://localhost:$port/-/ready" >/dev/null 2>&1 && break; sleep 0.1; done
+prometheus_line="  prometheus:     (not installed)"
+if command -v prometheus >/dev/null; then
+  mkdir -p "$dir/prometheus"
+  cat > "$dir/prometheus/prometheus.yml" <<YML
+global:
+  scrape_interval: 2s
+  evaluation_interval: 2s
+rule_files:
+$(for f in "$root"/alerts/*.rules.yml; do echo "  - $f"; done)
+scrape_configs:
+  - job_name: orchlog
+    static_configs:
+      - targets: ['localhost:$port']
+YML
+  prometheus --config.file "$dir/prometheus/prometheus.yml" --storage.tsdb.path "$dir/prometheus/data" \
+    --web.listen-address ":$prom_port" > "$dir/prometheus/prometheus.log" 2>&1 &
+  pids+=($!)
+  prometheus_line="  prometheus:     http://localhost:$prom_port/alerts (rules from alerts/, scraping the collector every 2 s)"
+fi
+for _ in $(seq 100); do curl -fs "http://localhost:$port/-/ready" >/dev/null 2>&1 && break; sleep 0.1; done
 cat <<MSG
 
-orchlog demo is running.
+orchlog demo: reference orchestrator, scenario $scenario (simulated time ×$speed).
   metrics:        http://localhost:$port/metrics
   landing page:   http://localhost:$port/
+$prometheus_line
   live events:    $bin/orchlog tail -f $dir
   log summary:    $bin/orchlog inspect $dir
 Press Ctrl-C to stop.
+
 MSG
-curl -s "http://localhost:$port/metrics" | grep -E '^orch_invocations_total' | head -5 || true
+sleep 3
+curl -s "http://localhost:$port/metrics" | grep -E '^orch_(state_lost_updates_total|llm_requests_total\{.*rate_limited)' | head -4 || true
 wait
