@@ -211,3 +211,53 @@ import Testing
         #expect(documented == exported, "docs/metrics.md must list exactly the exported families with their types")
     }
 }
+
+@Suite struct CollectorGapTests {
+    @Test func retentionDeletingUnreadDataIsCountedAsLostNotHidden() throws {
+        let dir = TempDir("gap")
+        defer { dir.remove() }
+        var options = EventLogOptions()
+        options.segmentMaxBytes = 4096
+        options.blockSize = 1024
+        options.compressionLevel = 0
+        options.retentionMaxBytes = 20_000
+        let checkpoint = dir.sub("collector.checkpoint")
+        // Batch 1: read by the collector, checkpointed.
+        var log = try EventLog(directory: dir.sub("root/svc"), options: options)
+        var q = log.label("q")
+        for i in 0..<200 { log.emit(.queueSample(queue: q, depth: UInt64(i), capacity: 1_000)) }
+        log.close()
+        let first = try runTool("orchlog-collector", ["--once", "--log.dir", dir.sub("root"), "--checkpoint.file", checkpoint])
+        #expect(first.status == 0)
+        #expect(parseExposition(first.stdout)["orchlog_collector_events_ingested_total{source=\"svc\"}"] == 200)
+        // Batch 2: far more than retention keeps, written while the collector is away.
+        log = try EventLog(directory: dir.sub("root/svc"), options: options)
+        q = log.label("q")
+        for i in 0..<20_000 { log.emit(.queueSample(queue: q, depth: UInt64(i), capacity: 1_000)) }
+        log.close()
+        let kept = try readAll(dir.sub("root/svc"))
+        #expect(kept.count < 20_000, "retention deleted some of batch 2")
+        let second = try runTool("orchlog-collector", ["--once", "--log.dir", dir.sub("root"), "--checkpoint.file", checkpoint])
+        #expect(second.status == 0)
+        let m = parseExposition(second.stdout)
+        let ingested = m["orchlog_collector_events_ingested_total{source=\"svc\"}"] ?? 0
+        let lost = m["orchlog_collector_events_lost_total{source=\"svc\"}"] ?? 0
+        #expect(lost > 0)
+        #expect(ingested == Double(200 + kept.count))
+        #expect(ingested + lost == 20_200, "every event is either counted or counted as lost")
+    }
+
+    @Test func badWebConfigIsAClearStartupErrorNotACrash() throws {
+        let dir = TempDir("badweb")
+        defer { dir.remove() }
+        try "tls_server_config:\n  cert_file: /nonexistent/cert.pem\n  key_file: /nonexistent/key.pem\n".write(toFile: dir.sub("web.yml"), atomically: true, encoding: .utf8)
+        try "basic_auth_users: [unclosed\n".write(toFile: dir.sub("broken.yml"), atomically: true, encoding: .utf8)
+        for file in [dir.sub("web.yml"), dir.sub("broken.yml"), dir.sub("missing.yml")] {
+            let r = try runTool("orchlog-collector", ["--log.dir", dir.path, "--web.listen-address", "127.0.0.1:0", "--web.config.file", file])
+            #expect(r.status == 1, "\(file): \(r.stderr)")
+            #expect(r.stderr.hasPrefix("orchlog-collector: ") && r.stderr.contains(file), "\(r.stderr)")
+        }
+        let usage = try runTool("orchlog-collector", ["--bogus"])
+        #expect(usage.status == 2)
+    }
+}
