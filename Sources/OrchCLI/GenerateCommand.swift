@@ -50,7 +50,11 @@ enum GenerateCommand {
     """
 
     static func run(_ argv: [String]) throws -> Int32 {
-        let args = try Arguments(argv, switches: [], options: ["--out", "--events", "--seed", "--rate", "--summary-json", "--fsync"])
+        // Hidden flags for the reliability suite (not in --help): --report-durable prints
+        // `durable SEQ` to stdout (flushed) whenever the writer's durable sequence advances;
+        // --retention.bytes / --segment.bytes set the writer's retention and rotation sizes.
+        let args = try Arguments(argv, switches: ["--report-durable"],
+                                 options: ["--out", "--events", "--seed", "--rate", "--summary-json", "--fsync", "--retention.bytes", "--segment.bytes"])
         if args.has("--help", "-h") { Output.out(help); return 0 }
         guard args.positional.isEmpty else { throw CLIError.usage("generate: unexpected argument \(args.positional[0])") }
         guard let out = args.value("--out") else { throw CLIError.usage("generate: --out DIR is required") }
@@ -63,6 +67,13 @@ enum GenerateCommand {
             guard let policy = EventLogOptions.FsyncPolicy(parsing: f) else { throw CLIError.usage("--fsync \(f): expected never, interval or always") }
             options.fsync = policy
         }
+        if args.has("--retention.bytes") {
+            options.retentionMaxBytes = Int64(try args.int("--retention.bytes", default: 0, range: 0...Int.max))
+        }
+        if args.has("--segment.bytes") {
+            options.segmentMaxBytes = Int64(try args.int("--segment.bytes", default: 0, range: 4096...Int.max))
+        }
+        let reportDurable = args.has("--report-durable")
         let log: EventLog
         do { log = try EventLog(directory: out, options: options) } catch let e as OrchLogError { throw CLIError.failure(e.message) }
         installStopHandlers()
@@ -70,10 +81,12 @@ enum GenerateCommand {
         let start = DispatchTime.now().uptimeNanoseconds
         let highWater = options.bufferCapacity * 3 / 4
         var sinceCheck = 0
+        var reportedDurable: UInt64 = 0
         while !stopRequested.load(ordering: .relaxed) {
             if let limit, mix.summary.events >= limit { break }
             mix.step()
             sinceCheck += 1
+            if reportDurable { reportedDurable = report(durable: log.durableSequence, after: reportedDurable) }
             if let rate {
                 let due = start + UInt64(Double(mix.summary.events) / rate * 1e9)
                 let now = DispatchTime.now().uptimeNanoseconds
@@ -86,6 +99,7 @@ enum GenerateCommand {
             }
         }
         log.close()
+        if reportDurable { _ = report(durable: log.durableSequence, after: reportedDurable) }
         let stats = log.stats
         if let path = args.value("--summary-json") {
             do {
@@ -97,5 +111,14 @@ enum GenerateCommand {
         Output.err("orchlog: generated \(mix.summary.events) events into \(out) (\(stats.blocksWritten) blocks, \(stats.bytesWritten) bytes, \(stats.dropped) dropped)")
         if let error = stats.lastError, stats.dropped > 0 { throw CLIError.failure("\(out): \(error)") }
         return 0
+    }
+
+    /// Prints `durable SEQ` (flushed at once, so a parent that kills us has seen it) when the
+    /// writer's durable sequence number has moved past `previous`; returns the new high mark.
+    private static func report(durable: UInt64, after previous: UInt64) -> UInt64 {
+        guard durable > previous else { return previous }
+        Output.out("durable \(durable)")
+        Output.flush()
+        return durable
     }
 }

@@ -57,6 +57,18 @@ struct Checkpoint: Codable {
         }
     }
 
+    /// Removes `PATH.tmp.PID` files left by collectors killed while writing a checkpoint
+    /// (PID no longer running), so crashes do not pile up temporaries on the state disk.
+    static func removeStaleTemporaries(for path: String) {
+        let dir = (path as NSString).deletingLastPathComponent.isEmpty ? "." : (path as NSString).deletingLastPathComponent
+        let prefix = (path as NSString).lastPathComponent + ".tmp."
+        guard let names = try? FileManager.default.contentsOfDirectory(atPath: dir) else { return }
+        for name in names where name.hasPrefix(prefix) {
+            guard let pid = Int32(name.dropFirst(prefix.count)), pid != getpid() else { continue }
+            if kill(pid, 0) != 0 && errno == ESRCH { unlink(dir + "/" + name) }
+        }
+    }
+
     /// Reads a checkpoint; nil when the file does not exist.
     /// - Throws: `CollectorError(.corrupt)` when it exists but cannot be used.
     static func read(from path: String) throws -> Checkpoint? {

@@ -32,6 +32,7 @@ public final class Collector: Sendable {
         let catalog = try MetricCatalog(registry: registry)
         let aggregator = Aggregator(registry: registry, catalog: catalog, trackedKeys: options.trackedKeys)
         let s = CollectorState(registry: registry, catalog: catalog, aggregator: aggregator)
+        if let path = options.checkpointFile { Checkpoint.removeStaleTemporaries(for: path) }
         if let path = options.checkpointFile, let checkpoint = try Checkpoint.read(from: path) {
             let result = registry.restore(checkpoint.metrics)
             if !result.ignoredFamilies.isEmpty {

@@ -7,6 +7,8 @@ public struct BlockDecoder {
     public private(set) var strings: [String] = []
     /// Events of types this reader does not know, skipped in the last block.
     public private(set) var skippedUnknown = 0
+    /// The sequence number of the last block's first event (as the block states it).
+    public private(set) var firstSeq: UInt64 = 0
     /// Cursor (position, end) per known stream key; (0, 0) when absent.
     private var cursors = [(Int, Int)](repeating: (0, 0), count: BlockEncoder.streamLimit)
     private var present = [Bool](repeating: false, count: BlockEncoder.streamLimit)
@@ -30,6 +32,7 @@ public struct BlockDecoder {
         let count = try r.varint()
         guard count <= UInt64(LogFormat.maxEventsPerBlock) else { throw r.corrupt("event count \(count) exceeds limit") }
         let firstSeq = try r.varint()
+        self.firstSeq = firstSeq
         let baseTs = try r.varint()
         let stringCount = try r.varint()
         guard stringCount <= UInt64(LogFormat.maxStrings), stringCount <= UInt64(r.remaining) else {

@@ -80,7 +80,11 @@ final class LogFlusher: @unchecked Sendable {
         do {
             let existing = try LogDirectory.segments(in: directory)
             segmentNumber = (existing.last?.number ?? 0)
-            nextSeq = (try LogDirectory.lastSequence(in: directory) ?? 0) + 1
+            let last = try LogDirectory.lastSequence(in: directory) ?? 0
+            guard last < UInt64.max else {
+                throw OrchLogError(.corrupt, "\(directory): sequence numbers are exhausted (the last frame ends at \(last)); start a new source directory")
+            }
+            nextSeq = last + 1
         } catch {
             Glibc.close(lockFD)
             throw error
@@ -293,7 +297,7 @@ final class LogFlusher: @unchecked Sendable {
 
     private func reopenSegment(_ log: EventLog) throws {
         closeSegment(log)
-        try openSegment(firstSeq: writtenSeq + 1)
+        try openSegment(firstSeq: writtenSeq &+ 1)
         log.counters.segments.add(1, ordering: .relaxed)
     }
 

@@ -154,8 +154,11 @@ public final class SegmentReader {
             try inflater!.inflate(payloadBuffer.bytes, expected: Int(frame.rawLength), into: &rawBuffer, context: context)
             try decoder.decode(rawBuffer.bytes, context: context, into: &events)
             let total = events.count + decoder.skippedUnknown
-            guard total == Int(frame.eventCount), events.isEmpty || events[0].seq >= frame.firstSeq else {
+            guard total == Int(frame.eventCount) else {
                 throw OrchLogError(.corrupt, "\(context): block holds \(total) events, frame header says \(frame.eventCount)")
+            }
+            guard decoder.firstSeq == frame.firstSeq else {
+                throw OrchLogError(.corrupt, "\(context): block starts at sequence \(decoder.firstSeq), frame header says \(frame.firstSeq)")
             }
         } catch {
             events.removeAll(keepingCapacity: true)

@@ -130,7 +130,8 @@ public final class SourceReader {
         moveOn = false
         do {
             let r = try SegmentReader(path: segment.path)
-            if position.lastSeq > 0, position.offset == SegmentReader.firstFrameOffset, r.header.firstSeq > position.lastSeq + 1 {
+            if position.lastSeq > 0, position.offset == SegmentReader.firstFrameOffset, r.header.firstSeq > position.lastSeq,
+               r.header.firstSeq - position.lastSeq > 1 {
                 // Segments (or their ends) were deleted before they were read.
                 let lost = r.header.firstSeq - position.lastSeq - 1
                 problem(.missingData, segment.path, 0, "\(lost) events were deleted before they were read", lost: lost)
