@@ -13,9 +13,12 @@ struct BenchConfig {
     /// Count allocations per emit exactly under valgrind (full run, when valgrind is installed).
     var emitValgrindCount = true
 
-    var writeEvents = 1_000_000
+    var writeEvents = 500_000
     var writeWarmup = 1
     var writeRuns = 5
+    /// Other zlib levels measured alone on the same blocks (for the limit's trade-off).
+    var writeLevelSweep: [Int32] = [1, 3, 9]
+    var writeLevelRuns = 3
 
     var ingestEvents = 2_000_000
     var ingestWarmup = 1
@@ -46,6 +49,8 @@ struct BenchConfig {
         c.writeEvents = 60_000
         c.writeWarmup = 0
         c.writeRuns = 2
+        c.writeLevelSweep = [1]
+        c.writeLevelRuns = 1
         c.ingestEvents = 60_000
         c.ingestWarmup = 0
         c.ingestRuns = 2

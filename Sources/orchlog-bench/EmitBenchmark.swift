@@ -25,8 +25,10 @@ struct EmitBenchmark {
         let events = corpus.events
 
         // One thread. The heap is sampled around the measured runs only (after warm-up).
-        for _ in 0..<config.emitWarmup { _ = emitAll(log, events[...]) }
-        log.flush()
+        for _ in 0..<config.emitWarmup {
+            _ = emitAll(log, events[...])
+            log.flush()
+        }
         let heapBefore = HeapStats.inUseBytes()
         var one: [Double] = []
         for _ in 0..<config.emitRuns {
@@ -34,6 +36,7 @@ struct EmitBenchmark {
             log.flush()
         }
         let heapAfter = HeapStats.inUseBytes()
+        try checkNoDrops(log)
         result.add(Figure("ns_per_emit_1_thread", "ns", one, target: .atMost(100)))
 
         // Two threads, each emitting half of the corpus at the same time.
@@ -54,10 +57,7 @@ struct EmitBenchmark {
                           note: "per emit as each thread sees it (thread wall time / its emits), mean of the 2 threads"))
 
         log.flush()
-        let stats = log.stats
-        guard stats.droppedBufferFull == 0 else {
-            throw BenchError("\(stats.droppedBufferFull) events were dropped (buffer full): the figures would mix in the drop path")
-        }
+        try checkNoDrops(log)
 
         if let before = heapBefore, let after = heapAfter {
             let perEmit = Double(max(0, after - before)) / Double(n * config.emitRuns)
@@ -78,6 +78,13 @@ struct EmitBenchmark {
         }
         result.note("\(n) events of the generate mix per run; buffer capacity \(n) so no emit is dropped; fsync never")
         return result
+    }
+
+    private func checkNoDrops(_ log: EventLog) throws {
+        let dropped = log.stats.droppedBufferFull
+        guard dropped == 0 else {
+            throw BenchError("\(dropped) events were dropped (buffer full): the figures would mix in the drop path")
+        }
     }
 
     /// Emits `events` from this thread; returns ns per emit.

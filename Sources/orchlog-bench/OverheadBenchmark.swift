@@ -19,7 +19,7 @@ struct OverheadBenchmark {
         let total = config.overheadWarmupSeconds + config.overheadSeconds
         let setup = Self.setup(perSecond: config.overheadInvocationsPerSecond, seconds: total)
         var shares: [Double] = [], off: [Double] = [], on: [Double] = [], rates: [Double] = [], perInvocation: [Double] = []
-        var costs: [Double] = []
+        var costs: [Double] = [], bytes: [Double] = []
         for pair in 0..<config.overheadPairs {
             let seed = UInt64(42 + pair)
             // Alternate which goes first, so a drift in machine load does not favour one side.
@@ -32,6 +32,7 @@ struct OverheadBenchmark {
             rates.append(Double(with.finished) / with.seconds)
             perInvocation.append(Double(with.events) / Double(max(1, with.finished)))
             costs.append(without.cpu / Double(max(1, without.finished)) * 1e6)
+            bytes.append(with.bytesPerEvent)
         }
         result.add(Figure("cpu_overhead_percent", "%", shares, target: .atMost(3), zeroAllowed: true,
                           note: "(CPU with log − CPU without) ÷ CPU without, paired runs"))
@@ -39,6 +40,7 @@ struct OverheadBenchmark {
         result.add(Figure("cpu_seconds_log_on", "s", on, note: "process CPU in the measured window, flusher included"))
         result.add(Figure("invocations_per_second", "inv/s", rates, zeroAllowed: true, note: "finished per second in the window (0 in --quick: too short)"))
         result.add(Figure("events_per_invocation", "events", perInvocation))
+        result.add(Figure("bytes_per_event_on_disk", "bytes", bytes, note: "the whole run's log (default options)"))
         result.add(Figure("orchestrator_cpu_us_per_invocation", "µs", costs, note: "log off: the simulated orchestrator's own cost"))
         result.note("reference orchestrator (production-hardened, scaled to \(Int(config.overheadInvocationsPerSecond)) invocations/s, Poisson arrivals), simulated time paced to wall-clock time; \(config.overheadWarmupSeconds) s warm-up (in-flight work builds up), then \(config.overheadSeconds) s measured")
         return result
@@ -49,6 +51,7 @@ struct OverheadBenchmark {
         let seconds: Double
         let finished: Int
         let events: UInt64
+        let bytesPerEvent: Double
     }
 
     /// One run; CPU, finished invocations and events are counted from the end of the warm-up.
@@ -69,8 +72,12 @@ struct OverheadBenchmark {
         guard let mark else { throw BenchError("the orchestrator reported no progress past the warm-up") }
         if let log, log.stats.dropped > 0 { throw BenchError("the log dropped \(log.stats.dropped) events") }
         let finished = summary.invocations.total
+        var bytesPerEvent = 0.0
+        if let log {
+            bytesPerEvent = Double(try OrchLogDirectory.segmentBytes(log.directory)) / Double(max(1, log.stats.nextSequence - 1))
+        }
         return Run(cpu: cpu - mark.cpu, seconds: Clock.seconds(since: mark.wall), finished: finished - mark.finished,
-                   events: (log?.stats.nextSequence ?? 0) &- mark.seq)
+                   events: (log?.stats.nextSequence ?? 0) &- mark.seq, bytesPerEvent: bytesPerEvent)
     }
 
     /// production-hardened at `perSecond` invocations/s, flat over the day, capacities scaled.

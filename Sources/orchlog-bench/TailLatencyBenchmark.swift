@@ -14,8 +14,10 @@ struct TailLatencyBenchmark {
         var result = BenchmarkResult(name: "tail-latency")
         var p50: [Double] = [], p99: [Double] = [], maxima: [Double] = []
         var samples = 0
+        var bytes: [Double] = []
         for _ in 0..<config.tailRuns {
-            let latencies = try runOnce()
+            let (latencies, bytesPerEvent) = try runOnce()
+            bytes.append(bytesPerEvent)
             guard !latencies.isEmpty else { throw BenchError("the follower saw no events") }
             let sorted = latencies.sorted()
             p50.append(Stats.percentile(sorted, 0.50))
@@ -26,12 +28,14 @@ struct TailLatencyBenchmark {
         result.add(Figure("p50_ms", "ms", p50))
         result.add(Figure("p99_ms", "ms", p99, target: .atMost(300)))
         result.add(Figure("max_ms", "ms", maxima))
+        result.add(Figure("bytes_per_event_on_disk", "bytes", bytes,
+                          note: "at this rate blocks are cut by the 100 ms flush age (~\(Int(config.tailEventsPerSecond / 10)) events each), not by size"))
         result.note("\(Int(config.tailEventsPerSecond)) events/s of the generate mix for \(config.tailSeconds) s per run, \(samples) events seen in all; spread is over runs")
         return result
     }
 
-    /// One run; returns each event's latency in ms.
-    private func runOnce() throws -> [Double] {
+    /// One run; returns each event's latency in ms, and the log's bytes per event on disk.
+    private func runOnce() throws -> ([Double], Double) {
         let dir = try TempDirectory("tail", under: config.baseDirectory)
         defer { dir.remove() }
         let path = dir.sub("bench")
@@ -62,6 +66,6 @@ struct TailLatencyBenchmark {
         follower.finished.wait()
         log.close()
         if let error = follower.error { throw error }
-        return follower.latencies
+        return (follower.latencies, Double(try OrchLogDirectory.segmentBytes(path)) / Double(total))
     }
 }

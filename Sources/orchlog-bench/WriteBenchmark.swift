@@ -55,6 +55,20 @@ struct WriteBenchmark {
                           note: "deflate level \(level) of the writer's \(blocks.count) raw blocks (\(rawBytes) bytes), one stream per block"))
         result.add(Figure("zlib_alone_bytes_per_event", "bytes", [Double(zlibBytes) / Double(n)], note: "compressed payload only"))
         result.add(Figure("raw_bytes_per_event", "bytes", [Double(rawBytes) / Double(n)], note: "encoded block before zlib"))
+
+        // What other levels would give on the same blocks (where the limit moves with the level).
+        for other in config.writeLevelSweep where other != level {
+            let sweep = try ZlibCodec(level: other)
+            var rates: [Double] = []
+            var compressed = 0
+            for _ in 0..<config.writeLevelRuns {
+                let (rate, bytes) = try zlibOnce(sweep, blocks, events: n)
+                rates.append(rate)
+                compressed = bytes
+            }
+            result.add(Figure("zlib_level_\(other)_events_per_second", "events/s", rates, note: "zlib alone, same blocks"))
+            result.add(Figure("zlib_level_\(other)_bytes_per_event", "bytes", [Double(compressed) / Double(n)], note: "compressed payload only"))
+        }
         result.note("\(n) events of the generate mix per run, default writer options except fsync; the producer waits while the buffer is > 3/4 full (no drops)")
         return result
     }
