@@ -56,6 +56,18 @@ struct WriteBenchmark {
         result.add(Figure("zlib_alone_bytes_per_event", "bytes", [Double(zlibBytes) / Double(n)], note: "compressed payload only"))
         result.add(Figure("raw_bytes_per_event", "bytes", [Double(rawBytes) / Double(n)], note: "encoded block before zlib"))
 
+        // Timestamps are nanoseconds, and the deltas between them carry the arrival process' noise.
+        // The same events, written in bulk (full blocks), stamped exactly 1 µs apart (no noise),
+        // and as Poisson arrivals at 2,000 events/s (what a real source's timestamps cost).
+        for (name, stamps, note) in [
+            ("constant_timestamps", LogFiller.Stamps.constant(ns: 1_000), "stamped exactly 1 µs apart: everything but timestamp noise"),
+            ("poisson_2000_per_second", .poisson(meanNs: 500_000), "stamped as Poisson arrivals at 2,000 events/s, still in full 64 KiB blocks"),
+        ] {
+            let source = dir.sub(name)
+            _ = try writeOnce(corpus, source, .never, stamps: stamps)
+            result.add(Figure("bytes_per_event_on_disk_\(name)", "bytes", [Double(try OrchLogDirectory.segmentBytes(source)) / Double(n)], note: note))
+        }
+
         // What other levels would give on the same blocks (where the limit moves with the level).
         for other in config.writeLevelSweep where other != level {
             let sweep = try ZlibCodec(level: other)
@@ -74,13 +86,13 @@ struct WriteBenchmark {
     }
 
     /// Writes the corpus to a fresh source; returns events/s (first emit → close returned) and bytes on disk.
-    private func writeOnce(_ corpus: EventCorpus, _ source: String, _ policy: EventLogOptions.FsyncPolicy) throws -> (Double, Int64) {
+    private func writeOnce(_ corpus: EventCorpus, _ source: String, _ policy: EventLogOptions.FsyncPolicy, stamps: LogFiller.Stamps = .clock) throws -> (Double, Int64) {
         var options = EventLogOptions()
         options.fsync = policy
         let log = try EventLog(directory: source, options: options)
         try corpus.prepare(log)
         let start = Clock.nowNs()
-        LogFiller.fill(log, corpus.events)
+        LogFiller.fill(log, corpus.events, stamps: stamps)
         log.close()
         let seconds = Clock.seconds(since: start)
         let stats = log.stats
