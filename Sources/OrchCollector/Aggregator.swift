@@ -172,8 +172,13 @@ final class Aggregator {
     private func bundle(_ s: SourceAggregation, _ type: EventType, _ a: UInt32, _ b: UInt32, _ c: UInt32,
                         transition: Bool = false, _ labels: () -> [String]) throws -> Int {
         let key = UInt64(type.rawValue) << 58 | (transition ? 1 << 57 : 0) | UInt64(a & 0x7FFFF) << 38 | UInt64(b & 0x7FFFF) << 19 | UInt64(c & 0x7FFFF)
-        if let found = s.bundles[key] { return found }
-        return try makeBundle(s, type, key, transition, labels())
+        // A direct-mapped cache in front of the dictionary: most events hit it without hashing.
+        let slot = Int(truncatingIfNeeded: (key &* 0x9E37_79B9_7F4A_7C15) >> 52)
+        if s.cacheKeys[slot] == key { return Int(s.cacheValues[slot]) }
+        let found = try s.bundles[key] ?? makeBundle(s, type, key, transition, labels())
+        s.cacheKeys[slot] = key
+        s.cacheValues[slot] = Int32(found)
+        return found
     }
 
     @inline(never)

@@ -17,6 +17,9 @@ final class SourceAggregation {
     private var blockIDs: [UInt32] = []
     private var blockHashes: [UInt64] = []
     var bundles: [UInt64: Int] = [:]
+    /// Direct-mapped cache of `bundles` (4,096 slots; key UInt64.max = empty).
+    var cacheKeys = [UInt64](repeating: UInt64.max, count: 4096)
+    var cacheValues = [Int32](repeating: 0, count: 4096)
     var handles: [SeriesHandle] = []
     var lastEventTs: UInt64 = 0
     var caughtUp = true
@@ -35,6 +38,7 @@ final class SourceAggregation {
     func clearCaches(_ a: Aggregator) throws {
         bundles.removeAll()
         handles.removeAll()
+        for i in cacheKeys.indices { cacheKeys[i] = UInt64.max }
         own = try Self.makeOwn(name, a)
     }
 

@@ -13,6 +13,8 @@ public struct BlockDecoder {
     private var cursors = [(Int, Int)](repeating: (0, 0), count: BlockEncoder.streamLimit)
     private var present = [Bool](repeating: false, count: BlockEncoder.streamLimit)
     private var presentKeys: [Int] = []
+    /// Per type code (≤ 15): indices into `events` of that type's events, in order.
+    private var perType = [[Int32]](repeating: [], count: 16)
 
     public init() {}
 
@@ -73,65 +75,97 @@ public struct BlockDecoder {
         skippedUnknown = 0
         let stringLimit = UInt64(strings.count)
         events.reserveCapacity(Int(count))
-        var ts = baseTs
-        var seq = firstSeq
+        for t in perType.indices { perType[t].removeAll(keepingCapacity: true) }
+
+        // Column by column: tight loops over one stream each.
         try cursors.withUnsafeMutableBufferPointer { cursors in
             try EventSchema.layout.withUnsafeBufferPointer { layout in
-                /// Reads one varint from stream `key`; nil when the stream is absent.
-                func next(_ key: Int) throws -> UInt64? {
-                    var (pos, end) = cursors[key]
-                    if pos == 0 && end == 0 { return nil }
-                    guard pos < end else { throw OrchLogError(.corrupt, "\(context): stream \(key) ends early") }
-                    var result: UInt64 = 0
-                    var shift: UInt64 = 0
-                    while true {
-                        guard pos < end else { throw OrchLogError(.corrupt, "\(context): varint runs past end of stream \(key)") }
-                        let b = block[pos]
-                        pos += 1
-                        if shift == 63 && b > 1 { throw OrchLogError(.corrupt, "\(context): varint overflows 64 bits in stream \(key)") }
-                        result |= UInt64(b & 0x7F) << shift
-                        if b < 0x80 { break }
-                        shift += 7
-                        if shift > 63 { throw OrchLogError(.corrupt, "\(context): varint longer than 10 bytes in stream \(key)") }
-                    }
-                    cursors[key].0 = pos
-                    return result
-                }
+                var types = StreamReader(block, cursors[BlockEncoder.typeStream], key: BlockEncoder.typeStream, context: context)
+                var deltas = StreamReader(block, cursors[BlockEncoder.timestampStream], key: BlockEncoder.timestampStream, context: context)
+                var ts = baseTs
+                var seq = firstSeq
                 for _ in 0..<Int(count) {
-                    let typeCode = try next(BlockEncoder.typeStream) ?? 0
-                    ts = ts &+ UInt64(bitPattern: unzigzag(try next(BlockEncoder.timestampStream) ?? 0))
-                    guard typeCode <= 15, let type = EventType(rawValue: UInt8(typeCode)) else {
-                        // A type from a newer writer: skip it (it still consumed a sequence number).
+                    let typeCode = try types.next()
+                    ts = ts &+ UInt64(bitPattern: unzigzag(try deltas.next()))
+                    if typeCode <= 15, let type = EventType(rawValue: UInt8(typeCode)) {
+                        perType[Int(typeCode)].append(Int32(events.count))
+                        events.append(RawEvent(type: type, seq: seq, timestamp: ts))
+                    } else {
+                        // A type from a newer writer: skipped (it still consumed a sequence number).
                         skippedUnknown += 1
-                        seq &+= 1
-                        continue
                     }
-                    var e = RawEvent(type: type, seq: seq, timestamp: ts)
-                    let row = Int(typeCode) &* EventSchema.layoutStride
-                    let n = Int(layout[row])
-                    var i = 1
-                    while i <= n {
-                        // An absent stream is a field an older writer did not have: 0 / "".
-                        if let v = try next(BlockEncoder.fieldStream(type: Int(typeCode), field: i &- 1)) {
-                            let code = layout[row &+ i]
-                            if code < 0 {
-                                guard v < stringLimit else { throw OrchLogError(.corrupt, "\(context): string index \(v) out of range (\(stringLimit) strings)") }
-                                e.setLabel(Int(-(code + 1)), UInt32(truncatingIfNeeded: v))
-                            } else {
-                                e.setNumber(Int(code), v)
-                            }
-                        }
-                        i &+= 1
-                    }
-                    events.append(e)
                     seq &+= 1
                 }
-                // Streams this reader decodes must be consumed exactly.
-                for key in presentKeys where cursors[key].0 != cursors[key].1 {
-                    let known = key < 2 || (EventType(rawValue: UInt8(key / 16)).map { key % 16 < Int(layout[Int($0.rawValue) &* EventSchema.layoutStride]) } ?? false)
-                    if known { throw OrchLogError(.corrupt, "\(context): \(cursors[key].1 - cursors[key].0) bytes left over in stream \(key)") }
+                guard types.atEnd, deltas.atEnd else {
+                    throw OrchLogError(.corrupt, "\(context): bytes left over in the type or timestamp stream")
+                }
+                try events.withUnsafeMutableBufferPointer { events in
+                    for key in presentKeys where key >= 16 {
+                        let typeCode = key >> 4, field = key & 15
+                        let row = typeCode &* EventSchema.layoutStride
+                        // Streams of unknown types, or fields a newer writer appended: ignored.
+                        guard field < Int(layout[row]) else { continue }
+                        let code = layout[row &+ 1 &+ field]
+                        var stream = StreamReader(block, cursors[key], key: key, context: context)
+                        if code < 0 {
+                            let slot = Int(-(code + 1))
+                            for i in perType[typeCode] {
+                                let v = try stream.next()
+                                guard v < stringLimit else {
+                                    throw OrchLogError(.corrupt, "\(context): string index \(v) out of range (\(stringLimit) strings)")
+                                }
+                                events[Int(i)].setLabel(slot, UInt32(truncatingIfNeeded: v))
+                            }
+                        } else {
+                            let slot = Int(code)
+                            for i in perType[typeCode] { events[Int(i)].setNumber(slot, try stream.next()) }
+                        }
+                        guard stream.atEnd else {
+                            throw OrchLogError(.corrupt, "\(context): bytes left over in stream \(key)")
+                        }
+                    }
                 }
             }
+        }
+    }
+}
+
+/// Reads varints from one stream of a block, bounds-checked.
+struct StreamReader {
+    let base: UnsafeRawPointer?
+    var position: Int
+    let end: Int
+    let key: Int
+    let context: String
+
+    @inline(__always)
+    init(_ block: UnsafeRawBufferPointer, _ range: (Int, Int), key: Int, context: String) {
+        base = block.baseAddress
+        position = range.0
+        end = range.1
+        self.key = key
+        self.context = context
+    }
+
+    var atEnd: Bool { position == end }
+
+    @inline(__always)
+    mutating func next() throws -> UInt64 {
+        guard let base, position < end else { throw OrchLogError(.corrupt, "\(context): stream \(key) ends early") }
+        var b = base.load(fromByteOffset: position, as: UInt8.self)
+        position &+= 1
+        if b < 0x80 { return UInt64(b) }
+        var result = UInt64(b & 0x7F)
+        var shift: UInt64 = 7
+        while true {
+            guard position < end else { throw OrchLogError(.corrupt, "\(context): varint runs past end of stream \(key)") }
+            b = base.load(fromByteOffset: position, as: UInt8.self)
+            position &+= 1
+            if shift == 63 && b > 1 { throw OrchLogError(.corrupt, "\(context): varint overflows 64 bits in stream \(key)") }
+            result |= UInt64(b & 0x7F) << shift
+            if b < 0x80 { return result }
+            shift &+= 7
+            if shift > 63 { throw OrchLogError(.corrupt, "\(context): varint longer than 10 bytes in stream \(key)") }
         }
     }
 }

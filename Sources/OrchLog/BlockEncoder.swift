@@ -13,8 +13,17 @@ struct BlockEncoder {
     /// Streams this writer can produce (types ≤ 15).
     static let streamLimit = 256
 
-    private var streams: [ByteBuffer] = (0..<BlockEncoder.streamLimit).map { _ in ByteBuffer(capacity: 256) }
-    private var used = [Bool](repeating: false, count: BlockEncoder.streamLimit)
+    // Manually managed so the hot path indexes them without Array's uniqueness checks.
+    private let streams: UnsafeMutablePointer<ByteBuffer> = {
+        let p = UnsafeMutablePointer<ByteBuffer>.allocate(capacity: BlockEncoder.streamLimit)
+        for i in 0..<BlockEncoder.streamLimit { (p + i).initialize(to: ByteBuffer(capacity: 256)) }
+        return p
+    }()
+    private let used: UnsafeMutablePointer<Bool> = {
+        let p = UnsafeMutablePointer<Bool>.allocate(capacity: BlockEncoder.streamLimit)
+        p.initialize(repeating: false, count: BlockEncoder.streamLimit)
+        return p
+    }()
     private var usedKeys: [Int] = []
     private var streamBytes = 0
     private var strings = ByteBuffer(capacity: 4 << 10)
@@ -34,7 +43,10 @@ struct BlockEncoder {
     var rawSize: Int { streamBytes + strings.count + 4 * usedKeys.count + 32 }
 
     func deallocate() {
-        for s in streams { s.deallocate() }
+        for i in 0..<Self.streamLimit { streams[i].deallocate() }
+        streams.deinitialize(count: Self.streamLimit)
+        streams.deallocate()
+        used.deallocate()
         strings.deallocate()
     }
 
