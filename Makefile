@@ -87,3 +87,32 @@ install: $(if $(filter $(RELEASE_BIN),$(BIN_DIR)),release)
 uninstall:
 	rm -f $(addprefix $(INSTALL_BIN_DIR)/,$(INSTALL_BINS)) $(INSTALL_UNIT_DIR)/orchlog-collector.service
 	rm -rf $(INSTALL_SHARE_DIR)
+
+## Reliability suite (RELIABILITY.md): the long versions of what `make test` runs briefly.
+##   make test-crash [CRASH_ITERATIONS=200]   SIGKILL loops: writer per fsync policy, collector
+##   make test-load [LOAD_SECONDS=30]         50 wrk clients scrape while the collector ingests
+##   make fuzz [FUZZ_SECONDS=60]              libFuzzer + ASan on the decoders and parsers
+##   make soak [SOAK_SECONDS=300]             orchestrator + retention + collector, ≤ 600 s
+CRASH_ITERATIONS ?= 200
+LOAD_SECONDS ?= 30
+FUZZ_SECONDS ?= 60
+SOAK_SECONDS ?= 300
+
+.PHONY: test-crash test-load fuzz soak
+
+test-crash: deps
+	$(SWIFT) build --build-tests
+	ORCHLOG_CRASH_ITERATIONS=$(CRASH_ITERATIONS) ORCHLOG_BIN_DIR=$(CURDIR)/$(DEBUG_BIN) $(SWIFT) test --skip-build --filter CrashTests
+
+test-load: release
+	@scripts/deps.sh wrk
+	$(SWIFT) build --build-tests
+	ORCHLOG_LOAD=1 ORCHLOG_LOAD_SECONDS=$(LOAD_SECONDS) ORCHLOG_BIN_DIR=$(CURDIR)/$(RELEASE_BIN) $(SWIFT) test --skip-build --filter LoadTests
+
+## Needs only the Swift toolchain (it ships libFuzzer and the ASan runtime; no libclang-rt
+## package); builds into .build-fuzz with ORCHLOG_FUZZ=1 so the normal build is unaffected.
+fuzz: deps
+	scripts/fuzz.sh $(FUZZ_SECONDS)
+
+soak: release
+	scripts/soak.sh $(SOAK_SECONDS) $(RELEASE_BIN)

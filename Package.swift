@@ -47,3 +47,18 @@ let package = Package(
         .testTarget(name: "EndToEndTests", dependencies: ["OrchLog", "OrchTestSupport"]),
     ]
 )
+
+// Fuzzing (`make fuzz`): libFuzzer targets exist only when ORCHLOG_FUZZ is set, so the normal
+// build is unaffected. Each exports LLVMFuzzerTestOneInput; libFuzzer provides main.
+if Context.environment["ORCHLOG_FUZZ"] != nil {
+    let fuzzTargets: [(String, [Target.Dependency])] = [
+        ("fuzz-block-decoder", ["OrchLog"]),
+        ("fuzz-segment-reader", ["OrchLog", "COrchZlib"]),
+        ("fuzz-web-config", ["OrchCollector"]),
+        ("fuzz-accept", ["OrchCollector"]),
+    ]
+    for (name, dependencies) in fuzzTargets {
+        package.targets.append(.executableTarget(name: name, dependencies: dependencies, path: "fuzz/targets/\(name)"))
+        package.products.append(.executable(name: name, targets: [name]))
+    }
+}
