@@ -17,7 +17,7 @@ struct BenchConfig {
     var writeWarmup = 1
     var writeRuns = 5
     /// Other zlib levels measured alone on the same blocks (for the limit's trade-off).
-    var writeLevelSweep: [Int32] = [1, 3, 9]
+    var writeLevelSweep: [Int32] = [1, 3, 6, 9]
     var writeLevelRuns = 3
 
     var ingestEvents = 2_000_000
@@ -49,7 +49,7 @@ struct BenchConfig {
         c.writeEvents = 60_000
         c.writeWarmup = 0
         c.writeRuns = 2
-        c.writeLevelSweep = [1]
+        c.writeLevelSweep = [1, 6]
         c.writeLevelRuns = 1
         c.ingestEvents = 60_000
         c.ingestWarmup = 0
