@@ -34,7 +34,7 @@ let package = Package(
         .executableTarget(name: "orchlog", dependencies: ["OrchCLI"]),
         .executableTarget(name: "orchlog-collector", dependencies: ["OrchCollector"]),
         .executableTarget(name: "reference-orchestrator", dependencies: ["OrchReference"]),
-        .executableTarget(name: "orchlog-bench", dependencies: ["OrchLog", "OrchMetrics", "OrchCollector", "OrchReference", "COrchZlib"]),
+        .executableTarget(name: "orchlog-bench", dependencies: ["OrchLog", "OrchMetrics", "OrchCollector", "OrchReference", "OrchCLI", "COrchZlib"]),
         // The instrumenting guide's code, compiled so the guide cannot rot.
         .executableTarget(name: "orchlog-example", dependencies: ["OrchLog"], path: "Examples"),
 

@@ -77,14 +77,14 @@ enum GenerateCommand {
         let log: EventLog
         do { log = try EventLog(directory: out, options: options) } catch let e as OrchLogError { throw CLIError.failure(e.message) }
         installStopHandlers()
-        var mix = SyntheticMix(log: log, seed: seedValue)
+        var mix = SyntheticMix(seed: seedValue, intern: log.label)
         let start = DispatchTime.now().uptimeNanoseconds
         let highWater = options.bufferCapacity * 3 / 4
         var sinceCheck = 0
         var reportedDurable: UInt64 = 0
         while !stopRequested.load(ordering: .relaxed) {
             if let limit, mix.summary.events >= limit { break }
-            mix.step()
+            mix.step { log.emit($0) }
             sinceCheck += 1
             if reportDurable { reportedDurable = report(durable: log.durableSequence, after: reportedDurable) }
             if let rate {

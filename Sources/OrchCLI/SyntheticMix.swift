@@ -21,7 +21,8 @@ public struct SyntheticMix {
     }
 
     private var rng: SplitMix64
-    private let log: EventLog
+    /// The current step's events, handed to the sink at the end of `step`.
+    private var pending: [Event] = []
     private let agents: [Label], tools: [Label], providers: [Label], models: [[Label]], keys: [[Label]]
     private let shards: [Label], accounts: [Label]
     private let queue: Label, pool: Label, limiters: [Label], reasons: [Label]
@@ -30,26 +31,27 @@ public struct SyntheticMix {
     private var breakerOpen: [Bool]
     public private(set) var summary = Summary()
 
-    public init(log: EventLog, seed: UInt64) {
-        self.log = log
+    /// A mix seeded with `seed`; label values are interned with `intern` (e.g. `log.label`),
+    /// always in the same order, so the same seed gives the same events.
+    public init(seed: UInt64, intern: (String) -> Label) {
         rng = SplitMix64(seed: seed)
-        agents = ["support", "billing", "triage", "research"].map(log.label)
-        tools = ["crm", "search", "calculator", "email"].map(log.label)
-        providers = ["openai", "anthropic"].map(log.label)
-        models = [["gpt-4o", "gpt-4o-mini"].map(log.label), ["claude-sonnet", "claude-haiku"].map(log.label)]
-        keys = [["oa-key-1", "oa-key-2"].map(log.label), ["an-key-1", "an-key-2"].map(log.label)]
-        shards = (0..<8).map { log.label("shard-\($0)") }
-        accounts = (0..<500).map { log.label("account:\($0)") }
-        queue = log.label("requests")
-        pool = log.label("agents")
-        limiters = ["openai", "anthropic"].map(log.label)
-        reasons = ["queue_full", "rate_limited", "key_exhausted"].map(log.label)
+        agents = ["support", "billing", "triage", "research"].map(intern)
+        tools = ["crm", "search", "calculator", "email"].map(intern)
+        providers = ["openai", "anthropic"].map(intern)
+        models = [["gpt-4o", "gpt-4o-mini"].map(intern), ["claude-sonnet", "claude-haiku"].map(intern)]
+        keys = [["oa-key-1", "oa-key-2"].map(intern), ["an-key-1", "an-key-2"].map(intern)]
+        shards = (0..<8).map { intern("shard-\($0)") }
+        accounts = (0..<500).map { intern("account:\($0)") }
+        queue = intern("requests")
+        pool = intern("agents")
+        limiters = ["openai", "anthropic"].map(intern)
+        reasons = ["queue_full", "rate_limited", "key_exhausted"].map(intern)
         versions = [UInt64](repeating: 1, count: 500)
         breakerOpen = [false, false, false, false]
     }
 
     private mutating func emit(_ e: Event) {
-        log.emit(e)
+        pending.append(e)
         summary.events += 1
         summary.byType[e.type, default: 0] += 1
     }
@@ -65,8 +67,15 @@ public struct SyntheticMix {
         return medianMs >= 100 ? UInt64(x) * 1_000_000 : UInt64(x * 1000) * 1000
     }
 
-    /// Emits one invocation's events (about 10) and, now and then, component samples.
-    public mutating func step() {
+    /// Hands one invocation's events (about 10) and, now and then, component samples to
+    /// `sink`, in order.
+    public mutating func step(_ sink: (Event) -> Void) {
+        pending.removeAll(keepingCapacity: true)
+        generateStep()
+        for e in pending { sink(e) }
+    }
+
+    private mutating func generateStep() {
         invocation += 1
         let agent = pick(agents)
         emit(.invocationStarted(agent: agent, invocationID: invocation))

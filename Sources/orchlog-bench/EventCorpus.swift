@@ -1,3 +1,4 @@
+import OrchCLI
 import OrchLog
 
 /// A pre-generated run of the `generate` mix, so benchmarks time the writer and not the
@@ -13,7 +14,7 @@ struct EventCorpus {
     init(count: Int, seed: UInt64 = 1) {
         var ids: [String: UInt32] = [:]
         var order: [String] = []
-        var mix = GenerateMix(seed: seed) { value in
+        var mix = SyntheticMix(seed: seed) { value in
             if let id = ids[value] { return Label(id: id) }
             let id = UInt32(order.count)
             ids[value] = id
@@ -22,7 +23,7 @@ struct EventCorpus {
         }
         var events: [Event] = []
         events.reserveCapacity(count + 32)
-        while events.count < count { mix.step(into: &events) }
+        while events.count < count { mix.step { events.append($0) } }
         events.removeLast(events.count - count)
         self.events = events
         labels = order

@@ -41,8 +41,8 @@ import Testing
         #expect(targets >= 10, "only \(targets) figures carry a target")
     }
 
-    /// The bench replays its own copy of the `generate` mix (OrchCLI is not one of its
-    /// dependencies); it must stay the same events `orchlog generate` writes for a seed.
+    /// The bench pre-generates the `generate` mix into a corpus and replays it into a fresh log
+    /// (label ids must line up): the replay must be the same events `orchlog generate` writes.
     @Test func benchCorpusIsTheGenerateMix() throws {
         let dir = TempDir("bench-corpus")
         defer { dir.remove() }
