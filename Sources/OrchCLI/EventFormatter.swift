@@ -164,7 +164,10 @@ enum Timestamp {
         tm.tm_sec = sec
         let t = timegm(&tm)
         guard t >= 0 else { return nil }
-        return UInt64(t) * 1_000_000_000 + frac
+        // Past year 2554 nanoseconds overflow 64 bits: not a timestamp we can store.
+        let (ns, overflow) = UInt64(t).multipliedReportingOverflow(by: 1_000_000_000)
+        guard !overflow, ns <= UInt64.max - frac else { return nil }
+        return ns + frac
     }
 
     /// "850ns", "12.3µs", "45.6ms", "1.23s", "2m03s".
