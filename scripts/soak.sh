@@ -20,8 +20,8 @@ DURATION=${1:-300}
 (( DURATION < 30 )) && DURATION=30
 BIN=${2:-.build/release}
 SPEED=200
-RETENTION=$((8 << 20))
-SEGMENT=$((1 << 20))
+RETENTION=$((2 << 20))
+SEGMENT=$((256 << 10))
 WORK=$(mktemp -d /tmp/orchlog-soak.XXXXXX)
 ROOT=$WORK/root
 mkdir -p "$ROOT"
@@ -95,6 +95,10 @@ tokens=$(awk 'index($0, "orch_llm_tokens_total{source=\"reference\",") == 1 && /
 deleted=$(ls -l "/proc/$COL/fd" 2>/dev/null | grep -c '(deleted)' || true)
 (( deleted == 0 )) || fail "the collector holds $deleted deleted files open after catching up"
 bytes=$(du -sb "$ROOT/synthetic" | cut -f1)
+nsegs=$(ls "$ROOT/synthetic" | grep -c '\.olog$' || true)
+newest=$(ls "$ROOT/synthetic" | grep '\.olog$' | sort | tail -1 | sed 's/^0*//; s/\.olog$//')
+deleted_segments=$(( ${newest:-0} - nsegs ))
+(( deleted_segments > 0 )) || fail "retention deleted no segments (the soak did not exercise it)"
 (( bytes <= RETENTION + 2 * SEGMENT )) || fail "synthetic source holds $bytes bytes (retention $RETENTION + segment $SEGMENT)"
 (( bad == 0 )) || fail "$bad of $scrapes scrapes were not HTTP 200"
 kill -TERM "$COL"; wait "$COL" || fail "collector exited with $?"
@@ -128,7 +132,7 @@ check collector_rss_kib 16384
 check collector_fds 4
 check synthetic_rss_kib 16384
 check synthetic_fds 4
-echo "soak: ${DURATION}s, $scrapes scrapes ($bad not 200), reference $ref_events events ingested exactly, synthetic ${s:-0} ingested + ${l:-0} lost to retention = $syn_events emitted, max $maxseg synthetic segments on disk, $bytes bytes at the end" >&2
+echo "soak: ${DURATION}s, $scrapes scrapes ($bad not 200), reference $ref_events events ingested exactly, synthetic ${s:-0} ingested + ${l:-0} lost to retention = $syn_events emitted, retention deleted $deleted_segments synthetic segments (at most $maxseg on disk, $bytes bytes at the end)" >&2
 [ -n "${SOAK_SAMPLES:-}" ] && cp "$WORK/samples.tsv" "$SOAK_SAMPLES"
 (( status == 0 )) && echo "soak: ok" >&2
 exit $status

@@ -13,7 +13,7 @@ import Testing
 
     /// Kills per log directory: each epoch starts a fresh source, so the collector's final
     /// pass over it stays cheap however many iterations run.
-    static let epochLength = 25
+    static let epochLength = 10
 
     /// What one epoch's checks have established so far.
     struct Ledger {
