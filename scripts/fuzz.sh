@@ -6,11 +6,12 @@
 #   scripts/fuzz.sh [SECONDS] [TARGET...]        (make fuzz FUZZ_SECONDS=60)
 #
 # Needs nothing beyond the Swift toolchain: it ships libFuzzer and the ASan runtime
-# (usr/lib/clang/*/lib/linux/libclang_rt.{fuzzer,asan}-x86_64.a). SwiftPM's
-# `--sanitize fuzzer --sanitize address` links libFuzzer but, passed to swiftc as two
-# separate -sanitize= flags, compiles without coverage instrumentation; the explicit
-# -sanitize-coverage below restores it (check: libFuzzer prints "Loaded 1 modules (N inline
-# 8-bit counters)" with N in the tens of thousands).
+# (usr/lib/clang/*/lib/linux/libclang_rt.{fuzzer,asan}-x86_64.a); no libclang-rt package.
+# SwiftPM's `--sanitize fuzzer --sanitize address` links libFuzzer, but passes swiftc two
+# separate -sanitize= flags and swiftc 6.3 compiles with only the last (address): no coverage
+# instrumentation, and libFuzzer finds nothing. The explicit -sanitize-coverage below restores
+# it (check: libFuzzer prints "Loaded 1 modules (N inline 8-bit counters)" with N in the
+# thousands, and the corpus grows).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SECONDS_PER_TARGET=${1:-60}

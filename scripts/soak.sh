@@ -58,7 +58,7 @@ metric() { awk -v k="$1" 'index($0, k" ") == 1 {print $NF}' "$WORK/last.prom" | 
 
 echo "soak: ${DURATION}s; collector on :$PORT; work dir $WORK" >&2
 printf 't\tcollector_rss_kib\tcollector_fds\tsynthetic_rss_kib\tsynthetic_fds\treference_rss_kib\treference_fds\tsynthetic_segments\n' > "$WORK/samples.tsv"
-scrapes=0 bad=0 maxseg=0
+scrapes=0 bad=0 maxseg=0 lastlost=0
 start=$(date +%s)
 while kill -0 "$REF" 2>/dev/null; do
   now=$(( $(date +%s) - start ))
@@ -66,6 +66,14 @@ while kill -0 "$REF" 2>/dev/null; do
   code=$(curl -s -o "$WORK/last.prom" -w '%{http_code}' --max-time 10 "$URL" || echo 000)
   scrapes=$((scrapes + 1))
   [ "$code" = 200 ] || { bad=$((bad + 1)); echo "soak: scrape $scrapes: HTTP $code" >&2; }
+  if [ "$code" = 200 ]; then
+    # Retention outrunning the collector is counted, not silent: say when it happens.
+    lost=$(metric 'orchlog_collector_events_lost_total{source="synthetic"}')
+    if [ "${lost:-0}" != "${lastlost:-0}" ]; then
+      echo "soak: t=${now}s: ${lost} synthetic events deleted by retention before the collector read them (lag $(metric 'orchlog_collector_lag_seconds{source="synthetic"}') s)" >&2
+      lastlost=$lost
+    fi
+  fi
   segs=$(ls "$ROOT/synthetic" | grep -c '\.olog$' || true)
   (( segs > maxseg )) && maxseg=$segs
   if (( scrapes % 5 == 1 )); then

@@ -71,7 +71,7 @@ import Testing
         var rng = SystemRandomNumberGenerator()
         var ledger = Ledger()
         var epoch = 0
-        var repairs = 0, durableReports = 0, eventsChecked: UInt64 = 0
+        var tornFrames = 0, headerless = 0, durableReports = 0, eventsChecked: UInt64 = 0
         var durableSlack: [UInt64] = []
         var startup: [Double] = []
         for i in 0..<Self.iterations {
@@ -115,7 +115,8 @@ import Testing
             guard FileManager.default.fileExists(atPath: src) else { continue }  // killed before it opened the log
             let repair = try runTool("orchlog", ["verify", "--repair", src])
             #expect(repair.status == 0, "\(context): \(repair.stdout)\(repair.stderr)")
-            if repair.stdout.contains("repaired") { repairs += 1 }
+            if repair.stdout.contains("repaired: cut") { tornFrames += 1 }
+            if repair.stdout.contains("repaired: removed") { headerless += 1 }
             let verify = try runTool("orchlog", ["verify", src])
             #expect(verify.status == 0, "\(context): \(verify.stdout)\(verify.stderr)")
             try Self.checkNewSegments(src, &ledger, context)
@@ -132,7 +133,7 @@ import Testing
         if policy == "always" && Self.iterations >= 10 {
             #expect(durableReports > 0, "with fsync=always the writer reports durable sequence numbers")
         }
-        print("crash[\(policy)]: \(Self.iterations) kills survived, \(eventsChecked) events checked gapless, \(repairs) torn tails repaired, "
+        print("crash[\(policy)]: \(Self.iterations) kills survived, \(eventsChecked) events checked gapless, repairs: \(tornFrames) torn last frames cut, \(headerless) segments without a complete header removed, "
               + "\(durableReports) kills after a durable report, events lost past the durable mark: 0, "
               + "written-not-yet-reported-durable median \(durableSlack.sorted().dropFirst(durableSlack.count / 2).first ?? 0), "
               + "median start-up \(Int((startup.sorted().dropFirst(startup.count / 2).first ?? 0) * 1000)) ms")
