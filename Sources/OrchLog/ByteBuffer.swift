@@ -20,12 +20,8 @@ struct ByteBuffer {
 
     @inline(never)
     private mutating func grow(_ needed: Int) {
-        var newCapacity = capacity * 2
-        while newCapacity < needed { newCapacity *= 2 }
-        let fresh = UnsafeMutablePointer<UInt8>.allocate(capacity: newCapacity)
-        fresh.update(from: base, count: count)
-        base.deallocate()
-        base = fresh
+        let newCapacity = grownCapacity(capacity, needed)
+        base = reallocated(base, count: count, capacity: newCapacity)
         capacity = newCapacity
     }
 
@@ -72,6 +68,23 @@ struct ByteBuffer {
     }
 
     var bytes: UnsafeRawBufferPointer { UnsafeRawBufferPointer(start: base, count: count) }
+}
+
+/// Doubles `capacity` until it holds `needed`.
+@inline(__always)
+func grownCapacity(_ capacity: Int, _ needed: Int) -> Int {
+    var c = max(capacity, 1) * 2
+    while c < needed { c *= 2 }
+    return c
+}
+
+/// Moves the first `count` elements of `old` into a fresh allocation of `capacity` and
+/// frees `old`.
+func reallocated<T>(_ old: UnsafeMutablePointer<T>, count: Int, capacity: Int) -> UnsafeMutablePointer<T> {
+    let fresh = UnsafeMutablePointer<T>.allocate(capacity: capacity)
+    fresh.moveInitialize(from: old, count: count)
+    old.deallocate()
+    return fresh
 }
 
 /// Zigzag-encodes a signed delta so small magnitudes of either sign stay short as varints.

@@ -34,9 +34,6 @@ final class LogFlusher: @unchecked Sendable {
     private var syncedSeq: UInt64 = 0
     /// Drops not yet recorded in the log, by `DropReason` code.
     private var pendingDrops: [UInt64] = [0, 0, 0]
-    /// Counts carried by `events_dropped` events in the current block, by reason.
-    private var blockDropRecords: [UInt64] = [0, 0, 0]
-    private var blockOrdinary: UInt64 = 0
     private var lastReportedError = ""
 
     init(directory: String, options: EventLogOptions) throws {
@@ -125,15 +122,11 @@ final class LogFlusher: @unchecked Sendable {
                 pendingDrops[Int(DropReason.bufferFull.rawValue)] &+= swap.dropped
                 log.counters.addDropped(swap.dropped, .bufferFull)
             }
-            for e in swap.events {
+            var next = 0
+            while next < swap.events.count {
                 if encoder.count == 0 { blockStartedMono = Sys.monotonicNs() }
-                encoder.append(e, labels: labels)
-                if e.type == .eventsDropped {
-                    if e.n1 < 3 { blockDropRecords[Int(e.n1)] &+= e.n0 }
-                } else {
-                    blockOrdinary &+= 1
-                }
-                if encoder.rawSize >= options.blockSize { writeBlock(log) }
+                next &+= encoder.append(UnsafeBufferPointer(rebasing: swap.events[next...]), labels: labels, blockSize: options.blockSize)
+                if encoder.isFull(blockSize: options.blockSize) { writeBlock(log) }
             }
             let now = Sys.monotonicNs()
             let flushRequested = swap.flushGeneration > 0
@@ -149,7 +142,11 @@ final class LogFlusher: @unchecked Sendable {
                 // Drain what emitInternal may have added, then stop.
                 let rest = log.swapBuffers()
                 if rest.events.count > 0 {
-                    for e in rest.events { encoder.append(e, labels: labels) }
+                    var next = 0
+                    while next < rest.events.count {
+                        next &+= encoder.append(UnsafeBufferPointer(rebasing: rest.events[next...]), labels: labels, blockSize: options.blockSize)
+                        if encoder.isFull(blockSize: options.blockSize) { writeBlock(log) }
+                    }
                     writeBlock(log)
                     syncIfDue(log, force: true)
                 }
@@ -203,8 +200,6 @@ final class LogFlusher: @unchecked Sendable {
             dropBlock(log, error)
         }
         encoder.reset()
-        blockDropRecords = [0, 0, 0]
-        blockOrdinary = 0
         if segmentSize >= options.segmentMaxBytes { rotate(log) }
     }
 
@@ -213,9 +208,10 @@ final class LogFlusher: @unchecked Sendable {
     private func dropBlock(_ log: EventLog, _ error: Error) {
         let e = (error as? OrchLogError)?.errno ?? 0
         let reason: DropReason = (e == ENOSPC || e == EDQUOT) ? .diskFull : .ioError
-        pendingDrops[Int(reason.rawValue)] &+= blockOrdinary
-        log.counters.addDropped(blockOrdinary, reason)
-        for i in 0..<3 { pendingDrops[i] &+= blockDropRecords[i] }
+        let (ordinary, records) = encoder.dropAccounting()
+        pendingDrops[Int(reason.rawValue)] &+= ordinary
+        log.counters.addDropped(ordinary, reason)
+        for i in 0..<3 { pendingDrops[i] &+= records[i] }
         report(log, "\(error)")
     }
 

@@ -127,4 +127,57 @@ import Testing
         #expect(records.last?.seq == 20_000)
         #expect(zip(records, records.dropFirst()).allSatisfy { $1.seq == $0.seq + 1 })
     }
+
+    /// Blocks are cut by an estimate of their raw size (learned per event type from earlier
+    /// blocks): they must stay close to `blockSize` — not far past it, which would cost the
+    /// reader memory, and not far short, which would cost compression — as the mix changes.
+    @Test(arguments: [4096, 65_536])
+    func blocksAreCutNearTheirConfiguredRawSizeAsTheMixChanges(blockSize: Int) throws {
+        let dir = TempDir("blocksize")
+        defer { dir.remove() }
+        var options = EventLogOptions()
+        options.blockSize = blockSize
+        options.bufferCapacity = 1 << 20
+        let log = try EventLog(directory: dir.sub("src"), options: options)
+        let keys = (0..<500).map { log.label("key-\($0)") }
+        let shard = log.label("shard-0"), queue = log.label("requests")
+        var rng = SystemRandomNumberGenerator()
+        var emitted = 0
+        // Three phases with very different bytes per event: small samples, wide state
+        // writes with large numbers, then an even mix.
+        for phase in 0..<3 {
+            for i in 0..<60_000 {
+                let wide = phase == 1 || (phase == 2 && i % 2 == 0)
+                if wide {
+                    log.emit(.stateWrite(shard: shard, key: keys[i % keys.count], baseVersion: UInt64.random(in: 0...UInt64.max, using: &rng),
+                                         newVersion: UInt64.random(in: 0...UInt64.max, using: &rng), outcome: .committed,
+                                         latencyNs: UInt64.random(in: 0...UInt64(1) << 50, using: &rng), attempt: 1))
+                } else {
+                    log.emit(.queueSample(queue: queue, depth: UInt64(i % 3), capacity: 100))
+                }
+                emitted += 1
+            }
+            log.flush()
+        }
+        log.close()
+        #expect(log.stats.dropped == 0)
+        var rawSizes: [Int] = []
+        for segment in try LogDirectory.segments(in: dir.sub("src")) {
+            let reader = try SegmentReader(path: segment.path)
+            var offset = SegmentReader.firstFrameOffset
+            while case .frame(let header, _) = try reader.readFrame(at: offset) {
+                rawSizes.append(Int(header.rawLength))
+                offset += Int64(header.frameLength)
+            }
+        }
+        // Every block is a full one but the last of each phase (cut by the flush) and the
+        // first of each new type (sized by the widest encoding until the type is learned).
+        let full = rawSizes.sorted().dropFirst(6)
+        #expect(full.allSatisfy { $0 <= blockSize * 2 }, "largest block \(rawSizes.max() ?? 0) for \(blockSize)")
+        let median = full[full.startIndex + full.count / 2]
+        #expect(median >= blockSize * 3 / 4 && median <= blockSize * 5 / 4, "median block \(median) for \(blockSize)")
+        let records = try readAll(dir.sub("src"))
+        #expect(records.count == emitted)
+        #expect(zip(records, records.dropFirst()).allSatisfy { $1.seq == $0.seq + 1 })
+    }
 }
