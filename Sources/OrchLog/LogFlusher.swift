@@ -35,6 +35,8 @@ final class LogFlusher: @unchecked Sendable {
     /// Drops not yet recorded in the log, by `DropReason` code.
     private var pendingDrops: [UInt64] = [0, 0, 0]
     private var lastReportedError = ""
+    /// The last `flush()` generation completed.
+    private var completedFlush: UInt64 = 0
 
     init(directory: String, options: EventLogOptions) throws {
         self.directory = directory
@@ -113,59 +115,93 @@ final class LogFlusher: @unchecked Sendable {
     // MARK: loop
 
     private func run(_ log: EventLog) {
-        let tickNs: UInt64 = min(20_000_000, max(1_000_000, options.flushAgeNs / 4))
+        // The flusher sleeps until something is due: the age deadline of the block being
+        // built, a sync, or — with nothing pending — until `emit` wakes it for the first new
+        // event (or the buffer reaching half full). No fixed tick: at moderate rates it wakes
+        // about twice per block, not 50 times a second.
+        var waitNs: UInt64 = 0
         while true {
-            _ = log.wake.wait(timeout: .now() + .nanoseconds(Int(tickNs)))
-            let swap = log.swapBuffers()
+            if waitNs > 0 { _ = log.wake.wait(timeout: .now() + .nanoseconds(Int(min(waitNs, 1_000_000_000)))) }
+            let swap = log.swapBuffers(idle: encoder.count == 0)
             log.refreshLabels(&labels)
             if swap.dropped > 0 {
                 pendingDrops[Int(DropReason.bufferFull.rawValue)] &+= swap.dropped
                 log.counters.addDropped(swap.dropped, .bufferFull)
             }
-            var next = 0
-            while next < swap.events.count {
-                if encoder.count == 0 { blockStartedMono = Sys.monotonicNs() }
-                next &+= encoder.append(UnsafeBufferPointer(rebasing: swap.events[next...]), labels: labels, blockSize: options.blockSize)
-                if encoder.isFull(blockSize: options.blockSize) { writeBlock(log) }
-            }
+            encode(swap.events, log)
             let now = Sys.monotonicNs()
-            let flushRequested = swap.flushGeneration > 0
+            let flushRequested = swap.flushGeneration > completedFlush
             if encoder.count > 0 && (swap.closing || flushRequested || now &- blockStartedMono >= options.flushAgeNs) {
                 writeBlock(log)
             }
-            recordDrops(log)
+            let recorded = recordDrops(log)
             syncIfDue(log, force: swap.closing || swap.sync)
             if !swap.closing, segmentFD >= 0, Sys.monotonicNs() &- segmentOpenedMono >= options.segmentMaxAgeNs {
                 rotate(log)
             }
+            waitNs = nextWait(idle: swap.idle && !recorded)
+            log.counters.flusherCPUNs.store(Sys.threadCPUNs(), ordering: .relaxed)
             if swap.closing {
                 // Drain what emitInternal may have added, then stop.
                 let rest = log.swapBuffers()
                 if rest.events.count > 0 {
-                    var next = 0
-                    while next < rest.events.count {
-                        next &+= encoder.append(UnsafeBufferPointer(rebasing: rest.events[next...]), labels: labels, blockSize: options.blockSize)
-                        if encoder.isFull(blockSize: options.blockSize) { writeBlock(log) }
-                    }
+                    encode(rest.events, log)
                     writeBlock(log)
                     syncIfDue(log, force: true)
                 }
                 finish(log)
+                log.counters.flusherCPUNs.store(Sys.threadCPUNs(), ordering: .relaxed)
                 log.flushDone.complete(swap.flushGeneration, stopped: true)
                 log.stopped.signal()
                 return
             }
             log.flushDone.complete(swap.flushGeneration)
+            completedFlush = swap.flushGeneration
         }
     }
 
+    /// Adds events to the block being built, writing blocks as they fill.
+    private func encode(_ events: UnsafeBufferPointer<RawEvent>, _ log: EventLog) {
+        var next = 0
+        while next < events.count {
+            if encoder.count == 0 { blockStartedMono = Sys.monotonicNs() }
+            next &+= encoder.append(UnsafeBufferPointer(rebasing: events[next...]), labels: labels, blockSize: options.blockSize)
+            if encoder.isFull(blockSize: options.blockSize) { writeBlock(log) }
+        }
+    }
+
+    /// How long to sleep before the next round: until the block's age deadline when one is
+    /// being built; not at all when events may be waiting unseen (the block was just written
+    /// and the buffer not found empty, or drop records were just queued); otherwise until a
+    /// sync or rotation is due (at most a second: `emit` wakes an idle flusher).
+    private func nextWait(idle: Bool) -> UInt64 {
+        let now = Sys.monotonicNs()
+        if encoder.count > 0 {
+            let deadline = blockStartedMono &+ options.flushAgeNs
+            return deadline > now ? deadline - now : 0
+        }
+        guard idle else { return 0 }
+        var wait: UInt64 = 1_000_000_000
+        if case .interval(let seconds) = options.fsync, writtenSeq > syncedSeq {
+            let due = lastSyncMono &+ UInt64(seconds * 1e9)
+            wait = min(wait, due > now ? due - now : 0)
+        }
+        let rotation = segmentOpenedMono &+ options.segmentMaxAgeNs
+        wait = min(wait, rotation > now ? rotation - now : 0)
+        return max(wait, 1_000_000)
+    }
+
     /// Records pending drop counts as `events_dropped` events (they take sequence numbers).
-    private func recordDrops(_ log: EventLog) {
+    /// Returns true when it queued any.
+    private func recordDrops(_ log: EventLog) -> Bool {
+        var queued = false
         for reason in DropReason.allCases where pendingDrops[Int(reason.rawValue)] > 0 {
             if log.emitInternal(.eventsDropped(count: pendingDrops[Int(reason.rawValue)], reason: reason)) {
                 pendingDrops[Int(reason.rawValue)] = 0
+                queued = true
             }
         }
+        return queued
     }
 
     // MARK: blocks

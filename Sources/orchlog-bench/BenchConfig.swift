@@ -34,9 +34,9 @@ struct BenchConfig {
     var tailRuns = 3
     var tailEventsPerSecond = 2_000.0
 
-    var overheadWarmupSeconds = 10.0
-    var overheadSeconds = 8.0
-    var overheadPairs = 4
+    var overheadWarmupSeconds = 3.0
+    var overheadSeconds = 10.0
+    var overheadPairs = 5
     var overheadInvocationsPerSecond = 1_000.0
 
     static func quick() -> BenchConfig {
