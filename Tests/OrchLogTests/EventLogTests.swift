@@ -180,4 +180,26 @@ import Testing
         #expect(records.count == emitted)
         #expect(zip(records, records.dropFirst()).allSatisfy { $1.seq == $0.seq + 1 })
     }
+
+    /// After a `flush()` the writer goes back to batching: later events wait for the flush
+    /// age (or size) like any others, instead of each round of the flusher cutting a block.
+    @Test func afterAFlushEventsAreBatchedByAgeAgain() throws {
+        let dir = TempDir("batching")
+        defer { dir.remove() }
+        var options = EventLogOptions()
+        options.flushAgeNs = 30_000_000_000
+        let log = try EventLog(directory: dir.sub("src"), options: options)
+        let q = log.label("q")
+        log.emit(.queueSample(queue: q, depth: 0, capacity: 1))
+        log.flush()
+        #expect(log.stats.blocksWritten == 1)
+        for depth in 1...4 {
+            log.emit(.queueSample(queue: q, depth: UInt64(depth), capacity: 1))
+            usleep(60_000)
+        }
+        #expect(log.stats.blocksWritten == 1)
+        log.close()
+        #expect(log.stats.blocksWritten == 2)
+        #expect(try readAll(dir.sub("src")).map(\.seq) == [1, 2, 3, 4, 5])
+    }
 }
