@@ -96,8 +96,13 @@ public struct HTTPResponse: Sendable {
         HTTPResponse(status: status, headers: ["Content-Type": "text/plain; charset=utf-8"], body: Array(text.utf8))
     }
 
-    /// This response with its body gzip-compressed and `Content-Encoding: gzip` set,
-    /// when `request`'s `Accept-Encoding` allows gzip, the body has at least
+    /// The gzip level of compressed responses: 1, not zlib's default 6. On an exposition it
+    /// costs a third of level 6 for ~20% more bytes (163 KB of text: 0.7 ms → 13.0 KB at 1,
+    /// 2.0 ms → 10.8 KB at 6), and Prometheus asks for gzip on every scrape.
+    public static let gzipLevel: Int32 = 1
+
+    /// This response with its body gzip-compressed (at `gzipLevel`) and `Content-Encoding:
+    /// gzip` set, when `request`'s `Accept-Encoding` allows gzip, the body has at least
     /// `minimumSize` bytes and is not already encoded. Always adds
     /// `Vary: Accept-Encoding` when it could have compressed. Returns the response
     /// unchanged if zlib fails.
@@ -107,7 +112,7 @@ public struct HTTPResponse: Sendable {
         r.headers.set("Vary", "Accept-Encoding")
         guard body.count >= minimumSize,
               ContentNegotiation.acceptsGzip(acceptEncoding: request.headers["Accept-Encoding"]),
-              let gz = try? Gzip.compress(body)
+              let gz = try? Gzip.compress(body, level: Self.gzipLevel)
         else { return r }
         r.body = gz
         r.headers.set("Content-Encoding", "gzip")
