@@ -35,6 +35,17 @@ struct ByteBuffer {
     /// Appends a LEB128 varint (caller has reserved 10 bytes, or uses `appendVarint`).
     @inline(__always)
     mutating func appendVarintUnchecked(_ value: UInt64) {
+        if value < 0x80 {
+            base[count] = UInt8(truncatingIfNeeded: value)
+            count &+= 1
+            return
+        }
+        if value < 0x4000 {
+            base[count] = UInt8(truncatingIfNeeded: value) | 0x80
+            base[count &+ 1] = UInt8(truncatingIfNeeded: value >> 7)
+            count &+= 2
+            return
+        }
         var v = value
         while v >= 0x80 {
             base[count] = UInt8(truncatingIfNeeded: v) | 0x80

@@ -202,4 +202,28 @@ func writeFrames(_ dir: TempDir, frames: Int, perFrame: Int) throws -> (path: St
             (error as? OrchLogError)?.message.contains("newer") == true
         }
     }
+
+    /// Varints at every length boundary (1 to 10 bytes) read back as written, with the
+    /// encoder's one- and two-byte fast paths and the general loop.
+    @Test func varintsAtEveryLengthBoundaryRoundTrip() throws {
+        var values: [UInt64] = [0, UInt64.max]
+        for bits in stride(from: 7, through: 63, by: 7) {
+            let edge = UInt64(1) << UInt64(bits)
+            values += [edge - 1, edge, edge + 1]
+        }
+        var buffer = ByteBuffer(capacity: 16)
+        defer { buffer.deallocate() }
+        for v in values { buffer.appendVarint(v) }
+        var reader = ByteReader(buffer.bytes, context: "test")
+        for v in values { #expect(try reader.varint() == v) }
+        #expect(reader.remaining == 0)
+        // Lengths: 1 byte below 2^7, 2 below 2^14, …
+        var one = ByteBuffer(capacity: 16)
+        defer { one.deallocate() }
+        for (i, v) in [UInt64(127), 128, 16_383, 16_384, UInt64.max].enumerated() {
+            one.count = 0
+            one.appendVarint(v)
+            #expect(one.count == [1, 2, 2, 3, 10][i])
+        }
+    }
 }
