@@ -46,6 +46,8 @@ struct BlockEncoder {
     private var scratch = ByteBuffer(capacity: 16 << 10)
     private var order: UnsafeMutablePointer<Int32>
     private var orderCapacity: Int
+    /// Per type: the next free position in `order` (no allocation per block).
+    private let next: UnsafeMutablePointer<Int>
 
     private var strings = ByteBuffer(capacity: 4 << 10)
     /// Writer label id → index in this block's string table, or -1.
@@ -66,6 +68,8 @@ struct BlockEncoder {
         order = .allocate(capacity: orderCapacity)
         typeCounts = .allocate(capacity: Self.typeLimit)
         typeCounts.initialize(repeating: 0, count: Self.typeLimit)
+        next = .allocate(capacity: Self.typeLimit)
+        next.initialize(repeating: 0, count: Self.typeLimit)
         plan = .allocate(capacity: Self.typeLimit * 16)
         plan.initialize(repeating: 0, count: Self.typeLimit * 16)
         labelSlots = .allocate(capacity: Self.typeLimit)
@@ -112,6 +116,7 @@ struct BlockEncoder {
         types.deallocate()
         order.deallocate()
         typeCounts.deallocate()
+        next.deallocate()
         plan.deallocate()
         labelSlots.deallocate()
         typeCost.deallocate()
@@ -285,7 +290,6 @@ struct BlockEncoder {
             order = .allocate(capacity: orderCapacity)
         }
         var start = 0
-        var next = [Int](repeating: 0, count: Self.typeLimit)
         for t in typesUsed {
             next[t] = start
             start &+= typeCounts[t]
