@@ -29,7 +29,7 @@ final class SourceAggregation {
     /// Handles of every bundle, back to back (a bundle is the index of its first).
     private(set) var handles: [SeriesHandle] = []
     /// `handles[i].slot`, for the hot path (families are known from the event type).
-    @exclusivity(unchecked) private(set) var slots: [Int32] = []
+    private(set) var slots: [Int32] = []
     var lastEventTs: UInt64 = 0
     var caughtUp = true
     private(set) var own: OwnHandles
