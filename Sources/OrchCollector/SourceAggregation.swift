@@ -7,20 +7,29 @@ final class SourceAggregation {
     let name: String
     /// Mixed into state-key hashes so equal keys of different sources stay apart.
     let salt: UInt64
-    /// Most distinct label values interned per source; more map to "__overflow__".
-    static let internLimit = 200_000
-    private static let overflowID = UInt32(internLimit)
+    /// Most distinct label values interned per source by default; more map to "__overflow__".
+    static let defaultInternLimit = 200_000
+    /// Most distinct label values interned for this source (their ids are below it); more
+    /// map to "__overflow__", whose id is the limit itself.
+    let internLimit: Int
+    private let overflowID: UInt32
 
     private var internIDs: [String: UInt32] = [:]
     private var internStrings: [String] = []
     private var blockStrings: [String] = []
-    private var blockIDs: [UInt32] = []
-    private var blockHashes: [UInt64] = []
-    var bundles: [UInt64: Int] = [:]
+    // Unchecked: only the collector's ingest thread touches a SourceAggregation, with the
+    // registry lock held, and no access to these overlaps another (they are read per label).
+    @exclusivity(unchecked) private var blockIDs: [UInt32] = []
+    @exclusivity(unchecked) private var blockHashes: [UInt64] = []
+    private var bundles: [UInt64: Int] = [:]
     /// Direct-mapped cache of `bundles` (4,096 slots; key UInt64.max = empty).
-    var cacheKeys = [UInt64](repeating: UInt64.max, count: 4096)
-    var cacheValues = [Int32](repeating: 0, count: 4096)
-    var handles: [SeriesHandle] = []
+    private let cacheKeys = UnsafeMutablePointer<UInt64>.allocate(capacity: SourceAggregation.cacheSize)
+    private let cacheValues = UnsafeMutablePointer<Int32>.allocate(capacity: SourceAggregation.cacheSize)
+    private static let cacheSize = 4096
+    /// Handles of every bundle, back to back (a bundle is the index of its first).
+    private(set) var handles: [SeriesHandle] = []
+    /// `handles[i].slot`, for the hot path (families are known from the event type).
+    private(set) var slots: [Int32] = []
     var lastEventTs: UInt64 = 0
     var caughtUp = true
     private(set) var own: OwnHandles
@@ -32,14 +41,53 @@ final class SourceAggregation {
     init(name: String, salt: UInt64, aggregator: Aggregator) throws {
         self.name = name
         self.salt = salt
+        internLimit = aggregator.internLimit
+        overflowID = UInt32(internLimit)
+        cacheKeys.initialize(repeating: UInt64.max, count: Self.cacheSize)
+        cacheValues.initialize(repeating: 0, count: Self.cacheSize)
         own = try Self.makeOwn(name, aggregator)
+    }
+
+    deinit {
+        cacheKeys.deallocate()
+        cacheValues.deallocate()
     }
 
     func clearCaches(_ a: Aggregator) throws {
         bundles.removeAll()
         handles.removeAll()
-        for i in cacheKeys.indices { cacheKeys[i] = UInt64.max }
+        slots.removeAll()
+        cacheKeys.update(repeating: UInt64.max, count: Self.cacheSize)
         own = try Self.makeOwn(name, a)
+    }
+
+    /// Distinct label values interned so far.
+    var internedCount: Int { internStrings.count }
+
+    /// The bundle (index of its first handle) stored under `key`, if made.
+    @inline(__always)
+    func bundle(_ key: UInt64) -> Int? {
+        // A direct-mapped cache in front of the dictionary: most events hit it without hashing.
+        let slot = Int(truncatingIfNeeded: (key &* 0x9E37_79B9_7F4A_7C15) >> 52)
+        if cacheKeys[slot] == key { return Int(cacheValues[slot]) }
+        return bundleMiss(key, slot)
+    }
+
+    @inline(never)
+    private func bundleMiss(_ key: UInt64, _ slot: Int) -> Int? {
+        guard let found = bundles[key] else { return nil }
+        cacheKeys[slot] = key
+        cacheValues[slot] = Int32(found)
+        return found
+    }
+
+    /// Stores a new bundle of `made` handles under `key`; returns its index.
+    func addBundle(_ key: UInt64, _ made: [SeriesHandle]) -> Int {
+        let index = handles.count
+        handles.append(contentsOf: made)
+        slots.append(contentsOf: made.map(\.slot))
+        bundles[key] = index
+        return index
     }
 
     func beginBlock(_ strings: [String]) {
@@ -54,7 +102,7 @@ final class SourceAggregation {
     @inline(__always)
     func id(_ index: UInt32) -> UInt32 {
         let i = Int(index)
-        guard i < blockIDs.count else { return Self.overflowID }
+        guard i < blockIDs.count else { return overflowID }
         let cached = blockIDs[i]
         if cached != UInt32.max { return cached }
         return intern(i)
@@ -66,12 +114,12 @@ final class SourceAggregation {
         let id: UInt32
         if let found = internIDs[text] {
             id = found
-        } else if internStrings.count < Self.internLimit {
+        } else if internStrings.count < internLimit {
             id = UInt32(internStrings.count)
             internIDs[text] = id
             internStrings.append(text)
         } else {
-            id = Self.overflowID
+            id = overflowID
         }
         blockIDs[i] = id
         return id
@@ -80,7 +128,7 @@ final class SourceAggregation {
     /// The text of block string `index` as interned (overflow past the limit).
     func text(_ index: UInt32, empty: String? = nil) -> String {
         let id = self.id(index)
-        let t = id == Self.overflowID ? MetricRegistry.overflowLabelValue : internStrings[Int(id)]
+        let t = id == overflowID ? MetricRegistry.overflowLabelValue : internStrings[Int(id)]
         if let empty, t.isEmpty { return empty }
         return t
     }
@@ -92,7 +140,7 @@ final class SourceAggregation {
         guard i < blockHashes.count else { return salt }
         var h = blockHashes[i]
         if h == 0 {
-            h = fnv1a(Array(blockStrings[i].utf8)) | 1
+            h = fnv1a(blockStrings[i]) | 1
             blockHashes[i] = h
         }
         return h ^ salt ^ (UInt64(shard) &* 0x9E37_79B9_7F4A_7C15)

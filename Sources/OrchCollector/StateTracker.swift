@@ -6,7 +6,8 @@
 /// dropped; a key found in the previous generation moves back to the current one. So the
 /// tracker remembers roughly the `capacity / 2`…`capacity` most recently touched keys; a
 /// conflict on a key untouched for longer than that is not detected (it is counted from the
-/// next write on). Keys are identified by a 64-bit hash of (source, shard, key).
+/// next write on). Keys are identified by a 64-bit hash of (source, shard, key), looked up in
+/// open-addressing tables (`KeyTable`) without rehashing.
 struct StateTracker {
     struct Entry: Equatable {
         /// Newest committed version and when it was committed (ns).
@@ -18,8 +19,8 @@ struct StateTracker {
     }
 
     let capacity: Int
-    private var current: [UInt64: Entry] = [:]
-    private var previous: [UInt64: Entry] = [:]
+    private var current = KeyTable<Entry>()
+    private var previous = KeyTable<Entry>()
 
     init(capacity: Int) {
         self.capacity = max(2, capacity)
@@ -38,16 +39,16 @@ struct StateTracker {
     }
 
     private mutating func store(_ key: UInt64, _ e: Entry) {
-        if current.count >= capacity / 2 && current[key] == nil {
+        if current.count >= capacity / 2 && !current.contains(key) {
             previous = current
-            current = Dictionary(minimumCapacity: capacity / 2)
+            current = KeyTable(minimumCapacity: capacity / 2)
         }
-        current[key] = e
+        current.set(key, e)
     }
 
     /// Every entry, oldest generation first (for checkpoints).
     func allEntries() -> [(UInt64, Entry)] {
-        previous.map { ($0.key, $0.value) } + current.map { ($0.key, $0.value) }
+        previous.entries() + current.entries()
     }
 
     /// Restores an entry (from a checkpoint).

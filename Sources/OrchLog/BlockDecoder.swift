@@ -1,28 +1,54 @@
-/// Decodes one inflated block (see docs/log-format.md): string table, then columnar streams.
+/// Decodes one inflated block (see docs/log-format.md): string table, then columnar streams,
+/// into `BlockColumns` (column by column: tight loops over one stream each).
 /// Every length, index and count is checked against the block's bounds and `LogFormat`
 /// limits; anything out of range is `.corrupt`, never a crash. Events of unknown types and
 /// fields a newer writer appended (streams this reader does not know) are skipped.
 public struct BlockDecoder {
-    /// The block's string table (valid after `decode`).
-    public private(set) var strings: [String] = []
-    /// Events of types this reader does not know, skipped in the last block.
-    public private(set) var skippedUnknown = 0
-    /// The sequence number of the last block's first event (as the block states it).
-    public private(set) var firstSeq: UInt64 = 0
+    /// The last block, decoded (empty after a block that failed to decode).
+    public private(set) var columns = BlockColumns()
     /// Cursor (position, end) per known stream key; (0, 0) when absent.
     private var cursors = [(Int, Int)](repeating: (0, 0), count: BlockEncoder.streamLimit)
     private var present = [Bool](repeating: false, count: BlockEncoder.streamLimit)
     private var presentKeys: [Int] = []
-    /// Per type code (≤ 15): indices into `events` of that type's events, in order.
-    private var perType = [[Int32]](repeating: [], count: 16)
+
+    /// Per type code (0…15): whether this reader knows it (EventType and schema).
+    private static let known: [Bool] = (0..<16).map { EventType(rawValue: UInt8($0)) != nil }
 
     public init() {}
+
+    /// The block's string table (valid after `decode`).
+    public var strings: [String] { columns.strings }
+    /// Events of types this reader does not know, skipped in the last block.
+    public var skippedUnknown: Int { columns.skippedUnknown }
+    /// The sequence number of the last block's first event (as the block states it).
+    public var firstSeq: UInt64 { columns.firstSeq }
 
     /// Decodes all of `block` into `events` (replacing its contents), in order. Label slots of
     /// the events index `strings`. Nothing is delivered from a block that fails to decode.
     /// - Throws: `OrchLogError(.corrupt)` naming `context` and the offset.
     public mutating func decode(_ block: UnsafeRawBufferPointer, context: String, into events: inout [RawEvent]) throws {
         events.removeAll(keepingCapacity: true)
+        try decode(block, context: context)
+        events = columns.events()
+    }
+
+    /// Decodes all of `block` into `columns`. Label columns index `strings`. Nothing is
+    /// delivered from a block that fails to decode (`columns` is then empty).
+    /// - Throws: `OrchLogError(.corrupt)` naming `context` and the offset.
+    public mutating func decode(_ block: UnsafeRawBufferPointer, context: String) throws {
+        do {
+            try decodeColumns(block, context: context)
+        } catch {
+            columns.clear()
+            throw error
+        }
+    }
+
+    /// Forgets the last block.
+    mutating func clear() { columns.clear() }
+
+    private mutating func decodeColumns(_ block: UnsafeRawBufferPointer, context: String) throws {
+        columns.clear()
         for key in presentKeys {
             present[key] = false
             cursors[key] = (0, 0)
@@ -34,13 +60,13 @@ public struct BlockDecoder {
         let count = try r.varint()
         guard count <= UInt64(LogFormat.maxEventsPerBlock) else { throw r.corrupt("event count \(count) exceeds limit") }
         let firstSeq = try r.varint()
-        self.firstSeq = firstSeq
+        columns.firstSeq = firstSeq
         let baseTs = try r.varint()
         let stringCount = try r.varint()
         guard stringCount <= UInt64(LogFormat.maxStrings), stringCount <= UInt64(r.remaining) else {
             throw r.corrupt("string count \(stringCount) exceeds limit")
         }
-        strings.removeAll(keepingCapacity: true)
+        columns.strings.removeAll(keepingCapacity: true)
         for _ in 0..<Int(stringCount) {
             let length = try r.varint()
             guard length <= UInt64(LogFormat.maxStringLength), length <= UInt64(r.remaining) else {
@@ -48,7 +74,7 @@ public struct BlockDecoder {
             }
             let start = r.offset
             try r.skip(Int(length))
-            strings.append(String(decoding: UnsafeRawBufferPointer(rebasing: block[start..<start + Int(length)]), as: UTF8.self))
+            columns.strings.append(String(decoding: UnsafeRawBufferPointer(rebasing: block[start..<start + Int(length)]), as: UTF8.self))
         }
         let streamCount = try r.varint()
         guard streamCount <= UInt64(r.remaining) else { throw r.corrupt("stream count \(streamCount) runs past end of block") }
@@ -72,57 +98,116 @@ public struct BlockDecoder {
             throw r.corrupt("block of \(count) events lacks its type or timestamp stream")
         }
 
-        skippedUnknown = 0
-        let stringLimit = UInt64(strings.count)
-        events.reserveCapacity(Int(count))
-        for t in perType.indices { perType[t].removeAll(keepingCapacity: true) }
+        let n = Int(count)
+        let stringLimit = UInt64(columns.strings.count)
+        // The arrays only grow: every row below n is written before it is read.
+        if columns.rowTypes.count < n { columns.rowTypes += repeatElement(0, count: n - columns.rowTypes.count) }
+        if columns.timestamps.count < n { columns.timestamps += repeatElement(0, count: n - columns.timestamps.count) }
+        if columns.byType.count < n { columns.byType += repeatElement(0, count: n - columns.byType.count) }
 
-        // Column by column: tight loops over one stream each.
-        try cursors.withUnsafeMutableBufferPointer { cursors in
-            try EventSchema.layout.withUnsafeBufferPointer { layout in
-                var types = StreamReader(block, cursors[BlockEncoder.typeStream], key: BlockEncoder.typeStream, context: context)
-                var deltas = StreamReader(block, cursors[BlockEncoder.timestampStream], key: BlockEncoder.timestampStream, context: context)
-                var ts = baseTs
-                var seq = firstSeq
-                for _ in 0..<Int(count) {
-                    let typeCode = try types.next()
-                    ts = ts &+ UInt64(bitPattern: unzigzag(try deltas.next()))
-                    if typeCode <= 15, let type = EventType(rawValue: UInt8(typeCode)) {
-                        perType[Int(typeCode)].append(Int32(events.count))
-                        events.append(RawEvent(type: type, seq: seq, timestamp: ts))
-                    } else {
-                        // A type from a newer writer: skipped (it still consumed a sequence number).
-                        skippedUnknown += 1
+        // Rows: type and timestamp of each, counted per type.
+        var perType = (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
+        try withUnsafeMutableBytes(of: &perType) { perTypeBytes in
+            let perType = perTypeBytes.bindMemory(to: Int.self)
+            try columns.rowTypes.withUnsafeMutableBufferPointer { rowTypes in
+                try columns.timestamps.withUnsafeMutableBufferPointer { timestamps in
+                    try Self.known.withUnsafeBufferPointer { known in
+                        var types = StreamReader(block, cursors[BlockEncoder.typeStream], key: BlockEncoder.typeStream, context: context)
+                        var deltas = StreamReader(block, cursors[BlockEncoder.timestampStream], key: BlockEncoder.timestampStream, context: context)
+                        var ts = baseTs
+                        for row in 0..<n {
+                            let typeCode = try types.next()
+                            ts = ts &+ UInt64(bitPattern: unzigzag(try deltas.next()))
+                            // A type from a newer writer: code 0, skipped (it still took a sequence number).
+                            let t = typeCode <= 15 && known[Int(typeCode)] ? Int(typeCode) : 0
+                            rowTypes[row] = UInt8(t)
+                            timestamps[row] = ts
+                            perType[t] &+= 1
+                        }
+                        guard types.atEnd, deltas.atEnd else {
+                            throw OrchLogError(.corrupt, "\(context): bytes left over in the type or timestamp stream")
+                        }
                     }
-                    seq &+= 1
                 }
-                guard types.atEnd, deltas.atEnd else {
-                    throw OrchLogError(.corrupt, "\(context): bytes left over in the type or timestamp stream")
+            }
+            // Rows grouped by type (a counting sort), and each known type's columns laid out.
+            var next = [Int](repeating: 0, count: 16)
+            var total = 0
+            var width = 0
+            for t in 0..<16 {
+                columns.typeStart[t] = total
+                next[t] = total
+                total += perType[t]
+                for c in 0..<BlockColumns.maxColumns {
+                    columns.columnStart[t * BlockColumns.maxColumns + c] = -1
                 }
-                try events.withUnsafeMutableBufferPointer { events in
-                    for key in presentKeys where key >= 16 {
-                        let typeCode = key >> 4, field = key & 15
-                        let row = typeCode &* EventSchema.layoutStride
-                        // Streams of unknown types, or fields a newer writer appended: ignored.
-                        guard field < Int(layout[row]) else { continue }
-                        let code = layout[row &+ 1 &+ field]
-                        var stream = StreamReader(block, cursors[key], key: key, context: context)
-                        if code < 0 {
-                            let slot = Int(-(code + 1))
-                            for i in perType[typeCode] {
-                                let v = try stream.next()
-                                guard v < stringLimit else {
-                                    throw OrchLogError(.corrupt, "\(context): string index \(v) out of range (\(stringLimit) strings)")
-                                }
-                                events[Int(i)].setLabel(slot, UInt32(truncatingIfNeeded: v))
+                if t > 0, Self.known[t] {
+                    let schema = EventSchema.of(EventType(rawValue: UInt8(t))!)
+                    for slot in 0..<schema.labelCount {
+                        columns.columnStart[t * BlockColumns.maxColumns + slot] = width
+                        width += perType[t]
+                    }
+                    for slot in 0..<schema.numberCount {
+                        columns.columnStart[t * BlockColumns.maxColumns + RawEvent.labelSlots + slot] = width
+                        width += perType[t]
+                    }
+                }
+            }
+            columns.typeStart[16] = total
+            // Only grows: each column is written whole by its stream, or zeroed below.
+            if columns.values.count < width { columns.values += repeatElement(0, count: width - columns.values.count) }
+            columns.rowTypes.withUnsafeBufferPointer { rowTypes in
+                columns.byType.withUnsafeMutableBufferPointer { byType in
+                    next.withUnsafeMutableBufferPointer { next in
+                        for row in 0..<n {
+                            let t = Int(rowTypes[row])
+                            byType[next[t]] = Int32(truncatingIfNeeded: row)
+                            next[t] &+= 1
+                        }
+                    }
+                }
+            }
+        }
+        columns.rowCount = n
+
+        // Field streams, column by column.
+        try columns.values.withUnsafeMutableBufferPointer { values in
+            try EventSchema.layout.withUnsafeBufferPointer { layout in
+                for key in presentKeys where key >= 16 {
+                    let typeCode = key >> 4, field = key & 15
+                    let row = typeCode &* EventSchema.layoutStride
+                    // Streams of unknown types, or fields a newer writer appended: ignored.
+                    guard field < Int(layout[row]) else { continue }
+                    let code = layout[row &+ 1 &+ field]
+                    let rows = columns.typeStart[typeCode + 1] - columns.typeStart[typeCode]
+                    var stream = StreamReader(block, cursors[key], key: key, context: context)
+                    if code < 0 {
+                        let start = columns.columnStart[typeCode * BlockColumns.maxColumns + Int(-(code + 1))]
+                        for k in 0..<rows {
+                            let v = try stream.next()
+                            guard v < stringLimit else {
+                                throw OrchLogError(.corrupt, "\(context): string index \(v) out of range (\(stringLimit) strings)")
                             }
-                        } else {
-                            let slot = Int(code)
-                            for i in perType[typeCode] { events[Int(i)].setNumber(slot, try stream.next()) }
+                            values[start &+ k] = v
                         }
-                        guard stream.atEnd else {
-                            throw OrchLogError(.corrupt, "\(context): bytes left over in stream \(key)")
-                        }
+                    } else {
+                        let start = columns.columnStart[typeCode * BlockColumns.maxColumns + RawEvent.labelSlots + Int(code)]
+                        for k in 0..<rows { values[start &+ k] = try stream.next() }
+                    }
+                    guard stream.atEnd else {
+                        throw OrchLogError(.corrupt, "\(context): bytes left over in stream \(key)")
+                    }
+                }
+                // Fields the block has no stream for (an older writer, no events of the type): 0.
+                for typeCode in 1..<16 where Self.known[typeCode] {
+                    let rows = columns.typeStart[typeCode + 1] - columns.typeStart[typeCode]
+                    guard rows > 0 else { continue }
+                    let row = typeCode &* EventSchema.layoutStride
+                    for field in 0..<Int(layout[row]) where !present[typeCode << 4 | field] {
+                        let code = layout[row &+ 1 &+ field]
+                        let c = code < 0 ? Int(-(code + 1)) : RawEvent.labelSlots + Int(code)
+                        let start = columns.columnStart[typeCode * BlockColumns.maxColumns + c]
+                        UnsafeMutableBufferPointer(rebasing: values[start..<start + rows]).update(repeating: 0)
                     }
                 }
             }
@@ -151,6 +236,35 @@ struct StreamReader {
 
     @inline(__always)
     mutating func next() throws -> UInt64 {
+        guard let base, position < end else { throw OrchLogError(.corrupt, "\(context): stream \(key) ends early") }
+        let b = base.load(fromByteOffset: position, as: UInt8.self)
+        if b < 0x80 {
+            position &+= 1
+            return UInt64(b)
+        }
+        if end &- position >= 10 {
+            // The longest varint fits: no bounds checks. Nine bytes at most here (shift ≤ 56
+            // cannot overflow); a tenth is left to the checked path.
+            var p = position
+            var result: UInt64 = 0
+            var shift: UInt64 = 0
+            while shift < 63 {
+                let b = base.load(fromByteOffset: p, as: UInt8.self)
+                p &+= 1
+                result |= UInt64(b & 0x7F) << shift
+                if b < 0x80 {
+                    position = p
+                    return result
+                }
+                shift &+= 7
+            }
+        }
+        return try nextChecked()
+    }
+
+    /// A varint near the end of the stream, or of ten bytes: every byte checked.
+    @inline(never)
+    mutating func nextChecked() throws -> UInt64 {
         guard let base, position < end else { throw OrchLogError(.corrupt, "\(context): stream \(key) ends early") }
         var b = base.load(fromByteOffset: position, as: UInt8.self)
         position &+= 1

@@ -142,18 +142,21 @@ public final class SegmentReader {
     /// The string table of the last decoded block.
     public var strings: [String] { decoder.strings }
 
-    /// Events of the last decoded block.
-    public private(set) var events: [RawEvent] = []
+    /// The last decoded block, as columns (empty after a block that failed to decode).
+    public var columns: BlockColumns { decoder.columns }
 
-    /// Inflates and decodes the last frame read into `events`. Label slots index `strings`.
-    /// - Throws: `.corrupt` naming this segment and the frame offset; `events` is then empty.
+    /// Events of the last decoded block, as rows (built from `columns` on each call).
+    public var events: [RawEvent] { decoder.columns.events() }
+
+    /// Inflates and decodes the last frame read into `columns`. Label slots index `strings`.
+    /// - Throws: `.corrupt` naming this segment and the frame offset; `columns` is then empty.
     public func decode(_ frame: FrameHeader, offset: Int64) throws {
         let context = "\(path):\(offset)"
         do {
             if inflater == nil { inflater = try Inflater() }
             try inflater!.inflate(payloadBuffer.bytes, expected: Int(frame.rawLength), into: &rawBuffer, context: context)
-            try decoder.decode(rawBuffer.bytes, context: context, into: &events)
-            let total = events.count + decoder.skippedUnknown
+            try decoder.decode(rawBuffer.bytes, context: context)
+            let total = decoder.columns.rowCount
             guard total == Int(frame.eventCount) else {
                 throw OrchLogError(.corrupt, "\(context): block holds \(total) events, frame header says \(frame.eventCount)")
             }
@@ -161,7 +164,7 @@ public final class SegmentReader {
                 throw OrchLogError(.corrupt, "\(context): block starts at sequence \(decoder.firstSeq), frame header says \(frame.firstSeq)")
             }
         } catch {
-            events.removeAll(keepingCapacity: true)
+            decoder.clear()
             throw error
         }
     }

@@ -36,9 +36,12 @@ public struct LogProblem: Sendable, Equatable, CustomStringConvertible {
 
 /// One decoded block as a reader delivers it.
 public struct DecodedBlock {
-    /// Events in order; label slots index `strings`.
-    public let events: [RawEvent]
-    public let strings: [String]
+    /// The block's events as columns; label columns index `strings`.
+    public let columns: BlockColumns
+    /// Events in order, as rows (built from `columns` on each call); label slots index `strings`.
+    public var events: [RawEvent] { columns.events() }
+    /// The block's string table.
+    public var strings: [String] { columns.strings }
     public let frame: FrameHeader
     public let segment: UInt64
     public let offset: Int64
@@ -82,7 +85,7 @@ public final class SourceReader {
                 position.offset = offset + Int64(h.frameLength)
                 if h.eventCount > 0 { position.lastSeq = max(position.lastSeq, h.lastSeq) }
                 delivered += 1
-                try body(DecodedBlock(events: current.events, strings: current.strings, frame: h, segment: position.segment, offset: offset))
+                try body(DecodedBlock(columns: current.columns, frame: h, segment: position.segment, offset: offset))
             case let .corrupt(offset, reason, resumeAt):
                 problem(.corrupt, current.path, offset, reason)
                 position.offset = resumeAt

@@ -1,0 +1,144 @@
+/// One decoded block as columns, the way it is stored: per row its type and timestamp, the
+/// rows grouped by type, and per type one column of values per field slot. A consumer that
+/// aggregates (the collector) reads a type's columns in tight loops instead of 96-byte
+/// `RawEvent` rows; `events()` builds the rows for everything else.
+///
+/// Filled by `BlockDecoder.decode(_:context:)`; reused from block to block.
+public struct BlockColumns {
+    /// Column positions per type code: label slots at 0..<4, number slots at 4..<11.
+    static let maxColumns = RawEvent.labelSlots + RawEvent.numberSlots
+
+    /// The block's string table; label columns hold indices into it.
+    public internal(set) var strings: [String] = []
+    /// Sequence number of the block's first row.
+    public internal(set) var firstSeq: UInt64 = 0
+    /// Rows of the block, events of unknown types included (they take a sequence number).
+    public internal(set) var rowCount = 0
+
+    /// Per row (the first `rowCount`): its type code, 0 for a type this reader does not know.
+    var rowTypes: [UInt8] = []
+    /// Per row (the first `rowCount`): nanoseconds since the Unix epoch.
+    var timestamps: [UInt64] = []
+    /// Row numbers grouped by type code, ascending within a type: type `t` owns
+    /// `byType[typeStart[t] ..< typeStart[t + 1]]`. Code 0 holds the unknown rows.
+    var byType: [Int32] = []
+    var typeStart = [Int](repeating: 0, count: 17)
+    /// Field values: column `c` of type `t` is `values[columnStart[t * maxColumns + c] ...]`,
+    /// one value per row of that type (0 when the block has no stream for the field); -1 for a
+    /// slot the type's schema does not have.
+    var values: [UInt64] = []
+    var columnStart = [Int](repeating: 0, count: 16 * BlockColumns.maxColumns)
+
+    public init() {}
+
+    /// Events of types this reader does not know, skipped.
+    public var skippedUnknown: Int { typeStart[1] - typeStart[0] }
+
+    /// Events of known types.
+    public var knownCount: Int { rowCount - skippedUnknown }
+
+    /// Forgets the block (after a decoding error: nothing is delivered from it). The arrays
+    /// keep their elements: they only grow, and only the first `rowCount` rows (and the
+    /// columns `columnStart` points at) mean anything.
+    mutating func clear() {
+        rowCount = 0
+        for i in typeStart.indices { typeStart[i] = 0 }
+    }
+
+    /// Runs `body` with a read-only view of the columns, valid only inside it.
+    public func withView<R>(_ body: (BlockColumnsView) throws -> R) rethrows -> R {
+        try rowTypes.withUnsafeBufferPointer { allTypes in
+            try timestamps.withUnsafeBufferPointer { allTimestamps in
+                let rowTypes = UnsafeBufferPointer(rebasing: allTypes[0..<rowCount])
+                let timestamps = UnsafeBufferPointer(rebasing: allTimestamps[0..<rowCount])
+                return try byType.withUnsafeBufferPointer { byType in
+                    try values.withUnsafeBufferPointer { values in
+                        try typeStart.withUnsafeBufferPointer { typeStart in
+                            try columnStart.withUnsafeBufferPointer { columnStart in
+                                try body(BlockColumnsView(rowTypes: rowTypes, timestamps: timestamps, byType: byType,
+                                                          values: values, typeStart: typeStart, columnStart: columnStart))
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// The known events as rows, in order (what `BlockDecoder.decode(_:context:into:)` gives).
+    public func events() -> [RawEvent] {
+        var events: [RawEvent] = []
+        events.reserveCapacity(rowCount)
+        withView { v in
+            // Index of each row among the known rows.
+            var known = [Int32](repeating: -1, count: rowCount)
+            for row in 0..<rowCount where v.rowTypes[row] != 0 {
+                known[row] = Int32(events.count)
+                events.append(RawEvent(type: EventType(rawValue: v.rowTypes[row])!, seq: firstSeq &+ UInt64(row), timestamp: v.timestamps[row]))
+            }
+            for type in EventType.allCases {
+                let rows = v.rows(type)
+                let schema = EventSchema.of(type)
+                for slot in 0..<schema.labelCount {
+                    let column = v.label(type, slot)
+                    for k in rows.indices { events[Int(known[Int(rows[k])])].setLabel(slot, UInt32(truncatingIfNeeded: column[k])) }
+                }
+                for slot in 0..<schema.numberCount {
+                    let column = v.number(type, slot)
+                    for k in rows.indices { events[Int(known[Int(rows[k])])].setNumber(slot, column[k]) }
+                }
+            }
+        }
+        return events
+    }
+}
+
+/// Unsafe, read-only pointers into a `BlockColumns`, valid inside `BlockColumns.withView`.
+public struct BlockColumnsView {
+    /// Per row: its type code, 0 for a type this reader does not know.
+    public let rowTypes: UnsafeBufferPointer<UInt8>
+    /// Per row: nanoseconds since the Unix epoch.
+    public let timestamps: UnsafeBufferPointer<UInt64>
+    @usableFromInline let byType: UnsafeBufferPointer<Int32>
+    @usableFromInline let values: UnsafeBufferPointer<UInt64>
+    @usableFromInline let typeStart: UnsafeBufferPointer<Int>
+    @usableFromInline let columnStart: UnsafeBufferPointer<Int>
+
+    /// Events of `type` in the block.
+    @inlinable
+    public func count(_ type: EventType) -> Int {
+        let t = Int(type.rawValue)
+        return typeStart[t + 1] - typeStart[t]
+    }
+
+    /// The row numbers of the events of `type`, ascending.
+    @inlinable
+    public func rows(_ type: EventType) -> UnsafeBufferPointer<Int32> {
+        let t = Int(type.rawValue)
+        return UnsafeBufferPointer(rebasing: byType[typeStart[t]..<typeStart[t + 1]])
+    }
+
+    /// Label slot `slot` of the events of `type`: indices into the block's strings, each checked
+    /// to be in range when decoded. Traps for a slot the type's schema does not have.
+    @inlinable
+    public func label(_ type: EventType, _ slot: Int) -> UnsafeBufferPointer<UInt64> {
+        precondition(slot >= 0 && slot < 4, "label slot out of range")  // RawEvent.labelSlots
+        return column(type, slot)
+    }
+
+    /// Number slot `slot` of the events of `type`. Traps for a slot the type's schema does not have.
+    @inlinable
+    public func number(_ type: EventType, _ slot: Int) -> UnsafeBufferPointer<UInt64> {
+        precondition(slot >= 0 && slot < 7, "number slot out of range")  // RawEvent.numberSlots
+        return column(type, 4 &+ slot)
+    }
+
+    /// Column `c` (label slots at 0..<4, number slots from 4) of `type`.
+    @inlinable
+    func column(_ type: EventType, _ c: Int) -> UnsafeBufferPointer<UInt64> {
+        let t = Int(type.rawValue)
+        // -1 for a slot the schema lacks: the slice traps.
+        let start = columnStart[t &* 11 &+ c]  // BlockColumns.maxColumns
+        return UnsafeBufferPointer(rebasing: values[start..<start + typeStart[t + 1] - typeStart[t]])
+    }
+}
