@@ -45,7 +45,7 @@ extension Aggregator {
                 var r = reads.lowerBound, w = writes.lowerBound
                 while r < reads.upperBound || w < writes.upperBound {
                     if w == writes.upperBound || (r < reads.upperBound && readRows[r] < writeRows[w]) {
-                        let shard = s.id(UInt32(truncatingIfNeeded: readShard[r]))
+                        let shard = UInt32(truncatingIfNeeded: readShard[r])
                         let ts = v.timestamps[Int(readRows[r])], latency = readLatency[r]
                         let start = ts >= latency ? ts - latency : 0
                         stale[r] = tracker.read(key: s.keyHash(UInt32(truncatingIfNeeded: readKey[r]), shard: shard),
@@ -53,7 +53,7 @@ extension Aggregator {
                         r &+= 1
                     } else {
                         if min(writeOutcome[w], 3) == UInt64(WriteOutcome.committed.rawValue) {
-                            let shard = s.id(UInt32(truncatingIfNeeded: writeShard[w]))
+                            let shard = UInt32(truncatingIfNeeded: writeShard[w])
                             lost[w] = tracker.committed(key: s.keyHash(UInt32(truncatingIfNeeded: writeKey[w]), shard: shard),
                                                         base: writeBase[w], new: writeNew[w], at: v.timestamps[Int(writeRows[w])])
                         }

@@ -133,17 +133,25 @@ final class SourceAggregation {
         return t
     }
 
-    /// A 64-bit identity of (source, shard, key) for the state tracker.
+    /// A 64-bit identity of (source, shard, key) for the state tracker, from the strings of
+    /// block strings `keyIndex` and `shardIndex` — never from interned ids, which depend on
+    /// the order a process first sees labels and so would not match a checkpoint's keys.
     @inline(__always)
-    func keyHash(_ keyIndex: UInt32, shard: UInt32) -> UInt64 {
-        let i = Int(keyIndex)
-        guard i < blockHashes.count else { return salt }
+    func keyHash(_ keyIndex: UInt32, shard shardIndex: UInt32) -> UInt64 {
+        stringHash(keyIndex) ^ salt ^ (stringHash(shardIndex) &* 0x9E37_79B9_7F4A_7C15)
+    }
+
+    /// FNV-1a of block string `index` (cached for the block); 0 for an index out of range.
+    @inline(__always)
+    private func stringHash(_ index: UInt32) -> UInt64 {
+        let i = Int(index)
+        guard i < blockHashes.count else { return 0 }
         var h = blockHashes[i]
         if h == 0 {
             h = fnv1a(blockStrings[i]) | 1
             blockHashes[i] = h
         }
-        return h ^ salt ^ (UInt64(shard) &* 0x9E37_79B9_7F4A_7C15)
+        return h
     }
 
     private static func makeOwn(_ name: String, _ a: Aggregator) throws -> OwnHandles {

@@ -49,6 +49,40 @@ import Testing
         #expect(check.stdout.isEmpty && check.stderr.isEmpty, "promtool lint: \(check.stdout)\(check.stderr)")
     }
 
+    /// The state tracker's keys survive a restart from the checkpoint: a lost update whose
+    /// first commit was read by an earlier collector process is still detected, even though
+    /// the new process sees the shard's label for the first time in a different order.
+    @Test func lostUpdatesAreDetectedAcrossACollectorRestart() throws {
+        let dir = TempDir("lost-restart")
+        defer { dir.remove() }
+        let checkpoint = dir.sub("collector.checkpoint")
+        let t: UInt64 = 1_700_000_000_000_000_000
+        do {
+            let log = try EventLog(directory: dir.sub("root/svc"))
+            let shard = log.label("shard-1"), key = log.label("account:7")
+            log.emit(.stateWrite(shard: shard, key: key, baseVersion: 5, newVersion: 6, outcome: .committed, latencyNs: 1_000, attempt: 1), at: t)
+            log.close()
+        }
+        let first = try once(dir, ["--checkpoint.file", checkpoint])
+        #expect(first["orch_state_lost_updates_total{source=\"svc\",shard=\"shard-1\"}"] == 0)
+        do {
+            // A second writer session: other shards and keys come first this time.
+            let log = try EventLog(directory: dir.sub("root/svc"))
+            let other = log.label("shard-0"), shard = log.label("shard-1"), key = log.label("account:7")
+            for i in 0..<20 {
+                let k = log.label("account:\(100 + i)")
+                log.emit(.stateWrite(shard: other, key: k, baseVersion: 1, newVersion: 2, outcome: .committed, latencyNs: 1_000, attempt: 1), at: t + 10)
+            }
+            // Read v5 before the first commit, overwrote it: a lost update.
+            log.emit(.stateWrite(shard: shard, key: key, baseVersion: 5, newVersion: 6, outcome: .committed, latencyNs: 1_000, attempt: 1), at: t + 20)
+            log.close()
+        }
+        let second = try once(dir, ["--checkpoint.file", checkpoint])
+        #expect(second["orch_state_writes_total{source=\"svc\",shard=\"shard-1\",outcome=\"committed\"}"] == 2)
+        #expect(second["orch_state_lost_updates_total{source=\"svc\",shard=\"shard-1\"}"] == 1)
+        #expect(second["orch_state_lost_updates_total{source=\"svc\",shard=\"shard-0\"}"] == 0)
+    }
+
     @Test func lostUpdatesAndStaleReadsAreDetectedFromVersions() throws {
         let dir = TempDir("lost")
         defer { dir.remove() }

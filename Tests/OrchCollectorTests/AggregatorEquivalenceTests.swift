@@ -227,7 +227,7 @@ private enum PerEventReference {
             r.increment(h(b + Int(min(e.n1, 1))))
             r.observe(h(b + 2), seconds(e.n2))
             let start = e.timestamp >= e.n2 ? e.timestamp - e.n2 : 0
-            if a.tracker.read(key: s.keyHash(e.l1, shard: shard), version: e.n0, startedAt: start) { r.increment(h(b + 3)) }
+            if a.tracker.read(key: s.keyHash(e.l1, shard: e.l0), version: e.n0, startedAt: start) { r.increment(h(b + 3)) }
         case .stateWrite:
             let shard = s.id(e.l0)
             let b = try bundle(shard, 0, 0) { [s.text(e.l0)] }
@@ -237,7 +237,7 @@ private enum PerEventReference {
             if e.n4 > 1 { r.increment(h(b + 6)) }
             if outcome == Int(WriteOutcome.committed.rawValue) {
                 r.observe(h(b + 5), Double(max(e.n4, 1)))
-                if a.tracker.committed(key: s.keyHash(e.l1, shard: shard), base: e.n0, new: e.n1, at: e.timestamp) { r.increment(h(b + 7)) }
+                if a.tracker.committed(key: s.keyHash(e.l1, shard: e.l0), base: e.n0, new: e.n1, at: e.timestamp) { r.increment(h(b + 7)) }
             }
         case .memoryFlush:
             let b = try bundle(s.id(e.l0), 0, 0) { [s.text(e.l0)] }
