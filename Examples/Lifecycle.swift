@@ -42,7 +42,8 @@ func shutDown(log: EventLog, sampler: Sampler) {
 func eventLogHealth(_ log: EventLog) -> String {
     let s = log.stats
     return "last_seq=\(s.nextSequence - 1) written=\(s.writtenThrough) durable=\(s.durableThrough) "
-        + "dropped: buffer_full=\(s.droppedBufferFull) disk_full=\(s.droppedDiskFull) io_error=\(s.droppedIOError)"
+        + "dropped: buffer_full=\(s.droppedBufferFull) disk_full=\(s.droppedDiskFull) io_error=\(s.droppedIOError) "
+        + "flusher_cpu_ms=\(s.flusherCPUNs / 1_000_000)"
 }
 // guide:end overload
 
