@@ -47,10 +47,16 @@ enum TailCommand {
         let session = try TailSession(paths: args.positional, filter: filter)
         var formatter = EventFormatter(style: style, color: style == .text && Output.colorEnabled)
 
-        // Initial output: the last `limit` matching events (or all).
-        let initial = try session.readAvailable(keepLast: fromStart ? nil : limit)
-        formatter.sourceWidth = session.sourceWidth
-        for r in initial { Output.out(formatter.line(r)) }
+        // Initial output: everything, streamed (one block per source in memory), or the last
+        // `limit` matching events.
+        if fromStart {
+            formatter.sourceWidth = session.sourceWidth
+            try session.streamAvailable { Output.out(formatter.line($0)) }
+        } else {
+            let initial = try session.readAvailable(keepLast: limit)
+            formatter.sourceWidth = session.sourceWidth
+            for r in initial { Output.out(formatter.line(r)) }
+        }
         Output.flush()
         guard follow else { return session.problemsSeen ? 1 : 0 }
 
@@ -110,6 +116,34 @@ final class TailSession {
         }
     }
 
+    /// Delivers every matching record now available, merged by time across sources, holding
+    /// one block per source in memory (not the whole log): each source's blocks are read one at
+    /// a time and sorted by time within the block, and the source whose next record is the
+    /// earliest goes first.
+    func streamAvailable(_ body: (EventRecord) -> Void) throws {
+        try discover(strict: false)
+        let cursors = readers.sorted(by: { $0.key < $1.key }).map { SourceCursor(reader: $0.value, filter: filter) }
+        var live: [SourceCursor] = []
+        for c in cursors where try guarded({ try c.fill() }) { live.append(c) }
+        while !live.isEmpty {
+            var best = 0
+            for i in 1..<live.count where live[i].head.before(live[best].head) { best = i }
+            body(live[best].head)
+            if try !guarded({ try live[best].advance() }) { live.remove(at: best) }
+        }
+    }
+
+    /// Runs `step`; a read error is reported as a warning and ends that source (false).
+    private func guarded(_ step: () throws -> Bool) throws -> Bool {
+        do {
+            return try step()
+        } catch let error as OrchLogError {
+            problemsSeen = true
+            Output.err("orchlog: warning: \(error.message)")
+            return false
+        }
+    }
+
     /// Reads every complete frame now available, returns matching records merged by time.
     /// With `keepLast`, only the last N of them.
     func readAvailable(keepLast: Int?) throws -> [EventRecord] {
@@ -135,8 +169,55 @@ final class TailSession {
             if let keepLast, mine.count > keepLast { mine.removeFirst(mine.count - keepLast) }
             all += mine
         }
-        all.sort { ($0.timestamp, $0.source, $0.seq) < ($1.timestamp, $1.source, $1.seq) }
+        all.sort { $0.before($1) }
         if let keepLast, all.count > keepLast { all.removeFirst(all.count - keepLast) }
         return all
+    }
+}
+
+/// One source read a block at a time, for `TailSession.streamAvailable`.
+final class SourceCursor {
+    private let reader: SourceReader
+    private let filter: EventFilter
+    private var records: [EventRecord] = []
+    private var index = 0
+
+    init(reader: SourceReader, filter: EventFilter) {
+        self.reader = reader
+        self.filter = filter
+    }
+
+    /// The next record (valid after `fill` or `advance` returned true).
+    var head: EventRecord { records[index] }
+
+    /// Loads blocks until one has a matching record; false when the source has no more now.
+    func fill() throws -> Bool {
+        while index >= records.count {
+            records.removeAll(keepingCapacity: true)
+            index = 0
+            let name = reader.source.name
+            let read = try reader.poll(maxFrames: 1) { block in
+                for e in block.events where filter.accepts(e.type) {
+                    let r = EventRecord(raw: e, strings: block.strings, source: name)
+                    if filter.matches(r) { records.append(r) }
+                }
+            }
+            if read == 0 { return false }
+            records.sort { $0.before($1) }
+        }
+        return true
+    }
+
+    /// Moves past `head`; false when the source has no more now.
+    func advance() throws -> Bool {
+        index += 1
+        return try fill()
+    }
+}
+
+extension EventRecord {
+    /// Output order of `tail`: by time, then source, then sequence number.
+    func before(_ other: EventRecord) -> Bool {
+        (timestamp, source, seq) < (other.timestamp, other.source, other.seq)
     }
 }

@@ -271,3 +271,15 @@ public final class PrometheusServer: @unchecked Sendable {  // used from one tes
 
     public func stop() { daemon.stop() }
 }
+
+/// Runs `executable` under GNU time and returns its exit status and its own peak resident
+/// set in KiB. (Not wait4 from here: Linux carries the parent's high-water mark across the
+/// exec of a vforked child, so the test runner's size would leak into the figure.)
+public func runMeasuringPeakRSS(_ executable: String, _ arguments: [String], in dir: TempDir) throws -> (status: Int32, maxRSSKiB: Int) {
+    let out = dir.sub("rss-\(UUID().uuidString.prefix(8))")
+    let r = try run("/usr/bin/time", ["-f", "%M", "-o", out, executable] + arguments)
+    let text = (try? String(contentsOfFile: out, encoding: .utf8)) ?? ""
+    // GNU time writes "Command exited with non-zero status N" or "Command terminated by signal N" first.
+    let kib = text.split(separator: "\n").last.flatMap { Int($0.trimmingCharacters(in: .whitespaces)) } ?? 0
+    return (text.contains("terminated by signal") ? -1 : r.status, kib)
+}
