@@ -49,3 +49,13 @@ struct EventFilter {
         return true
     }
 }
+
+extension EventFilter {
+    /// Appends the records of `block` this filter matches, tagged with `source`.
+    func collect(_ block: DecodedBlock, source: String, into records: inout [EventRecord]) {
+        for e in block.events where accepts(e.type) {
+            let r = EventRecord(raw: e, strings: block.strings, source: source)
+            if matches(r) { records.append(r) }
+        }
+    }
+}

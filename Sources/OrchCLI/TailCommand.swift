@@ -63,10 +63,13 @@ enum TailCommand {
         let watcher = DirectoryWatcher(paths: args.positional)
         while true {
             watcher.wait(timeoutMs: 250)
-            let fresh = try session.readAvailable(keepLast: nil)
-            formatter.sourceWidth = session.sourceWidth
-            for r in fresh { Output.out(formatter.line(r)) }
-            if !fresh.isEmpty { Output.flush() }
+            var printed = false
+            try session.streamAvailable { r in
+                formatter.sourceWidth = session.sourceWidth
+                Output.out(formatter.line(r))
+                printed = true
+            }
+            if printed { Output.flush() }
             watcher.refresh(session.sourcePaths)
         }
     }
@@ -133,7 +136,8 @@ final class TailSession {
         }
     }
 
-    /// Runs `step`; a read error is reported as a warning and ends that source (false).
+    /// Runs `step`; a read error is reported as a warning and ends that source for this round
+    /// (false).
     private func guarded(_ step: () throws -> Bool) throws -> Bool {
         do {
             return try step()
@@ -144,33 +148,25 @@ final class TailSession {
         }
     }
 
-    /// Reads every complete frame now available, returns matching records merged by time.
-    /// With `keepLast`, only the last N of them.
-    func readAvailable(keepLast: Int?) throws -> [EventRecord] {
+    /// Reads every complete frame now available and returns the last `keepLast` matching
+    /// records, merged by time (holding at most a few times `keepLast` per source).
+    func readAvailable(keepLast: Int) throws -> [EventRecord] {
         try discover(strict: false)
         var all: [EventRecord] = []
         for (_, reader) in readers.sorted(by: { $0.key < $1.key }) {
             var mine: [EventRecord] = []
-            let name = reader.source.name
-            do {
+            _ = try guarded {
                 try reader.poll { block in
-                    for e in block.events where filter.accepts(e.type) {
-                        let r = EventRecord(raw: e, strings: block.strings, source: name)
-                        if filter.matches(r) { mine.append(r) }
-                    }
-                    if let keepLast, mine.count > 4 * max(keepLast, 256) {
-                        mine.removeFirst(mine.count - keepLast)
-                    }
+                    filter.collect(block, source: reader.source.name, into: &mine)
+                    if mine.count > 4 * max(keepLast, 256) { mine.removeFirst(mine.count - keepLast) }
                 }
-            } catch let error as OrchLogError {
-                problemsSeen = true
-                Output.err("orchlog: warning: \(error.message)")
+                return true
             }
-            if let keepLast, mine.count > keepLast { mine.removeFirst(mine.count - keepLast) }
+            if mine.count > keepLast { mine.removeFirst(mine.count - keepLast) }
             all += mine
         }
         all.sort { $0.before($1) }
-        if let keepLast, all.count > keepLast { all.removeFirst(all.count - keepLast) }
+        if all.count > keepLast { all.removeFirst(all.count - keepLast) }
         return all
     }
 }
@@ -195,12 +191,8 @@ final class SourceCursor {
         while index >= records.count {
             records.removeAll(keepingCapacity: true)
             index = 0
-            let name = reader.source.name
             let read = try reader.poll(maxFrames: 1) { block in
-                for e in block.events where filter.accepts(e.type) {
-                    let r = EventRecord(raw: e, strings: block.strings, source: name)
-                    if filter.matches(r) { records.append(r) }
-                }
+                filter.collect(block, source: reader.source.name, into: &records)
             }
             if read == 0 { return false }
             records.sort { $0.before($1) }

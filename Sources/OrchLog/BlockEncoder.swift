@@ -37,9 +37,9 @@ struct BlockEncoder {
     /// Per type: label slots used (they are always slots 0..<n).
     private let labelSlots: UnsafeMutablePointer<Int>
     /// Estimated encoded bytes of one event of each type (type byte, timestamp delta and
-    /// fields), learned from the previous block; the upper bound of one event of each type.
+    /// fields), learned from the previous block (`widest` until then).
     private let typeCost: UnsafeMutablePointer<Int>
-    private let typeBound: UnsafeMutablePointer<Int>
+    /// The block's estimated stream bytes, and their upper bound (`widest` per event).
     private var estimate = 0
     private var bound = 0
     /// Scratch for one stream and the counting sort of events by type.
@@ -75,7 +75,6 @@ struct BlockEncoder {
         labelSlots = .allocate(capacity: Self.typeLimit)
         labelSlots.initialize(repeating: 0, count: Self.typeLimit)
         typeCost = .allocate(capacity: Self.typeLimit)
-        typeBound = .allocate(capacity: Self.typeLimit)
         let labelOffsets = [\RawEvent.l0, \RawEvent.l1, \RawEvent.l2, \RawEvent.l3].map { MemoryLayout<RawEvent>.offset(of: $0)! }
         let numberOffsets = [\RawEvent.n0, \RawEvent.n1, \RawEvent.n2, \RawEvent.n3, \RawEvent.n4, \RawEvent.n5, \RawEvent.n6]
             .map { MemoryLayout<RawEvent>.offset(of: $0)! }
@@ -95,10 +94,14 @@ struct BlockEncoder {
             }
             labelSlots[t] = labels
             // A type byte, a 10-byte timestamp delta, 10 bytes per field (labels: 5).
-            typeBound[t] = 1 + 10 + 10 * n
-            typeCost[t] = typeBound[t]
+            typeCost[t] = Self.widest(fields: n)
         }
     }
+
+    /// The widest encoding of one event with `fields` fields: a type byte, a 10-byte
+    /// timestamp delta and 10 bytes per field.
+    @inline(__always)
+    static func widest(fields: Int) -> Int { 11 &+ 10 &* fields }
 
     /// Estimated uncompressed size so far (block header included): exact for the string
     /// table, learned for the streams.
@@ -120,7 +123,6 @@ struct BlockEncoder {
         plan.deallocate()
         labelSlots.deallocate()
         typeCost.deallocate()
-        typeBound.deallocate()
         scratch.deallocate()
         strings.deallocate()
     }
@@ -167,7 +169,7 @@ struct BlockEncoder {
             if typeCounts[t] == 0 { typesUsed.append(t) }
             typeCounts[t] &+= 1
             estimate &+= typeCost[t]
-            bound &+= typeBound[t]
+            bound &+= Self.widest(fields: plan[t &* 16])
             // Labels are replaced by their index in this block's string table.
             switch labelSlots[t] {
             case 4:

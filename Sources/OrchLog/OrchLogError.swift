@@ -86,24 +86,20 @@ enum Sys {
 
     /// Nanoseconds since the Unix epoch (CLOCK_REALTIME).
     @inline(__always)
-    static func nowNs() -> UInt64 {
-        var ts = timespec()
-        clock_gettime(CLOCK_REALTIME, &ts)
-        return UInt64(ts.tv_sec) &* 1_000_000_000 &+ UInt64(ts.tv_nsec)
-    }
+    static func nowNs() -> UInt64 { clockNs(CLOCK_REALTIME) }
 
     /// Monotonic nanoseconds (CLOCK_MONOTONIC), for timers.
     @inline(__always)
-    static func monotonicNs() -> UInt64 {
-        var ts = timespec()
-        clock_gettime(CLOCK_MONOTONIC, &ts)
-        return UInt64(ts.tv_sec) &* 1_000_000_000 &+ UInt64(ts.tv_nsec)
-    }
+    static func monotonicNs() -> UInt64 { clockNs(CLOCK_MONOTONIC) }
 
     /// CPU time used by the calling thread, in nanoseconds.
-    static func threadCPUNs() -> UInt64 {
+    static func threadCPUNs() -> UInt64 { clockNs(CLOCK_THREAD_CPUTIME_ID) }
+
+    /// Clock `id` in nanoseconds.
+    @inline(__always)
+    private static func clockNs(_ id: clockid_t) -> UInt64 {
         var ts = timespec()
-        clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts)
+        clock_gettime(id, &ts)
         return UInt64(ts.tv_sec) &* 1_000_000_000 &+ UInt64(ts.tv_nsec)
     }
 }

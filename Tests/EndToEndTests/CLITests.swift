@@ -26,6 +26,32 @@ import Testing
         #expect(Set(seqs).count == seqs.count && seqs.min() == 1 && seqs.max() == seqs.count)
     }
 
+    /// `tail --from-start` over a root merges its sources by time across many blocks of each
+    /// (it streams them block by block rather than sorting the whole log).
+    @Test func tailFromStartMergesSourcesByTimeAcrossBlocks() throws {
+        let dir = TempDir("tail-merge")
+        defer { dir.remove() }
+        var options = EventLogOptions()
+        options.blockSize = 1024
+        let t0: UInt64 = 1_700_000_000_000_000_000
+        let n = 5_000
+        for (i, name) in ["a", "b"].enumerated() {
+            let log = try EventLog(directory: dir.sub("root/\(name)"), options: options)
+            let q = log.label("q")
+            // a at even microseconds, b at odd ones.
+            for k in 0..<n { log.emit(.queueSample(queue: q, depth: UInt64(k), capacity: 1), at: t0 + UInt64(2 * k + i) * 1_000) }
+            log.close()
+            #expect(log.stats.blocksWritten > 10)
+        }
+        let r = try runTool("orchlog", ["tail", "--from-start", "-o", "json", dir.sub("root")])
+        #expect(r.status == 0, "\(r.stderr)")
+        let sources = try r.stdout.split(separator: "\n").map {
+            (try JSONSerialization.jsonObject(with: Data($0.utf8)) as! [String: Any])["source"] as! String
+        }
+        #expect(sources.count == 2 * n)
+        #expect(sources == (0..<(2 * n)).map { $0 % 2 == 0 ? "a" : "b" })
+    }
+
     @Test func generateTailInspectVerifyAgreeWithTheSummary() throws {
         let dir = TempDir("cli")
         defer { dir.remove() }

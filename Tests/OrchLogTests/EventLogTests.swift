@@ -17,6 +17,7 @@ import Testing
         }
         log.close()
         #expect(log.stats.dropped == 0)
+        #expect(log.stats.flusherCPUNs > 0, "the flusher's CPU time is reported")
         let records = try readAll(dir.sub("src"))
         #expect(records.count == 20_000)
         #expect(records.map(\.seq) == Array(1...20_000))
