@@ -118,7 +118,7 @@ final class LogFlusher: @unchecked Sendable {
         // The flusher sleeps until something is due: the age deadline of the block being
         // built, a sync, or — with nothing pending — until `emit` wakes it for the first new
         // event (or the buffer reaching half full). No fixed tick: at moderate rates it wakes
-        // about twice per block, not 50 times a second.
+        // at most twice per block (its first event, then its age deadline), not 50 times a second.
         var waitNs: UInt64 = 0
         while true {
             if waitNs > 0 { _ = log.wake.wait(timeout: .now() + .nanoseconds(Int(min(waitNs, 1_000_000_000)))) }
