@@ -19,12 +19,13 @@ let package = Package(
     targets: [
         // C libraries from Debian.
         .systemLibrary(name: "COrchZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
+        .systemLibrary(name: "COrchDeflate", pkgConfig: "libdeflate", providers: [.apt(["libdeflate-dev"])]),
         .systemLibrary(name: "COrchMicroHTTPD", pkgConfig: "libmicrohttpd", providers: [.apt(["libmicrohttpd-dev"])]),
         .systemLibrary(name: "COrchYAML", pkgConfig: "yaml-0.1", providers: [.apt(["libyaml-dev"])]),
         .systemLibrary(name: "COrchCrypt", pkgConfig: "libcrypt", providers: [.apt(["libcrypt-dev"])]),
 
         // Layers: OrchLog → OrchMetrics → OrchCollector; OrchReference → OrchLog.
-        .target(name: "OrchLog", dependencies: ["COrchZlib"], swiftSettings: hotPath),
+        .target(name: "OrchLog", dependencies: ["COrchDeflate"], swiftSettings: hotPath),
         .target(name: "OrchMetrics", swiftSettings: hotPath),
         .target(name: "OrchCollector", dependencies: ["OrchLog", "OrchMetrics", "COrchZlib", "COrchMicroHTTPD", "COrchYAML", "COrchCrypt"], swiftSettings: hotPath),
         .target(name: "OrchReference", dependencies: ["OrchLog"]),
@@ -34,7 +35,7 @@ let package = Package(
         .executableTarget(name: "orchlog", dependencies: ["OrchCLI"]),
         .executableTarget(name: "orchlog-collector", dependencies: ["OrchCollector"]),
         .executableTarget(name: "reference-orchestrator", dependencies: ["OrchReference"]),
-        .executableTarget(name: "orchlog-bench", dependencies: ["OrchLog", "OrchMetrics", "OrchCollector", "OrchReference", "OrchCLI", "COrchZlib"]),
+        .executableTarget(name: "orchlog-bench", dependencies: ["OrchLog", "OrchMetrics", "OrchCollector", "OrchReference", "OrchCLI", "COrchZlib", "COrchDeflate"]),
         // The instrumenting guide's code, compiled so the guide cannot rot.
         .executableTarget(name: "orchlog-example", dependencies: ["OrchLog"], path: "Examples"),
 

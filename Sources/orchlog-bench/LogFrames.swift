@@ -37,7 +37,7 @@ struct LogFrames {
     }
 
     /// The raw (uncompressed) blocks, in order.
-    func rawBlocks(_ codec: ZlibCodec) throws -> [[UInt8]] {
+    func rawBlocks(_ codec: any BlockCodec) throws -> [[UInt8]] {
         try frames.map { f in
             var out: [UInt8] = []
             try f.payload.withUnsafeBytes { try codec.inflate($0, expected: f.rawLength, into: &out) }

@@ -7,9 +7,9 @@ import Glibc
 struct SegmentScan {
     private var file: [UInt8] = []
     private var raw: [UInt8] = []
-    private let codec: ZlibCodec
+    private let codec: any BlockCodec
 
-    init(codec: ZlibCodec) { self.codec = codec }
+    init(codec: any BlockCodec) { self.codec = codec }
 
     /// Reads and inflates `paths`; returns the number of events in the frames.
     mutating func readAndInflate(_ paths: [String]) throws -> Int {

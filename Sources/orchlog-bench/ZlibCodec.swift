@@ -1,9 +1,10 @@
 import COrchZlib
 
-/// zlib alone, configured as the writer configures it (zlib wrapper, 32 KiB window, memLevel 8,
-/// default strategy), with reusable streams: the limit the writer and reader are measured against.
+/// Debian's zlib alone (zlib wrapper, 32 KiB window, memLevel 8, default strategy), with
+/// reusable streams: the original limit, reported beside libdeflate's for context.
 /// Not thread-safe.
-final class ZlibCodec {
+final class ZlibCodec: BlockCodec {
+    let name = "zlib"
     private let deflateStream: UnsafeMutablePointer<z_stream>
     private let inflateStream: UnsafeMutablePointer<z_stream>
 

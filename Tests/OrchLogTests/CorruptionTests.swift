@@ -1,4 +1,5 @@
 import Foundation
+import COrchZlib
 import Glibc
 @testable import OrchLog
 import OrchTestSupport
@@ -190,6 +191,53 @@ func writeFrames(_ dir: TempDir, frames: Int, perFrame: Int) throws -> (path: St
             try inflater.inflate(compressed.bytes, expected: 4096, into: &out, context: "bomb")
         }
         #expect(out.capacity < 1 << 20, "inflation is bounded by the declared length")
+    }
+
+    /// The format promises one RFC 1950 stream per payload: Debian's zlib, not only the
+    /// libdeflate the writer and readers use, inflates every frame the writer wrote to exactly
+    /// the raw length its header states, and CRC-32 agrees with zlib's.
+    @Test func payloadsAreStreamsDebianZlibInflates() throws {
+        let dir = try TempDir("zlib-compat")
+        defer { dir.remove() }
+        let (path, offsets) = try writeFrames(dir, frames: 3, perFrame: 500)
+        let file = try [UInt8](Data(contentsOf: URL(fileURLWithPath: path)))
+        #expect(offsets.count == 3)
+        var inflated = 0
+        for offset in offsets.map(Int.init) {
+            let header = file.withUnsafeBytes { FrameHeader.parse($0.baseAddress! + offset)! }
+            let payload = Array(file[offset + LogFormat.frameHeaderSize ..< offset + LogFormat.frameHeaderSize + Int(header.payloadLength)])
+            var out = [UInt8](repeating: 0, count: Int(header.rawLength) + 16)
+            var outLength = UInt(out.count)
+            let rc = uncompress(&out, &outLength, payload, UInt(payload.count))
+            #expect(rc == Z_OK)
+            #expect(Int(outLength) == Int(header.rawLength))
+            inflated += Int(outLength)
+            let ours = payload.withUnsafeBytes { crc32Update(0, $0) }
+            let zlibs = payload.withUnsafeBufferPointer { UInt32(crc32_z(0, $0.baseAddress, $0.count)) }
+            #expect(ours == zlibs)
+        }
+        #expect(inflated > 3 * 500)
+    }
+
+    @Test func bytesAfterTheZlibStreamAreCorruption() throws {
+        let deflater = try Deflater(level: 1)
+        let raw = [UInt8](repeating: 7, count: 1000)
+        var compressed = ByteBuffer(capacity: 64)
+        defer { compressed.deallocate() }
+        try raw.withUnsafeBytes { try deflater.compress($0, into: &compressed) }
+        let inflater = try Inflater()
+        var out = ByteBuffer(capacity: 64)
+        defer { out.deallocate() }
+        try inflater.inflate(compressed.bytes, expected: 1000, into: &out, context: "clean")
+        #expect(Array(out.bytes) == raw)
+        compressed.append(0)
+        #expect(throws: OrchLogError.self) {
+            try inflater.inflate(compressed.bytes, expected: 1000, into: &out, context: "trailing")
+        }
+        compressed.count -= 2
+        #expect(throws: OrchLogError.self) {
+            try inflater.inflate(compressed.bytes, expected: 1000, into: &out, context: "cut short")
+        }
     }
 
     @Test func segmentHeaderFromTheFutureIsRejected() throws {
