@@ -73,7 +73,7 @@ public final class EventLog: Sendable {
                 s.dropped &+= 1
                 return false
             }
-            s.active[s.count] = event.raw(seq: s.nextSeq, timestamp: timestamp)
+            (s.active + s.count).initialize(to: event.raw(seq: s.nextSeq, timestamp: timestamp))
             s.nextSeq &+= 1
             s.count &+= 1
             if s.flusherIdle {
@@ -167,7 +167,7 @@ public final class EventLog: Sendable {
     func emitInternal(_ event: Event) -> Bool {
         ring.withLock { s in
             guard s.count < s.capacity else { return false }
-            s.active[s.count] = event.raw(seq: s.nextSeq, timestamp: Sys.nowNs())
+            (s.active + s.count).initialize(to: event.raw(seq: s.nextSeq, timestamp: Sys.nowNs()))
             s.nextSeq &+= 1
             s.count &+= 1
             return true
@@ -228,10 +228,15 @@ struct RingState: ~Copyable {
         self.capacity = capacity
         wakeAt = max(1, capacity / 2)
         self.nextSeq = nextSeq
+        // Not initialised: RawEvent is a trivial type, `emit` writes each slot before the
+        // flusher reads it, and untouched pages cost nothing. Each swap starts the buffer over
+        // at slot 0, so a source that emits less than the buffer holds between flushes only
+        // ever touches its first pages (at 14,000 events/s and 100 ms blocks, about 130 KiB
+        // of the 2 × 6 MiB by default) — they stay in cache, and start-up does not fault in
+        // 12 MiB (about 40 ms of system CPU on this VM).
+        precondition(_isPOD(RawEvent.self), "RawEvent must stay a trivial type")
         active = .allocate(capacity: capacity)
-        active.initialize(repeating: RawEvent(type: .invocationStarted), count: capacity)
         standby = .allocate(capacity: capacity)
-        standby.initialize(repeating: RawEvent(type: .invocationStarted), count: capacity)
     }
 
     func deallocate() {

@@ -36,7 +36,8 @@ struct BenchConfig {
 
     var overheadWarmupSeconds = 3.0
     var overheadSeconds = 10.0
-    var overheadPairs = 5
+    var overheadPairs = 9
+    var overheadAttributionRuns = 3
     var overheadInvocationsPerSecond = 1_000.0
 
     static func quick() -> BenchConfig {
@@ -63,6 +64,7 @@ struct BenchConfig {
         c.overheadWarmupSeconds = 0.5
         c.overheadSeconds = 1
         c.overheadPairs = 1
+        c.overheadAttributionRuns = 1
         return c
     }
 }
