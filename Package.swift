@@ -20,12 +20,14 @@ let package = Package(
         // C libraries from Debian.
         .systemLibrary(name: "COrchZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
         .systemLibrary(name: "COrchDeflate", pkgConfig: "libdeflate", providers: [.apt(["libdeflate-dev"])]),
+        // Header-only C: CPU hints (prefetch) Swift cannot spell.
+        .systemLibrary(name: "COrchSys"),
         .systemLibrary(name: "COrchMicroHTTPD", pkgConfig: "libmicrohttpd", providers: [.apt(["libmicrohttpd-dev"])]),
         .systemLibrary(name: "COrchYAML", pkgConfig: "yaml-0.1", providers: [.apt(["libyaml-dev"])]),
         .systemLibrary(name: "COrchCrypt", pkgConfig: "libcrypt", providers: [.apt(["libcrypt-dev"])]),
 
         // Layers: OrchLog → OrchMetrics → OrchCollector; OrchReference → OrchLog.
-        .target(name: "OrchLog", dependencies: ["COrchDeflate"], swiftSettings: hotPath),
+        .target(name: "OrchLog", dependencies: ["COrchDeflate", "COrchSys"], swiftSettings: hotPath),
         .target(name: "OrchMetrics", swiftSettings: hotPath),
         .target(name: "OrchCollector", dependencies: ["OrchLog", "OrchMetrics", "COrchZlib", "COrchMicroHTTPD", "COrchYAML", "COrchCrypt"], swiftSettings: hotPath),
         .target(name: "OrchReference", dependencies: ["OrchLog"]),

@@ -18,8 +18,10 @@ final class LogFlusher: @unchecked Sendable {
     private var encoder = BlockEncoder()
     private var labels = LabelSnapshot()
     private let deflater: Deflater
-    private var raw = ByteBuffer(capacity: 80 << 10)
-    private var frame = ByteBuffer(capacity: 80 << 10)
+    /// Sized for a block of twice `blockSize` (what the size estimate allows), so that steady
+    /// state never grows them: `emit`'s zero-allocation figure counts the flusher too.
+    private var raw: ByteBuffer
+    private var frame: ByteBuffer
 
     private var segmentFD: Int32 = -1
     private var segmentNumber: UInt64
@@ -42,6 +44,9 @@ final class LogFlusher: @unchecked Sendable {
         self.directory = directory
         self.options = options
         deflater = try Deflater(level: options.compressionLevel)
+        let blockBytes = 2 * max(options.blockSize, 1 << 10) + (16 << 10)
+        raw = ByteBuffer(capacity: blockBytes)
+        frame = ByteBuffer(capacity: blockBytes + LogFormat.frameHeaderSize + blockBytes / 1000 + 64)
         var seed = SystemRandomNumberGenerator()
         writerID = seed.next()
 
