@@ -39,7 +39,7 @@ struct RenderBenchmark {
                 }
                 let tag = "\(size)_\(formatName)"
                 result.add(Figure("render_\(tag)_ms", "ms", plain, target: target, note: "\(series) series"))
-                result.add(Figure("render_\(tag)_gzip_ms", "ms", withGzip, note: "render + gzip level 6"))
+                result.add(Figure("render_\(tag)_gzip_ms", "ms", withGzip, note: "render + gzip level \(HTTPResponse.gzipLevel) (as the HTTP layer sends it)"))
                 result.add(Figure("render_\(tag)_bytes", "bytes", [Double(bytes)]))
                 result.add(Figure("render_\(tag)_gzip_bytes", "bytes", [Double(gzipped)]))
             }
