@@ -53,39 +53,41 @@ public enum Event: Sendable, Hashable {
     }
 
     /// Packs the event into its raw form (labels as writer label ids), in schema order.
-    @inlinable
+    /// One switch sets the type and the fields (not `type`'s switch and then this one), and
+    /// it is inlined into `emit`, which builds the event straight in its buffer slot.
+    @inlinable @inline(__always)
     public func raw(seq: UInt64, timestamp: UInt64) -> RawEvent {
-        var r = RawEvent(type: type, seq: seq, timestamp: timestamp)
+        var r = RawEvent(type: .invocationStarted, seq: seq, timestamp: timestamp)
         switch self {
         case let .invocationStarted(agent, id):
             r.l0 = agent.id; r.n0 = id
         case let .invocationFinished(agent, outcome, duration, wait, id, queue):
-            r.l0 = agent.id; r.n0 = UInt64(outcome.rawValue); r.n1 = duration; r.n2 = wait; r.n3 = id; r.l1 = queue.id
+            r.type = .invocationFinished; r.l0 = agent.id; r.n0 = UInt64(outcome.rawValue); r.n1 = duration; r.n2 = wait; r.n3 = id; r.l1 = queue.id
         case let .queueSample(queue, depth, capacity):
-            r.l0 = queue.id; r.n0 = depth; r.n1 = capacity
+            r.type = .queueSample; r.l0 = queue.id; r.n0 = depth; r.n1 = capacity
         case let .queueRejection(queue, reason, retryAfter):
-            r.l0 = queue.id; r.l1 = reason.id; r.n0 = retryAfter
+            r.type = .queueRejection; r.l0 = queue.id; r.l1 = reason.id; r.n0 = retryAfter
         case let .workerPoolSample(pool, busy, size):
-            r.l0 = pool.id; r.n0 = busy; r.n1 = size
+            r.type = .workerPoolSample; r.l0 = pool.id; r.n0 = busy; r.n1 = size
         case let .stateRead(shard, key, version, source, latency):
-            r.l0 = shard.id; r.l1 = key.id; r.n0 = version; r.n1 = UInt64(source.rawValue); r.n2 = latency
+            r.type = .stateRead; r.l0 = shard.id; r.l1 = key.id; r.n0 = version; r.n1 = UInt64(source.rawValue); r.n2 = latency
         case let .stateWrite(shard, key, base, new, outcome, latency, attempt):
-            r.l0 = shard.id; r.l1 = key.id; r.n0 = base; r.n1 = new; r.n2 = UInt64(outcome.rawValue); r.n3 = latency; r.n4 = attempt
+            r.type = .stateWrite; r.l0 = shard.id; r.l1 = key.id; r.n0 = base; r.n1 = new; r.n2 = UInt64(outcome.rawValue); r.n3 = latency; r.n4 = attempt
         case let .memoryFlush(shard, pending, latency, outcome):
-            r.l0 = shard.id; r.n0 = pending; r.n1 = latency; r.n2 = UInt64(outcome.rawValue)
+            r.type = .memoryFlush; r.l0 = shard.id; r.n0 = pending; r.n1 = latency; r.n2 = UInt64(outcome.rawValue)
         case let .toolCall(tool, outcome, latency, fallback):
-            r.l0 = tool.id; r.n0 = UInt64(outcome.rawValue); r.n1 = latency; r.n2 = fallback ? 1 : 0
+            r.type = .toolCall; r.l0 = tool.id; r.n0 = UInt64(outcome.rawValue); r.n1 = latency; r.n2 = fallback ? 1 : 0
         case let .breakerTransition(tool, from, to):
-            r.l0 = tool.id; r.n0 = UInt64(from.rawValue); r.n1 = UInt64(to.rawValue)
+            r.type = .breakerTransition; r.l0 = tool.id; r.n0 = UInt64(from.rawValue); r.n1 = UInt64(to.rawValue)
         case let .llmRequest(provider, model, key, outcome, input, output, latency, wait):
-            r.l0 = provider.id; r.l1 = model.id; r.l2 = key.id
+            r.type = .llmRequest; r.l0 = provider.id; r.l1 = model.id; r.l2 = key.id
             r.n0 = UInt64(outcome.rawValue); r.n1 = input; r.n2 = output; r.n3 = latency; r.n4 = wait
         case let .rateLimiterSample(limiter, available, capacity, waiting, inflight, limit):
-            r.l0 = limiter.id; r.n0 = available; r.n1 = capacity; r.n2 = waiting; r.n3 = inflight; r.n4 = limit
+            r.type = .rateLimiterSample; r.l0 = limiter.id; r.n0 = available; r.n1 = capacity; r.n2 = waiting; r.n3 = inflight; r.n4 = limit
         case let .keyRotation(provider, from, to, reason):
-            r.l0 = provider.id; r.l1 = from.id; r.l2 = to.id; r.l3 = reason.id
+            r.type = .keyRotation; r.l0 = provider.id; r.l1 = from.id; r.l2 = to.id; r.l3 = reason.id
         case let .eventsDropped(count, reason):
-            r.n0 = count; r.n1 = UInt64(reason.rawValue)
+            r.type = .eventsDropped; r.n0 = count; r.n1 = UInt64(reason.rawValue)
         }
         return r
     }

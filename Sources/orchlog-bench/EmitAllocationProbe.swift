@@ -17,14 +17,29 @@ enum EmitAllocationProbe {
     struct Count {
         let perEmit: Double
         let rounds: (Int, Int)
+        /// The extra allocations of every pair tried (3 rounds minus 1 round).
+        let differences: [Int]
     }
 
-    /// Runs the probe twice under valgrind; nil when valgrind is not installed.
+    /// Most probe pairs tried.
+    static let maxPairs = 3
+
+    /// Runs the probe pair (1 round, 3 rounds) under valgrind until a pair shows no extra
+    /// allocation, at most `maxPairs` times, and keeps the smallest difference: an allocation
+    /// made per emit shows in every pair (100,000 extra emits), while a one-time one whose
+    /// moment depends on thread timing (seen: 2 extra in 2 of ~20 runs, never reproduced
+    /// under valgrind by hand) lands in one run of a pair only now and then. Every pair's
+    /// difference is reported. Nil when valgrind is not installed.
     static func countPerEmit() throws -> Count? {
         guard let valgrind = which("valgrind") else { return nil }
-        let a = try allocations(valgrind, rounds: 1)
-        let b = try allocations(valgrind, rounds: 3)
-        return Count(perEmit: Double(max(0, b - a)) / Double(2 * roundEvents), rounds: (1, 3))
+        var differences: [Int] = []
+        while differences.count < maxPairs {
+            let a = try allocations(valgrind, rounds: 1)
+            let b = try allocations(valgrind, rounds: 3)
+            differences.append(max(0, b - a))
+            if differences.last == 0 { break }
+        }
+        return Count(perEmit: Double(differences.min()!) / Double(2 * roundEvents), rounds: (1, 3), differences: differences)
     }
 
     /// The probe itself (in the child process under valgrind).

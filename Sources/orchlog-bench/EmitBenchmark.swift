@@ -69,7 +69,7 @@ struct EmitBenchmark {
         if config.emitValgrindCount {
             if let count = try EmitAllocationProbe.countPerEmit() {
                 result.add(Figure("allocations_per_emit", "allocs", [count.perEmit], target: .atMost(0), zeroAllowed: true,
-                                  note: "exact: valgrind malloc count, \(count.rounds.1) vs \(count.rounds.0) rounds of \(EmitAllocationProbe.roundEvents) emits, difference ÷ extra emits"))
+                                  note: "exact: valgrind malloc count, \(count.rounds.1) vs \(count.rounds.0) rounds of \(EmitAllocationProbe.roundEvents) emits, smallest difference ÷ extra emits (differences: \(count.differences.map(String.init).joined(separator: ", ")))"))
             } else {
                 result.note("allocations per emit: valgrind not found; install it (apt-get install valgrind) for the exact count")
             }
