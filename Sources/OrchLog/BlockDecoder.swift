@@ -180,9 +180,18 @@ public struct BlockDecoder {
                     guard field < Int(layout[row]) else { continue }
                     let code = layout[row &+ 1 &+ field]
                     let rows = columns.typeStart[typeCode + 1] - columns.typeStart[typeCode]
+                    let column = code < 0 ? Int(-(code + 1)) : RawEvent.labelSlots + Int(code)
+                    let start = columns.columnStart[typeCode * BlockColumns.maxColumns + column]
+                    // One byte per value and no byte ≥ 0x80: every value is a one-byte varint
+                    // (enumerations, flags, most labels and small counts) — widened in one
+                    // loop; anything else, or a label out of range, takes the checked path,
+                    // which rewrites the column and reports the exact error.
+                    if Self.widenOneByteValues(block, cursors[key], count: rows, into: values.baseAddress! + start,
+                                               limit: code < 0 ? stringLimit : 256) {
+                        continue
+                    }
                     var stream = StreamReader(block, cursors[key], key: key, context: context)
                     if code < 0 {
-                        let start = columns.columnStart[typeCode * BlockColumns.maxColumns + Int(-(code + 1))]
                         for k in 0..<rows {
                             let v = try stream.next()
                             guard v < stringLimit else {
@@ -191,7 +200,6 @@ public struct BlockDecoder {
                             values[start &+ k] = v
                         }
                     } else {
-                        let start = columns.columnStart[typeCode * BlockColumns.maxColumns + RawEvent.labelSlots + Int(code)]
                         for k in 0..<rows { values[start &+ k] = try stream.next() }
                     }
                     guard stream.atEnd else {
@@ -212,6 +220,24 @@ public struct BlockDecoder {
                 }
             }
         }
+    }
+}
+
+extension BlockDecoder {
+    /// Widens the stream at `range` into `out` when it holds exactly `count` one-byte varints,
+    /// each below `limit`; returns false (with `out` partly written) otherwise.
+    @inline(__always)
+    static func widenOneByteValues(_ block: UnsafeRawBufferPointer, _ range: (Int, Int), count: Int,
+                                   into out: UnsafeMutablePointer<UInt64>, limit: UInt64) -> Bool {
+        guard range.1 &- range.0 == count, count > 0, let base = block.baseAddress else { return false }
+        let bytes = (base + range.0).assumingMemoryBound(to: UInt8.self)
+        var high: UInt8 = 0
+        for k in 0..<count {
+            let b = bytes[k]
+            high = max(high, b)
+            out[k] = UInt64(b)
+        }
+        return UInt64(high) < min(limit, 0x80)
     }
 }
 

@@ -158,6 +158,12 @@ func writeFrames(_ dir: TempDir, frames: Int, perFrame: Int) throws -> (path: St
 
     @Test(arguments: [
         ("string index out of range", [UInt8]([1, 1, 1, 0, 0, 3, 0, 1, 3, 1, 1, 0, 48, 1, 5])),
+        // One byte per value but a continuation byte among them (the one-byte fast path must
+        // hand it to the checked decoder): stream 49 holds one varint where two are due.
+        ("multi-byte varint in a one-byte-per-value stream",
+         [UInt8]([1, 2, 1, 0, 1, 1, 0x71, 5, 0, 2, 3, 3, 1, 2, 0, 0, 48, 2, 0, 0, 49, 2, 0x80, 0x01, 50, 2, 1, 1])),
+        ("label out of range in a one-byte-per-value stream",
+         [UInt8]([1, 2, 1, 0, 1, 1, 0x71, 5, 0, 2, 3, 3, 1, 2, 0, 0, 48, 2, 0, 1, 49, 2, 4, 4, 50, 2, 1, 1])),
         ("varint never ends", [UInt8]([1] + [UInt8](repeating: 0xFF, count: 20))),
         ("absurd event count", [UInt8]([1, 0xFF, 0xFF, 0xFF, 0xFF, 0x0F, 1, 1, 0])),
         ("absurd string count", [UInt8]([1, 1, 1, 1, 0xFF, 0xFF, 0xFF, 0x7F])),
