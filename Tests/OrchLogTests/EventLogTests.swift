@@ -203,4 +203,32 @@ import Testing
         #expect(log.stats.blocksWritten == 2)
         #expect(try readAll(dir.sub("src")).map(\.seq) == [1, 2, 3, 4, 5])
     }
+
+    /// An idle flusher (nothing pending: it sleeps up to a second, until a sync or rotation
+    /// could be due) is woken by the next `emit`, so that event waits for the flush age, not
+    /// for the rest of that second. Each round lets the flusher go idle for 300 ms, then
+    /// times one event to disk: with the wake-up about the 10 ms age, without it ≥ 0.7 s.
+    /// The fastest of three rounds must be under half a second (a slow machine may delay one
+    /// round, not make a missing wake-up fast).
+    @Test func emitWakesAnIdleFlusher() throws {
+        let dir = TempDir("idle-wake")
+        defer { dir.remove() }
+        var options = EventLogOptions()
+        options.flushAgeNs = 10_000_000
+        options.fsync = .never
+        let log = try EventLog(directory: dir.sub("src"), options: options)
+        defer { log.close() }
+        let q = log.label("q")
+        var fastest = Double.infinity
+        for round in 0..<3 {
+            usleep(300_000)
+            let start = Date()
+            log.emit(.queueSample(queue: q, depth: UInt64(round), capacity: 1))
+            let seq = log.stats.nextSequence - 1
+            while log.stats.writtenThrough < seq && Date().timeIntervalSince(start) < 5 { usleep(1_000) }
+            #expect(log.stats.writtenThrough >= seq, "round \(round): not written within 5 s")
+            fastest = min(fastest, Date().timeIntervalSince(start))
+        }
+        #expect(fastest < 0.5, "fastest round took \(fastest) s: emit did not wake the idle flusher")
+    }
 }
