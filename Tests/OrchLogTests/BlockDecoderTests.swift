@@ -22,6 +22,30 @@ import Testing
         try check(values.reversed())
     }
 
+    /// The writer's varint encoder (one- and two-byte fast paths, then a loop) writes exactly
+    /// LEB128, byte for byte, for every length at its edges and for random values, back to
+    /// back in one growing buffer, and counts exactly the bytes it wrote.
+    @Test func varintEncoderWritesExactLEB128ForEveryLength() throws {
+        var values: [UInt64] = [0, 1, 127, 128, UInt64.max, UInt64.max - 1, 1 << 63, 1 << 56, (1 << 56) - 1]
+        for bytes in 1...10 {
+            let low: UInt64 = bytes == 1 ? 0 : 1 << UInt64(7 * (bytes - 1))
+            let high: UInt64 = bytes == 10 ? UInt64.max : (1 << UInt64(7 * bytes)) - 1
+            values += [low, low + 1, high, high - 1, UInt64.random(in: low...high)]
+        }
+        values += (0..<2_000).map { _ in UInt64.random(in: 0...UInt64.max) >> UInt64.random(in: 0...63) }
+        var expected: [UInt8] = []
+        var buffer = ByteBuffer(capacity: 16)
+        defer { buffer.deallocate() }
+        for v in values {
+            var x = v
+            while x >= 0x80 { expected.append(UInt8(x & 0x7F) | 0x80); x >>= 7 }
+            expected.append(UInt8(x))
+            buffer.appendVarint(v)
+            #expect(buffer.count == expected.count, "length after \(v)")
+        }
+        #expect(Array(buffer.bytes) == expected)
+    }
+
     /// Decodes a block of queue_sample events whose depth and capacity are `numbers`.
     private func check(_ numbers: [UInt64]) throws {
         var block: [UInt8] = [LogFormat.blockVersion]
