@@ -42,10 +42,10 @@ struct BlockEncoder {
     /// The block's estimated stream bytes, and their upper bound (`widest` per event).
     private var estimate = 0
     private var bound = 0
-    /// Scratch for one stream and the counting sort of events by type.
+    /// Scratch for one stream, and the counting sort of events by type (`eventCapacity`
+    /// entries, grown with `events`).
     private var scratch = ByteBuffer(capacity: 16 << 10)
     private var order: UnsafeMutablePointer<Int32>
-    private var orderCapacity: Int
     /// Per type: the next free position in `order` (no allocation per block).
     private let next: UnsafeMutablePointer<Int>
 
@@ -64,8 +64,7 @@ struct BlockEncoder {
         eventCapacity = 1024
         events = .allocate(capacity: eventCapacity)
         types = .allocate(capacity: eventCapacity)
-        orderCapacity = eventCapacity
-        order = .allocate(capacity: orderCapacity)
+        order = .allocate(capacity: eventCapacity)
         typeCounts = .allocate(capacity: Self.typeLimit)
         typeCounts.initialize(repeating: 0, count: Self.typeLimit)
         next = .allocate(capacity: Self.typeLimit)
@@ -93,7 +92,7 @@ struct BlockEncoder {
                 }
             }
             labelSlots[t] = labels
-            // A type byte, a 10-byte timestamp delta, 10 bytes per field (labels: 5).
+            // Until a block has shown this type's size: the widest encoding.
             typeCost[t] = Self.widest(fields: n)
         }
     }
@@ -210,6 +209,9 @@ struct BlockEncoder {
         let capacity = grownCapacity(eventCapacity, needed)
         events = reallocated(events, count: count, capacity: capacity)
         types = reallocated(types, count: count, capacity: capacity)
+        // Rebuilt by every `assemble`: nothing to keep.
+        order.deallocate()
+        order = .allocate(capacity: capacity)
         eventCapacity = capacity
     }
 
@@ -286,11 +288,6 @@ struct BlockEncoder {
         Self.putStream(Self.timestampStream, scratch.bytes, into: &raw)
 
         // Counting sort of event indices by type.
-        if orderCapacity < n {
-            order.deallocate()
-            orderCapacity = max(n, orderCapacity * 2)
-            order = .allocate(capacity: orderCapacity)
-        }
         var start = 0
         for t in typesUsed {
             next[t] = start
