@@ -39,8 +39,9 @@ public struct EventLogOptions: Sendable, Equatable {
     public var retentionMaxBytes: Int64? = nil
     /// Delete closed segments last written longer ago than this, in nanoseconds (nil: keep all).
     public var retentionMaxAgeNs: UInt64? = nil
-    /// zlib level 0...9 (default 1: with columnar blocks it still stays under 8 bytes per event, at
-    /// 1.8× the speed of level 6 for 5% more bytes — see BENCHMARKS.md, run E).
+    /// DEFLATE level 0...9 (zlib's range; blocks are compressed by libdeflate). Default 1: with
+    /// columnar blocks it stays under 8 bytes per event, at 1.8× the speed of level 6 for 8% more
+    /// bytes — see BENCHMARKS.md, run G.
     public var compressionLevel: Int32 = 1
     /// Permission bits of segment files (default 0640: not world-readable).
     public var fileMode: UInt32 = 0o640

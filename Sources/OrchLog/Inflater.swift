@@ -1,7 +1,7 @@
 import COrchDeflate
 
 /// Inflates one zlib stream (RFC 1950) per block into a buffer of exactly the declared size,
-/// with libdeflate (twice zlib's speed on orchlog's blocks, BENCHMARKS.md): a stream that would
+/// with libdeflate (1.8× zlib's speed on orchlog's blocks, BENCHMARKS.md run G): a stream that would
 /// produce more is a zlib bomb and stops at the limit. Not thread-safe.
 final class Inflater {
     private let decompressor: OpaquePointer
