@@ -34,13 +34,8 @@ struct IngestBenchmark {
             let rate = Double(n) / Clock.seconds(since: start)
             if run == 0 { try check(collector, events: n) }
 
-            let limitStart = Clock.nowNs()
-            let inflated = try scan.readAndInflate(segments)
-            let limit = Double(inflated) / Clock.seconds(since: limitStart)
-            guard inflated == n else { throw BenchError("\(source): \(inflated) events in the frames, expected \(n)") }
-            let zlibStart = Clock.nowNs()
-            let zlibInflated = try zlibScan.readAndInflate(segments)
-            let zlibLimit = Double(zlibInflated) / Clock.seconds(since: zlibStart)
+            let limit = try scan.eventsPerSecond(segments, expecting: n)
+            let zlibLimit = try zlibScan.eventsPerSecond(segments, expecting: n)
             guard run >= config.ingestWarmup else { continue }
             rates.append(rate)
             limits.append(limit)

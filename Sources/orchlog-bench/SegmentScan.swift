@@ -11,8 +11,17 @@ struct SegmentScan {
 
     init(codec: any BlockCodec) { self.codec = codec }
 
+    /// Reads and inflates `paths`, which must hold `expected` events; returns events/s.
+    mutating func eventsPerSecond(_ paths: [String], expecting expected: Int) throws -> Double {
+        let start = Clock.nowNs()
+        let events = try readAndInflate(paths)
+        let rate = Double(events) / Clock.seconds(since: start)
+        guard events == expected else { throw BenchError("\(paths.first ?? "?"): \(events) events in the frames, expected \(expected)") }
+        return rate
+    }
+
     /// Reads and inflates `paths`; returns the number of events in the frames.
-    mutating func readAndInflate(_ paths: [String]) throws -> Int {
+    private mutating func readAndInflate(_ paths: [String]) throws -> Int {
         var events = 0
         for path in paths {
             let n = try read(path)
