@@ -25,6 +25,14 @@ enum Clock {
             + Double(usage.ru_stime.tv_sec) + Double(usage.ru_stime.tv_usec) / 1e6
     }
 
+    /// CPU nanoseconds of the calling thread (CLOCK_THREAD_CPUTIME_ID), the clock the
+    /// writer's flusher reports its own CPU on (`EventLogStats.flusherCPUNs`).
+    static func threadCPUNs() -> UInt64 {
+        var ts = timespec()
+        clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts)
+        return UInt64(ts.tv_sec) &* 1_000_000_000 &+ UInt64(ts.tv_nsec)
+    }
+
     /// Seconds elapsed since `startNs` (a `nowNs()` reading).
     static func seconds(since startNs: UInt64) -> Double { Double(nowNs() &- startNs) / 1e9 }
 }

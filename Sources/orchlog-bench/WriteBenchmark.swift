@@ -29,18 +29,24 @@ struct WriteBenchmark {
         let policies: [(String, EventLogOptions.FsyncPolicy, Bool)] = [
             ("never", .never, true), ("interval", .interval(seconds: 1), true), ("always", .always, false),
         ]
-        var limitRates: [Double] = [], zlibRates: [Double] = []
+        var limitRates: [Double] = [], zlibRates: [Double] = [], limitCPU: [Double] = []
+        var flusherCPU: [Double] = [], cpuRatios: [Double] = []
         var limitBytes = 0, zlibBytes = 0
         for (name, policy, targeted) in policies {
             var rates: [Double] = [], ratios: [Double] = [], zlibRatios: [Double] = [], bytes: [Double] = []
             for run in 0..<(config.writeWarmup + config.writeRuns) {
                 let source = dir.sub("\(name)-\(run)")
-                let (rate, onDisk) = try writeOnce(corpus, source, policy)
+                let (rate, onDisk, flusherNs) = try writeOnce(corpus, source, policy)
                 try? FileManager.default.removeItem(atPath: source)
                 // The compressors alone right after, so each ratio compares runs made seconds apart.
-                let (limitRate, compressed) = try compressOnce(codec, blocks, events: n)
-                let (zlibRate, zlibCompressed) = try compressOnce(zlib, blocks, events: n)
+                let (limitRate, compressed, limitNs) = try compressOnce(codec, blocks, events: n)
+                let (zlibRate, zlibCompressed, _) = try compressOnce(zlib, blocks, events: n)
                 guard run >= config.writeWarmup else { continue }
+                if name == "never" {
+                    flusherCPU.append(Double(flusherNs) / Double(n))
+                    limitCPU.append(Double(limitNs) / Double(n))
+                    cpuRatios.append(Double(limitNs) / Double(flusherNs))
+                }
                 rates.append(rate)
                 bytes.append(Double(onDisk) / Double(n))
                 ratios.append(rate / limitRate)
@@ -59,6 +65,11 @@ struct WriteBenchmark {
             result.add(Figure("bytes_per_event_on_disk_fsync_\(name)", "bytes", bytes, target: .atMost(8),
                               note: "segment files incl. headers"))
         }
+        result.add(Figure("flusher_cpu_ns_per_event_fsync_never", "ns", flusherCPU,
+                          note: "the writer's flusher thread CPU (CLOCK_THREAD_CPUTIME_ID) ÷ events: encode, compress, write"))
+        result.add(Figure("compressor_alone_cpu_ns_per_event", "ns", limitCPU, note: "libdeflate alone, thread CPU ÷ events, same blocks"))
+        result.add(Figure("cpu_ratio_compressor_to_flusher_fsync_never", "ratio", cpuRatios,
+                          note: "compressor-alone CPU ÷ flusher CPU per event, paired runs: the writer's own work on top of compression, free of the producer thread and of scheduling"))
         result.add(Figure("compressor_alone_events_per_second", "events/s", limitRates,
                           note: "libdeflate level \(level) of the writer's \(blocks.count) raw blocks (\(rawBytes) bytes), one zlib stream per block"))
         result.add(Figure("compressor_alone_bytes_per_event", "bytes", [Double(limitBytes) / Double(n)], note: "compressed payload only"))
@@ -84,7 +95,7 @@ struct WriteBenchmark {
             var rates: [Double] = []
             var compressed = 0
             for _ in 0..<config.writeLevelRuns {
-                let (rate, bytes) = try compressOnce(sweep, blocks, events: n)
+                let (rate, bytes, _) = try compressOnce(sweep, blocks, events: n)
                 rates.append(rate)
                 compressed = bytes
             }
@@ -95,8 +106,9 @@ struct WriteBenchmark {
         return result
     }
 
-    /// Writes the corpus to a fresh source; returns events/s (first emit → close returned) and bytes on disk.
-    private func writeOnce(_ corpus: EventCorpus, _ source: String, _ policy: EventLogOptions.FsyncPolicy, stamps: LogFiller.Stamps = .clock) throws -> (Double, Int64) {
+    /// Writes the corpus to a fresh source; returns events/s (first emit → close returned),
+    /// bytes on disk and the flusher thread's CPU nanoseconds.
+    private func writeOnce(_ corpus: EventCorpus, _ source: String, _ policy: EventLogOptions.FsyncPolicy, stamps: LogFiller.Stamps = .clock) throws -> (Double, Int64, UInt64) {
         var options = EventLogOptions()
         options.fsync = policy
         let log = try EventLog(directory: source, options: options)
@@ -107,17 +119,20 @@ struct WriteBenchmark {
         let seconds = Clock.seconds(since: start)
         let stats = log.stats
         guard stats.dropped == 0 else { throw BenchError("\(source): the writer dropped \(stats.dropped) events (\(stats.lastError ?? "buffer full"))") }
-        return (Double(corpus.events.count) / seconds, try OrchLogDirectory.segmentBytes(source))
+        return (Double(corpus.events.count) / seconds, try OrchLogDirectory.segmentBytes(source), stats.flusherCPUNs)
     }
 
-    /// Compresses every block with `codec` alone; returns events/s and compressed bytes.
-    private func compressOnce(_ codec: any BlockCodec, _ blocks: [[UInt8]], events: Int) throws -> (Double, Int) {
+    /// Compresses every block with `codec` alone; returns events/s, compressed bytes and
+    /// the thread CPU nanoseconds it took.
+    private func compressOnce(_ codec: any BlockCodec, _ blocks: [[UInt8]], events: Int) throws -> (Double, Int, UInt64) {
         var out: [UInt8] = []
         var total = 0
         let start = Clock.nowNs()
+        let cpuStart = Clock.threadCPUNs()
         for b in blocks {
             total += try b.withUnsafeBytes { try codec.deflate($0, into: &out) }
         }
-        return (Double(events) / Clock.seconds(since: start), total)
+        let cpu = Clock.threadCPUNs() &- cpuStart
+        return (Double(events) / Clock.seconds(since: start), total, cpu)
     }
 }
