@@ -1,5 +1,7 @@
 /// Decodes one inflated block (see docs/log-format.md): string table, then columnar streams,
-/// into `BlockColumns` (column by column: tight loops over one stream each).
+/// into `BlockColumns` (column by column: tight loops over one stream each). Version 2 streams
+/// are byte planes, widened value by value; version 1 streams (varints, logs written before
+/// 2026-11-26) are still read.
 /// Every length, index and count is checked against the block's bounds and `LogFormat`
 /// limits; anything out of range is `.corrupt`, never a crash. Events of unknown types and
 /// fields a newer writer appended (streams this reader does not know) are skipped.
@@ -56,7 +58,10 @@ public struct BlockDecoder {
         presentKeys.removeAll(keepingCapacity: true)
         var r = ByteReader(block, context: context)
         let version = try r.byte()
-        guard version == LogFormat.blockVersion else { throw r.corrupt("block version \(version) is not supported") }
+        guard version == LogFormat.blockVersion || version == LogFormat.blockVersionVarints else {
+            throw r.corrupt("block version \(version) is not supported")
+        }
+        let planes = version == LogFormat.blockVersion
         let count = try r.varint()
         guard count <= UInt64(LogFormat.maxEventsPerBlock) else { throw r.corrupt("event count \(count) exceeds limit") }
         let firstSeq = try r.varint()
@@ -112,6 +117,28 @@ public struct BlockDecoder {
             try columns.rowTypes.withUnsafeMutableBufferPointer { rowTypes in
                 try columns.timestamps.withUnsafeMutableBufferPointer { timestamps in
                     try Self.known.withUnsafeBufferPointer { known in
+                        if planes {
+                            guard n > 0 else { return }
+                            // Type codes and timestamp deltas as planes, widened in place.
+                            let typeCodes = timestamps.baseAddress!
+                            try Self.widenPlanes(block, cursors[BlockEncoder.typeStream], count: n, into: typeCodes,
+                                                 key: BlockEncoder.typeStream, context: context)
+                            for row in 0..<n {
+                                let code = typeCodes[row]
+                                // A type from a newer writer: code 0, skipped (it still took a sequence number).
+                                let t = code <= 15 && known[Int(code)] ? Int(code) : 0
+                                rowTypes[row] = UInt8(t)
+                                perType[t] &+= 1
+                            }
+                            try Self.widenPlanes(block, cursors[BlockEncoder.timestampStream], count: n, into: timestamps.baseAddress!,
+                                                 key: BlockEncoder.timestampStream, context: context)
+                            var ts = baseTs
+                            for row in 0..<n {
+                                ts = ts &+ UInt64(bitPattern: unzigzag(timestamps[row]))
+                                timestamps[row] = ts
+                            }
+                            return
+                        }
                         var types = StreamReader(block, cursors[BlockEncoder.typeStream], key: BlockEncoder.typeStream, context: context)
                         var deltas = StreamReader(block, cursors[BlockEncoder.timestampStream], key: BlockEncoder.timestampStream, context: context)
                         var ts = baseTs
@@ -182,6 +209,11 @@ public struct BlockDecoder {
                     let rows = columns.typeStart[typeCode + 1] - columns.typeStart[typeCode]
                     let column = code < 0 ? Int(-(code + 1)) : RawEvent.labelSlots + Int(code)
                     let start = columns.columnStart[typeCode * BlockColumns.maxColumns + column]
+                    if planes {
+                        try Self.widenPlanes(block, cursors[key], count: rows, into: values.baseAddress! + start,
+                                             limit: code < 0 ? stringLimit : nil, key: key, context: context)
+                        continue
+                    }
                     // One byte per value and no byte ≥ 0x80: every value is a one-byte varint
                     // (enumerations, flags, most labels and small counts) — widened in one
                     // loop; anything else, or a label out of range, takes the checked path,
@@ -238,6 +270,63 @@ extension BlockDecoder {
             out[k] = UInt64(b)
         }
         return UInt64(high) < min(limit, 0x80)
+    }
+}
+
+extension BlockDecoder {
+    /// Decodes the version 2 stream at `range` — a width W (1…8), then W planes of `count`
+    /// bytes, plane j holding byte j of every value — into `out`. With a `limit` (label
+    /// streams: the string count) every value must be below it.
+    /// - Throws: `.corrupt` for a width out of range, a length other than 1 + W × count, or a
+    ///   value not below `limit`.
+    @inline(__always)
+    static func widenPlanes(_ block: UnsafeRawBufferPointer, _ range: (Int, Int), count: Int,
+                            into out: UnsafeMutablePointer<UInt64>, limit: UInt64? = nil, key: Int, context: String) throws {
+        let length = range.1 &- range.0
+        guard length > 0, let base = block.baseAddress else {
+            throw OrchLogError(.corrupt, "\(context): stream \(key) is empty (its value width is missing)")
+        }
+        let bytes = (base + range.0).assumingMemoryBound(to: UInt8.self)
+        let width = Int(bytes[0])
+        guard width >= 1 && width <= 8 else {
+            throw OrchLogError(.corrupt, "\(context): stream \(key) has values \(width) bytes wide (1 to 8 allowed)")
+        }
+        guard length == 1 &+ width &* count else {
+            throw OrchLogError(.corrupt, "\(context): stream \(key) holds \(length) bytes, \(1 &+ width &* count) expected for \(count) values \(width) bytes wide")
+        }
+        let p = bytes + 1
+        // Value by value, one specialised loop per common width (each value's bytes read
+        // from its planes in one go), the rest generically.
+        switch width {
+        case 1:
+            for i in 0..<count { out[i] = UInt64(p[i]) }
+        case 2:
+            let p1 = p + count
+            for i in 0..<count { out[i] = UInt64(p[i]) | UInt64(p1[i]) << 8 }
+        case 3:
+            let p1 = p + count, p2 = p1 + count
+            for i in 0..<count { out[i] = UInt64(p[i]) | UInt64(p1[i]) << 8 | UInt64(p2[i]) << 16 }
+        case 4:
+            let p1 = p + count, p2 = p1 + count, p3 = p2 + count
+            for i in 0..<count { out[i] = UInt64(p[i]) | UInt64(p1[i]) << 8 | UInt64(p2[i]) << 16 | UInt64(p3[i]) << 24 }
+        default:
+            let p1 = p + count, p2 = p1 + count, p3 = p2 + count
+            for i in 0..<count { out[i] = UInt64(p[i]) | UInt64(p1[i]) << 8 | UInt64(p2[i]) << 16 | UInt64(p3[i]) << 24 }
+            var plane = 4
+            while plane < width {
+                let q = p + plane &* count
+                let shift = UInt64(plane &* 8)
+                for i in 0..<count { out[i] |= UInt64(q[i]) << shift }
+                plane &+= 1
+            }
+        }
+        guard let limit else { return }
+        var high: UInt64 = 0
+        for i in 0..<count { high = max(high, out[i]) }
+        guard high < limit else {
+            let bad = UnsafeBufferPointer(start: out, count: count).first { $0 >= limit } ?? high
+            throw OrchLogError(.corrupt, "\(context): string index \(bad) out of range (\(limit) strings)")
+        }
     }
 }
 

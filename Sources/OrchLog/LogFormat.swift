@@ -4,7 +4,9 @@ public enum LogFormat {
     /// Segment file magic: "\u{89}OLOG\r\n\u{1A}" (8 bytes, PNG-style: catches text-mode mangling).
     public static let segmentMagic: [UInt8] = [0x89, 0x4F, 0x4C, 0x4F, 0x47, 0x0D, 0x0A, 0x1A]
     /// Format version written in segment headers. A reader rejects a higher major version.
-    public static let version: UInt16 = 1
+    /// Version 2 segments hold version 2 blocks (byte planes); a reader of version 2 reads
+    /// version 1 segments and blocks too.
+    public static let version: UInt16 = 2
     /// Segment header size in bytes.
     public static let segmentHeaderSize = 56
     /// Frame magic "OLFR" little-endian: lets a reader resynchronise after corruption.
@@ -28,8 +30,11 @@ public enum LogFormat {
     public static let maxEventsPerBlock = 1 << 22
     /// Longest single string (bytes).
     public static let maxStringLength = 1 << 20
-    /// Block encoding version (first byte of every inflated block).
-    public static let blockVersion: UInt8 = 1
+    /// Block encoding version the writer uses (first byte of every inflated block): streams of
+    /// fixed-width values stored as byte planes.
+    public static let blockVersion: UInt8 = 2
+    /// The first block encoding (streams of LEB128 varints), still read.
+    public static let blockVersionVarints: UInt8 = 1
 
     /// The file name of segment `number`.
     public static func segmentFileName(_ number: UInt64) -> String {

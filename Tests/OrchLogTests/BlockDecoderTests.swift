@@ -48,7 +48,7 @@ import Testing
 
     /// Decodes a block of queue_sample events whose depth and capacity are `numbers`.
     private func check(_ numbers: [UInt64]) throws {
-        var block: [UInt8] = [LogFormat.blockVersion]
+        var block: [UInt8] = [LogFormat.blockVersionVarints]
         func varint(_ v: UInt64, _ out: inout [UInt8]) {
             var v = v
             while v >= 0x80 { out.append(UInt8(v & 0x7F) | 0x80); v >>= 7 }

@@ -127,7 +127,7 @@ func writeFrames(_ dir: TempDir, frames: Int, perFrame: Int) throws -> (path: St
         // Hand-built columnar block: queue_sample with two extra trailing fields (streams
         // 51 and 52, unknown to this reader), an event of unknown type 15 (with a field
         // stream 240), then another queue_sample.
-        var block: [UInt8] = [LogFormat.blockVersion]
+        var block: [UInt8] = [LogFormat.blockVersionVarints]
         func varint(_ v: UInt64, _ out: inout [UInt8]) { var v = v; while v >= 0x80 { out.append(UInt8(v & 0x7F) | 0x80); v >>= 7 }; out.append(UInt8(v)) }
         varint(3, &block); varint(10, &block); varint(1_000, &block)   // count, first seq, base ts
         varint(1, &block); varint(1, &block); block.append(UInt8(ascii: "q"))  // one string

@@ -1,0 +1,210 @@
+import Foundation
+@testable import OrchLog
+import OrchTestSupport
+import Testing
+
+/// Version 2 blocks (byte planes): every stream is a width byte W (1…8), then W planes of
+/// one byte per value, least significant first. The writer picks the narrowest width per
+/// stream; a reader decodes every width, rejects any stream whose width or length lies, skips
+/// what a newer writer added — and still reads version 1 (varint) blocks and segments.
+@Suite struct BlockPlanesTests {
+    static func varint(_ v: UInt64, _ out: inout [UInt8]) {
+        var v = v
+        while v >= 0x80 { out.append(UInt8(v & 0x7F) | 0x80); v >>= 7 }
+        out.append(UInt8(v))
+    }
+
+    /// A stream body: `width` (default: the narrowest that holds every value), then the planes.
+    static func planes(_ values: [UInt64], width: Int? = nil) -> [UInt8] {
+        let all = values.reduce(0, |)
+        let w = width ?? max(1, (64 - all.leadingZeroBitCount + 7) / 8)
+        var out: [UInt8] = [UInt8(w)]
+        for plane in 0..<w {
+            for v in values { out.append(plane < 8 ? UInt8(truncatingIfNeeded: v >> UInt64(8 * plane)) : 0) }
+        }
+        return out
+    }
+
+    /// A version 2 block of `count` events with these strings and (key, stream body) pairs.
+    static func block(count: Int, firstSeq: UInt64 = 1, baseTs: UInt64 = 1_000, strings: [String] = ["q"],
+                      streams: [(UInt64, [UInt8])]) -> [UInt8] {
+        var block: [UInt8] = [2]
+        varint(UInt64(count), &block); varint(firstSeq, &block); varint(baseTs, &block)
+        varint(UInt64(strings.count), &block)
+        for s in strings { varint(UInt64(s.utf8.count), &block); block += Array(s.utf8) }
+        varint(UInt64(streams.count), &block)
+        for (key, body) in streams { varint(key, &block); varint(UInt64(body.count), &block); block += body }
+        return block
+    }
+
+    static func decode(_ block: [UInt8]) throws -> (events: [RawEvent], decoder: BlockDecoder) {
+        var decoder = BlockDecoder()
+        var events: [RawEvent] = []
+        try block.withUnsafeBytes { try decoder.decode($0, context: "test", into: &events) }
+        return (events, decoder)
+    }
+
+    static let queue = UInt64(EventType.queueSample.rawValue)
+
+    /// Queue samples whose depth is `depths` and capacity their reverse, timestamps 2 ns apart.
+    static func queueBlock(_ depths: [UInt64], depthWidth: Int? = nil) -> [UInt8] {
+        let n = depths.count
+        return block(count: n, streams: [
+            (0, planes(Array(repeating: queue, count: n))), (1, planes(Array(repeating: 4, count: n))),
+            (queue << 4, planes(Array(repeating: 0, count: n))),
+            (queue << 4 | 1, planes(depths, width: depthWidth)), (queue << 4 | 2, planes(depths.reversed())),
+        ])
+    }
+
+    @Test func valuesOfEveryWidthDecode() throws {
+        var values: [UInt64] = [0, 1, 255, 256, UInt64.max, UInt64.max - 1, 1 << 63]
+        for bytes in 1...8 {
+            let high: UInt64 = bytes == 8 ? UInt64.max : (1 << UInt64(8 * bytes)) - 1
+            let low: UInt64 = bytes == 1 ? 0 : 1 << UInt64(8 * (bytes - 1))
+            values += [low, low + 1, high, high - 1, UInt64.random(in: low...high)]
+        }
+        for v in values {
+            let (events, _) = try Self.decode(Self.queueBlock([v, v ^ 1]))
+            #expect(events.map(\.n0) == [v, v ^ 1])
+        }
+        let (events, decoder) = try Self.decode(Self.queueBlock(values))
+        #expect(events.map(\.n0) == values)
+        #expect(events.map(\.n1) == values.reversed())
+        let stamps: [UInt64] = (1...UInt64(values.count)).map { (k: UInt64) -> UInt64 in 1_000 + 2 * k }
+        #expect(events.map(\.timestamp) == stamps)
+        #expect(events.map(\.seq) == Array(1...UInt64(values.count)))
+        decoder.columns.withView { v in #expect(Array(v.number(.queueSample, 0)) == values) }
+        // A width wider than needed is legal (the high planes are zero).
+        let wide = try Self.decode(Self.queueBlock([1, 2, 3], depthWidth: 8))
+        #expect(wide.events.map(\.n0) == [1, 2, 3])
+    }
+
+    /// The writer stores each stream at the narrowest width that holds its largest value, and
+    /// the reader gets back exactly what was appended.
+    @Test func writerPicksTheNarrowestWidthPerStream() throws {
+        var encoder = BlockEncoder()
+        var raw = ByteBuffer(capacity: 1024)
+        defer { encoder.deallocate(); raw.deallocate() }
+        let labels = LabelSnapshot(table: [Array("q".utf8)])
+        let start: UInt64 = 1_700_000_000_000_000_000
+        for i in 0..<300 {
+            // Depth up to 299 (two bytes), capacity 100 (one), timestamps 1 µs apart (two: zigzag 2,000).
+            let e = Event.queueSample(queue: Label(id: 0), depth: UInt64(i), capacity: 100)
+            encoder.append(e.raw(seq: 1 + UInt64(i), timestamp: start + UInt64(i) * 1_000), labels: labels)
+        }
+        encoder.assemble(into: &raw)
+        let bytes = Array(raw.bytes)
+        #expect(bytes[0] == LogFormat.blockVersion)
+        // Walk the header and collect each stream's width.
+        var r = ByteReader(raw.bytes, context: "test")
+        _ = try r.byte()
+        #expect(try r.varint() == 300)
+        #expect(try r.varint() == 1)
+        #expect(try r.varint() == start)
+        let strings = try r.varint()
+        for _ in 0..<strings { try r.skip(Int(try r.varint())) }
+        var widths: [UInt64: Int] = [:]
+        for _ in 0..<(try r.varint()) {
+            let key = try r.varint(), length = Int(try r.varint())
+            widths[key] = Int(bytes[r.offset])
+            #expect(length == 1 + widths[key]! * 300, "stream \(key)")
+            try r.skip(length)
+        }
+        #expect(widths == [0: 1, 1: 2, Self.queue << 4: 1, Self.queue << 4 | 1: 2, Self.queue << 4 | 2: 1])
+        let (events, _) = try Self.decode(bytes)
+        #expect(events.map(\.n0) == (0..<300).map { UInt64($0) })
+        #expect(events.allSatisfy { $0.n1 == 100 && $0.l0 == 0 })
+        #expect(events.map(\.timestamp) == (0..<300).map { start + UInt64($0) * 1_000 })
+    }
+
+    static let hostile: [(String, [UInt8])] = {
+        let q = queue
+        let types = planes([q, q]), ts = planes([0, 2]), label = planes([0, 0]), n = planes([5, 6])
+        func with(_ key: UInt64, _ body: [UInt8], strings: [String] = ["q"]) -> [UInt8] {
+            var streams: [(UInt64, [UInt8])] = [(0, types), (1, ts), (q << 4, label), (q << 4 | 1, n), (q << 4 | 2, n)]
+            let i = streams.firstIndex { $0.0 == key }!
+            streams[i].1 = body
+            return block(count: 2, strings: strings, streams: streams)
+        }
+        return [
+            ("width 0", with(q << 4 | 1, [0])),
+            ("width 9", with(q << 4 | 1, [9] + [UInt8](repeating: 1, count: 18))),
+            ("stream one byte short", with(q << 4 | 1, Array(n.dropLast()))),
+            ("stream one byte long", with(q << 4 | 1, n + [0])),
+            ("type stream without its width", with(0, [])),
+            ("timestamp stream of the wrong length", with(1, [1, 0])),
+            ("string index out of range", with(q << 4, planes([0, 1]))),
+            ("string index out of range in a high plane", with(q << 4, planes([0, 256]))),
+            ("string index out of range and nothing to index", with(q << 4, planes([0, 0]), strings: [])),
+        ]
+    }()
+
+    @Test(arguments: hostile)
+    func hostilePlaneBlocksAreCorruption(_ name: String, _ block: [UInt8]) throws {
+        var decoder = BlockDecoder()
+        var events: [RawEvent] = []
+        #expect(throws: OrchLogError.self, "\(name)") {
+            try block.withUnsafeBytes { try decoder.decode($0, context: "test", into: &events) }
+        }
+        #expect(decoder.columns.rowCount == 0, "nothing is delivered from a corrupt block")
+    }
+
+    /// A type code from a newer writer (300: two bytes wide), a field stream this reader does
+    /// not know (51), and streams of the unknown type — even malformed ones — are skipped; a
+    /// field stream an older writer did not write reads as 0.
+    @Test func newerAndOlderWritersBlocksDecode() throws {
+        let q = Self.queue
+        let block = Self.block(count: 3, firstSeq: 10, streams: [
+            (0, Self.planes([q, 300, q])), (1, Self.planes([0, 2, 2])),
+            (q << 4, Self.planes([0, 0])), (q << 4 | 1, Self.planes([7, 8])),
+            // no stream 50 (capacity): an older writer
+            (q << 4 | 3, Self.planes([1, 1])),
+            (240, [9, 9, 9]),
+        ])
+        let (events, decoder) = try Self.decode(block)
+        #expect(events.map(\.seq) == [10, 12])
+        #expect(events.map(\.n0) == [7, 8])
+        #expect(events.map(\.n1) == [0, 0])
+        #expect(events.map(\.timestamp) == [1_000, 1_002])
+        #expect(decoder.skippedUnknown == 1)
+    }
+
+    /// Logs written before version 2 stay readable: a version 1 segment holding a version 1
+    /// (varint) block reads back event for event, next to a version 2 segment.
+    @Test func versionOneSegmentsAndBlocksStillRead() throws {
+        let dir = TempDir("v1-compat")
+        defer { dir.remove() }
+        try FileManager.default.createDirectory(atPath: dir.sub("src"), withIntermediateDirectories: true)
+        // Version 1 block: three queue samples, depth 300/5/70000 (varints of 2, 1 and 3 bytes).
+        var v1: [UInt8] = [LogFormat.blockVersionVarints]
+        Self.varint(3, &v1); Self.varint(1, &v1); Self.varint(5_000, &v1)
+        Self.varint(1, &v1); Self.varint(1, &v1); v1.append(UInt8(ascii: "q"))
+        let streams: [(UInt64, [UInt64])] = [
+            (0, [Self.queue, Self.queue, Self.queue]), (1, [0, 20, 20]),
+            (Self.queue << 4, [0, 0, 0]), (Self.queue << 4 | 1, [300, 5, 70_000]), (Self.queue << 4 | 2, [9, 9, 9]),
+        ]
+        Self.varint(UInt64(streams.count), &v1)
+        for (key, values) in streams {
+            var body: [UInt8] = []
+            for v in values { Self.varint(v, &body) }
+            Self.varint(key, &v1); Self.varint(UInt64(body.count), &v1); v1 += body
+        }
+        var old = HostileSegment(number: 1, firstSeq: 1)
+        var header = SegmentHeader(writerID: 7, segmentNumber: 1, firstSeq: 1, createdNs: 1_700_000_000_000_000_000)
+        header.version = 1
+        old.bytes = header.encoded()
+        old.appendFrame(payload: try HostileSegment.deflate(v1), rawLength: v1.count, eventCount: 3, firstSeq: 1)
+        try old.write(to: dir.sub("src/0000000000000001.olog"))
+        var new = HostileSegment(number: 2, firstSeq: 4)
+        try new.appendGood(firstSeq: 4, count: 2)
+        try new.write(to: dir.sub("src/0000000000000002.olog"))
+
+        var problems: [LogProblem] = []
+        let records = try readAll(dir.sub("src"), problems: &problems)
+        #expect(problems.isEmpty, "\(problems)")
+        #expect(records.map(\.seq) == [1, 2, 3, 4, 5])
+        #expect(records.prefix(3).map { $0.text(of: "depth") } == ["300", "5", "70000"])
+        #expect(records.prefix(3).map(\.timestamp) == [5_000, 5_010, 5_020])
+        #expect(records.dropFirst(3).map { $0.text(of: "depth") } == ["0", "1"])
+    }
+}
