@@ -93,6 +93,7 @@ final class Aggregator {
         switch p.kind {
         case .missingData: registry.add(h.lost, Double(p.lostEvents))
         case .corrupt, .badSegment, .tornTail: registry.increment(h.decodeErrors)
+        case .restarted: break  // not an error: the new log is read from its start (logged)
         }
     }
 

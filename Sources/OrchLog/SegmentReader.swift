@@ -46,6 +46,17 @@ public final class SegmentReader {
         rawBuffer.deallocate()
     }
 
+    /// The header of the segment file at `path` now (nil when it is gone or unreadable): the
+    /// file an open reader holds may have been deleted and another written under its name.
+    public static func currentHeader(at path: String) -> SegmentHeader? {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { return nil }
+        defer { close(fd) }
+        var bytes = [UInt8](repeating: 0, count: LogFormat.segmentHeaderSize)
+        guard let n = try? bytes.withUnsafeMutableBytes({ try Sys.pread(fd, $0.baseAddress!, $0.count, 0, path: path) }) else { return nil }
+        return try? bytes.withUnsafeBytes { try SegmentHeader.decode(UnsafeRawBufferPointer(rebasing: $0[0..<n]), path: path) }
+    }
+
     /// The file's current size in bytes.
     public func size() throws -> Int64 {
         var st = stat()

@@ -4,11 +4,16 @@ public struct LogPosition: Sendable, Codable, Equatable {
     public var segment: UInt64
     public var offset: Int64
     public var lastSeq: UInt64
+    /// The writer id in `segment`'s header, once opened: a segment of that number written by
+    /// another writer means the source directory was recreated. Absent in checkpoints written
+    /// before it was recorded (those are resumed unchecked).
+    public var writerID: UInt64?
 
-    public init(segment: UInt64 = 0, offset: Int64 = SegmentReader.firstFrameOffset, lastSeq: UInt64 = 0) {
+    public init(segment: UInt64 = 0, offset: Int64 = SegmentReader.firstFrameOffset, lastSeq: UInt64 = 0, writerID: UInt64? = nil) {
         self.segment = segment
         self.offset = offset
         self.lastSeq = lastSeq
+        self.writerID = writerID
     }
 }
 
@@ -23,6 +28,9 @@ public struct LogProblem: Sendable, Equatable, CustomStringConvertible {
         case badSegment = "bad_segment"
         /// Segments were deleted (retention) before they were read: `lostEvents` is the gap.
         case missingData = "missing_data"
+        /// The source directory was deleted and written anew (its sequence numbers start over):
+        /// the reader starts again at the new log's first segment.
+        case restarted
     }
     public let kind: Kind
     public let path: String
@@ -90,6 +98,12 @@ public final class SourceReader {
                 problem(.corrupt, current.path, offset, reason)
                 position.offset = resumeAt
             case let .end(offset), let .incomplete(offset, _):
+                // A segment of this number by another writer: the directory was recreated (the
+                // file read so far is deleted; a new log may already be past this number).
+                if let now = SegmentReader.currentHeader(at: current.path), now.writerID != current.header.writerID {
+                    restart(current.path, "segment \(position.segment) now holds another writer's log (the source directory was recreated): reading the new log from its start")
+                    continue
+                }
                 // Move on only when the writer has moved on to a newer segment; re-check this
                 // one first, since it may have been completed in between.
                 guard try newerSegmentExists() else { return delivered }
@@ -115,6 +129,14 @@ public final class SourceReader {
         onProblem(LogProblem(kind: kind, path: path, offset: offset, reason: reason, lostEvents: lost))
     }
 
+    /// Starts over at the first segment of a source whose log was replaced.
+    private func restart(_ path: String, _ reason: String) {
+        problem(.restarted, path, 0, reason)
+        position = LogPosition()
+        reader = nil
+        moveOn = false
+    }
+
     private func newerSegmentExists() throws -> Bool {
         try LogDirectory.segments(in: source.path).contains { $0.number > position.segment }
     }
@@ -133,6 +155,17 @@ public final class SourceReader {
         moveOn = false
         do {
             let r = try SegmentReader(path: segment.path)
+            if segment.number == position.segment, let expected = position.writerID, expected != r.header.writerID {
+                // Resuming (a checkpoint) in a segment another writer wrote since.
+                restart(segment.path, "segment \(segment.number) now holds another writer's log (the source directory was recreated): reading the new log from its start")
+                return try openNextSegment()
+            }
+            if position.lastSeq > 0, position.offset == SegmentReader.firstFrameOffset, r.header.firstSeq <= position.lastSeq {
+                // Sequence numbers never go back within one log: this is a new one.
+                restart(segment.path, "segment \(segment.number) starts at sequence \(r.header.firstSeq), at or before the \(position.lastSeq) already read (the source directory was recreated): reading the new log from its start")
+                return try openNextSegment()
+            }
+            position.writerID = r.header.writerID
             if position.lastSeq > 0, position.offset == SegmentReader.firstFrameOffset, r.header.firstSeq > position.lastSeq,
                r.header.firstSeq - position.lastSeq > 1 {
                 // Segments (or their ends) were deleted before they were read.
