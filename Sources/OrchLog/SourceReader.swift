@@ -104,6 +104,7 @@ public final class SourceReader {
                     restart(current.path, "segment \(position.segment) now holds another writer's log (the source directory was recreated): reading the new log from its start")
                     continue
                 }
+                if try restartIfOnlyOlderSegments(current.path) { continue }
                 // Move on only when the writer has moved on to a newer segment; re-check this
                 // one first, since it may have been completed in between.
                 guard try newerSegmentExists() else { return delivered }
@@ -137,6 +138,16 @@ public final class SourceReader {
         moveOn = false
     }
 
+    /// A writer never deletes the segment it writes and numbers only grow, so a directory
+    /// whose segments are all numbered below the one being read was recreated (by a log not
+    /// yet as long as the old one): starts over and returns true.
+    private func restartIfOnlyOlderSegments(_ path: String) throws -> Bool {
+        guard position.segment > 0, let newest = try LogDirectory.segments(in: source.path).last,
+              newest.number < position.segment else { return false }
+        restart(path, "segment \(position.segment) is gone and the directory's segments now end at \(newest.number) (the source directory was recreated): reading the new log from its start")
+        return true
+    }
+
     private func newerSegmentExists() throws -> Bool {
         try LogDirectory.segments(in: source.path).contains { $0.number > position.segment }
     }
@@ -148,7 +159,13 @@ public final class SourceReader {
         let wanted = moveOn || position.segment == 0
             ? segments.first { $0.number > position.segment }
             : segments.first { $0.number >= position.segment }
-        guard let segment = wanted else { return false }
+        guard let segment = wanted else {
+            // Resuming in a segment that is gone, with only lower numbers left: recreated.
+            if try restartIfOnlyOlderSegments(source.path + "/" + LogFormat.segmentFileName(position.segment)) {
+                return try openNextSegment()
+            }
+            return false
+        }
         if segment.number != position.segment {
             position = LogPosition(segment: segment.number, offset: SegmentReader.firstFrameOffset, lastSeq: position.lastSeq)
         }
@@ -158,11 +175,6 @@ public final class SourceReader {
             if segment.number == position.segment, let expected = position.writerID, expected != r.header.writerID {
                 // Resuming (a checkpoint) in a segment another writer wrote since.
                 restart(segment.path, "segment \(segment.number) now holds another writer's log (the source directory was recreated): reading the new log from its start")
-                return try openNextSegment()
-            }
-            if position.lastSeq > 0, position.offset == SegmentReader.firstFrameOffset, r.header.firstSeq <= position.lastSeq {
-                // Sequence numbers never go back within one log: this is a new one.
-                restart(segment.path, "segment \(segment.number) starts at sequence \(r.header.firstSeq), at or before the \(position.lastSeq) already read (the source directory was recreated): reading the new log from its start")
                 return try openNextSegment()
             }
             position.writerID = r.header.writerID
