@@ -152,6 +152,30 @@ import Testing
         #expect(json.stdout.contains(#""queue":"crm\u001b[31mRED""#) && json.stdout.contains(#""queue":"del\u007fc1\u0085\u009b""#))
     }
 
+    /// A problem found in a segment names its location once, whichever tool reports it.
+    @Test func aBadSegmentHeaderIsReportedWithItsPathOnce() throws {
+        let dir = TempDir("header-crc")
+        defer { dir.remove() }
+        #expect(try runTool("orchlog", ["generate", "--out", dir.sub("root/app"), "--events", "100"]).status == 0)
+        let segment = try LogDirectory.segments(in: dir.sub("root/app"))[0].path
+        var bytes = try Data(contentsOf: URL(fileURLWithPath: segment))
+        bytes[20] ^= 0x01  // inside the writer id: covered by the header CRC
+        try bytes.write(to: URL(fileURLWithPath: segment))
+        let line = "\(segment):0: segment header CRC mismatch"
+
+        let tail = try runTool("orchlog", ["tail", "--from-start", dir.sub("root/app")])
+        #expect(tail.status == 1)
+        #expect(tail.stderr == "orchlog: warning: \(line)\n")
+        let verify = try runTool("orchlog", ["verify", dir.sub("root")])
+        #expect(verify.status == 1)
+        #expect(verify.stdout == line + "\n")
+        let inspect = try runTool("orchlog", ["inspect", dir.sub("root")])
+        #expect(inspect.status == 1)
+        #expect(inspect.stderr == line + "\n")
+        let collector = try runTool("orchlog-collector", ["--once", "--log.dir", dir.sub("root")])
+        #expect(collector.stderr.split(separator: "\n").contains("orchlog-collector: bad_segment: \(line)"), "\(collector.stderr)")
+    }
+
     @Test func usageErrorsExitTwoAndNameTheProblem() throws {
         for args in [["tail"], ["tail", "--bogus", "/tmp"], ["tail", "--type", "nope", "/tmp"], ["tail", "--where", "nokey=1", "/tmp"],
                      ["tail", "-o", "xml", "/tmp"], ["generate"], ["frobnicate"], ["verify"], ["inspect", "a", "b"]] {
