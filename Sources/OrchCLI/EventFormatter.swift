@@ -54,11 +54,50 @@ struct EventFormatter {
             if case .nanoseconds = field.kind {
                 out += Timestamp.humanDuration(r.number(of: field.name) ?? 0)
             } else {
-                let v = r.text(of: field)
-                out += (v.isEmpty || v.contains(" ")) ? "\"\(v)\"" : v
+                EventFormatter.appendValue(r.text(of: field), to: &out)
             }
         }
         return out
+    }
+
+    /// Appends a field value for text output, so one event stays one line and every value
+    /// reads back unambiguously: bare when it is non-empty and holds no space, quote,
+    /// backslash or control character; otherwise quoted as `appendQuoted` does, with other
+    /// control characters (C0, DEL, C1) as `\u{1B}` (hex scalar value).
+    static func appendValue(_ v: String, to out: inout String) {
+        let needsQuotes = v.isEmpty || v.unicodeScalars.contains { $0 == " " || $0 == "\"" || $0 == "\\" || isControl($0) }
+        guard needsQuotes else {
+            out += v
+            return
+        }
+        appendQuoted(v, to: &out) { "\\u{" + String($0.value, radix: 16, uppercase: true) + "}" }
+    }
+
+    /// Appends `s` in double quotes with `\"`, `\\`, `\n`, `\r` and `\t` escapes, and every
+    /// other control character (`isControl`) as `escapeControl` spells it.
+    static func appendQuoted(_ s: String, to out: inout String, escapeControl: (Unicode.Scalar) -> String) {
+        out += "\""
+        for u in s.unicodeScalars {
+            switch u {
+            case "\"": out += "\\\""
+            case "\\": out += "\\\\"
+            case "\n": out += "\\n"
+            case "\r": out += "\\r"
+            case "\t": out += "\\t"
+            default:
+                if isControl(u) {
+                    out += escapeControl(u)
+                } else {
+                    out.unicodeScalars.append(u)
+                }
+            }
+        }
+        out += "\""
+    }
+
+    /// C0 (U+0000–U+001F), DEL (U+007F) and C1 (U+0080–U+009F): what a terminal may act on.
+    static func isControl(_ u: Unicode.Scalar) -> Bool {
+        u.value < 0x20 || (0x7F...0x9F).contains(u.value)
     }
 
     /// ANSI color by how the event went: red bad, yellow degraded, green good, default else.
@@ -81,27 +120,14 @@ extension String {
     }
 }
 
-/// Minimal JSON string escaping (RFC 8259) for output we write ourselves.
+/// Minimal JSON string escaping (RFC 8259) for output we write ourselves. DEL and C1
+/// controls, which JSON allows raw, are escaped too, so JSON read on a terminal is inert.
 enum JSON {
     static func appendString(_ s: String, to out: inout String) {
-        out += "\""
-        for u in s.unicodeScalars {
-            switch u {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            default:
-                if u.value < 0x20 {
-                    let hex = String(u.value, radix: 16)
-                    out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-                } else {
-                    out.unicodeScalars.append(u)
-                }
-            }
+        EventFormatter.appendQuoted(s, to: &out) {
+            let hex = String($0.value, radix: 16)
+            return "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
         }
-        out += "\""
     }
 
     static func string(_ s: String) -> String {

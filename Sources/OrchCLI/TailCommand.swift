@@ -20,6 +20,9 @@ enum TailCommand {
       -o, --output FORMAT   text (default) or json (NDJSON: seq, ts, source, type, fields)
       -h, --help            this help
 
+    In text output a value that is empty or holds a space, quote, backslash or control
+    character is quoted, with \\" \\\\ \\n \\r \\t and \\u{1B} (hex) escapes: one event is one line.
+
     Exit status: 0 ok, 1 corrupt data was found (and skipped, with a warning), 2 usage.
     """
 

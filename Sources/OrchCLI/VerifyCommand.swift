@@ -100,7 +100,7 @@ enum VerifyCommand {
                 result.problems.append(Problem(offset: 0, reason: "torn header (\(size) bytes)", repairable: true))
                 result.tornAt = 0
             } else if !(liveTail && size < Int64(LogFormat.segmentHeaderSize)) {
-                result.problems.append(Problem(offset: 0, reason: e.message.components(separatedBy: ": ").dropFirst().joined(separator: ": "), repairable: false))
+                result.problems.append(Problem(offset: 0, reason: e.reason(at: segment.path, offset: 0), repairable: false))
             }
             return result
         } catch {
@@ -124,8 +124,7 @@ enum VerifyCommand {
                     result.frames += 1
                     result.events += Int(h.eventCount)
                 } catch let e as OrchLogError {
-                    let reason = e.message.hasPrefix("\(segment.path):\(at): ") ? String(e.message.dropFirst("\(segment.path):\(at): ".count)) : e.message
-                    result.problems.append(Problem(offset: at, reason: "bad block: \(reason)", repairable: false))
+                    result.problems.append(Problem(offset: at, reason: "bad block: \(e.reason(at: segment.path, offset: at))", repairable: false))
                 } catch {
                     result.problems.append(Problem(offset: at, reason: "\(error)", repairable: false))
                 }

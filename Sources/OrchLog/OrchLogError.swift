@@ -31,6 +31,16 @@ public struct OrchLogError: Error, CustomStringConvertible, Equatable, Sendable 
 
     public var description: String { message }
 
+    /// The message without its leading location — "`path`:`offset`: " or "`path`: " — for
+    /// reports that print the location themselves (`LogProblem`, `orchlog verify`); the
+    /// whole message when it starts otherwise.
+    public func reason(at path: String, offset: Int64) -> String {
+        for prefix in ["\(path):\(offset): ", "\(path): "] where message.hasPrefix(prefix) {
+            return String(message.dropFirst(prefix.count))
+        }
+        return message
+    }
+
     /// An `.io` error for the current `errno`: "`what`: strerror".
     static func system(_ what: String, errno e: Int32 = Glibc.errno) -> OrchLogError {
         OrchLogError(.io, "\(what): \(String(cString: strerror(e)))", errno: e)

@@ -35,6 +35,7 @@ public struct LogProblem: Sendable, Equatable, CustomStringConvertible {
     public let kind: Kind
     public let path: String
     public let offset: Int64
+    /// What is wrong, without the location (`description` prefixes it).
     public let reason: String
     /// For `.missingData`: how many sequence numbers were skipped.
     public let lostEvents: UInt64
@@ -86,7 +87,7 @@ public final class SourceReader {
                 do {
                     try current.decode(h, offset: offset)
                 } catch let error as OrchLogError {
-                    problem(.corrupt, current.path, offset, error.message.components(separatedBy: ": ").last ?? error.message)
+                    problem(.corrupt, current.path, offset, error.reason(at: current.path, offset: offset))
                     position.offset = offset + Int64(h.frameLength)
                     continue
                 }
@@ -192,7 +193,7 @@ public final class SourceReader {
                let attributes = try? LogDirectory.fileSize(segment.path), attributes < Int64(LogFormat.segmentHeaderSize) {
                 return false  // the writer has not written the header yet
             }
-            problem(.badSegment, segment.path, 0, error.message)
+            problem(.badSegment, segment.path, 0, error.reason(at: segment.path, offset: 0))
             moveOn = true
             return try openNextSegment()
         }

@@ -4,7 +4,7 @@ import Glibc
 import OrchLog
 import Synchronization
 
-/// Set by SIGINT; the run stops at the next progress check.
+/// Set by SIGINT or SIGTERM; the run stops at the next progress check.
 final class StopFlag: Sendable {
     private let flag = Atomic<Bool>(false)
     func set() { flag.store(true, ordering: .relaxed) }
@@ -40,13 +40,24 @@ public enum ReferenceCLI {
         do {
             let tty = isatty(STDERR_FILENO) != 0 && !options.quiet
             let stop = StopFlag()
-            signal(SIGINT, SIG_IGN)
-            let source = DispatchSource.makeSignalSource(signal: SIGINT, queue: .global())
-            source.setEventHandler { stop.set() }
-            source.resume()
+            // SIGINT (Ctrl-C) and SIGTERM (kill, timeout, a supervisor) both stop the run
+            // cleanly: the log is closed and the summary, marked interrupted, written.
+            let stopSignals = [SIGINT, SIGTERM]
+            let sources = stopSignals.map { sig -> DispatchSourceSignal in
+                signal(sig, SIG_IGN)
+                let source = DispatchSource.makeSignalSource(signal: sig, queue: .global())
+                source.setEventHandler { stop.set() }
+                source.resume()
+                return source
+            }
+            // A parent may have spawned us with these blocked; Dispatch needs them delivered.
+            var unblock = sigset_t()
+            sigemptyset(&unblock)
+            for sig in stopSignals { sigaddset(&unblock, sig) }
+            pthread_sigmask(SIG_UNBLOCK, &unblock, nil)
             defer {
-                source.cancel()
-                signal(SIGINT, SIG_DFL)
+                for source in sources { source.cancel() }
+                for sig in stopSignals { signal(sig, SIG_DFL) }
             }
             var bar = ProgressBar(enabled: tty)
             let summary = try run(options, shouldStop: { stop.isSet }, progress: { bar.update($0) })

@@ -170,6 +170,9 @@ public struct RunOptions: Sendable, Equatable {
       --list-scenarios            list the scenarios and exit
       --help, -h                  show this help
 
-    Exit status: 0 done, 1 the run failed (log or summary not writable), 2 usage error.
+    SIGINT (Ctrl-C) or SIGTERM stops the run early: the log is closed and the summary, marked
+    interrupted, printed and written as usual.
+
+    Exit status: 0 done (or stopped by SIGINT/SIGTERM), 1 the run failed (log or summary not writable), 2 usage error.
     """
 }

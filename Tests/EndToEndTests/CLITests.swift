@@ -98,6 +98,84 @@ import Testing
         #expect(verify.status == 0, "\(verify.stdout)\(verify.stderr)")
     }
 
+    /// Label values come from the instrumented program (tool names, agent names, queue names):
+    /// text output escapes control characters so a value can neither drive the terminal (ESC
+    /// sequences) nor forge output lines (newline), and quotes such values so they read back
+    /// unambiguously. JSON output escapes them too and stays valid JSON.
+    @Test func tailEscapesControlCharactersInLabelsAndKeepsOneEventPerLine() throws {
+        let dir = TempDir("tail-escape")
+        defer { dir.remove() }
+        // (NDJSON string literal, the exact text `tail` must print for it, the decoded value)
+        let cases: [(json: String, text: String, value: String)] = [
+            (#"crm\u001b[31mRED"#, #""crm\u{1B}[31mRED""#, "crm\u{1B}[31mRED"),
+            (#"x\n2026-01-01T00:00:00.000000Z  fake  queue_sample        queue=forged"#,
+             #""x\n2026-01-01T00:00:00.000000Z  fake  queue_sample        queue=forged""#,
+             "x\n2026-01-01T00:00:00.000000Z  fake  queue_sample        queue=forged"),
+            (#"nul\u0000byte"#, #""nul\u{0}byte""#, "nul\u{0}byte"),
+            (#"cr\rtab\tbell\u0007"#, #""cr\rtab\tbell\u{7}""#, "cr\rtab\tbell\u{7}"),
+            (#"del\u007fc1\u0085\u009b"#, #""del\u{7F}c1\u{85}\u{9B}""#, "del\u{7F}c1\u{85}\u{9B}"),
+            (#"say \"hi\" C:\\dir"#, #""say \"hi\" C:\\dir""#, "say \"hi\" C:\\dir"),
+            (#"\"quoted\""#, #""\"quoted\"""#, "\"quoted\""),
+            (#"back\\n"#, #""back\\n""#, "back\\n"),
+            (#"with space"#, #""with space""#, "with space"),
+            (#""#, #""""#, ""),
+            (#"plain-é☃"#, "plain-é☃", "plain-é☃"),
+        ]
+        var input = ""
+        var expectedText: [String] = []
+        for (i, c) in cases.enumerated() {
+            let second = String(format: "%02d", i)  // in time order, so tail prints them in this order
+            input += #"{"type":"queue_sample","ts":"2026-01-01T00:00:\#(second)Z","queue":"\#(c.json)","depth":\#(i),"capacity":9}"# + "\n"
+            expectedText.append("2026-01-01T00:00:\(second).000000Z  svc     queue_sample        queue=\(c.text) depth=\(i) capacity=9")
+        }
+        let ingest = try runTool("orchlog", ["ingest", "--out", dir.sub("svc")], stdin: input)
+        #expect(ingest.status == 0, "\(ingest.stderr)")
+        #expect(try readAll(dir.sub("svc")).compactMap { $0.text(of: "queue") } == cases.map(\.value), "stored as given")
+
+        let text = try runTool("orchlog", ["tail", "--from-start", dir.sub("svc")])
+        #expect(text.status == 0, "\(text.stderr)")
+        let lines = text.stdout.split(separator: "\n", omittingEmptySubsequences: false).dropLast().map(String.init)
+        #expect(lines.count == cases.count, "one line per event:\n\(text.stdout)")
+        for (got, want) in zip(lines, expectedText) {
+            #expect(got == want)
+        }
+        let controls = text.stdout.unicodeScalars.filter { ($0.value < 0x20 && $0 != "\n") || (0x7F...0x9F).contains($0.value) }
+        #expect(controls.isEmpty, "raw control characters in text output: \(controls.map(\.value))")
+
+        let json = try runTool("orchlog", ["tail", "--from-start", "-o", "json", dir.sub("svc")])
+        #expect(json.status == 0, "\(json.stderr)")
+        let jsonLines = json.stdout.split(separator: "\n", omittingEmptySubsequences: false).dropLast()
+        #expect(jsonLines.count == cases.count)
+        let values = try jsonLines.map { (try JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any])?["queue"] as? String }
+        #expect(values == cases.map(\.value), "JSON output decodes to the stored values")
+        #expect(json.stdout.unicodeScalars.allSatisfy { ($0.value >= 0x20 || $0 == "\n") && !(0x7F...0x9F).contains($0.value) })
+        #expect(json.stdout.contains(#""queue":"crm\u001b[31mRED""#) && json.stdout.contains(#""queue":"del\u007fc1\u0085\u009b""#))
+    }
+
+    /// A problem found in a segment names its location once, whichever tool reports it.
+    @Test func aBadSegmentHeaderIsReportedWithItsPathOnce() throws {
+        let dir = TempDir("header-crc")
+        defer { dir.remove() }
+        #expect(try runTool("orchlog", ["generate", "--out", dir.sub("root/app"), "--events", "100"]).status == 0)
+        let segment = try LogDirectory.segments(in: dir.sub("root/app"))[0].path
+        var bytes = try Data(contentsOf: URL(fileURLWithPath: segment))
+        bytes[20] ^= 0x01  // inside the writer id: covered by the header CRC
+        try bytes.write(to: URL(fileURLWithPath: segment))
+        let line = "\(segment):0: segment header CRC mismatch"
+
+        let tail = try runTool("orchlog", ["tail", "--from-start", dir.sub("root/app")])
+        #expect(tail.status == 1)
+        #expect(tail.stderr == "orchlog: warning: \(line)\n")
+        let verify = try runTool("orchlog", ["verify", dir.sub("root")])
+        #expect(verify.status == 1)
+        #expect(verify.stdout == line + "\n")
+        let inspect = try runTool("orchlog", ["inspect", dir.sub("root")])
+        #expect(inspect.status == 1)
+        #expect(inspect.stderr == line + "\n")
+        let collector = try runTool("orchlog-collector", ["--once", "--log.dir", dir.sub("root")])
+        #expect(collector.stderr.split(separator: "\n").contains("orchlog-collector: bad_segment: \(line)"), "\(collector.stderr)")
+    }
+
     @Test func usageErrorsExitTwoAndNameTheProblem() throws {
         for args in [["tail"], ["tail", "--bogus", "/tmp"], ["tail", "--type", "nope", "/tmp"], ["tail", "--where", "nokey=1", "/tmp"],
                      ["tail", "-o", "xml", "/tmp"], ["generate"], ["frobnicate"], ["verify"], ["inspect", "a", "b"]] {
