@@ -55,6 +55,9 @@ public final class Collector: Sendable {
         return try body(unsafeState)
     }
 
+    /// The `--log.dir` roots that could not be listed on the last pass, and why.
+    public var unreadableRoots: [String: String] { locked { $0.rootProblems } }
+
     /// Whether the first pass over the logs has completed (for `/-/ready`).
     public var isReady: Bool { readyFlag.load(ordering: .acquiring) }
 
@@ -125,8 +128,22 @@ public final class Collector: Sendable {
     /// Finds new sources; forgets sources gone for longer than the TTL.
     private func discoverSources() {
         var found: [SourceDirectory] = []
+        var problems: [String: String] = [:]
         for dir in options.logDirs {
-            if let sources = try? LogDirectory.sources(at: dir) { found += sources }
+            do {
+                found += try LogDirectory.sources(at: dir)
+            } catch {
+                problems[dir] = (error as? OrchLogError)?.message ?? "\(error)"
+            }
+        }
+        // Each root's problem is reported once (and again only when it changes): a root may
+        // appear later (the collector waits for it), but a typo should not look like success.
+        locked { s in
+            for (dir, message) in problems where s.rootProblems[dir] != message {
+                let hint = options.once ? "" : " (still looking for it)"
+                FileHandle.standardError.write(Data("orchlog-collector: --log.dir \(message)\(hint)\n".utf8))
+            }
+            s.rootProblems = problems
         }
         let now = Date().timeIntervalSince1970
         locked { s in
@@ -247,6 +264,8 @@ final class CollectorState: @unchecked Sendable {
     var restored: [String: Checkpoint.Source] = [:]
     var lastCheckpointError: String?
     var lastScrapeSeconds: Double = 0
+    /// Per `--log.dir` root that cannot be listed (missing, not a directory, unreadable): why.
+    var rootProblems: [String: String] = [:]
 
     init(registry: MetricRegistry, catalog: MetricCatalog, aggregator: Aggregator) {
         self.registry = registry

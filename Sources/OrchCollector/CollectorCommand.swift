@@ -20,9 +20,9 @@ public enum CollectorCommand {
                                         loses nor double-counts an event
       --checkpoint.interval SECONDS     how often to checkpoint (default 5; also on SIGTERM/SIGINT)
       --source.ttl SECONDS              how long a vanished source keeps its series (default 3600)
-      --metrics.max-series-per-family N cardinality guard (default 10000)
-      --state.tracked-keys N            keys tracked for lost updates / stale reads (default 100000)
-      --poll.interval SECONDS           scan interval when inotify is quiet (default 0.1)
+      --metrics.max-series-per-family N cardinality guard (default 10000, at most 10000000)
+      --state.tracked-keys N            keys tracked for lost updates / stale reads (default 100000, at most 100000000)
+      --poll.interval SECONDS           scan interval when inotify is quiet (default 0.1, at most 3600)
       --once                            ingest what is there, print the text exposition, exit
       --metrics.reference               print the metric reference (docs/metrics.md) and exit
       -h, --help                        this help
@@ -42,8 +42,17 @@ public enum CollectorCommand {
             defer { i += 1 }
             return argv[i]
         }
-        func number(_ flag: String, _ text: String, min: Double) throws -> Double {
-            guard let v = Double(text), v >= min, v.isFinite else { throw CollectorError(.invalidArgument, "\(flag) \(text): expected a number ≥ \(min)") }
+        func number(_ flag: String, _ text: String, min: Double, max: Double = .greatestFiniteMagnitude) throws -> Double {
+            guard let v = Double(text), v >= min, v <= max, v.isFinite else {
+                let range = max == .greatestFiniteMagnitude ? "≥ \(min)" : "from \(min) to \(max)"
+                throw CollectorError(.invalidArgument, "\(flag) \(text): expected a number \(range)")
+            }
+            return v
+        }
+        func count(_ flag: String, _ text: String, min: Int, max: Int) throws -> Int {
+            guard let v = Int(text), v >= min, v <= max else {
+                throw CollectorError(.invalidArgument, "\(flag) \(text): expected a whole number from \(min) to \(max)")
+            }
             return v
         }
         while i < argv.count {
@@ -62,9 +71,11 @@ public enum CollectorCommand {
             case "--checkpoint.file": o.checkpointFile = try value(flag, inline: inline)
             case "--checkpoint.interval": o.checkpointInterval = try number(flag, try value(flag, inline: inline), min: 0.01)
             case "--source.ttl": o.sourceTTL = try number(flag, try value(flag, inline: inline), min: 0)
-            case "--metrics.max-series-per-family": o.seriesLimit = Int(try number(flag, try value(flag, inline: inline), min: 1))
-            case "--state.tracked-keys": o.trackedKeys = Int(try number(flag, try value(flag, inline: inline), min: 2))
-            case "--poll.interval": o.pollInterval = try number(flag, try value(flag, inline: inline), min: 0.001)
+            case "--metrics.max-series-per-family":
+                o.seriesLimit = try count(flag, try value(flag, inline: inline), min: 1, max: CollectorOptions.maxSeriesLimit)
+            case "--state.tracked-keys":
+                o.trackedKeys = try count(flag, try value(flag, inline: inline), min: 2, max: CollectorOptions.maxTrackedKeys)
+            case "--poll.interval": o.pollInterval = try number(flag, try value(flag, inline: inline), min: 0.001, max: 3_600)
             case "--once": o.once = true
             case "--metrics.reference":
                 print(try MetricCatalog.reference(), terminator: "")
@@ -100,7 +111,8 @@ public enum CollectorCommand {
             collector.checkpoint()
             let bytes = collector.render(format: .prometheusText)
             FileHandle.standardOutput.write(Data(bytes))
-            return 0
+            // A root that could not be read (already reported) fails the run.
+            return collector.unreadableRoots.isEmpty ? 0 : 1
         }
 
         var webConfig: WebConfig?

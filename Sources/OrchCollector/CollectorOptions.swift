@@ -15,10 +15,15 @@ public struct CollectorOptions: Sendable, Equatable {
     public var checkpointInterval: Double = 5
     /// `--source.ttl` seconds a vanished source keeps its series (default 3600).
     public var sourceTTL: Double = 3600
-    /// `--metrics.max-series-per-family` (default 10,000).
+    /// `--metrics.max-series-per-family` (default 10,000; at most `maxSeriesLimit`).
     public var seriesLimit = 10_000
-    /// `--state.tracked-keys`: keys the lost-update/stale-read tracker remembers (default 100,000).
+    /// Largest `--metrics.max-series-per-family`: far past what a Prometheus scrape can take.
+    public static let maxSeriesLimit = 10_000_000
+    /// `--state.tracked-keys`: keys the lost-update/stale-read tracker remembers (default
+    /// 100,000; at most `maxTrackedKeys`).
     public var trackedKeys = 100_000
+    /// Largest `--state.tracked-keys`: about 8 GB of tracker at ≈ 80 bytes a key.
+    public static let maxTrackedKeys = 100_000_000
     /// `--poll.interval` seconds between scans when inotify is quiet (default 0.1).
     public var pollInterval: Double = 0.1
     /// `--once`: ingest what is there, print the text exposition, exit.

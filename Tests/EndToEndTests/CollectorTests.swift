@@ -306,6 +306,47 @@ import Testing
         #expect(ingested + lost == 20_200, "every event is either counted or counted as lost")
     }
 
+    /// Counts that do not fit (or are not whole numbers) are usage errors, not a crash.
+    @Test(arguments: [
+        ["--metrics.max-series-per-family", "99999999999999999999"], ["--metrics.max-series-per-family", "1e30"],
+        ["--metrics.max-series-per-family", "1.5"], ["--metrics.max-series-per-family", "0"],
+        ["--state.tracked-keys", "9223372036854775807"], ["--state.tracked-keys", "1e19"], ["--state.tracked-keys", "abc"],
+        ["--poll.interval", "1e300"], ["--poll.interval", "0"],
+    ])
+    func outOfRangeNumbersAreUsageErrors(_ flag: [String]) throws {
+        let dir = TempDir("flags")
+        defer { dir.remove() }
+        let r = try runTool("orchlog-collector", ["--once", "--log.dir", dir.path] + flag)
+        #expect(r.status == 2, "\(flag): \(r.status) \(r.stderr)")
+        #expect(r.stderr.hasPrefix("orchlog-collector: \(flag[0]) \(flag[1]): expected "), "\(r.stderr)")
+    }
+
+    /// A `--log.dir` that is missing, a file or unreadable is said so, once, and fails `--once`
+    /// (a typo must not look like an empty success); the roots that can be read still count.
+    @Test func unreadableLogRootsAreReportedAndFailOnce() throws {
+        let dir = TempDir("roots")
+        defer { dir.remove() }
+        let gen = try runTool("orchlog", ["generate", "--out", dir.sub("root/app"), "--events", "500"])
+        #expect(gen.status == 0, "\(gen.stderr)")
+        try "not a directory".write(toFile: dir.sub("file"), atomically: true, encoding: .utf8)
+        let r = try runTool("orchlog-collector", ["--once", "--log.dir", dir.sub("root"), "--log.dir", dir.sub("missing"),
+                                                   "--log.dir", dir.sub("file")])
+        #expect(r.status == 1, "\(r.stderr)")
+        let lines = r.stderr.split(separator: "\n").map(String.init)
+        #expect(lines.filter { $0.contains(dir.sub("missing")) } == ["orchlog-collector: --log.dir \(dir.sub("missing")): No such file or directory"])
+        #expect(lines.contains { $0.contains(dir.sub("file")) && $0.contains("not a directory") }, "\(r.stderr)")
+        #expect(parseExposition(r.stdout)["orchlog_collector_events_ingested_total{source=\"app\"}"] ?? 0 >= 500)
+
+        // Unreadable, for a user who may not list it.
+        try FileManager.default.createDirectory(atPath: dir.sub("locked/app"), withIntermediateDirectories: true)
+        chmod(dir.path, 0o755)
+        chmod(dir.sub("locked"), 0o700)
+        let nobody = try run("/usr/bin/setpriv", ["--reuid=65534", "--regid=65534", "--clear-groups",
+                                                  binaryPath("orchlog-collector"), "--once", "--log.dir", dir.sub("locked")])
+        #expect(nobody.status == 1, "\(nobody.stderr)")
+        #expect(nobody.stderr.contains("Permission denied"), "\(nobody.stderr)")
+    }
+
     @Test func badWebConfigIsAClearStartupErrorNotACrash() throws {
         let dir = TempDir("badweb")
         defer { dir.remove() }
