@@ -102,13 +102,14 @@ public final class SourceReader {
                 // A segment of this number by another writer: the directory was recreated (the
                 // file read so far is deleted; a new log may already be past this number).
                 if let now = SegmentReader.currentHeader(at: current.path), now.writerID != current.header.writerID {
-                    restart(current.path, "segment \(position.segment) now holds another writer's log (the source directory was recreated): reading the new log from its start")
+                    restart(current.path, "segment \(position.segment) now holds another writer's log")
                     continue
                 }
-                if try restartIfOnlyOlderSegments(current.path) { continue }
+                let segments = try LogDirectory.segments(in: source.path)
+                if restartIfOnlyOlderSegments(segments, current.path) { continue }
                 // Move on only when the writer has moved on to a newer segment; re-check this
                 // one first, since it may have been completed in between.
-                guard try newerSegmentExists() else { return delivered }
+                guard segments.contains(where: { $0.number > position.segment }) else { return delivered }
                 switch try current.readFrame(at: offset) {
                 case .frame, .corrupt:
                     continue
@@ -131,9 +132,10 @@ public final class SourceReader {
         onProblem(LogProblem(kind: kind, path: path, offset: offset, reason: reason, lostEvents: lost))
     }
 
-    /// Starts over at the first segment of a source whose log was replaced.
-    private func restart(_ path: String, _ reason: String) {
-        problem(.restarted, path, 0, reason)
+    /// Starts over at the first segment of a source whose log was replaced; `what` says how
+    /// that showed.
+    private func restart(_ path: String, _ what: String) {
+        problem(.restarted, path, 0, "\(what) (the source directory was recreated): reading the new log from its start")
         position = LogPosition()
         reader = nil
         moveOn = false
@@ -142,15 +144,10 @@ public final class SourceReader {
     /// A writer never deletes the segment it writes and numbers only grow, so a directory
     /// whose segments are all numbered below the one being read was recreated (by a log not
     /// yet as long as the old one): starts over and returns true.
-    private func restartIfOnlyOlderSegments(_ path: String) throws -> Bool {
-        guard position.segment > 0, let newest = try LogDirectory.segments(in: source.path).last,
-              newest.number < position.segment else { return false }
-        restart(path, "segment \(position.segment) is gone and the directory's segments now end at \(newest.number) (the source directory was recreated): reading the new log from its start")
+    private func restartIfOnlyOlderSegments(_ segments: [SegmentFile], _ path: String) -> Bool {
+        guard position.segment > 0, let newest = segments.last, newest.number < position.segment else { return false }
+        restart(path, "segment \(position.segment) is gone and the directory's segments now end at \(newest.number)")
         return true
-    }
-
-    private func newerSegmentExists() throws -> Bool {
-        try LogDirectory.segments(in: source.path).contains { $0.number > position.segment }
     }
 
     /// Opens the segment to read: the current one (resuming), or the first after it when it
@@ -162,7 +159,7 @@ public final class SourceReader {
             : segments.first { $0.number >= position.segment }
         guard let segment = wanted else {
             // Resuming in a segment that is gone, with only lower numbers left: recreated.
-            if try restartIfOnlyOlderSegments(source.path + "/" + LogFormat.segmentFileName(position.segment)) {
+            if restartIfOnlyOlderSegments(segments, source.path + "/" + LogFormat.segmentFileName(position.segment)) {
                 return try openNextSegment()
             }
             return false
@@ -175,7 +172,7 @@ public final class SourceReader {
             let r = try SegmentReader(path: segment.path)
             if segment.number == position.segment, let expected = position.writerID, expected != r.header.writerID {
                 // Resuming (a checkpoint) in a segment another writer wrote since.
-                restart(segment.path, "segment \(segment.number) now holds another writer's log (the source directory was recreated): reading the new log from its start")
+                restart(segment.path, "segment \(segment.number) now holds another writer's log")
                 return try openNextSegment()
             }
             position.writerID = r.header.writerID
