@@ -44,7 +44,7 @@ final class Aggregator {
         let s = try SourceAggregation(name: name, salt: fnv1a(name, seed: 0x9E37_79B9_7F4A_7C15), aggregator: self)
         sources[name] = s
         // Writer drops start at 0 for every reason, so `increase()` sees the first drop.
-        s.beginBlock([])
+        s.beginBlock(StringTable())
         _ = try ensureBundle(s, .eventsDropped, 0, 0, 0) { [] }
         return s
     }
@@ -76,10 +76,10 @@ final class Aggregator {
             }
         }
         let columns = block.columns
-        s.beginBlock(columns.strings)
+        s.beginBlock(columns.stringTable)
         hot = HotCells(registry, catalog)
         try columns.withView { v in
-            try apply(v, s, strings: columns.strings.count)
+            try apply(v, s, strings: columns.stringTable.count)
             if let row = v.rowTypes.lastIndex(where: { $0 != 0 }) {
                 s.lastEventTs = max(s.lastEventTs, v.timestamps[row])
             }
@@ -188,12 +188,16 @@ final class Aggregator {
 @inline(__always)
 func fnv1a(_ text: String, seed: UInt64 = 0xCBF2_9CE4_8422_2325) -> UInt64 {
     var text = text
-    return text.withUTF8 { bytes in
-        var h = seed
-        for b in bytes {
-            h ^= UInt64(b)
-            h &*= 0x0000_0100_0000_01B3
-        }
-        return h
+    return text.withUTF8 { fnv1a($0, seed: seed) }
+}
+
+/// FNV-1a, 64-bit, of `bytes`.
+@inline(__always)
+func fnv1a(_ bytes: UnsafeBufferPointer<UInt8>, seed: UInt64 = 0xCBF2_9CE4_8422_2325) -> UInt64 {
+    var h = seed
+    for b in bytes {
+        h ^= UInt64(b)
+        h &*= 0x0000_0100_0000_01B3
     }
+    return h
 }

@@ -1,21 +1,30 @@
 /// A hash map from 64-bit keys that are already hashes (the state tracker's key hashes) to
 /// values: open addressing with linear probing, a multiplicative hash of the key for the
-/// home slot, backward-shift deletion (no tombstones), at most 3/4 full. Value semantics
-/// (copy-on-write arrays). Key 0 marks an empty slot, so its entry is kept aside.
+/// home slot, backward-shift deletion (no tombstones), at most 3/4 full. Each slot holds its
+/// key and value side by side, so a probe touches one cache line. Value semantics
+/// (a copy-on-write array). Key 0 marks an empty slot, so its entry is kept aside.
 struct KeyTable<Value> {
-    private var keys: [UInt64]
-    private var values: [Value?]
+    private struct Slot {
+        var key: UInt64
+        var value: Value?
+    }
+
+    private var slots: [Slot]
     private var shift: UInt64
     private var zero: Value?
     /// Entries held.
     private(set) var count = 0
 
+    /// A position `index(of:)` found: valid until the table next changes shape (an insertion
+    /// or removal). `zeroIndex` is key 0's entry, kept aside.
+    typealias Index = Int
+    private static var zeroIndex: Int { -1 }
+
     /// A table that holds `minimumCapacity` entries without growing.
     init(minimumCapacity: Int = 0) {
         var size = 16
         while size * 3 < max(minimumCapacity, 1) * 4 { size *= 2 }
-        keys = [UInt64](repeating: 0, count: size)
-        values = [Value?](repeating: nil, count: size)
+        slots = [Slot](repeating: Slot(key: 0, value: nil), count: size)
         shift = UInt64(64 - size.trailingZeroBitCount)
     }
 
@@ -27,28 +36,44 @@ struct KeyTable<Value> {
     /// The slot holding `key` (not 0), or the empty slot where it would go.
     @inline(__always)
     private func find(_ key: UInt64) -> (slot: Int, found: Bool) {
-        let mask = keys.count &- 1
-        var i = home(key)
-        while true {
-            let k = keys[i]
-            if k == key { return (i, true) }
-            if k == 0 { return (i, false) }
-            i = (i &+ 1) & mask
+        slots.withUnsafeBufferPointer { slots in
+            let mask = slots.count &- 1
+            var i = home(key)
+            while true {
+                let k = slots[i].key
+                if k == key { return (i, true) }
+                if k == 0 { return (i, false) }
+                i = (i &+ 1) & mask
+            }
         }
+    }
+
+    /// Where `key`'s entry is, if present.
+    @inline(__always)
+    func index(of key: UInt64) -> Index? {
+        if key == 0 { return zero == nil ? nil : Self.zeroIndex }
+        let (slot, found) = find(key)
+        return found ? slot : nil
+    }
+
+    /// The value at `index` (from `index(of:)`).
+    @inline(__always)
+    func value(at index: Index) -> Value {
+        index == Self.zeroIndex ? zero! : slots[index].value!
+    }
+
+    /// Replaces the value at `index` (from `index(of:)`, the table unchanged since).
+    @inline(__always)
+    mutating func update(at index: Index, _ value: Value) {
+        if index == Self.zeroIndex { zero = value } else { slots[index].value = value }
     }
 
     subscript(key: UInt64) -> Value? {
-        get {
-            if key == 0 { return zero }
-            let (slot, found) = find(key)
-            return found ? values[slot] : nil
-        }
+        get { index(of: key).map(value(at:)) }
     }
 
     /// Whether `key` is present.
-    func contains(_ key: UInt64) -> Bool {
-        key == 0 ? zero != nil : find(key).found
-    }
+    func contains(_ key: UInt64) -> Bool { index(of: key) != nil }
 
     /// Stores `value` under `key`.
     mutating func set(_ key: UInt64, _ value: Value) {
@@ -59,14 +84,14 @@ struct KeyTable<Value> {
         }
         var (slot, found) = find(key)
         if !found {
-            if (count + 1) * 4 > keys.count * 3 {
+            if (count + 1) * 4 > slots.count * 3 {
                 grow()
                 slot = find(key).slot
             }
-            keys[slot] = key
+            slots[slot].key = key
             count += 1
         }
-        values[slot] = value
+        slots[slot].value = value
     }
 
     /// Removes `key`; returns its value if it was present.
@@ -79,24 +104,22 @@ struct KeyTable<Value> {
         }
         let (slot, found) = find(key)
         guard found else { return nil }
-        let removed = values[slot]
+        let removed = slots[slot].value
         // Backward shift: move later entries of the probe run into the hole when their home
         // allows it, so that no lookup meets an empty slot before its key.
-        let mask = keys.count &- 1
+        let mask = slots.count &- 1
         var hole = slot
         var i = (slot &+ 1) & mask
-        while keys[i] != 0 {
-            let h = home(keys[i])
+        while slots[i].key != 0 {
+            let h = home(slots[i].key)
             // Entry i may move to the hole if its home is not in (hole, i] (cyclically).
             if (i &- h) & mask >= (i &- hole) & mask {
-                keys[hole] = keys[i]
-                values[hole] = values[i]
+                slots[hole] = slots[i]
                 hole = i
             }
             i = (i &+ 1) & mask
         }
-        keys[hole] = 0
-        values[hole] = nil
+        slots[hole] = Slot(key: 0, value: nil)
         count -= 1
         return removed
     }
@@ -106,13 +129,13 @@ struct KeyTable<Value> {
         var all: [(UInt64, Value)] = []
         all.reserveCapacity(count)
         if let zero { all.append((0, zero)) }
-        for i in keys.indices where keys[i] != 0 { all.append((keys[i], values[i]!)) }
+        for slot in slots where slot.key != 0 { all.append((slot.key, slot.value!)) }
         return all
     }
 
     private mutating func grow() {
         let old = entries()
-        self = KeyTable(minimumCapacity: keys.count)  // twice the entries a 3/4-full table of this size holds
+        self = KeyTable(minimumCapacity: slots.count)  // twice the entries a 3/4-full table of this size holds
         for (key, value) in old { set(key, value) }
     }
 }

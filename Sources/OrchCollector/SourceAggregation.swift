@@ -16,7 +16,7 @@ final class SourceAggregation {
 
     private var internIDs: [String: UInt32] = [:]
     private var internStrings: [String] = []
-    private var blockStrings: [String] = []
+    private var blockStrings = StringTable()
     // Unchecked: only the collector's ingest thread touches a SourceAggregation, with the
     // registry lock held, and no access to these overlaps another (they are read per label).
     @exclusivity(unchecked) private var blockIDs: [UInt32] = []
@@ -90,7 +90,7 @@ final class SourceAggregation {
         return index
     }
 
-    func beginBlock(_ strings: [String]) {
+    func beginBlock(_ strings: StringTable) {
         blockStrings = strings
         blockIDs.removeAll(keepingCapacity: true)
         blockIDs.append(contentsOf: repeatElement(UInt32.max, count: strings.count))
@@ -110,7 +110,7 @@ final class SourceAggregation {
 
     @inline(never)
     private func intern(_ i: Int) -> UInt32 {
-        let text = blockStrings[i]
+        let text = blockStrings.string(i)
         let id: UInt32
         if let found = internIDs[text] {
             id = found
@@ -148,7 +148,7 @@ final class SourceAggregation {
         guard i < blockHashes.count else { return 0 }
         var h = blockHashes[i]
         if h == 0 {
-            h = fnv1a(blockStrings[i]) | 1
+            h = blockStrings.withBytes(i) { fnv1a($0) } | 1
             blockHashes[i] = h
         }
         return h

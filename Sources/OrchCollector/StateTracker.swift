@@ -57,10 +57,25 @@ struct StateTracker {
     /// A committed write from `base` to `new` at `ts`. True when it overwrote an update it
     /// had not seen (its base is older than a version already committed).
     mutating func committed(key: UInt64, base: UInt64, new: UInt64, at ts: UInt64) -> Bool {
+        // A key of the current generation is updated where it lies: one probe.
+        if let i = current.index(of: key) {
+            var e = current.value(at: i)
+            let lost = Self.apply(&e, base: base, new: new, at: ts)
+            current.update(at: i, e)
+            return lost
+        }
         guard var e = lookup(key) else {
             store(key, Entry(version: new, committedAt: ts, previousVersion: base, previousAt: 0))
             return false
         }
+        let lost = Self.apply(&e, base: base, new: new, at: ts)
+        store(key, e)
+        return lost
+    }
+
+    /// Records a committed write in `e`; true when it overwrote an update it had not seen.
+    @inline(__always)
+    private static func apply(_ e: inout Entry, base: UInt64, new: UInt64, at ts: UInt64) -> Bool {
         let lost = base < e.version
         if new >= e.version {
             e.previousVersion = e.version
@@ -68,7 +83,6 @@ struct StateTracker {
             e.version = new
             e.committedAt = ts
         }
-        store(key, e)
         return lost
     }
 

@@ -9,7 +9,9 @@ public struct BlockColumns {
     static let maxColumns = RawEvent.labelSlots + RawEvent.numberSlots
 
     /// The block's string table; label columns hold indices into it.
-    public internal(set) var strings: [String] = []
+    public internal(set) var stringTable = StringTable()
+    /// The block's strings, made from `stringTable` on each call.
+    public var strings: [String] { stringTable.strings }
     /// Sequence number of the block's first row.
     public internal(set) var firstSeq: UInt64 = 0
     /// Rows of the block, events of unknown types included (they take a sequence number).
@@ -42,6 +44,7 @@ public struct BlockColumns {
     /// columns `columnStart` points at) mean anything.
     mutating func clear() {
         rowCount = 0
+        stringTable.removeAll()
         for i in typeStart.indices { typeStart[i] = 0 }
     }
 

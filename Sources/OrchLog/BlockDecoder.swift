@@ -20,6 +20,8 @@ public struct BlockDecoder {
 
     /// The block's string table (valid after `decode`).
     public var strings: [String] { columns.strings }
+    /// The block's string table as stored (valid after `decode`).
+    public var stringTable: StringTable { columns.stringTable }
     /// Events of types this reader does not know, skipped in the last block.
     public var skippedUnknown: Int { columns.skippedUnknown }
     /// The sequence number of the last block's first event (as the block states it).
@@ -71,15 +73,18 @@ public struct BlockDecoder {
         guard stringCount <= UInt64(LogFormat.maxStrings), stringCount <= UInt64(r.remaining) else {
             throw r.corrupt("string count \(stringCount) exceeds limit")
         }
-        columns.strings.removeAll(keepingCapacity: true)
-        for _ in 0..<Int(stringCount) {
-            let length = try r.varint()
-            guard length <= UInt64(LogFormat.maxStringLength), length <= UInt64(r.remaining) else {
-                throw r.corrupt("string length \(length) runs past end of block")
+        let tableStart = r.offset
+        try columns.stringTable.load(Int(stringCount), of: block, at: tableStart) { starts, ends in
+            for i in 0..<starts.count {
+                let length = try r.varint()
+                guard length <= UInt64(LogFormat.maxStringLength), length <= UInt64(r.remaining) else {
+                    throw r.corrupt("string length \(length) runs past end of block")
+                }
+                starts[i] = r.offset &- tableStart
+                try r.skip(Int(length))
+                ends[i] = r.offset &- tableStart
             }
-            let start = r.offset
-            try r.skip(Int(length))
-            columns.strings.append(String(decoding: UnsafeRawBufferPointer(rebasing: block[start..<start + Int(length)]), as: UTF8.self))
+            return r.offset
         }
         let streamCount = try r.varint()
         guard streamCount <= UInt64(r.remaining) else { throw r.corrupt("stream count \(streamCount) runs past end of block") }
@@ -104,7 +109,7 @@ public struct BlockDecoder {
         }
 
         let n = Int(count)
-        let stringLimit = UInt64(columns.strings.count)
+        let stringLimit = UInt64(columns.stringTable.count)
         // The arrays only grow: every row below n is written before it is read.
         if columns.rowTypes.count < n { columns.rowTypes += repeatElement(0, count: n - columns.rowTypes.count) }
         if columns.timestamps.count < n { columns.timestamps += repeatElement(0, count: n - columns.timestamps.count) }
@@ -295,38 +300,82 @@ extension BlockDecoder {
             throw OrchLogError(.corrupt, "\(context): stream \(key) holds \(length) bytes, \(1 &+ width &* count) expected for \(count) values \(width) bytes wide")
         }
         let p = bytes + 1
-        // Value by value, one specialised loop per common width (each value's bytes read
-        // from its planes in one go), the rest generically.
+        // Sixteen values at a time: each plane's bytes widened in vector registers and
+        // shifted into place (a loop per width, so every plane count is a constant), then
+        // the last `count % 16` values one by one.
         switch width {
-        case 1:
-            for i in 0..<count { out[i] = UInt64(p[i]) }
-        case 2:
-            let p1 = p + count
-            for i in 0..<count { out[i] = UInt64(p[i]) | UInt64(p1[i]) << 8 }
-        case 3:
-            let p1 = p + count, p2 = p1 + count
-            for i in 0..<count { out[i] = UInt64(p[i]) | UInt64(p1[i]) << 8 | UInt64(p2[i]) << 16 }
-        case 4:
-            let p1 = p + count, p2 = p1 + count, p3 = p2 + count
-            for i in 0..<count { out[i] = UInt64(p[i]) | UInt64(p1[i]) << 8 | UInt64(p2[i]) << 16 | UInt64(p3[i]) << 24 }
-        default:
-            let p1 = p + count, p2 = p1 + count, p3 = p2 + count
-            for i in 0..<count { out[i] = UInt64(p[i]) | UInt64(p1[i]) << 8 | UInt64(p2[i]) << 16 | UInt64(p3[i]) << 24 }
-            var plane = 4
-            while plane < width {
-                let q = p + plane &* count
-                let shift = UInt64(plane &* 8)
-                for i in 0..<count { out[i] |= UInt64(q[i]) << shift }
-                plane &+= 1
-            }
+        case 1: widen(p, count, out, planes: 1)
+        case 2: widen(p, count, out, planes: 2)
+        case 3: widen(p, count, out, planes: 3)
+        case 4: widen(p, count, out, planes: 4)
+        default: widen(p, count, out, planes: width)
         }
         guard let limit else { return }
-        var high: UInt64 = 0
-        for i in 0..<count { high = max(high, out[i]) }
-        guard high < limit else {
-            let bad = UnsafeBufferPointer(start: out, count: count).first { $0 >= limit } ?? high
-            throw OrchLogError(.corrupt, "\(context): string index \(bad) out of range (\(limit) strings)")
+        // Every value is below the limit when the top plane's largest byte is below the
+        // limit's byte at that position; above it, some value is out of range; equal, the
+        // values themselves are compared. A limit of 256^W or more admits every value.
+        let shift = UInt64(8 &* (width &- 1))
+        guard width == 8 || limit >> (shift &+ 8) == 0 else { return }
+        let top = UInt64(maxByte(p + (width &- 1) &* count, count))
+        let limitTop = limit >> shift
+        if top < limitTop { return }
+        if top == limitTop, !UnsafeBufferPointer(start: out, count: count).contains(where: { $0 >= limit }) { return }
+        let bad = UnsafeBufferPointer(start: out, count: count).first { $0 >= limit }!
+        throw OrchLogError(.corrupt, "\(context): string index \(bad) out of range (\(limit) strings)")
+    }
+
+    /// Widens `count` values of `planes` byte planes at `p` (plane j at `p + j × count`)
+    /// into `out`.
+    @inline(__always)
+    private static func widen(_ p: UnsafePointer<UInt8>, _ count: Int, _ out: UnsafeMutablePointer<UInt64>, planes: Int) {
+        let raw = UnsafeRawPointer(p)
+        let dst = UnsafeMutableRawPointer(out)
+        var i = 0
+        while i &+ 16 <= count {
+            var low = SIMD16<UInt32>(truncatingIfNeeded: raw.loadUnaligned(fromByteOffset: i, as: SIMD16<UInt8>.self))
+            var plane = 1
+            while plane < min(planes, 4) {
+                let bytes = raw.loadUnaligned(fromByteOffset: plane &* count &+ i, as: SIMD16<UInt8>.self)
+                low |= SIMD16<UInt32>(truncatingIfNeeded: bytes) &<< UInt32(8 &* plane)
+                plane &+= 1
+            }
+            var value = SIMD16<UInt64>(truncatingIfNeeded: low)
+            if planes > 4 {
+                var high = SIMD16<UInt32>(repeating: 0)
+                while plane < planes {
+                    let bytes = raw.loadUnaligned(fromByteOffset: plane &* count &+ i, as: SIMD16<UInt8>.self)
+                    high |= SIMD16<UInt32>(truncatingIfNeeded: bytes) &<< UInt32(8 &* (plane &- 4))
+                    plane &+= 1
+                }
+                value |= SIMD16<UInt64>(truncatingIfNeeded: high) &<< 32
+            }
+            dst.storeBytes(of: value, toByteOffset: i &* 8, as: SIMD16<UInt64>.self)
+            i &+= 16
         }
+        while i < count {
+            var value: UInt64 = 0
+            for plane in 0..<planes { value |= UInt64(p[plane &* count &+ i]) << UInt64(8 &* plane) }
+            out[i] = value
+            i &+= 1
+        }
+    }
+
+    /// The largest of `count` bytes at `p` (0 for none).
+    @inline(__always)
+    private static func maxByte(_ p: UnsafePointer<UInt8>, _ count: Int) -> UInt8 {
+        let raw = UnsafeRawPointer(p)
+        var high = SIMD16<UInt8>(repeating: 0)
+        var i = 0
+        while i &+ 16 <= count {
+            high = pointwiseMax(high, raw.loadUnaligned(fromByteOffset: i, as: SIMD16<UInt8>.self))
+            i &+= 16
+        }
+        var top = high.max()
+        while i < count {
+            top = max(top, p[i])
+            i &+= 1
+        }
+        return top
     }
 }
 

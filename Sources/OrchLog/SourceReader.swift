@@ -49,8 +49,10 @@ public struct DecodedBlock {
     public let columns: BlockColumns
     /// Events in order, as rows (built from `columns` on each call); label slots index `strings`.
     public var events: [RawEvent] { columns.events() }
-    /// The block's string table.
+    /// The block's strings (made on each call).
     public var strings: [String] { columns.strings }
+    /// The block's string table as stored.
+    public var stringTable: StringTable { columns.stringTable }
     public let frame: FrameHeader
     public let segment: UInt64
     public let offset: Int64

@@ -182,7 +182,7 @@ import Testing
 /// through the registry's public calls, durations as `Double` seconds.
 private enum PerEventReference {
     static func ingest(_ block: DecodedBlock, _ a: Aggregator, _ s: SourceAggregation) throws {
-        s.beginBlock(block.strings)
+        s.beginBlock(block.stringTable)
         let events = block.events
         for e in events { try ingest(e, a, s) }
         a.registry.add(s.own.ingested, Double(events.count))

@@ -79,6 +79,49 @@ import Testing
         #expect(wide.events.map(\.n0) == [1, 2, 3])
     }
 
+    /// Streams long enough for the vector path (16 values at a time, then the rest one by one)
+    /// decode exactly at every width, and at lengths around the multiples of 16.
+    @Test func longStreamsOfEveryWidthDecode() throws {
+        for width in 1...8 {
+            for count in [15, 16, 17, 31, 32, 33, 100] {
+                let high: UInt64 = width == 8 ? UInt64.max : (1 << UInt64(8 * width)) - 1
+                var values = (0..<count).map { _ in UInt64.random(in: 0...high) }
+                values[count / 2] = high  // the width is exactly `width`
+                let (events, _) = try Self.decode(Self.queueBlock(values))
+                #expect(events.map(\.n0) == values, "width \(width), \(count) values")
+                #expect(events.map(\.n1) == values.reversed(), "width \(width), \(count) values")
+            }
+        }
+    }
+
+    /// Label indices are checked against the string count at every width, however many values
+    /// the stream holds: the largest legal index decodes, one more is corruption, wherever it
+    /// sits in the stream.
+    @Test(arguments: [1, 2, 5, 255, 256, 257, 300, 65_535, 65_536, 70_000])
+    func labelIndicesAreCheckedAgainstTheStringCount(_ stringCount: Int) throws {
+        let q = Self.queue
+        let strings = (0..<stringCount).map { "s\($0)" }
+        for count in [3, 40] {
+            for position in [0, count / 2, count - 1] {
+                func block(_ bad: UInt64?) -> [UInt8] {
+                    var labels = (0..<count).map { UInt64($0 % stringCount) }
+                    labels[position] = bad ?? UInt64(stringCount - 1)
+                    return Self.block(count: count, strings: strings, streams: [
+                        (0, Self.planes(Array(repeating: q, count: count))), (1, Self.planes(Array(repeating: 1, count: count))),
+                        (q << 4, Self.planes(labels)),
+                    ])
+                }
+                let (events, _) = try Self.decode(block(nil))
+                #expect(events[position].l0 == UInt32(stringCount - 1))
+                for bad in [UInt64(stringCount), UInt64(stringCount) + 255, UInt64(stringCount) << 8] {
+                    #expect(throws: OrchLogError.self, "\(stringCount) strings, index \(bad) at \(position) of \(count)") {
+                        _ = try Self.decode(block(bad))
+                    }
+                }
+            }
+        }
+    }
+
     /// The writer stores each stream at the narrowest width that holds its largest value, and
     /// the reader gets back exactly what was appended.
     @Test func writerPicksTheNarrowestWidthPerStream() throws {

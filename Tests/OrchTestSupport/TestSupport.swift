@@ -88,7 +88,8 @@ public func readAll(_ path: String, problems: inout [LogProblem]) throws -> [Eve
         let reader = SourceReader(source: source)
         reader.onProblem = { found.append($0) }
         try reader.poll { block in
-            for e in block.events { records.append(EventRecord(raw: e, strings: block.strings, source: source.name)) }
+            let strings = block.strings
+            for e in block.events { records.append(EventRecord(raw: e, strings: strings, source: source.name)) }
         }
     }
     problems = found
