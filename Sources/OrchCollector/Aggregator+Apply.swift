@@ -268,11 +268,13 @@ extension Aggregator {
                 c.llmTokens.add(slots[b &+ 4], Self.double(n1[k]))
                 c.llmTokens.add(slots[b &+ 5], Self.double(n2[k]))
                 let latency = Self.seconds(n3[k])
-                c.llmDuration.observe(slots[b &+ 6], bucket: h.llmDuration.bucket(n3[k]), value: latency)
+                let latencyBucket = h.llmDuration.bucket(n3[k])
+                c.llmDuration.observe(slots[b &+ 6], bucket: latencyBucket, value: latency)
                 c.llmRateLimitWait.observe(slots[b &+ 7], bucket: h.llmRateLimitWait.bucket(n4[k]), value: Self.seconds(n4[k]))
                 if n1[k] > 0 { c.genAITokens.observe(slots[b &+ 8], bucket: h.genAITokens.bucket(n1[k]), value: Self.plain(n1[k])) }
                 if n2[k] > 0 { c.genAITokens.observe(slots[b &+ 9], bucket: h.genAITokens.bucket(n2[k]), value: Self.plain(n2[k])) }
-                c.genAIDuration.observe(slots[b &+ 10 &+ outcome], bucket: h.genAIDuration.bucket(n3[k]), value: latency)
+                let genAIBucket = h.sameLLMDuration ? latencyBucket : h.genAIDuration.bucket(n3[k])
+                c.genAIDuration.observe(slots[b &+ 10 &+ outcome], bucket: genAIBucket, value: latency)
             }
         case .rateLimiterSample:
             let l0 = v.label(type, 0)
@@ -364,6 +366,9 @@ final class HotCells {
 final class HistogramBuckets {
     let invocationDuration, queueWait, stateReadDuration, stateWriteDuration, stateWriteAttempts: IntegerBuckets
     let flushDuration, toolDuration, llmDuration, llmRateLimitWait, genAITokens, genAIDuration: IntegerBuckets
+    /// The two LLM latency histograms (ours and the GenAI convention's) share their bounds,
+    /// so one search serves both.
+    let sameLLMDuration: Bool
 
     init(_ r: MetricRegistry, _ c: MetricCatalog) {
         func seconds(_ f: MetricFamilyID) -> IntegerBuckets { r.integerBuckets(f, value: Aggregator.seconds) }
@@ -379,5 +384,6 @@ final class HistogramBuckets {
         llmRateLimitWait = seconds(c.llmRateLimitWait)
         genAITokens = plain(c.genAITokens)
         genAIDuration = seconds(c.genAIDuration)
+        sameLLMDuration = llmDuration == genAIDuration
     }
 }

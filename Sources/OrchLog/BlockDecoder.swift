@@ -15,6 +15,8 @@ public struct BlockDecoder {
 
     /// Per type code (0…15): whether this reader knows it (EventType and schema).
     private static let known: [Bool] = (0..<16).map { EventType(rawValue: UInt8($0)) != nil }
+    /// Per one-byte type code: the code if this reader knows it, else 0.
+    private static let typeCodeOf: [UInt8] = (0..<256).map { $0 < 16 && known[$0] ? UInt8($0) : 0 }
 
     public init() {}
 
@@ -124,16 +126,29 @@ public struct BlockDecoder {
                     try Self.known.withUnsafeBufferPointer { known in
                         if planes {
                             guard n > 0 else { return }
-                            // Type codes and timestamp deltas as planes, widened in place.
-                            let typeCodes = timestamps.baseAddress!
-                            try Self.widenPlanes(block, cursors[BlockEncoder.typeStream], count: n, into: typeCodes,
-                                                 key: BlockEncoder.typeStream, context: context)
-                            for row in 0..<n {
-                                let code = typeCodes[row]
-                                // A type from a newer writer: code 0, skipped (it still took a sequence number).
-                                let t = code <= 15 && known[Int(code)] ? Int(code) : 0
-                                rowTypes[row] = UInt8(t)
-                                perType[t] &+= 1
+                            // Type codes and timestamp deltas as planes, widened in place. A
+                            // type from a newer writer reads as code 0, skipped (it still took a
+                            // sequence number).
+                            let typeStream = cursors[BlockEncoder.typeStream]
+                            if typeStream.1 &- typeStream.0 == 1 &+ n, block[typeStream.0] == 1 {
+                                // One byte per code (every writer so far): read in place.
+                                try Self.typeCodeOf.withUnsafeBufferPointer { codeOf in
+                                    for row in 0..<n {
+                                        let t = codeOf[Int(block[typeStream.0 &+ 1 &+ row])]
+                                        rowTypes[row] = t
+                                        perType[Int(t)] &+= 1
+                                    }
+                                }
+                            } else {
+                                let typeCodes = timestamps.baseAddress!
+                                try Self.widenPlanes(block, typeStream, count: n, into: typeCodes,
+                                                     key: BlockEncoder.typeStream, context: context)
+                                for row in 0..<n {
+                                    let code = typeCodes[row]
+                                    let t = code <= 15 && known[Int(code)] ? Int(code) : 0
+                                    rowTypes[row] = UInt8(t)
+                                    perType[t] &+= 1
+                                }
                             }
                             try Self.widenPlanes(block, cursors[BlockEncoder.timestampStream], count: n, into: timestamps.baseAddress!,
                                                  key: BlockEncoder.timestampStream, context: context)

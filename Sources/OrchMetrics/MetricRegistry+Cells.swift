@@ -47,7 +47,7 @@ public struct FamilyCells {
 /// the bucket is found with integer comparisons. `bucket(n)` is exactly the bucket
 /// `MetricRegistry.observe` picks for `value(n)`: the first bound ≥ `value(n)`, else `+Inf`,
 /// provided `value` is non-decreasing and never NaN (as `Double(n) * c` is for `c > 0`).
-public struct IntegerBuckets: Sendable {
+public struct IntegerBuckets: Sendable, Equatable {
     /// Per bound from `first` on, the largest `n` with `value(n) <= bound`, then one
     /// `UInt64.max` (no `n` is above it: the search stops there, at `+Inf`).
     @usableFromInline let thresholds: [UInt64]

@@ -210,6 +210,18 @@ import Testing
         #expect(events.map(\.n1) == [0, 0])
         #expect(events.map(\.timestamp) == [1_000, 1_002])
         #expect(decoder.skippedUnknown == 1)
+
+        // Unknown codes that fit one byte (the type stream read in place): 15 and 0 (no type
+        // has them) and 200, between known ones, skipped but counted in the sequence.
+        let narrow = Self.block(count: 5, firstSeq: 10, streams: [
+            (0, Self.planes([q, 15, 0, 200, q])), (1, Self.planes([0, 2, 2, 2, 2])),
+            (q << 4, Self.planes([0, 0])), (q << 4 | 1, Self.planes([7, 8])),
+        ])
+        let (known, narrowDecoder) = try Self.decode(narrow)
+        #expect(known.map(\.seq) == [10, 14])
+        #expect(known.map(\.n0) == [7, 8])
+        #expect(known.map(\.timestamp) == [1_000, 1_004])
+        #expect(narrowDecoder.skippedUnknown == 3)
     }
 
     /// Logs written before version 2 stay readable: a version 1 segment holding a version 1
