@@ -9,9 +9,18 @@ public func fuzzBlockDecoder(_ data: UnsafePointer<UInt8>?, _ size: Int) -> Int3
     var events: [RawEvent] = []
     do {
         try decoder.decode(block, context: "fuzz", into: &events)
-        // A decoded block resolves every label it references.
+        // A decoded block resolves every label it references, as rows and as columns.
+        let strings = decoder.strings
         for e in events {
-            _ = EventRecord(raw: e, strings: decoder.strings).text(of: "outcome")
+            _ = EventRecord(raw: e, strings: strings).text(of: "outcome")
+        }
+        let table = decoder.stringTable
+        decoder.columns.withView { v in
+            for type in EventType.allCases where v.count(type) > 0 {
+                for slot in 0..<EventSchema.of(type).labelCount {
+                    for index in v.label(type, slot) { _ = table.withBytes(Int(index)) { $0.count } }
+                }
+            }
         }
     } catch is OrchLogError {
     } catch {
