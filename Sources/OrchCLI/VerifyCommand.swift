@@ -33,7 +33,7 @@ enum VerifyCommand {
         var remaining = 0
         var frames = 0, events = 0
         for source in sources {
-            let live = writerIsRunning(source.path)
+            let live = LogDirectory.writerHoldsLock(source.path)
             let segments: [SegmentFile]
             do { segments = try LogDirectory.segments(in: source.path) } catch let e as OrchLogError { throw CLIError.failure(e.message) }
             for segment in segments {
@@ -142,17 +142,5 @@ enum VerifyCommand {
                 return result
             }
         }
-    }
-
-    /// Whether a writer holds the source's lock right now.
-    static func writerIsRunning(_ path: String) -> Bool {
-        let fd = open(path + "/" + LogFormat.lockFileName, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { return false }
-        defer { close(fd) }
-        if flock(fd, LOCK_EX | LOCK_NB) == 0 {
-            flock(fd, LOCK_UN)
-            return false
-        }
-        return errno == EWOULDBLOCK
     }
 }
