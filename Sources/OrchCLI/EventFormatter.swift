@@ -39,7 +39,7 @@ struct EventFormatter {
         let typeName = r.type.name
         var out = Timestamp.rfc3339(r.timestamp, digits: 6)
         out += "  "
-        out += r.source.padding(sourceWidth)
+        out += EventFormatter.displayed(r.source).padding(sourceWidth)
         out += "  "
         let padded = typeName.padding(19)
         if color {
@@ -60,10 +60,17 @@ struct EventFormatter {
         return out
     }
 
+    /// A value as text output shows it (`appendValue`): the source column uses it too.
+    static func displayed(_ v: String) -> String {
+        var out = ""
+        appendValue(v, to: &out)
+        return out
+    }
+
     /// Appends a field value for text output, so one event stays one line and every value
     /// reads back unambiguously: bare when it is non-empty and holds no space, quote,
-    /// backslash or control character; otherwise quoted as `appendQuoted` does, with other
-    /// control characters (C0, DEL, C1) as `\u{1B}` (hex scalar value).
+    /// backslash or character `isControl` names; otherwise quoted as `appendQuoted` does,
+    /// with those other characters as `\u{1B}` (hex scalar value).
     static func appendValue(_ v: String, to out: inout String) {
         let needsQuotes = v.isEmpty || v.unicodeScalars.contains { $0 == " " || $0 == "\"" || $0 == "\\" || isControl($0) }
         guard needsQuotes else {
@@ -95,9 +102,19 @@ struct EventFormatter {
         out += "\""
     }
 
-    /// C0 (U+0000–U+001F), DEL (U+007F) and C1 (U+0080–U+009F): what a terminal may act on.
+    /// What a terminal or a text viewer may act on rather than show: C0 (U+0000–U+001F),
+    /// DEL (U+007F) and C1 (U+0080–U+009F, with NEL U+0085); the line and paragraph
+    /// separators U+2028 and U+2029; and every format character (general category Cf): the
+    /// bidirectional embeddings, overrides and isolates U+202A–U+202E and U+2066–U+2069, the
+    /// marks U+200E/U+200F/U+061C, zero-width characters, U+FEFF, soft hyphen, tag characters.
+    /// Such a character could forge a line or reorder what is shown, so it is escaped.
     static func isControl(_ u: Unicode.Scalar) -> Bool {
-        u.value < 0x20 || (0x7F...0x9F).contains(u.value)
+        if u.value < 0x20 || (0x7F...0x9F).contains(u.value) { return true }
+        if u.value < 0xAD { return false }
+        switch u.properties.generalCategory {
+        case .format, .lineSeparator, .paragraphSeparator: return true
+        default: return false
+        }
     }
 
     /// ANSI color by how the event went: red bad, yellow degraded, green good, default else.
@@ -120,13 +137,17 @@ extension String {
     }
 }
 
-/// Minimal JSON string escaping (RFC 8259) for output we write ourselves. DEL and C1
-/// controls, which JSON allows raw, are escaped too, so JSON read on a terminal is inert.
+/// Minimal JSON string escaping (RFC 8259) for output we write ourselves. DEL, C1, the
+/// line separators and format characters (`EventFormatter.isControl`), which JSON allows
+/// raw, are escaped too, so JSON read on a terminal is inert.
 enum JSON {
     static func appendString(_ s: String, to out: inout String) {
-        EventFormatter.appendQuoted(s, to: &out) {
-            let hex = String($0.value, radix: 16)
-            return "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
+        EventFormatter.appendQuoted(s, to: &out) { u in
+            // Past the Basic Multilingual Plane (tag characters): a UTF-16 surrogate pair.
+            String(u).utf16.map { unit in
+                let hex = String(unit, radix: 16)
+                return "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
+            }.joined()
         }
     }
 

@@ -43,7 +43,8 @@ enum GenerateCommand {
       --rate PER_SECOND     pace to this many events per second and run until N events (if
                             given) or SIGINT/SIGTERM, then close cleanly
       --summary-json FILE   write what was emitted: events, by_type, invocations_by_outcome,
-                            llm_tokens {input, output}
+                            llm_tokens {input, output} (checked before anything is written:
+                            a FILE that cannot be written fails at once, with no log written)
       --fsync POLICY        never, interval (default) or always
 
     Exit status: 0 ok, 1 the log could not be written, 2 usage.
@@ -74,6 +75,8 @@ enum GenerateCommand {
             options.segmentMaxBytes = Int64(try args.int("--segment.bytes", default: 0, range: 4096...Int.max))
         }
         let reportDurable = args.has("--report-durable")
+        // Before any event is written: the summary is written last.
+        if let path = args.value("--summary-json") { try OutputPath.checkWritable(path, flag: "--summary-json") }
         let log: EventLog
         do { log = try EventLog(directory: out, options: options) } catch let e as OrchLogError { throw CLIError.failure(e.message) }
         installStopHandlers()

@@ -26,14 +26,18 @@ enum IngestCommand {
       --fsync POLICY        never, interval (default) or always
       -h, --help            this help
 
-    Exit status: 0 every line was written, 1 a line was rejected or the log could not be
-    written, 2 usage.
+    Standard input closed (`orchlog ingest --out DIR <&-`) is an error: nothing is written.
+
+    Exit status: 0 every line was written, 1 a line was rejected, the log could not be
+    written or standard input is closed, 2 usage.
     """
 
     /// Longest line accepted, in bytes; a longer line is rejected without being buffered.
     static let maxLineBytes = 1 << 20
 
-    static func run(_ argv: [String]) throws -> Int32 {
+    /// - Parameter stdinClosed: the process was started with standard input closed (it now
+    ///   reads /dev/null): an error, before the log is opened, rather than an empty log.
+    static func run(_ argv: [String], stdinClosed: Bool = false) throws -> Int32 {
         let args = try Arguments(argv, switches: [], options: ["--out", "--fsync"])
         if args.has("--help", "-h") { Output.out(help); return 0 }
         guard args.positional.isEmpty else { throw CLIError.usage("ingest: unexpected argument \(args.positional[0]) (events come on stdin)") }
@@ -42,6 +46,9 @@ enum IngestCommand {
         if let f = args.value("--fsync") {
             guard let policy = EventLogOptions.FsyncPolicy(parsing: f) else { throw CLIError.usage("--fsync \(f): expected never, interval or always") }
             options.fsync = policy
+        }
+        if stdinClosed {
+            throw CLIError.failure("ingest: standard input is closed: no events to read, nothing written (pipe NDJSON in: PRODUCER | orchlog ingest --out DIR)")
         }
         let log: EventLog
         do { log = try EventLog(directory: out, options: options) } catch let e as OrchLogError { throw CLIError.failure(e.message) }

@@ -6,12 +6,21 @@ enum InspectCommand {
     Usage: orchlog inspect [-o text|json] PATH
 
     Describes a log: for each segment its blocks, events, compressed and raw bytes,
-    compression ratio and first/last event time; then totals. PATH is a source directory or a
-    root of sources. Reads frame headers only, so it is fast on large logs.
+    compression ratio and time range; then totals. PATH is a source directory or a root of
+    sources.
+
+    The time range (first/last, first_ts/last_ts) is the earliest and the latest event
+    timestamp, whatever order events were written in: every block is inflated to read its
+    timestamps (a frame header only names its first and last event's). A block that does not
+    decode is a problem, as in `orchlog verify`.
 
     JSON keys: segments (count), blocks, events, compressed_bytes, raw_bytes, ratio,
-    first_ts, last_ts, sources, and files (one object per segment with the same keys plus
-    source, segment, path, bytes).
+    first_ts, last_ts (earliest and latest event timestamp, null without events), sources,
+    and files (one object per segment with the same keys plus source, segment, path, bytes).
+
+    A torn tail (a partial last frame a crash left, where no writer holds the source) is
+    named once on stderr as a warning (orchlog: warning: SEGMENT:OFFSET: torn tail: ...); it
+    does not change the exit status. `orchlog verify --repair` cuts it.
 
     Exit status: 0 ok, 1 problems found (listed on stderr), 2 usage.
     """
@@ -52,6 +61,7 @@ enum InspectCommand {
             let segments: [SegmentFile]
             do { segments = try LogDirectory.segments(in: source.path) } catch let e as OrchLogError { throw CLIError.failure(e.message) }
             for segment in segments {
+                let isNewest = segment.number == segments.last?.number
                 var t = Totals()
                 do {
                     t.bytes = try LogDirectory.fileSize(segment.path)
@@ -64,9 +74,17 @@ enum InspectCommand {
                             t.events += Int(h.eventCount)
                             t.compressed += Int(h.payloadLength)
                             t.raw += Int(h.rawLength)
-                            if h.eventCount > 0 {
-                                t.firstTs = min(t.firstTs ?? h.firstTs, h.firstTs)
-                                t.lastTs = max(t.lastTs ?? h.lastTs, h.lastTs)
+                            do {
+                                try reader.decode(h, offset: at)
+                                reader.columns.withView { v in
+                                    for ts in v.timestamps {
+                                        t.firstTs = min(t.firstTs ?? ts, ts)
+                                        t.lastTs = max(t.lastTs ?? ts, ts)
+                                    }
+                                }
+                            } catch let e as OrchLogError {
+                                problems += 1
+                                Output.err("\(segment.path):\(at): bad block: \(e.reason(at: segment.path, offset: at))")
                             }
                             offset = at + Int64(h.frameLength)
                         case let .corrupt(at, reason, resumeAt):
@@ -76,7 +94,10 @@ enum InspectCommand {
                         case .end:
                             break scan
                         case let .incomplete(at, available):
-                            Output.err("\(segment.path):\(at): incomplete last frame (\(available) bytes): being written or torn")
+                            // The newest segment of a live writer ends in the frame being written.
+                            if !isNewest || !LogDirectory.writerHoldsLock(source.path) {
+                                Output.err("orchlog: warning: \(segment.path):\(at): \(LogProblem.tornTailReason(available: available, crashed: isNewest))")
+                            }
                             break scan
                         }
                     }
@@ -99,7 +120,7 @@ enum InspectCommand {
             let header = ["source", "segment", "blocks", "events", "compressed", "raw", "ratio", "first", "last"]
             var table: [[String]] = [header]
             for row in rows {
-                table.append([row.source, String(row.segment.number)] + cells(row.totals))
+                table.append([EventFormatter.displayed(row.source), String(row.segment.number)] + cells(row.totals))
             }
             table.append(["total", "\(rows.count) seg"] + cells(total))
             let widths = (0..<header.count).map { c in table.map { $0[c].count }.max() ?? 0 }

@@ -20,6 +20,8 @@ public enum OrchlogCLI {
 
     /// Runs the CLI with `arguments` (without the program name); returns the exit status.
     public static func main(_ arguments: [String]) -> Int32 {
+        // Before anything opens a file: a closed 0, 1 or 2 would otherwise be reused by it.
+        let closedStreams = StandardStreams.reopenClosed()
         guard let command = arguments.first else {
             Output.err(help)
             return 2
@@ -33,7 +35,7 @@ public enum OrchlogCLI {
             case "verify": status = try VerifyCommand.run(rest)
             case "generate": status = try GenerateCommand.run(rest)
             case "rules": status = try RulesCommand.run(rest)
-            case "ingest": status = try IngestCommand.run(rest)
+            case "ingest": status = try IngestCommand.run(rest, stdinClosed: closedStreams.contains(0))
             case "--help", "-h", "help":
                 Output.out(help)
                 status = 0

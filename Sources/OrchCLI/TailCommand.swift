@@ -7,8 +7,15 @@ enum TailCommand {
     Usage: orchlog tail [-f|--follow] [--from-start | -n N] [--type T,...] [--where key=value]... [-o text|json] PATH...
 
     Shows the last events of one or more logs. PATH is a source directory (one writer's
-    log) or a root directory whose subdirectories are sources; events of several sources are
-    interleaved by time and tagged with their source.
+    log) or a root directory whose subdirectories are sources.
+
+    Order: each source's events in the order they were written (sequence order), never
+    re-sorted, so events whose timestamps go back in time stay where they were written.
+    Several sources are merged: the next event printed is the one, among each source's next
+    unprinted event, with the earliest timestamp (ties: source name, then sequence number).
+    When every source writes in time order that is time order. -n N prints the last N
+    events of exactly that order (what --from-start would end with); with -f, each batch of
+    new events is merged the same way.
 
     Options:
       -f, --follow          keep running and print new events as they are written
@@ -16,12 +23,22 @@ enum TailCommand {
       -n, --lines N         show the last N events (default 10)
       --type T,...          only these event types (e.g. llm_request,tool_call)
       --where key=value     only events whose field equals value (repeatable; all must match;
-                            keys: any event field, source, type, seq)
+                            keys: any event field, source, type, seq). Numbers and *_ns
+                            durations compare as whole numbers, enumerations by name (outcome=
+                            timeout), flags as true or false. A filter that cannot match (an
+                            unknown type or field, a value the field cannot hold, conditions
+                            no type meets together) is a usage error.
       -o, --output FORMAT   text (default) or json (NDJSON: seq, ts, source, type, fields)
       -h, --help            this help
 
-    In text output a value that is empty or holds a space, quote, backslash or control
-    character is quoted, with \\" \\\\ \\n \\r \\t and \\u{1B} (hex) escapes: one event is one line.
+    In text output a value (and a source name) that is empty or holds a space, quote,
+    backslash, control character, line or paragraph separator or format character (such as
+    the bidirectional overrides U+202A-U+202E and isolates U+2066-U+2069) is quoted, with
+    \\" \\\\ \\n \\r \\t and \\u{1B} (hex) escapes: one event is one line, shown as written.
+
+    A torn tail (a partial last frame a crash left, where no writer holds the source) is
+    named once on stderr as a warning (orchlog: warning: SEGMENT:OFFSET: torn tail: ...); it
+    does not change the exit status. `orchlog verify --repair` cuts it.
 
     Exit status: 0 ok, 1 corrupt data was found (and skipped, with a warning), 2 usage.
     """
@@ -60,6 +77,7 @@ enum TailCommand {
             formatter.sourceWidth = session.sourceWidth
             for r in initial { Output.out(formatter.line(r)) }
         }
+        session.reportTornTails()
         Output.flush()
         guard follow else { return session.problemsSeen ? 1 : 0 }
 
@@ -109,12 +127,9 @@ final class TailSession {
             }
             for source in sources where readers[source.path] == nil {
                 let reader = SourceReader(source: source)
-                reader.onProblem = { [weak self] problem in
-                    self?.problemsSeen = true
-                    Output.err("orchlog: warning: \(problem.description)")
-                }
+                reader.onProblem = { [weak self] problem in self?.report(problem) }
                 readers[source.path] = reader
-                sourceWidth = max(sourceWidth, source.name.count)
+                sourceWidth = max(sourceWidth, EventFormatter.displayed(source.name).count)
             }
         }
         if strict && readers.isEmpty {
@@ -122,10 +137,33 @@ final class TailSession {
         }
     }
 
-    /// Delivers every matching record now available, merged by time across sources, holding
-    /// one block per source in memory (not the whole log): each source's blocks are read one at
-    /// a time and sorted by time within the block, and the source whose next record is the
-    /// earliest goes first.
+    /// Torn tails already named (`SEGMENT:OFFSET`), so each is named once.
+    private var tornTailsSeen: Set<String> = []
+
+    /// Prints a problem a reader found. Corruption, unreadable segments and missing data make
+    /// the exit status 1; a torn tail (named once) and a recreated source are warnings only.
+    private func report(_ problem: LogProblem) {
+        switch problem.kind {
+        case .tornTail:
+            guard tornTailsSeen.insert("\(problem.path):\(problem.offset)").inserted else { return }
+        case .restarted:
+            break
+        case .corrupt, .badSegment, .missingData:
+            problemsSeen = true
+        }
+        Output.err("orchlog: warning: \(problem.description)")
+    }
+
+    /// Names the torn tail each source's reader has stopped at, if a crash left one (once).
+    func reportTornTails() {
+        for (_, reader) in readers.sorted(by: { $0.key < $1.key }) {
+            if let problem = reader.tornTailAtEnd() { report(problem) }
+        }
+    }
+
+    /// Delivers every matching record now available in `tail`'s order (see its help), holding
+    /// one block per source in memory (not the whole log): each source's records in write
+    /// order, and among the sources' next records the earliest (`before`) goes first.
     func streamAvailable(_ body: (EventRecord) -> Void) throws {
         try discover(strict: false)
         let cursors = readers.sorted(by: { $0.key < $1.key }).map { SourceCursor(reader: $0.value, filter: filter) }
@@ -152,25 +190,18 @@ final class TailSession {
     }
 
     /// Reads every complete frame now available and returns the last `keepLast` matching
-    /// records, merged by time (holding at most a few times `keepLast` per source).
+    /// records of the order `streamAvailable` delivers (holding at most a few times
+    /// `keepLast` records, and one block per source).
     func readAvailable(keepLast: Int) throws -> [EventRecord] {
-        try discover(strict: false)
-        var all: [EventRecord] = []
-        for (_, reader) in readers.sorted(by: { $0.key < $1.key }) {
-            var mine: [EventRecord] = []
-            _ = try guarded {
-                try reader.poll { block in
-                    filter.collect(block, source: reader.source.name, into: &mine)
-                    if mine.count > 4 * max(keepLast, 256) { mine.removeFirst(mine.count - keepLast) }
-                }
-                return true
-            }
-            if mine.count > keepLast { mine.removeFirst(mine.count - keepLast) }
-            all += mine
+        var kept: [EventRecord] = []
+        let bound = 2 * max(keepLast, 256)
+        try streamAvailable { r in
+            guard keepLast > 0 else { return }
+            kept.append(r)
+            if kept.count > bound { kept.removeFirst(kept.count - keepLast) }
         }
-        all.sort { $0.before($1) }
-        if all.count > keepLast { all.removeFirst(all.count - keepLast) }
-        return all
+        if kept.count > keepLast { kept.removeFirst(kept.count - keepLast) }
+        return kept
     }
 }
 
@@ -198,7 +229,6 @@ final class SourceCursor {
                 filter.collect(block, source: reader.source.name, into: &records)
             }
             if read == 0 { return false }
-            records.sort { $0.before($1) }
         }
         return true
     }
@@ -211,7 +241,8 @@ final class SourceCursor {
 }
 
 extension EventRecord {
-    /// Output order of `tail`: by time, then source, then sequence number.
+    /// Which of two sources' next records `tail` prints first: by time, then source, then
+    /// sequence number. (Within a source, records keep their write order.)
     func before(_ other: EventRecord) -> Bool {
         (timestamp, source, seq) < (other.timestamp, other.source, other.seq)
     }

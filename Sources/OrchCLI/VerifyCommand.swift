@@ -10,8 +10,10 @@ enum VerifyCommand {
     one line per problem as SEGMENT:OFFSET: reason. PATH is a source directory or a root of
     sources.
 
-    A torn tail (a partial last frame left by a crash) is repaired by --repair, which
-    truncates the segment at the last complete frame and reports what it cut. A segment too
+    A torn tail (a partial last frame left by a crash, or zero bytes from the last complete
+    frame to the end of the file: space the filesystem allocated but the crash left unwritten)
+    is a problem until --repair truncates the segment at the last complete frame and reports
+    what it cut. A segment too
     short to hold a header is removed by --repair. Corruption in the middle of a segment is
     reported, never deleted. The newest segment of a source whose writer is still running
     (its lock is held) may end in a frame being written: that is not a problem, and --repair
@@ -33,7 +35,7 @@ enum VerifyCommand {
         var remaining = 0
         var frames = 0, events = 0
         for source in sources {
-            let live = writerIsRunning(source.path)
+            let live = LogDirectory.writerHoldsLock(source.path)
             let segments: [SegmentFile]
             do { segments = try LogDirectory.segments(in: source.path) } catch let e as OrchLogError { throw CLIError.failure(e.message) }
             for segment in segments {
@@ -142,17 +144,5 @@ enum VerifyCommand {
                 return result
             }
         }
-    }
-
-    /// Whether a writer holds the source's lock right now.
-    static func writerIsRunning(_ path: String) -> Bool {
-        let fd = open(path + "/" + LogFormat.lockFileName, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { return false }
-        defer { close(fd) }
-        if flock(fd, LOCK_EX | LOCK_NB) == 0 {
-            flock(fd, LOCK_UN)
-            return false
-        }
-        return errno == EWOULDBLOCK
     }
 }

@@ -89,6 +89,14 @@ public final class Collector: Sendable {
         readyFlag.store(true, ordering: .releasing)
     }
 
+    /// The torn tails (a crash's partial last frame, no writer holding the source) the
+    /// readers stand at after `ingestAll`, by source path. Reported on stderr by `--once`; not
+    /// counted in any metric (the server reports one when a new writer moves on, as before).
+    public func tornTails() -> [LogProblem] {
+        let readers = locked { s in s.readers.sorted { $0.key < $1.key }.map(\.value.reader) }
+        return readers.compactMap { $0.tornTailAtEnd() }
+    }
+
     /// One pass: discovery, then up to a batch of frames from every source. Returns true when
     /// some source has more to read right away.
     @discardableResult
@@ -181,9 +189,10 @@ public final class Collector: Sendable {
     }
 
     /// Writes the checkpoint (if configured). Failures are reported and counted; the
-    /// collector keeps serving.
-    public func checkpoint() {
-        guard let path = options.checkpointFile else { return }
+    /// collector keeps serving. Returns false when it could not be written.
+    @discardableResult
+    public func checkpoint() -> Bool {
+        guard let path = options.checkpointFile else { return true }
         let checkpoint: Checkpoint = locked { s in
             var sources = s.readers.values.map { f in
                 Checkpoint.Source(name: f.source.name, path: f.source.path, position: f.committed, lastEventTs: f.aggregation.lastEventTs)
@@ -200,6 +209,7 @@ public final class Collector: Sendable {
                 if let h = try? s.registry.series(s.catalog.lastCheckpoint, labelValues: []) { s.registry.set(h, checkpoint.writtenAt) }
                 s.lastCheckpointError = nil
             }
+            return true
         } catch {
             let message = "\(error)"
             let first = locked { s -> Bool in
@@ -208,6 +218,7 @@ public final class Collector: Sendable {
                 return s.lastCheckpointError != message
             }
             if first { FileHandle.standardError.write(Data("orchlog-collector: checkpoint failed: \(message)\n".utf8)) }
+            return false
         }
     }
 

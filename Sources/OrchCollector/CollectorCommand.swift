@@ -1,6 +1,7 @@
 import Dispatch
 import Foundation
 import Glibc
+import OrchLog
 import OrchMetrics
 
 /// `orchlog-collector`: flag parsing and the daemon's life cycle. The executable's main only
@@ -89,6 +90,9 @@ public enum CollectorCommand {
 
     /// Runs the collector; returns the exit status.
     public static func main(_ argv: [String]) -> Int32 {
+        // Before anything opens a file: a closed 1 or 2 would otherwise be reused by it (a
+        // checkpoint would receive the exposition or error messages).
+        StandardStreams.reopenClosed()
         func fail(_ message: String, _ status: Int32) -> Int32 {
             FileHandle.standardError.write(Data("orchlog-collector: \(message)\n".utf8))
             return status
@@ -103,16 +107,24 @@ public enum CollectorCommand {
         } catch {
             return fail("\(error)", 2)
         }
+        // Before any work: a checkpoint that can never be written would lose it all at exit.
+        if let path = options.checkpointFile {
+            do { try OutputPath.checkWritable(path, flag: "--checkpoint.file") } catch { return fail("\(error)", 1) }
+        }
         let collector: Collector
         do { collector = try Collector(options: options) } catch { return fail("\(error)", 1) }
 
         if options.once {
             collector.ingestAll()
-            collector.checkpoint()
+            for problem in collector.tornTails() {
+                FileHandle.standardError.write(Data("orchlog-collector: \(problem.kind.rawValue): \(problem.description)\n".utf8))
+            }
+            let saved = collector.checkpoint()
             let bytes = collector.render(format: .prometheusText)
             FileHandle.standardOutput.write(Data(bytes))
-            // A root that could not be read (already reported) fails the run.
-            return collector.unreadableRoots.isEmpty ? 0 : 1
+            // A root that could not be read or a checkpoint not written (both already
+            // reported) fails the run.
+            return collector.unreadableRoots.isEmpty && saved ? 0 : 1
         }
 
         var webConfig: WebConfig?

@@ -85,6 +85,24 @@ public enum LogDirectory {
         }
     }
 
+    /// Whether a writer holds the source directory's lock right now (`.lock`, flock). Probed
+    /// with a shared lock taken and released at once, so probes never see each other as a
+    /// writer. A writer opening the directory during the probe's microseconds fails with
+    /// "another writer holds the lock", so readers probe only when they found an incomplete
+    /// last frame, not on every poll.
+    public static func writerHoldsLock(_ path: String) -> Bool {
+        let fd = open(path + "/" + LogFormat.lockFileName, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { return false }
+        defer { close(fd) }
+        var rc: Int32
+        repeat { rc = flock(fd, LOCK_SH | LOCK_NB) } while rc != 0 && errno == EINTR
+        if rc == 0 {
+            flock(fd, LOCK_UN)
+            return false
+        }
+        return errno == EWOULDBLOCK
+    }
+
     /// The last path component.
     public static func baseName(_ path: String) -> String {
         if let slash = path.lastIndex(of: "/") { return String(path[path.index(after: slash)...]) }

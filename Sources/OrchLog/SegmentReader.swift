@@ -6,7 +6,8 @@ public enum FrameRead: Sendable, Equatable {
     case frame(FrameHeader, offset: Int64)
     /// Clean end of the segment at this offset.
     case end(offset: Int64)
-    /// A partial frame at the end of the file: not yet written (live) or torn (crash).
+    /// A partial frame at the end of the file, or only zero bytes from here to the end (space
+    /// a crash left allocated but unwritten): not yet written (live) or torn (crash).
     case incomplete(offset: Int64, available: Int)
     /// A bad frame; reading can carry on at `resumeAt` (the next frame magic, or the end).
     case corrupt(offset: Int64, reason: String, resumeAt: Int64)
@@ -83,6 +84,9 @@ public final class SegmentReader {
             return .incomplete(offset: offset, available: got)
         }
         guard let h = headerBytes.withUnsafeBytes({ FrameHeader.parse($0.baseAddress!) }) else {
+            // Zero bytes from a frame boundary to the end: space the filesystem allocated but a
+            // crash left unwritten (a torn tail, like a partial frame), not corruption.
+            if try onlyZeroBytes(from: offset, to: fileSize) { return .incomplete(offset: offset, available: available) }
             return .corrupt(offset: offset, reason: "bad frame magic", resumeAt: try resync(after: offset, fileSize: fileSize))
         }
         guard Int(h.payloadLength) <= LogFormat.maxFramePayload else {
@@ -113,6 +117,19 @@ public final class SegmentReader {
         let next = try resync(after: offset, fileSize: fileSize)
         if next < fileSize { return .corrupt(offset: offset, reason: reason, resumeAt: next) }
         return .incomplete(offset: offset, available: available)
+    }
+
+    /// Whether every byte from `offset` to `end` is zero.
+    private func onlyZeroBytes(from offset: Int64, to end: Int64) throws -> Bool {
+        var buffer = [UInt8](repeating: 0, count: 64 << 10)
+        var position = offset
+        while position < end {
+            let n = try buffer.withUnsafeMutableBytes { try Sys.pread(fd, $0.baseAddress!, min($0.count, Int(end - position)), position, path: path) }
+            if n == 0 { break }
+            if buffer[0..<n].contains(where: { $0 != 0 }) { return false }
+            position += Int64(n)
+        }
+        return true
     }
 
     /// The offset of the next frame after `offset` whose magic and CRC check, or `fileSize`.

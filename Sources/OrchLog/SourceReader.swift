@@ -115,8 +115,8 @@ public final class SourceReader {
                 switch try current.readFrame(at: offset) {
                 case .frame, .corrupt:
                     continue
-                case .incomplete:
-                    problem(.tornTail, current.path, offset, "torn tail (incomplete last frame) in a segment the writer has left")
+                case let .incomplete(_, available):
+                    problem(.tornTail, current.path, offset, LogProblem.tornTailReason(available: available, crashed: false))
                 case .end:
                     break
                 }

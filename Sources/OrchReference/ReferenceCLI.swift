@@ -16,6 +16,8 @@ public enum ReferenceCLI {
     /// Runs the command with `arguments` (without the program name); prints to stdout and
     /// stderr and returns the exit status: 0 done, 1 failure, 2 usage.
     public static func main(_ arguments: [String]) -> Int32 {
+        // Before anything opens a file: a closed 1 or 2 would otherwise be reused by the log.
+        StandardStreams.reopenClosed()
         let options: RunOptions
         do {
             options = try RunOptions.parse(arguments)
@@ -38,6 +40,8 @@ public enum ReferenceCLI {
             return 0
         }
         do {
+            // Before the run: the summary is written at its end.
+            if let path = options.summaryJSON { try OutputPath.checkWritable(path, flag: "--summary-json") }
             let tty = isatty(STDERR_FILENO) != 0 && !options.quiet
             let stop = StopFlag()
             // SIGINT (Ctrl-C) and SIGTERM (kill, timeout, a supervisor) both stop the run

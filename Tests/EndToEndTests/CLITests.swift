@@ -238,14 +238,7 @@ import Testing
         #expect(try runTool("orchlog", ["generate", "--out", dir.sub("src"), "--events", "50000"]).status == 0)
         let segment = try LogDirectory.segments(in: dir.sub("src"))[0].path
         let original = try Data(contentsOf: URL(fileURLWithPath: segment))
-        let reader = try SegmentReader(path: segment)
-        var offset = SegmentReader.firstFrameOffset
-        var lastFrame: (Int64, FrameHeader)?
-        while case let .frame(h, at) = try reader.readFrame(at: offset) {
-            lastFrame = (at, h)
-            offset = at + Int64(h.frameLength)
-        }
-        let (start, header) = try #require(lastFrame)
+        let (start, header) = try #require(try segmentFrames(segment).last)
         let eventsBefore = Int(header.firstSeq) - 1
         for cut in [start + 1, start + 20, start + 44, start + 45, start + Int64(header.frameLength) - 1] {
             try original.prefix(Int(cut)).write(to: URL(fileURLWithPath: segment))
@@ -265,13 +258,7 @@ import Testing
         defer { dir.remove() }
         #expect(try runTool("orchlog", ["generate", "--out", dir.sub("src"), "--events", "40000"]).status == 0)
         let segment = try LogDirectory.segments(in: dir.sub("src"))[0].path
-        let reader = try SegmentReader(path: segment)
-        var frames: [(Int64, FrameHeader)] = []
-        var offset = SegmentReader.firstFrameOffset
-        while case let .frame(h, at) = try reader.readFrame(at: offset) {
-            frames.append((at, h))
-            offset = at + Int64(h.frameLength)
-        }
+        let frames = try segmentFrames(segment)
         #expect(frames.count >= 3)
         let (victim, header) = frames[frames.count / 2]
         var bytes = try Data(contentsOf: URL(fileURLWithPath: segment))

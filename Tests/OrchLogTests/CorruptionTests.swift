@@ -286,4 +286,73 @@ func writeFrames(_ dir: TempDir, frames: Int, perFrame: Int) throws -> (path: St
             #expect(one.count == [1, 2, 2, 3, 10][i])
         }
     }
+
+    /// A crash on a filesystem that had allocated space the writer never filled leaves the
+    /// segment ending in zero bytes after the last complete frame. That is a torn tail (an
+    /// incomplete frame, cut by `verify --repair`), not corruption; zeros followed by a valid
+    /// frame still are corruption.
+    @Test func zeroBytesUpToTheEndAfterAFrameAreATornTailNotCorruption() throws {
+        let dir = TempDir("zerotail")
+        defer { dir.remove() }
+        let (path, offsets) = try writeFrames(dir, frames: 3, perFrame: 20)
+        let end = try LogDirectory.fileSize(path)
+        let original = try Data(contentsOf: URL(fileURLWithPath: path))
+        for zeros in [LogFormat.frameHeaderSize + 1, 4096, 200_000] {
+            try (original + Data(count: zeros)).write(to: URL(fileURLWithPath: path))
+            let reader = try SegmentReader(path: path)
+            #expect(try reader.readFrame(at: end) == .incomplete(offset: end, available: zeros), "\(zeros) zero bytes")
+            var problems: [LogProblem] = []
+            #expect(try readAll(dir.sub("src"), problems: &problems).map(\.seq) == Array(1...60))
+            #expect(problems.isEmpty, "the newest segment's tail waits for its writer: \(problems)")
+            // The writer has closed (no lock held): the reader standing there names the torn tail.
+            let source = try #require(try LogDirectory.sources(at: dir.sub("src")).first)
+            let follower = SourceReader(source: source)
+            try follower.poll { _ in }
+            let torn = try #require(follower.tornTailAtEnd())
+            #expect(torn.kind == .tornTail && torn.path == path && torn.offset == end)
+            #expect(torn.reason.contains("\(zeros) bytes"), "\(torn.reason)")
+        }
+        // Zeros that a valid frame follows are not a tail: corruption, and the reader resyncs.
+        var middle = original.prefix(Int(offsets[1]))
+        middle += Data(count: 4096)
+        middle += original[Int(offsets[1])...]
+        try middle.write(to: URL(fileURLWithPath: path))
+        let reader = try SegmentReader(path: path)
+        guard case let .corrupt(at, reason, resumeAt) = try reader.readFrame(at: offsets[1]) else {
+            Issue.record("zeros before a valid frame must be corruption")
+            return
+        }
+        #expect(at == offsets[1] && reason == "bad frame magic" && resumeAt == offsets[1] + 4096)
+        // One nonzero byte among the zeros at the end: corruption too.
+        var dirty = original + Data(count: 4096)
+        dirty[dirty.count - 7] = 1
+        try dirty.write(to: URL(fileURLWithPath: path))
+        guard case .corrupt = try SegmentReader(path: path).readFrame(at: end) else {
+            Issue.record("a tail that is not all zeros must stay corruption")
+            return
+        }
+    }
+
+    /// A writer holding the lock may be writing the frame a reader finds incomplete: not a
+    /// torn tail while it does, one once it is gone.
+    @Test func anIncompleteTailIsTornOnlyWhenNoWriterHoldsTheLock() throws {
+        let dir = TempDir("tornlock")
+        defer { dir.remove() }
+        let (path, offsets) = try writeFrames(dir, frames: 2, perFrame: 20)
+        let original = try Data(contentsOf: URL(fileURLWithPath: path))
+        try original.prefix(Int(offsets[1]) + 10).write(to: URL(fileURLWithPath: path))
+        let source = try #require(try LogDirectory.sources(at: dir.sub("src")).first)
+        let reader = SourceReader(source: source)
+        #expect(try reader.poll { _ in } == 1)
+        let fd = open(dir.sub("src/.lock"), O_RDWR | O_CLOEXEC)
+        #expect(fd >= 0)
+        #expect(flock(fd, LOCK_EX) == 0)
+        #expect(LogDirectory.writerHoldsLock(dir.sub("src")))
+        #expect(reader.tornTailAtEnd() == nil, "a live writer's frame in progress")
+        close(fd)
+        #expect(!LogDirectory.writerHoldsLock(dir.sub("src")))
+        let torn = try #require(reader.tornTailAtEnd())
+        #expect(torn.offset == offsets[1] && torn.reason.hasPrefix("torn tail: incomplete last frame (10 bytes)"))
+        #expect(reader.position.offset == offsets[1], "asking does not move the reader")
+    }
 }

@@ -96,6 +96,19 @@ public func readAll(_ path: String, problems: inout [LogProblem]) throws -> [Eve
     return records
 }
 
+/// The complete frames at the start of a segment file, up to the first that is not one:
+/// (offset, header) each.
+public func segmentFrames(_ path: String) throws -> [(offset: Int64, header: FrameHeader)] {
+    let reader = try SegmentReader(path: path)
+    var frames: [(offset: Int64, header: FrameHeader)] = []
+    var offset = SegmentReader.firstFrameOffset
+    while case let .frame(h, at) = try reader.readFrame(at: offset) {
+        frames.append((at, h))
+        offset = at + Int64(h.frameLength)
+    }
+    return frames
+}
+
 /// Reads every event, ignoring problems.
 public func readAll(_ path: String) throws -> [EventRecord] {
     var problems: [LogProblem] = []
