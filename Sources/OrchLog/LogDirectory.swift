@@ -87,9 +87,9 @@ public enum LogDirectory {
 
     /// Whether a writer holds the source directory's lock right now (`.lock`, flock). Probed
     /// with a shared lock taken and released at once, so probes never see each other as a
-    /// writer. A writer opening the directory during the probe's microseconds fails with
-    /// "another writer holds the lock", so readers probe only when they found an incomplete
-    /// last frame, not on every poll.
+    /// writer. A writer opening the directory during the probe's microseconds waits for it
+    /// (`LogFlusher.lockRetryNs`); readers still probe only when they found an incomplete last
+    /// frame, not on every poll.
     public static func writerHoldsLock(_ path: String) -> Bool {
         let fd = open(path + "/" + LogFormat.lockFileName, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else { return false }

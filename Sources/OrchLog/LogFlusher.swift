@@ -66,7 +66,7 @@ final class LogFlusher: @unchecked Sendable {
         // One writer per directory.
         let lockPath = directory + "/" + LogFormat.lockFileName
         let lockFD = try Sys.call("open \(lockPath)") { open(lockPath, O_RDWR | O_CREAT | O_CLOEXEC, 0o640) }
-        if flock(lockFD, LOCK_EX | LOCK_NB) != 0 {
+        if !Self.lockExclusively(lockFD) {
             let e = errno
             var holder = [UInt8](repeating: 0, count: 32)
             let n = holder.withUnsafeMutableBytes { Glibc.pread(lockFD, $0.baseAddress!, 31, 0) }
@@ -376,4 +376,28 @@ final class LogFlusher: @unchecked Sendable {
             lockFD = -1
         }
     }
+
+    /// How long a starting writer waits for a lock held shared: readers probe for a live
+    /// writer with a shared lock held for microseconds (`LogDirectory.writerHoldsLock`), and a
+    /// writer starting at that moment must not fail as if another writer held it.
+    static let lockRetryNs: UInt64 = 250_000_000
+
+    /// Takes `fd`'s exclusive lock, retrying every 5 ms for `lockRetryNs` while it is held
+    /// (by a reader's probe, or by another writer, which keeps it and so still fails). False
+    /// with errno set when it could not.
+    static func lockExclusively(_ fd: Int32) -> Bool {
+        var waited: UInt64 = 0
+        while true {
+            if flock(fd, LOCK_EX | LOCK_NB) == 0 { return true }
+            let e = errno
+            if e == EINTR { continue }
+            guard e == EWOULDBLOCK, waited < lockRetryNs else {
+                errno = e
+                return false
+            }
+            usleep(5_000)
+            waited += 5_000_000
+        }
+    }
+
 }

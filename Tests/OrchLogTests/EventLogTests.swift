@@ -41,6 +41,23 @@ import Testing
         }
     }
 
+    /// A reader's probe for a live writer holds the lock shared for a moment: a writer that
+    /// starts then waits for it instead of failing as if another writer held the directory.
+    @Test func aWriterStartingDuringAReadersLockProbeWaitsForIt() throws {
+        let dir = TempDir("probe")
+        defer { dir.remove() }
+        try EventLog(directory: dir.sub("src")).close()
+        let fd = open(dir.sub("src") + "/.lock", O_RDONLY | O_CLOEXEC)
+        #expect(fd >= 0)
+        #expect(flock(fd, LOCK_SH | LOCK_NB) == 0)
+        #expect(!LogDirectory.writerHoldsLock(dir.sub("src")), "a shared holder is not a writer")
+        let released = Thread { usleep(80_000); flock(fd, LOCK_UN); close(fd) }
+        released.start()
+        let log = try EventLog(directory: dir.sub("src"))
+        #expect(LogDirectory.writerHoldsLock(dir.sub("src")))
+        log.close()
+    }
+
     @Test func reopeningStartsANewSegmentAndContinuesSequence() throws {
         let dir = TempDir("reopen")
         defer { dir.remove() }
