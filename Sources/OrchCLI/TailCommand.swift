@@ -15,7 +15,9 @@ enum TailCommand {
     unprinted event, with the earliest timestamp (ties: source name, then sequence number).
     When every source writes in time order that is time order. -n N prints the last N
     events of exactly that order (what --from-start would end with); with -f, each batch of
-    new events is merged the same way.
+    new events is merged the same way. With one source, -n reads only the end of the log
+    (frame headers, then the frames the last N matches are in), so it is quick on any size
+    of log; corruption before that point is not looked at (`orchlog verify` checks it all).
 
     Options:
       -f, --follow          keep running and print new events as they are written
@@ -73,7 +75,7 @@ enum TailCommand {
             formatter.sourceWidth = session.sourceWidth
             try session.streamAvailable { Output.out(formatter.line($0)) }
         } else {
-            let initial = try session.readAvailable(keepLast: limit)
+            let initial = try session.readLast(limit)
             formatter.sourceWidth = session.sourceWidth
             for r in initial { Output.out(formatter.line(r)) }
         }
@@ -186,6 +188,38 @@ final class TailSession {
             problemsSeen = true
             Output.err("orchlog: warning: \(error.message)")
             return false
+        }
+    }
+
+    /// The last `n` matching records (`readAvailable(keepLast:)`). A lone source is read
+    /// from near its end: from the frame after which `n` events follow, then from four times
+    /// as many frames back while fewer than `n` of them match, so a long log is not decoded
+    /// whole. Several sources are read whole: where their merge puts each record depends on
+    /// every earlier one when timestamps are out of order.
+    func readLast(_ n: Int) throws -> [EventRecord] {
+        guard n > 0, readers.count == 1, let (path, reader) = readers.first, reader.position == LogPosition() else {
+            return try readAvailable(keepLast: n)
+        }
+        let index = try FrameIndex(source: reader.source)
+        var frames = index.entries.count - index.start(covering: n)
+        while true {
+            let first = index.entries.count - frames
+            guard first > 0 else {
+                readers[path] = reader
+                return try readAvailable(keepLast: n)
+            }
+            // Problems are reported for the final read only (a retry would repeat them).
+            var found: [LogProblem] = []
+            let near = SourceReader(source: reader.source, from: index.entries[first].position)
+            near.onProblem = { found.append($0) }
+            readers[path] = near
+            let records = try readAvailable(keepLast: n)
+            if records.count >= n {
+                near.onProblem = { [weak self] problem in self?.report(problem) }
+                for problem in found { report(problem) }
+                return records
+            }
+            frames *= 4
         }
     }
 

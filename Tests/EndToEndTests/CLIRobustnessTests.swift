@@ -324,4 +324,40 @@ import Testing
         #expect(help.stdout.contains("in the order they were written (sequence order)"))
         #expect(stamps.count == 2)
     }
+
+    /// `tail -n N` on one source reads from near the end (frame headers first, then only the
+    /// frames it needs, going further back while too few match) and prints exactly the end
+    /// of what --from-start prints: across segments, with filters that match only early
+    /// events, and with fewer matches than N in the whole log.
+    @Test func tailOfOneSourceReadsFromNearTheEndAndMatchesTheWholeRead() throws {
+        let dir = TempDir("tailnear")
+        defer { dir.remove() }
+        var options = EventLogOptions()
+        options.blockSize = 1024
+        options.segmentMaxBytes = 16 << 10
+        let log = try EventLog(directory: dir.sub("src"), options: options)
+        let q = log.label("q"), tool = log.label("search")
+        let t0: UInt64 = 1_767_225_600_000_000_000
+        for k in 0..<30_000 {
+            let ts = t0 + UInt64(k) * 1_000_000
+            if k == 40 || k == 41 || k == 15_000 {
+                log.emit(.breakerTransition(tool: tool, from: .closed, to: .open), at: ts)
+            } else {
+                log.emit(.queueSample(queue: q, depth: UInt64(k), capacity: 1), at: ts)
+            }
+        }
+        log.close()
+        #expect(try LogDirectory.segments(in: dir.sub("src")).count > 3)
+        for filter in [[], ["--type", "queue_sample"], ["--type", "breaker_transition"], ["--where", "depth=17"]] {
+            let all = try runTool("orchlog", ["tail", "--from-start", "-o", "json"] + filter + [dir.sub("src")])
+            #expect(all.status == 0, "\(all.stderr)")
+            let lines = all.stdout.split(separator: "\n").map(String.init)
+            for n in [1, 2, 3, 5, 100, 2_500, 40_000] {
+                let r = try runTool("orchlog", ["tail", "-n", "\(n)", "-o", "json"] + filter + [dir.sub("src")])
+                #expect(r.status == 0, "\(r.stderr)")
+                #expect(r.stdout.split(separator: "\n").map(String.init) == Array(lines.suffix(n)), "-n \(n) \(filter)")
+            }
+        }
+    }
+
 }
