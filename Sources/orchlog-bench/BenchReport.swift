@@ -9,6 +9,8 @@ struct BenchReport: Codable {
 
     var targetsMet: Int { benchmarks.flatMap(\.figures).filter { $0.met == true }.count }
     var targetsMissed: Int { benchmarks.flatMap(\.figures).filter { $0.met == false }.count }
+    var goalsMet: Int { benchmarks.flatMap(\.figures).filter { $0.goalMet == true }.count }
+    var goalsMissed: Int { benchmarks.flatMap(\.figures).filter { $0.goalMet == false }.count }
 
     func json() throws -> String {
         let encoder = JSONEncoder()
@@ -29,5 +31,7 @@ struct BenchReport: Codable {
         return out
     }
 
-    var footer: String { "\ntargets: \(targetsMet) met, \(targetsMissed) missed\n" }
+    var footer: String {
+        "\ntargets: \(targetsMet) met, \(targetsMissed) missed" + (goalsMet + goalsMissed > 0 ? "; stricter goals: \(goalsMet) met, \(goalsMissed) missed" : "") + "\n"
+    }
 }

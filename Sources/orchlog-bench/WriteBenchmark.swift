@@ -3,8 +3,9 @@ import OrchLog
 
 /// `write`: writer throughput (events/s from first emit to `close()` returning: encode,
 /// compress, write, sync) and bytes per event on disk for the `generate` mix, per fsync
-/// policy, against the limit: the writer's compressor (libdeflate) alone compressing the same
-/// raw blocks at the same level; Debian's zlib alone (the original limit) beside it.
+/// policy, against the limit: Debian's zlib alone compressing the same raw blocks at
+/// the same level; and, as a stricter goal, against the writer's own compressor (libdeflate,
+/// about twice zlib's speed) alone on the same blocks.
 struct WriteBenchmark {
     let config: BenchConfig
 
@@ -58,10 +59,10 @@ struct WriteBenchmark {
             }
             result.add(Figure("events_per_second_fsync_\(name)", "events/s", rates, target: targeted ? .atLeast(2_000_000) : nil,
                               note: name == "interval" ? "the default policy" : nil))
-            result.add(Figure("ratio_to_compressor_alone_fsync_\(name)", "ratio", ratios, target: targeted ? .atLeast(0.70) : nil,
-                              note: "writer events/s ÷ libdeflate-alone events/s (the compressor it uses), paired runs"))
-            result.add(Figure("ratio_to_zlib_alone_fsync_\(name)", "ratio", zlibRatios,
-                              note: "writer events/s ÷ Debian zlib-alone events/s at the same level, paired runs"))
+            result.add(Figure("ratio_to_compressor_alone_fsync_\(name)", "ratio", ratios, goal: targeted ? .atLeast(0.70) : nil,
+                              note: "writer events/s ÷ libdeflate-alone events/s (the compressor it uses, twice zlib's speed), paired runs"))
+            result.add(Figure("ratio_to_zlib_alone_fsync_\(name)", "ratio", zlibRatios, target: targeted ? .atLeast(0.70) : nil,
+                              note: "writer events/s ÷ Debian zlib-alone events/s at the same level (the issue's limit), paired runs"))
             result.add(Figure("bytes_per_event_on_disk_fsync_\(name)", "bytes", bytes, target: .atMost(8),
                               note: "segment files incl. headers"))
         }

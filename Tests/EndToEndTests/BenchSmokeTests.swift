@@ -17,6 +17,7 @@ import Testing
         let results = try #require(report["benchmarks"] as? [[String: Any]])
         #expect(Set(results.compactMap { $0["name"] as? String }) == Self.benchmarks)
         var targets = 0
+        var goals: [String] = []
         for result in results {
             let name = result["name"] as? String ?? "?"
             let figures = result["figures"] as? [[String: Any]] ?? []
@@ -36,9 +37,16 @@ import Testing
                     targets += 1
                     #expect(figure["met"] is Bool, "\(label) has a target but no verdict")
                 }
+                if figure["goal"] != nil {
+                    goals.append(label)
+                    #expect(figure["goalMet"] is Bool, "\(label) has a goal but no verdict")
+                }
             }
         }
         #expect(targets >= 10, "only \(targets) figures carry a target")
+        // The ratios against libdeflate, the codec the log uses, are reported as stricter goals.
+        #expect(goals.sorted() == ["ingest.ratio_to_read_inflate", "write.ratio_to_compressor_alone_fsync_interval",
+                                   "write.ratio_to_compressor_alone_fsync_never"])
     }
 
     /// The bench pre-generates the `generate` mix into a corpus and replays it into a fresh log
