@@ -5,8 +5,11 @@ import OrchLog
 /// of a long log instead of decoding all of it.
 struct FrameIndex {
     struct Entry {
+        /// Where the frame starts.
         let position: LogPosition
         let events: Int
+        /// Where the frame ends: the position a reader has after it.
+        let next: LogPosition
     }
 
     /// Complete frames in log order. Reading stops at a segment's first frame that is not
@@ -20,8 +23,9 @@ struct FrameIndex {
             while case .frame(let frame, _) = try reader.readFrame(at: offset) {
                 let position = LogPosition(segment: segment.number, offset: offset, lastSeq: frame.firstSeq &- 1,
                                            writerID: reader.header.writerID)
-                entries.append(Entry(position: position, events: Int(frame.eventCount)))
                 offset += Int64(frame.frameLength)
+                let next = LogPosition(segment: segment.number, offset: offset, lastSeq: frame.lastSeq, writerID: reader.header.writerID)
+                entries.append(Entry(position: position, events: Int(frame.eventCount), next: next))
             }
         }
     }

@@ -18,6 +18,7 @@ enum TailCommand {
     new events is merged the same way. With one source, -n reads only the end of the log
     (frame headers, then the frames the last N matches are in), so it is quick on any size
     of log; corruption before that point is not looked at (`orchlog verify` checks it all).
+    -n 0 -f starts every source at its end: only events written from now on are printed.
 
     Options:
       -f, --follow          keep running and print new events as they are written
@@ -197,7 +198,18 @@ final class TailSession {
     /// whole. Several sources are read whole: where their merge puts each record depends on
     /// every earlier one when timestamps are out of order.
     func readLast(_ n: Int) throws -> [EventRecord] {
-        guard n > 0, readers.count == 1, let (path, reader) = readers.first, reader.position == LogPosition() else {
+        if n == 0 {
+            // Nothing to print: every source starts after its last complete frame (`-n 0 -f`
+            // prints only what is written from now on, at once on any size of log).
+            for (path, reader) in readers where reader.position == LogPosition() {
+                guard let last = try FrameIndex(source: reader.source).entries.last else { continue }
+                let atEnd = SourceReader(source: reader.source, from: last.next)
+                atEnd.onProblem = { [weak self] problem in self?.report(problem) }
+                readers[path] = atEnd
+            }
+            return try readAvailable(keepLast: 0)
+        }
+        guard readers.count == 1, let (path, reader) = readers.first, reader.position == LogPosition() else {
             return try readAvailable(keepLast: n)
         }
         let index = try FrameIndex(source: reader.source)

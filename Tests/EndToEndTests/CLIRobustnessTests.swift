@@ -360,4 +360,30 @@ import Testing
         }
     }
 
+
+    /// `tail -n 0 -f` starts every source after its last complete frame: nothing of the
+    /// existing log is printed, and what is written afterwards is.
+    @Test func tailFromNowOnPrintsOnlyNewEventsOfEverySource() throws {
+        let dir = TempDir("tailzero")
+        defer { dir.remove() }
+        for name in ["a", "b"] {
+            #expect(try runTool("orchlog", ["generate", "--out", dir.sub("root/\(name)"), "--events", "5000"]).status == 0)
+        }
+        let once = try runTool("orchlog", ["tail", "-n", "0", dir.sub("root")])
+        #expect(once.status == 0 && once.stdout.isEmpty, "\(once.stdout)\(once.stderr)")
+        let tail = try Daemon(binaryPath("orchlog"), ["tail", "-n", "0", "-f", "-o", "json", dir.sub("root")], dir: dir, name: "tail")
+        usleep(300_000)
+        let log = try EventLog(directory: dir.sub("root/b"))
+        let agent = log.label("after-start")
+        log.emit(.invocationStarted(agent: agent, invocationID: 7))
+        log.close()
+        #expect(Daemon.waitUntil { tail.stdout.contains("\"agent\":\"after-start\"") }, "\(tail.stdout)\(tail.stderr)")
+        usleep(300_000)
+        tail.signal(SIGTERM)
+        let lines = tail.stdout.split(separator: "\n")
+        #expect(lines.count == 1, "only the event written after the start: \(lines.count) lines")
+        let seq = try Self.jsonValues(tail.stdout, "seq").first as? Int ?? 0
+        #expect(seq > 5_000, "it carries on the source's sequence: \(tail.stdout)")
+    }
+
 }
