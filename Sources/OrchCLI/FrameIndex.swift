@@ -13,14 +13,15 @@ struct FrameIndex {
     }
 
     /// Complete frames in log order. Reading stops at a segment's first frame that is not
-    /// complete and valid (the readers report those when they get there).
+    /// complete and valid, or cannot be read (the readers report those when they get there).
     private(set) var entries: [Entry] = []
 
     init(source: SourceDirectory) throws {
         for segment in try LogDirectory.segments(in: source.path) {
             guard let reader = try? SegmentReader(path: segment.path) else { continue }
             var offset = SegmentReader.firstFrameOffset
-            while case .frame(let frame, _) = try reader.readFrame(at: offset) {
+            // A read error ends the segment's index, like any frame that is not valid.
+            while case .frame(let frame, _)? = try? reader.readFrame(at: offset) {
                 let position = LogPosition(segment: segment.number, offset: offset, lastSeq: frame.firstSeq &- 1,
                                            writerID: reader.header.writerID)
                 offset += Int64(frame.frameLength)

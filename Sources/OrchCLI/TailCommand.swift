@@ -202,7 +202,7 @@ final class TailSession {
             // Nothing to print: every source starts after its last complete frame (`-n 0 -f`
             // prints only what is written from now on, at once on any size of log).
             for (path, reader) in readers where reader.position == LogPosition() {
-                guard let last = try FrameIndex(source: reader.source).entries.last else { continue }
+                guard let last = (try? FrameIndex(source: reader.source))?.entries.last else { continue }
                 let atEnd = SourceReader(source: reader.source, from: last.next)
                 atEnd.onProblem = { [weak self] problem in self?.report(problem) }
                 readers[path] = atEnd
@@ -212,7 +212,8 @@ final class TailSession {
         guard readers.count == 1, let (path, reader) = readers.first, reader.position == LogPosition() else {
             return try readAvailable(keepLast: n)
         }
-        let index = try FrameIndex(source: reader.source)
+        // A directory that cannot be listed is read (and its problem reported) the usual way.
+        guard let index = try? FrameIndex(source: reader.source) else { return try readAvailable(keepLast: n) }
         var frames = index.entries.count - index.start(covering: n)
         while true {
             let first = index.entries.count - frames
