@@ -12,11 +12,6 @@ public struct StringTable {
 
     public init() {}
 
-    /// A table of `strings` (for tests and callers that have strings already).
-    public init<S: Sequence<String>>(_ strings: S) {
-        for s in strings { append(s.utf8) }
-    }
-
     /// Strings in the table.
     public var count: Int { ends.count }
 
@@ -39,12 +34,6 @@ public struct StringTable {
         bytes.removeAll(keepingCapacity: true)
         starts.removeAll(keepingCapacity: true)
         ends.removeAll(keepingCapacity: true)
-    }
-
-    mutating func append(_ string: String.UTF8View) {
-        starts.append(bytes.count)
-        bytes.append(contentsOf: string)
-        ends.append(bytes.count)
     }
 
     /// Reads a block's table of `count` strings starting at `start` of `block`: `locate`

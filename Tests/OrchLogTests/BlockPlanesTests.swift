@@ -94,6 +94,26 @@ import Testing
         }
     }
 
+    /// The string table is kept as the block stores it: each string's bytes exactly (empty,
+    /// multi-byte, invalid UTF-8), made into a `String` only when asked for.
+    @Test func theStringTableKeepsEachStringsBytes() throws {
+        let q = Self.queue
+        var block = Self.block(count: 4, strings: ["", "é-ü", "q", "\u{FFFD}"], streams: [
+            (0, Self.planes([q, q, q, q])), (1, Self.planes([0, 2, 2, 2])),
+            (q << 4, Self.planes([1, 0, 2, 3])),
+        ])
+        // Make the last string's bytes invalid UTF-8 (0xFF 0xFE 0xFD instead of U+FFFD's EF BF BD).
+        let fffd: [UInt8] = [0xEF, 0xBF, 0xBD]
+        let at = try #require((0...(block.count - 3)).first { Array(block[$0..<$0 + 3]) == fffd })
+        block.replaceSubrange(at..<at + 3, with: [0xFF, 0xFE, 0xFD])
+        let (events, decoder) = try Self.decode(block)
+        #expect(events.map(\.l0) == [1, 0, 2, 3])
+        let table = decoder.stringTable
+        #expect(table.count == 4)
+        #expect((0..<4).map { i in table.withBytes(i) { Array($0) } } == [[], Array("é-ü".utf8), [0x71], [0xFF, 0xFE, 0xFD]])
+        #expect(decoder.strings == ["", "é-ü", "q", "\u{FFFD}\u{FFFD}\u{FFFD}"])
+    }
+
     /// Label indices are checked against the string count at every width, however many values
     /// the stream holds: the largest legal index decodes, one more is corruption, wherever it
     /// sits in the stream.
