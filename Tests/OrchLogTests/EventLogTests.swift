@@ -51,7 +51,7 @@ import Testing
         #expect(fd >= 0)
         #expect(flock(fd, LOCK_SH | LOCK_NB) == 0)
         #expect(!LogDirectory.writerHoldsLock(dir.sub("src")), "a shared holder is not a writer")
-        let released = Thread { usleep(80_000); flock(fd, LOCK_UN); close(fd) }
+        let released = Thread { usleep(30_000); flock(fd, LOCK_UN); close(fd) }
         released.start()
         let log = try EventLog(directory: dir.sub("src"))
         #expect(LogDirectory.writerHoldsLock(dir.sub("src")))
