@@ -1,3 +1,4 @@
+import COrchSys
 /// Decodes one inflated block (see docs/log-format.md): string table, then columnar streams,
 /// into `BlockColumns` (column by column: tight loops over one stream each). Version 2 streams
 /// are byte planes, widened value by value; version 1 streams (varints, logs written before
@@ -132,7 +133,7 @@ public struct BlockDecoder {
                             let typeStream = cursors[BlockEncoder.typeStream]
                             if typeStream.1 &- typeStream.0 == 1 &+ n, block[typeStream.0] == 1 {
                                 // One byte per code (every writer so far): read in place.
-                                try Self.typeCodeOf.withUnsafeBufferPointer { codeOf in
+                                Self.typeCodeOf.withUnsafeBufferPointer { codeOf in
                                     for row in 0..<n {
                                         let t = codeOf[Int(block[typeStream.0 &+ 1 &+ row])]
                                         rowTypes[row] = t
@@ -315,15 +316,15 @@ extension BlockDecoder {
             throw OrchLogError(.corrupt, "\(context): stream \(key) holds \(length) bytes, \(1 &+ width &* count) expected for \(count) values \(width) bytes wide")
         }
         let p = bytes + 1
-        // Sixteen values at a time: each plane's bytes widened in vector registers and
-        // shifted into place (a loop per width, so every plane count is a constant), then
-        // the last `count % 16` values one by one.
+        // Sixteen values at a time, the planes' bytes interleaved in vector registers (a C
+        // shim: Swift's SIMD conversions are not inlined), a call per common width so that
+        // the plane count is a constant; the last `count % 16` values one by one.
         switch width {
-        case 1: widen(p, count, out, planes: 1)
-        case 2: widen(p, count, out, planes: 2)
-        case 3: widen(p, count, out, planes: 3)
-        case 4: widen(p, count, out, planes: 4)
-        default: widen(p, count, out, planes: width)
+        case 1: orchlog_widen_planes(p, count, out, 1)
+        case 2: orchlog_widen_planes(p, count, out, 2)
+        case 3: orchlog_widen_planes(p, count, out, 3)
+        case 4: orchlog_widen_planes(p, count, out, 4)
+        default: orchlog_widen_planes(p, count, out, Int32(width))
         }
         guard let limit else { return }
         // Every value is below the limit when the top plane's largest byte is below the
@@ -337,42 +338,6 @@ extension BlockDecoder {
         if top == limitTop, !UnsafeBufferPointer(start: out, count: count).contains(where: { $0 >= limit }) { return }
         let bad = UnsafeBufferPointer(start: out, count: count).first { $0 >= limit }!
         throw OrchLogError(.corrupt, "\(context): string index \(bad) out of range (\(limit) strings)")
-    }
-
-    /// Widens `count` values of `planes` byte planes at `p` (plane j at `p + j × count`)
-    /// into `out`.
-    @inline(__always)
-    private static func widen(_ p: UnsafePointer<UInt8>, _ count: Int, _ out: UnsafeMutablePointer<UInt64>, planes: Int) {
-        let raw = UnsafeRawPointer(p)
-        let dst = UnsafeMutableRawPointer(out)
-        var i = 0
-        while i &+ 16 <= count {
-            var low = SIMD16<UInt32>(truncatingIfNeeded: raw.loadUnaligned(fromByteOffset: i, as: SIMD16<UInt8>.self))
-            var plane = 1
-            while plane < min(planes, 4) {
-                let bytes = raw.loadUnaligned(fromByteOffset: plane &* count &+ i, as: SIMD16<UInt8>.self)
-                low |= SIMD16<UInt32>(truncatingIfNeeded: bytes) &<< UInt32(8 &* plane)
-                plane &+= 1
-            }
-            var value = SIMD16<UInt64>(truncatingIfNeeded: low)
-            if planes > 4 {
-                var high = SIMD16<UInt32>(repeating: 0)
-                while plane < planes {
-                    let bytes = raw.loadUnaligned(fromByteOffset: plane &* count &+ i, as: SIMD16<UInt8>.self)
-                    high |= SIMD16<UInt32>(truncatingIfNeeded: bytes) &<< UInt32(8 &* (plane &- 4))
-                    plane &+= 1
-                }
-                value |= SIMD16<UInt64>(truncatingIfNeeded: high) &<< 32
-            }
-            dst.storeBytes(of: value, toByteOffset: i &* 8, as: SIMD16<UInt64>.self)
-            i &+= 16
-        }
-        while i < count {
-            var value: UInt64 = 0
-            for plane in 0..<planes { value |= UInt64(p[plane &* count &+ i]) << UInt64(8 &* plane) }
-            out[i] = value
-            i &+= 1
-        }
     }
 
     /// The largest of `count` bytes at `p` (0 for none).

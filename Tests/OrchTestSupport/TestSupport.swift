@@ -124,8 +124,8 @@ public final class Daemon: @unchecked Sendable {  // used from one test at a tim
     public init(_ executable: String, _ arguments: [String], dir: TempDir, name: String, environment: [String: String]? = nil) throws {
         stdoutPath = dir.sub("\(name).out")
         stderrPath = dir.sub("\(name).err")
-        FileManager.default.createFile(atPath: stdoutPath, contents: nil)
-        FileManager.default.createFile(atPath: stderrPath, contents: nil)
+        _ = FileManager.default.createFile(atPath: stdoutPath, contents: nil)
+        _ = FileManager.default.createFile(atPath: stderrPath, contents: nil)
         process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = arguments
         if let environment {
