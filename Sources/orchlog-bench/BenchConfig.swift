@@ -36,7 +36,9 @@ struct BenchConfig {
 
     var overheadWarmupSeconds = 3.0
     var overheadSeconds = 10.0
-    var overheadPairs = 9
+    /// Pairs side by side: one pair's difference spreads over ±5 points of a ≈ 2–3% effect
+    /// (run I: p10 −0.1%, p90 8.1% over 9 pairs), so the median needs many (15 since run J).
+    var overheadPairs = 15
     var overheadAttributionRuns = 3
     var overheadInvocationsPerSecond = 1_000.0
 
