@@ -23,13 +23,20 @@ public struct EventRecord: Sendable, Hashable {
     /// Builds a record from a raw event whose label slots index `strings`.
     /// Out-of-range indices resolve to "" (the decoder has already rejected such blocks).
     public init(raw: RawEvent, strings: [String], source: String = "") {
+        self.init(raw: raw, source: source) { $0 < strings.count ? strings[$0] : "" }
+    }
+
+    /// Builds a record from a raw event whose label slots index the block's `table`, making
+    /// only the strings its labels use. Out-of-range indices resolve to "".
+    public init(raw: RawEvent, table: StringTable, source: String = "") {
+        self.init(raw: raw, source: source) { $0 < table.count ? table.string($0) : "" }
+    }
+
+    private init(raw: RawEvent, source: String, label: (Int) -> String) {
         let schema = EventSchema.of(raw.type)
         var labels: [String] = []
         labels.reserveCapacity(schema.labelCount)
-        for i in 0..<schema.labelCount {
-            let idx = Int(raw.label(i))
-            labels.append(idx < strings.count ? strings[idx] : "")
-        }
+        for i in 0..<schema.labelCount { labels.append(label(Int(raw.label(i)))) }
         var numbers: [UInt64] = []
         numbers.reserveCapacity(schema.numberCount)
         for i in 0..<schema.numberCount { numbers.append(raw.number(i)) }

@@ -88,8 +88,7 @@ public func readAll(_ path: String, problems: inout [LogProblem]) throws -> [Eve
         let reader = SourceReader(source: source)
         reader.onProblem = { found.append($0) }
         try reader.poll { block in
-            let strings = block.strings
-            for e in block.events { records.append(EventRecord(raw: e, strings: strings, source: source.name)) }
+            for e in block.events { records.append(EventRecord(raw: e, table: block.stringTable, source: source.name)) }
         }
     }
     problems = found
