@@ -64,7 +64,8 @@ struct StateTracker {
             current.update(at: i, e)
             return lost
         }
-        guard var e = lookup(key) else {
+        // Otherwise it moves back from the previous generation, updated, or is new.
+        guard var e = previous.removeValue(forKey: key) else {
             store(key, Entry(version: new, committedAt: ts, previousVersion: base, previousAt: 0))
             return false
         }

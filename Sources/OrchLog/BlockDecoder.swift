@@ -144,11 +144,13 @@ public struct BlockDecoder {
                                 let typeCodes = timestamps.baseAddress!
                                 try Self.widenPlanes(block, typeStream, count: n, into: typeCodes,
                                                      key: BlockEncoder.typeStream, context: context)
-                                for row in 0..<n {
-                                    let code = typeCodes[row]
-                                    let t = code <= 15 && known[Int(code)] ? Int(code) : 0
-                                    rowTypes[row] = UInt8(t)
-                                    perType[t] &+= 1
+                                Self.typeCodeOf.withUnsafeBufferPointer { codeOf in
+                                    for row in 0..<n {
+                                        let code = typeCodes[row]
+                                        let t = code < 256 ? codeOf[Int(code)] : 0
+                                        rowTypes[row] = t
+                                        perType[Int(t)] &+= 1
+                                    }
                                 }
                             }
                             try Self.widenPlanes(block, cursors[BlockEncoder.timestampStream], count: n, into: timestamps.baseAddress!,
@@ -328,15 +330,12 @@ extension BlockDecoder {
         }
         guard let limit else { return }
         // Every value is below the limit when the top plane's largest byte is below the
-        // limit's byte at that position; above it, some value is out of range; equal, the
-        // values themselves are compared. A limit of 256^W or more admits every value.
+        // limit's byte at that position; otherwise the values themselves are compared. A
+        // limit of 256^W or more admits every value.
         let shift = UInt64(8 &* (width &- 1))
         guard width == 8 || limit >> (shift &+ 8) == 0 else { return }
-        let top = UInt64(maxByte(p + (width &- 1) &* count, count))
-        let limitTop = limit >> shift
-        if top < limitTop { return }
-        if top == limitTop, !UnsafeBufferPointer(start: out, count: count).contains(where: { $0 >= limit }) { return }
-        let bad = UnsafeBufferPointer(start: out, count: count).first { $0 >= limit }!
+        guard UInt64(maxByte(p + (width &- 1) &* count, count)) >= limit >> shift,
+              let bad = UnsafeBufferPointer(start: out, count: count).first(where: { $0 >= limit }) else { return }
         throw OrchLogError(.corrupt, "\(context): string index \(bad) out of range (\(limit) strings)")
     }
 
