@@ -12,21 +12,29 @@ struct FrameIndex {
         let next: LogPosition
     }
 
-    /// Complete frames in log order. Reading stops at a segment's first frame that is not
-    /// complete and valid, or cannot be read (the readers report those when they get there).
+    /// Complete frames in log order. A corrupt frame is skipped as readers skip it (from the
+    /// next valid frame on); an incomplete one, or a read error, ends the segment's index (the
+    /// readers report those when they get there).
     private(set) var entries: [Entry] = []
 
     init(source: SourceDirectory) throws {
         for segment in try LogDirectory.segments(in: source.path) {
             guard let reader = try? SegmentReader(path: segment.path) else { continue }
+            let writer = reader.header.writerID
             var offset = SegmentReader.firstFrameOffset
-            // A read error ends the segment's index, like any frame that is not valid.
-            while case .frame(let frame, _)? = try? reader.readFrame(at: offset) {
-                let position = LogPosition(segment: segment.number, offset: offset, lastSeq: frame.firstSeq &- 1,
-                                           writerID: reader.header.writerID)
-                offset += Int64(frame.frameLength)
-                let next = LogPosition(segment: segment.number, offset: offset, lastSeq: frame.lastSeq, writerID: reader.header.writerID)
-                entries.append(Entry(position: position, events: Int(frame.eventCount), next: next))
+            scan: while true {
+                switch try? reader.readFrame(at: offset) {
+                case let .frame(frame, _)?:
+                    let end = offset + Int64(frame.frameLength)
+                    entries.append(Entry(position: LogPosition(segment: segment.number, offset: offset, lastSeq: frame.firstSeq &- 1, writerID: writer),
+                                         events: Int(frame.eventCount),
+                                         next: LogPosition(segment: segment.number, offset: end, lastSeq: frame.lastSeq, writerID: writer)))
+                    offset = end
+                case let .corrupt(_, _, resumeAt)?:
+                    offset = resumeAt
+                default:
+                    break scan
+                }
             }
         }
     }

@@ -129,15 +129,19 @@ final class TailSession {
                 throw CLIError.failure("\(path): no such log")
             }
             for source in sources where readers[source.path] == nil {
-                let reader = SourceReader(source: source)
-                reader.onProblem = { [weak self] problem in self?.report(problem) }
-                readers[source.path] = reader
+                readers[source.path] = reporting(SourceReader(source: source))
                 sourceWidth = max(sourceWidth, EventFormatter.displayed(source.name).count)
             }
         }
         if strict && readers.isEmpty {
             Output.err("orchlog: warning: no orchlog sources under \(paths.joined(separator: " ")) yet")
         }
+    }
+
+    /// `reader`, its problems printed by this session.
+    private func reporting(_ reader: SourceReader) -> SourceReader {
+        reader.onProblem = { [weak self] problem in self?.report(problem) }
+        return reader
     }
 
     /// Torn tails already named (`SEGMENT:OFFSET`), so each is named once.
@@ -203,9 +207,7 @@ final class TailSession {
             // prints only what is written from now on, at once on any size of log).
             for (path, reader) in readers where reader.position == LogPosition() {
                 guard let last = (try? FrameIndex(source: reader.source))?.entries.last else { continue }
-                let atEnd = SourceReader(source: reader.source, from: last.next)
-                atEnd.onProblem = { [weak self] problem in self?.report(problem) }
-                readers[path] = atEnd
+                readers[path] = reporting(SourceReader(source: reader.source, from: last.next))
             }
             return try readAvailable(keepLast: 0)
         }
@@ -228,8 +230,8 @@ final class TailSession {
             readers[path] = near
             let records = try readAvailable(keepLast: n)
             if records.count >= n {
-                near.onProblem = { [weak self] problem in self?.report(problem) }
                 for problem in found { report(problem) }
+                _ = reporting(near)
                 return records
             }
             frames *= 4
