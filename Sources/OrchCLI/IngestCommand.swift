@@ -6,7 +6,7 @@ import OrchLog
 /// the real writer, so an orchestrator in any language can log without a library.
 enum IngestCommand {
     static let help = """
-    Usage: orchlog ingest --out DIR [--fsync never|interval|always]
+    Usage: orchlog ingest --out DIR [--fsync never|interval|always] [--lenient]
 
     Reads events as NDJSON on standard input, one JSON object per line in the shape
     `orchlog tail -o json` prints (format version 1: docs/ndjson.md), and writes them into
@@ -15,15 +15,19 @@ enum IngestCommand {
       {"type":"tool_call","ts":"2025-01-31T12:00:00.5Z","tool":"crm","outcome":"timeout","latency_ns":30000000000,"fallback":true}
 
     "type" is required. "ts" is optional (RFC 3339 UTC; absent: the time the line is read).
-    "seq" and "source" are ignored: the writer numbers events, DIR names the source. Fields
-    the type does not have are ignored; missing fields are "", 0 or false. A malformed line
-    (bad JSON, unknown type or enumeration value, a negative or fractional number, a bad
-    ts) is reported on stderr with its line number and skipped; the stream goes on. Blank
-    lines are skipped. At the end a summary line goes to stderr.
+    "seq" and "source" are ignored: the writer numbers events, DIR names the source. Every
+    required field of the type must be given (`orchlog schema` lists them); an optional field
+    left out is "", 0 or false. A field the type does not have is an error naming it
+    (--lenient accepts and counts such fields instead). Integral floats (1.0, 3e9) are
+    accepted for whole numbers. A malformed line (bad JSON, unknown type, field or
+    enumeration value, a missing required field, a negative or fractional number, a bad or
+    out-of-range ts) is reported on stderr with its line number and skipped; the stream goes
+    on. Blank lines are skipped. At the end a summary line goes to stderr.
 
     Options:
       --out DIR             source directory to write (created if needed; one writer at a time)
       --fsync POLICY        never, interval (default) or always
+      --lenient             accept fields the event type does not have (counted in the summary)
       -h, --help            this help
 
     Standard input closed (`orchlog ingest --out DIR <&-`) is an error: nothing is written.
@@ -38,7 +42,7 @@ enum IngestCommand {
     /// - Parameter stdinClosed: the process was started with standard input closed (it now
     ///   reads /dev/null): an error, before the log is opened, rather than an empty log.
     static func run(_ argv: [String], stdinClosed: Bool = false) throws -> Int32 {
-        let args = try Arguments(argv, switches: [], options: ["--out", "--fsync"])
+        let args = try Arguments(argv, switches: ["--lenient"], options: ["--out", "--fsync"])
         if args.has("--help", "-h") { Output.out(help); return 0 }
         guard args.positional.isEmpty else { throw CLIError.usage("ingest: unexpected argument \(args.positional[0]) (events come on stdin)") }
         guard let out = args.value("--out") else { throw CLIError.usage("ingest: --out DIR is required") }
@@ -54,7 +58,7 @@ enum IngestCommand {
         do { log = try EventLog(directory: out, options: options) } catch let e as OrchLogError { throw CLIError.failure(e.message) }
         installStopHandlers()
 
-        var ingester = Ingester(log: log, highWater: options.bufferCapacity * 3 / 4)
+        var ingester = Ingester(log: log, highWater: options.bufferCapacity * 3 / 4, lenient: args.has("--lenient"))
         var splitter = LineSplitter(maxLineBytes: maxLineBytes)
         var chunk = [UInt8](repeating: 0, count: 64 << 10)
         var readError: String?
@@ -87,7 +91,8 @@ enum IngestCommand {
             Output.err("orchlog: ingest: the writer dropped \(stats.dropped) events\(stats.lastError.map { ": \($0)" } ?? "")")
         }
         let written = ingester.accepted - Int(min(stats.dropped, UInt64(ingester.accepted)))
-        Output.err("orchlog: ingest: \(written) events written to \(out), \(ingester.rejected) of \(splitter.lineNumber) lines rejected")
+        let lenientNote = ingester.unknownFields > 0 ? ", \(ingester.unknownFields) unknown fields accepted (--lenient)" : ""
+        Output.err("orchlog: ingest: \(written) events written to \(out), \(ingester.rejected) of \(splitter.lineNumber) lines rejected\(lenientNote)")
         return ingester.rejected == 0 && stats.dropped == 0 && readError == nil ? 0 : 1
     }
 }
@@ -101,11 +106,14 @@ struct Ingester {
     var parser = NDJSONEventParser(now: Ingester.wallClockNs)
     private(set) var accepted = 0
     private(set) var rejected = 0
+    /// Fields the event types do not have, accepted under `--lenient`.
+    private(set) var unknownFields = 0
     private var sinceCheck = 0
 
-    init(log: EventLog, highWater: Int) {
+    init(log: EventLog, highWater: Int, lenient: Bool = false) {
         self.log = log
         self.highWater = highWater
+        parser.lenient = lenient
     }
 
     mutating func take(_ line: Line) {
@@ -116,8 +124,9 @@ struct Ingester {
             // Blank lines (and a CRLF's \r) are not events.
             guard bytes.contains(where: { $0 != 0x20 && $0 != 0x09 && $0 != 0x0D }) else { return }
             do {
-                let record = try parser.parse(bytes)
-                log.emit(record: record)
+                let parsed = try parser.parse(bytes)
+                unknownFields += parsed.unknownFields.count
+                log.emit(record: parsed.record)
                 accepted += 1
                 sinceCheck += 1
                 if sinceCheck >= 64 {

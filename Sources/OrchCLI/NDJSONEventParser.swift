@@ -8,25 +8,46 @@ struct NDJSONLineError: Error, Equatable, CustomStringConvertible {
     var description: String { message }
 }
 
+/// One parsed NDJSON line: the record to emit, the `source` it names (the relay writes it
+/// there; stdin ingest ignores it) and, with `lenient`, the unknown fields it carried.
+struct ParsedEvent {
+    var record: EventRecord
+    /// The `source` field, nil when absent or null.
+    var source: String?
+    /// Fields the type does not have (only with `lenient`; otherwise they are an error).
+    var unknownFields: [String]
+}
+
 /// Parses one line of the NDJSON event format, version 1 (docs/ndjson.md) — the shape
 /// `orchlog tail -o json` prints — into an `EventRecord` for `EventLog.emit(record:)`.
 ///
 /// - `type` is required and must name an event type.
-/// - `ts` is optional (RFC 3339 UTC, up to 9 fractional digits); absent or null: `now()`.
-/// - `seq` and `source` are ignored: the writer assigns sequence numbers, and the source
-///   is the directory written to.
-/// - Every schema field is optional (absent or null: `""`, `0`, the first enumeration
-///   name, `false`); labels are strings, enumerations are names, flags are booleans,
-///   numbers and `*_ns` durations are whole numbers in 0...18446744073709551615.
-/// - Fields the type does not have are ignored (a newer emitter may send more), but they
-///   must still be well-formed JSON. A key given twice is an error.
+/// - `ts` is optional (RFC 3339 UTC, up to 9 fractional digits, 1970-01-01T00:00:00Z to
+///   2554-07-21T23:34:33.709551615Z); absent or null: `now()`.
+/// - `seq` is ignored (the writer numbers events); `source` is returned (a string).
+/// - A required field (`FieldSpec.required`) must be present and not null; an optional one
+///   absent or null is stored as `""`, `0`, `false` or the first enumeration value.
+/// - Labels are strings, enumerations are names, flags are booleans, numbers and `*_ns`
+///   durations are whole numbers in 0...18446744073709551615 (an integral float such as
+///   `1.0` or `3e9` is accepted).
+/// - A field the type does not have is an error naming it, unless `lenient` (then it is
+///   returned in `unknownFields` for counting). It must be well-formed JSON either way. A key
+///   given twice is an error.
 struct NDJSONEventParser {
     /// The clock for events without `ts`, in nanoseconds since the Unix epoch.
     var now: () -> UInt64
+    /// Accept fields the type does not have (and report them) instead of rejecting the event.
+    var lenient = false
+
+    /// The keys every event may carry besides its type's fields.
+    static let envelopeKeys: Set<String> = ["type", "ts", "seq", "source"]
+
+    /// The earliest and latest `ts` a log can store (64-bit nanoseconds since the epoch).
+    static let timestampRange = "1970-01-01T00:00:00Z … 2554-07-21T23:34:33.709551615Z"
 
     /// Parses one line (without its newline; a trailing `\r` is allowed).
     /// - Throws: `NDJSONLineError` naming the field or column at fault.
-    func parse(_ line: ArraySlice<UInt8>) throws(NDJSONLineError) -> EventRecord {
+    func parse(_ line: ArraySlice<UInt8>) throws(NDJSONLineError) -> ParsedEvent {
         var scanner = JSONScanner(line)
         let object = try scanner.parseLine()
         guard let typeValue = object["type"] else { throw NDJSONLineError("missing \"type\"") }
@@ -40,20 +61,38 @@ struct NDJSONEventParser {
         switch object["ts"] {
         case nil, .null?: timestamp = now()
         case .string(let text)?:
-            guard let ns = NDJSONEventParser.parseTimestamp(text) else {
+            switch NDJSONEventParser.checkTimestamp(text) {
+            case .valid(let ns): timestamp = ns
+            case .outOfRange:
+                throw NDJSONLineError("\"ts\": \(JSON.string(text)) is out of range: a log stores times from \(NDJSONEventParser.timestampRange)")
+            case .malformed:
                 throw NDJSONLineError("\"ts\": \(JSON.string(text)) is not an RFC 3339 UTC time such as 2025-01-31T12:00:00.123456789Z")
             }
-            timestamp = ns
         case let other?:
             throw NDJSONLineError("\"ts\": expected an RFC 3339 UTC time string, got \(other.kindName)")
         }
+        var source: String?
+        switch object["source"] {
+        case nil, .null?: source = nil
+        case .string(let s)?: source = s
+        case let other?: throw NDJSONLineError("\"source\": expected a string, got \(other.kindName)")
+        }
 
         let schema = EventSchema.of(type)
+        let unknown = object.keys.filter { !NDJSONEventParser.envelopeKeys.contains($0) && schema.field(named: $0) == nil }.sorted()
+        if !unknown.isEmpty && !lenient {
+            let names = unknown.map { JSON.string($0) }.joined(separator: ", ")
+            throw NDJSONLineError("\"\(type.name)\" has no field\(unknown.count == 1 ? "" : "s") \(names) (its fields: \(schema.fields.map(\.name).joined(separator: ", ")))")
+        }
         var labels = [String](repeating: "", count: schema.labelCount)
         var numbers = [UInt64](repeating: 0, count: schema.numberCount)
+        var missing: [String] = []
         for field in schema.fields {
-            guard let value = object[field.name] else { continue }
-            if case .null = value { continue }
+            let value = object[field.name] ?? .null
+            if case .null = value {
+                if field.required { missing.append(field.name) }
+                continue
+            }
             func bad(_ why: String) -> NDJSONLineError { NDJSONLineError("\"\(type.name)\" field \"\(field.name)\": \(why)") }
             switch field.kind {
             case .label:
@@ -76,21 +115,69 @@ struct NDJSONEventParser {
                 numbers[field.slot] = n
             }
         }
-        return EventRecord(type: type, seq: 0, timestamp: timestamp, labels: labels, numbers: numbers)
+        guard missing.isEmpty else {
+            throw NDJSONLineError("\"\(type.name)\" is missing required field\(missing.count == 1 ? "" : "s") \(missing.map { "\"\($0)\"" }.joined(separator: ", "))")
+        }
+        let record = EventRecord(type: type, seq: 0, timestamp: timestamp, labels: labels, numbers: numbers)
+        return ParsedEvent(record: record, source: source, unknownFields: unknown)
     }
 
-    /// A JSON number's text as an unsigned 64-bit integer: digits only (no sign, fraction or
-    /// exponent), in range. Nil otherwise.
+    /// A JSON number's text as an unsigned 64-bit integer, or nil: no sign; a fraction or an
+    /// exponent only where the value is still a whole number (`1.0`, `3e9`, `2.5e1`); in range.
     static func unsigned(_ text: String) -> UInt64? {
-        guard !text.isEmpty, text.utf8.allSatisfy({ $0 >= 48 && $0 <= 57 }) else { return nil }
-        return UInt64(text)
+        let utf8 = Array(text.utf8)
+        guard let first = utf8.first, first >= 48 && first <= 57 else { return nil }
+        if utf8.allSatisfy({ $0 >= 48 && $0 <= 57 }) { return UInt64(text) }
+        // Integral float: digits of the integer and fraction parts, and where the point falls.
+        var digits: [UInt8] = []
+        var exponent = 0
+        var i = 0
+        while i < utf8.count, utf8[i] >= 48 && utf8[i] <= 57 { digits.append(utf8[i]); i += 1 }
+        let point = digits.count
+        if i < utf8.count, utf8[i] == UInt8(ascii: ".") {
+            i += 1
+            while i < utf8.count, utf8[i] >= 48 && utf8[i] <= 57 { digits.append(utf8[i]); i += 1 }
+        }
+        if i < utf8.count, utf8[i] == UInt8(ascii: "e") || utf8[i] == UInt8(ascii: "E") {
+            i += 1
+            var negative = false
+            if i < utf8.count, utf8[i] == UInt8(ascii: "+") || utf8[i] == UInt8(ascii: "-") { negative = utf8[i] == UInt8(ascii: "-"); i += 1 }
+            var e = 0
+            while i < utf8.count, utf8[i] >= 48 && utf8[i] <= 57 {
+                e = min(e * 10 + Int(utf8[i] - 48), 10_000)
+                i += 1
+            }
+            exponent = negative ? -e : e
+        }
+        guard i == utf8.count else { return nil }
+        let wholeDigits = point + exponent
+        // Every digit past the point must be zero.
+        if wholeDigits < digits.count {
+            guard digits[max(wholeDigits, 0)...].allSatisfy({ $0 == 48 }) else { return nil }
+        }
+        var whole = wholeDigits <= 0 ? [] : Array(digits.prefix(wholeDigits))
+        if wholeDigits > digits.count {
+            guard wholeDigits <= 40 else { return digits.allSatisfy { $0 == 48 } ? 0 : nil }
+            whole += [UInt8](repeating: 48, count: wholeDigits - digits.count)
+        }
+        let trimmed = whole.drop { $0 == 48 }
+        guard trimmed.count <= 20 else { return nil }
+        return trimmed.isEmpty ? 0 : UInt64(String(decoding: trimmed, as: UTF8.self))
     }
 
-    /// RFC 3339 UTC (`Z` or `+00:00`) with 0–9 fractional digits, between 1970 and 2553 (the
-    /// range of 64-bit nanoseconds since the epoch), with calendar fields in range. Nil otherwise.
-    static func parseTimestamp(_ text: String) -> UInt64? {
+    /// What `checkTimestamp` found.
+    enum TimestampCheck: Equatable {
+        case valid(UInt64)
+        /// RFC 3339 UTC in form, but before 1970 or past what 64-bit nanoseconds hold.
+        case outOfRange
+        case malformed
+    }
+
+    /// RFC 3339 UTC (`Z` or `+00:00`) with 0–9 fractional digits and calendar fields in range,
+    /// as nanoseconds since the epoch; `.outOfRange` outside `timestampRange`.
+    static func checkTimestamp(_ text: String) -> TimestampCheck {
         let s = Array(text.utf8)
-        guard s.count >= 20 else { return nil }
+        guard s.count >= 20 else { return .malformed }
         func num(_ a: Int, _ b: Int) -> Int? {
             var v = 0
             for i in a..<b {
@@ -99,24 +186,35 @@ struct NDJSONEventParser {
             }
             return v
         }
-        // Range-check the fields first: `Timestamp.parse` normalizes out-of-range fields
-        // and its result must fit in 64 bits.
-        guard let year = num(0, 4), (1970...2553).contains(year),
+        // Range-check the fields first: `Timestamp.parse` normalizes out-of-range fields.
+        guard let year = num(0, 4),
               let month = num(5, 7), (1...12).contains(month),
               let day = num(8, 10), (1...31).contains(day),
               let hour = num(11, 13), hour <= 23,
               let minute = num(14, 16), minute <= 59,
-              let second = num(17, 19), second <= 60 else { return nil }
+              let second = num(17, 19), second <= 60 else { return .malformed }
         let daysInMonth = [31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31][month - 1]
         let leap = year % 4 == 0 && (year % 100 != 0 || year % 400 == 0)
-        guard day <= (month == 2 && !leap ? 28 : daysInMonth) else { return nil }
+        guard day <= (month == 2 && !leap ? 28 : daysInMonth) else { return .malformed }
         if s.count > 19 && s[19] == 46 {  // '.': 1...9 digits
             var digits = 0
             var i = 20
             while i < s.count, s[i] >= 48 && s[i] <= 57 { digits += 1; i += 1 }
-            guard (1...9).contains(digits) else { return nil }
+            guard (1...9).contains(digits) else { return .malformed }
         }
-        return Timestamp.parse(text)
+        if let ns = Timestamp.parse(text) { return .valid(ns) }
+        // Well-formed fields that did not convert: before the epoch or past 64 bits, or a bad
+        // separator/zone (which the same text with a valid year would show).
+        var probe = s
+        probe.replaceSubrange(0..<4, with: Array("2000".utf8))
+        guard Timestamp.parse(String(decoding: probe, as: UTF8.self)) != nil else { return .malformed }
+        return .outOfRange
+    }
+
+    /// The timestamp as nanoseconds, or nil (malformed or out of range).
+    static func parseTimestamp(_ text: String) -> UInt64? {
+        if case .valid(let ns) = checkTimestamp(text) { return ns }
+        return nil
     }
 }
 

@@ -13,6 +13,7 @@ public enum OrchlogCLI {
       generate   write a realistic synthetic event mix (tests, benchmarks, demos)
       rules      render the Prometheus alert rules from your thresholds; --check a file
       ingest     write NDJSON events from stdin into a log (any language; docs/ndjson.md)
+      schema     the event types and their fields (text, --markdown, -o json)
 
     Run `orchlog COMMAND --help` for a command's options.
     Exit status: 0 ok, 1 a failure was found, 2 usage error.
@@ -35,6 +36,7 @@ public enum OrchlogCLI {
             case "verify": status = try VerifyCommand.run(rest)
             case "generate": status = try GenerateCommand.run(rest)
             case "rules": status = try RulesCommand.run(rest)
+            case "schema": status = try SchemaCommand.run(rest)
             case "ingest": status = try IngestCommand.run(rest, stdinClosed: closedStreams.contains(0))
             case "--help", "-h", "help":
                 Output.out(help)

@@ -6,7 +6,7 @@ enum Output {
     static let stdoutBuffer = FDWriter(fd: 1)
     static let stderrBuffer = FDWriter(fd: 2)
 
-    static func out(_ line: String) { stdoutBuffer.write(line + "\n", flushAt: 64 << 10) }
+    static func out(_ line: String, terminator: String = "\n") { stdoutBuffer.write(line + terminator, flushAt: 64 << 10) }
 
     /// stderr is written at once (after flushing stdout, to keep the order on a terminal).
     static func err(_ line: String) {

@@ -291,11 +291,14 @@ extension Aggregator {
             let n0 = v.number(type, 0), n1 = v.number(type, 1)
             for k in range {
                 guard let b = s.bundle(Self.key(type, 0, 0, 0)) else { return k }
-                c.eventsDropped.add(slots[b &+ Int(min(n1[k], 2))], Self.double(n0[k]))
+                c.eventsDropped.add(slots[b &+ Int(min(n1[k], Self.lastDropReason))], Self.double(n0[k]))
             }
         }
         return range.upperBound
     }
+
+    /// The highest drop-reason code the `events_dropped` bundle has a series for.
+    static let lastDropReason = UInt64(DropReason.names.count - 1)
 }
 
 /// The cells of every family the aggregator feeds, fetched together (see `FamilyCells`:

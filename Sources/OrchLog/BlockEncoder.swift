@@ -199,11 +199,11 @@ struct BlockEncoder {
     /// records carry by `DropReason` code (what a block that cannot be written loses).
     func dropAccounting() -> (ordinary: UInt64, records: [UInt64]) {
         let t = Int(EventType.eventsDropped.rawValue)
-        var records: [UInt64] = [0, 0, 0]
+        var records = [UInt64](repeating: 0, count: DropReason.allCases.count)
         if typeCounts[t] > 0 {
             for i in 0..<count where Int(types[i]) == t {
                 let reason = events[i].n1
-                if reason < 3 { records[Int(reason)] &+= events[i].n0 }
+                if reason < records.count { records[Int(reason)] &+= events[i].n0 }
             }
         }
         return (UInt64(count &- typeCounts[t]), records)

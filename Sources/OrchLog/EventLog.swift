@@ -294,6 +294,9 @@ final class WriterCounters: Sendable {
         case .bufferFull: droppedBufferFull.add(n, ordering: .relaxed)
         case .diskFull: droppedDiskFull.add(n, ordering: .relaxed)
         case .ioError: droppedIOError.add(n, ordering: .relaxed)
+        case .clientDropped, .invalidEvent, .sourceLimit, .unreadableDatagram:
+            // Not the writer's own: clients and the relay report these as events.
+            break
         }
     }
 }

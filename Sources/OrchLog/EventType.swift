@@ -46,6 +46,18 @@ public struct FieldSpec: Sendable, Equatable {
     public let name: String
     public let kind: FieldKind
     public let slot: Int
+    /// What the field means, one phrase (docs/ndjson.md's "meaning" column).
+    public let doc: String
+    /// Whether an event must carry the field. NDJSON ingest rejects an event without a
+    /// required field; an optional field left out is stored as its zero value (`""`, `0`,
+    /// `false`, the first enumeration value), which means "not given".
+    public let required: Bool
+
+    /// The unit of a numeric field as the schema states it (`"ns"` for durations), or nil.
+    public var unit: String? {
+        if case .nanoseconds = kind { return "ns" }
+        return nil
+    }
 }
 
 /// The field layout of each event type. Encoding writes the fields in this order;
@@ -53,26 +65,31 @@ public struct FieldSpec: Sendable, Equatable {
 public struct EventSchema: Sendable {
     public let type: EventType
     public let name: String
+    /// What an event of this type reports, one or two sentences.
+    public let summary: String
     public let fields: [FieldSpec]
     public let labelCount: Int
     public let numberCount: Int
 
-    init(_ type: EventType, _ name: String, _ specs: [(String, FieldKind)]) {
+    init(_ type: EventType, _ name: String, _ summary: String, _ specs: [(String, FieldKind, String)], optional: Set<String> = []) {
         var fields: [FieldSpec] = []
         var labels = 0
         var numbers = 0
-        for (fieldName, kind) in specs {
+        for (fieldName, kind, doc) in specs {
+            let required = !optional.contains(fieldName)
             if case .label = kind {
-                fields.append(FieldSpec(name: fieldName, kind: kind, slot: labels))
+                fields.append(FieldSpec(name: fieldName, kind: kind, slot: labels, doc: doc, required: required))
                 labels += 1
             } else {
-                fields.append(FieldSpec(name: fieldName, kind: kind, slot: numbers))
+                fields.append(FieldSpec(name: fieldName, kind: kind, slot: numbers, doc: doc, required: required))
                 numbers += 1
             }
         }
+        precondition(optional.isSubset(of: specs.map(\.0)), "optional names a field the type does not have")
         precondition(labels <= RawEvent.labelSlots && numbers <= RawEvent.numberSlots, "schema too wide")
         self.type = type
         self.name = name
+        self.summary = summary
         self.fields = fields
         self.labelCount = labels
         self.numberCount = numbers
@@ -110,56 +127,56 @@ public struct EventSchema: Sendable {
     static let layoutStride = 16
 
     static let definitions: [EventSchema] = [
-        EventSchema(.invocationStarted, "invocation_started", [
-            ("agent", .label), ("invocation_id", .number),
+        EventSchema(.invocationStarted, "invocation_started", "An agent invocation was taken off the queue and started.", [
+            ("agent", .label, "agent name"), ("invocation_id", .number, "the invocation's id (ties started to finished)"),
         ]),
-        EventSchema(.invocationFinished, "invocation_finished", [
-            ("agent", .label), ("outcome", .enumeration(InvocationOutcome.names)),
-            ("duration_ns", .nanoseconds), ("queue_wait_ns", .nanoseconds), ("invocation_id", .number),
-            ("queue", .label),
+        EventSchema(.invocationFinished, "invocation_finished", "An agent invocation ended.", [
+            ("agent", .label, "agent name"), ("outcome", .enumeration(InvocationOutcome.names), "how it ended"),
+            ("duration_ns", .nanoseconds, "how long it ran"), ("queue_wait_ns", .nanoseconds, "time it waited in the queue"), ("invocation_id", .number, "the invocation's id"),
+            ("queue", .label, "the queue it came from (`\"\"`: the collector reports queue `default`)"),
+        ], optional: ["queue_wait_ns", "queue"]),
+        EventSchema(.queueSample, "queue_sample", "A queue's depth and capacity at a moment (emit every second or so).", [
+            ("queue", .label, "queue name"), ("depth", .number, "requests waiting"), ("capacity", .number, "the queue's bound"),
         ]),
-        EventSchema(.queueSample, "queue_sample", [
-            ("queue", .label), ("depth", .number), ("capacity", .number),
+        EventSchema(.queueRejection, "queue_rejection", "A caller was turned away by backpressure.", [
+            ("queue", .label, "queue name"), ("reason", .label, "why (`full`, `shed`, …: a small fixed set)"), ("retry_after_ns", .nanoseconds, "the retry-after given to the caller"),
+        ], optional: ["retry_after_ns"]),
+        EventSchema(.workerPoolSample, "worker_pool_sample", "A worker pool's busy workers and size at a moment.", [
+            ("pool", .label, "pool name"), ("busy", .number, "busy workers"), ("size", .number, "pool size"),
         ]),
-        EventSchema(.queueRejection, "queue_rejection", [
-            ("queue", .label), ("reason", .label), ("retry_after_ns", .nanoseconds),
+        EventSchema(.stateRead, "state_read", "A read of shared state returned a version of a key.", [
+            ("shard", .label, "state shard"), ("key", .label, "the key read (its versions are tracked for stale reads)"), ("version", .number, "the version returned"),
+            ("read_source", .enumeration(ReadSource.names), "where it was served from"), ("latency_ns", .nanoseconds, "read latency"),
         ]),
-        EventSchema(.workerPoolSample, "worker_pool_sample", [
-            ("pool", .label), ("busy", .number), ("size", .number),
+        EventSchema(.stateWrite, "state_write", "One attempt to write shared state, from a base version to a new one.", [
+            ("shard", .label, "state shard"), ("key", .label, "the key written"), ("base_version", .number, "the version the writer read before writing"), ("new_version", .number, "the version written (committed) or attempted"),
+            ("outcome", .enumeration(WriteOutcome.names), "how the attempt ended"), ("latency_ns", .nanoseconds, "write latency"), ("attempt", .number, "1 for the first attempt, 2, 3, … for compare-and-set retries"),
+        ], optional: ["attempt"]),
+        EventSchema(.memoryFlush, "memory_flush", "A write-back flush of pending writes to the backing store.", [
+            ("shard", .label, "state shard"), ("pending", .number, "writes acknowledged but not yet flushed"), ("latency_ns", .nanoseconds, "flush duration"),
+            ("outcome", .enumeration(FlushOutcome.names), "how it ended"),
         ]),
-        EventSchema(.stateRead, "state_read", [
-            ("shard", .label), ("key", .label), ("version", .number),
-            ("read_source", .enumeration(ReadSource.names)), ("latency_ns", .nanoseconds),
+        EventSchema(.toolCall, "tool_call", "A tool call.", [
+            ("tool", .label, "tool name"), ("outcome", .enumeration(ToolOutcome.names), "how it ended (`short_circuited`: an open breaker refused it)"), ("latency_ns", .nanoseconds, "call latency"),
+            ("fallback", .flag, "the tool's fallback answered instead"),
+        ], optional: ["fallback"]),
+        EventSchema(.breakerTransition, "breaker_transition", "A circuit breaker changed state.", [
+            ("tool", .label, "the tool the breaker guards"), ("from", .enumeration(BreakerState.names), "old state"), ("to", .enumeration(BreakerState.names), "new state"),
         ]),
-        EventSchema(.stateWrite, "state_write", [
-            ("shard", .label), ("key", .label), ("base_version", .number), ("new_version", .number),
-            ("outcome", .enumeration(WriteOutcome.names)), ("latency_ns", .nanoseconds), ("attempt", .number),
-        ]),
-        EventSchema(.memoryFlush, "memory_flush", [
-            ("shard", .label), ("pending", .number), ("latency_ns", .nanoseconds),
-            ("outcome", .enumeration(FlushOutcome.names)),
-        ]),
-        EventSchema(.toolCall, "tool_call", [
-            ("tool", .label), ("outcome", .enumeration(ToolOutcome.names)), ("latency_ns", .nanoseconds),
-            ("fallback", .flag),
-        ]),
-        EventSchema(.breakerTransition, "breaker_transition", [
-            ("tool", .label), ("from", .enumeration(BreakerState.names)), ("to", .enumeration(BreakerState.names)),
-        ]),
-        EventSchema(.llmRequest, "llm_request", [
-            ("provider", .label), ("model", .label), ("key", .label),
-            ("outcome", .enumeration(LLMOutcome.names)), ("input_tokens", .number), ("output_tokens", .number),
-            ("latency_ns", .nanoseconds), ("ratelimit_wait_ns", .nanoseconds),
-        ]),
-        EventSchema(.rateLimiterSample, "ratelimiter_sample", [
-            ("limiter", .label), ("available", .number), ("capacity", .number), ("waiting", .number),
-            ("inflight", .number), ("concurrency_limit", .number),
-        ]),
-        EventSchema(.keyRotation, "key_rotation", [
-            ("provider", .label), ("from", .label), ("to", .label), ("reason", .label),
-        ]),
-        EventSchema(.eventsDropped, "events_dropped", [
-            ("count", .number), ("reason", .enumeration(DropReason.names)),
+        EventSchema(.llmRequest, "llm_request", "An LLM API request.", [
+            ("provider", .label, "API provider"), ("model", .label, "model name"), ("key", .label, "API key alias (never the key itself)"),
+            ("outcome", .enumeration(LLMOutcome.names), "how it ended (`rate_limited`: HTTP 429)"), ("input_tokens", .number, "prompt tokens"), ("output_tokens", .number, "completion tokens"),
+            ("latency_ns", .nanoseconds, "request latency"), ("ratelimit_wait_ns", .nanoseconds, "time spent waiting in the client-side rate limiter first"),
+        ], optional: ["key", "ratelimit_wait_ns"]),
+        EventSchema(.rateLimiterSample, "ratelimiter_sample", "A client-side rate limiter's state at a moment.", [
+            ("limiter", .label, "limiter name"), ("available", .number, "tokens in the bucket"), ("capacity", .number, "bucket size"), ("waiting", .number, "requests waiting for a token"),
+            ("inflight", .number, "requests in flight"), ("concurrency_limit", .number, "the in-flight limit"),
+        ], optional: ["waiting", "inflight", "concurrency_limit"]),
+        EventSchema(.keyRotation, "key_rotation", "The client rotated from one API key alias to another.", [
+            ("provider", .label, "API provider"), ("from", .label, "old key alias"), ("to", .label, "new key alias"), ("reason", .label, "why (`rate_limited`, `scheduled`, …)"),
+        ], optional: ["reason"]),
+        EventSchema(.eventsDropped, "events_dropped", "Events that were dropped before they reached the log: by a writer (written by the writer itself), by a client that could not reach the relay (`client_dropped`, sent in-band by the client) or by the relay (`invalid_event`, `source_limit`, `unreadable_datagram`, written into the relay's own source). Accepted on input so that a copied log stays complete.", [
+            ("count", .number, "events dropped"), ("reason", .enumeration(DropReason.names), "why (`buffer_full`, `disk_full`, `io_error`: the writer; `client_dropped`: a client; the rest: the relay)"),
         ]),
     ]
 }

@@ -35,7 +35,7 @@ final class LogFlusher: @unchecked Sendable {
     private var writtenSeq: UInt64 = 0
     private var syncedSeq: UInt64 = 0
     /// Drops not yet recorded in the log, by `DropReason` code.
-    private var pendingDrops: [UInt64] = [0, 0, 0]
+    private var pendingDrops = [UInt64](repeating: 0, count: DropReason.allCases.count)
     private var lastReportedError = ""
     /// The last `flush()` generation completed.
     private var completedFlush: UInt64 = 0
@@ -252,7 +252,7 @@ final class LogFlusher: @unchecked Sendable {
         let (ordinary, records) = encoder.dropAccounting()
         pendingDrops[Int(reason.rawValue)] &+= ordinary
         log.counters.addDropped(ordinary, reason)
-        for i in 0..<3 { pendingDrops[i] &+= records[i] }
+        for i in records.indices { pendingDrops[i] &+= records[i] }
         report(log, "\(error)")
     }
 

@@ -50,9 +50,12 @@ public enum LLMOutcome: UInt8, Sendable, CaseIterable {
     public var name: String { Self.names[Int(rawValue)] }
 }
 
-/// Why the writer dropped events.
+/// Why events were dropped: by the writer (`bufferFull`, `diskFull`, `ioError`), by a client
+/// that could not reach the relay (`clientDropped`, reported in-band by the client), or by the
+/// relay (`invalidEvent`, `sourceLimit`, `unreadableDatagram`, written into its own source).
 public enum DropReason: UInt8, Sendable, CaseIterable {
     case bufferFull = 0, diskFull = 1, ioError = 2
-    public static let names = ["buffer_full", "disk_full", "io_error"]
+    case clientDropped = 3, invalidEvent = 4, sourceLimit = 5, unreadableDatagram = 6
+    public static let names = ["buffer_full", "disk_full", "io_error", "client_dropped", "invalid_event", "source_limit", "unreadable_datagram"]
     public var name: String { Self.names[Int(rawValue)] }
 }

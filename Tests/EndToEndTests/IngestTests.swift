@@ -84,28 +84,71 @@ import Testing
         #expect(finished.text(of: "agent") == "agent \"q\" \\ é ☃ é 😀 0")
     }
 
-    @Test func missingFieldsDefaultAndTsDefaultsToNow() throws {
+    @Test func optionalFieldsDefaultAndTsDefaultsToNow() throws {
         let dir = TempDir("ingest-defaults")
         defer { dir.remove() }
         let before = UInt64(Date().timeIntervalSince1970 * 1e9)
         let input = """
-        {"type":"tool_call","tool":"crm"}
-        {"type":"llm_request","ts":null,"model":"m","future_field":{"nested":[1,2.5,"x",null,true]},"queue":null}
-        {"type":"queue_sample","ts":"2025-01-31T12:00:00+00:00","depth":3}
+        {"type":"tool_call","tool":"crm","outcome":"success","latency_ns":5}
+        {"type":"llm_request","ts":null,"provider":"p","model":"m","outcome":"success","input_tokens":1,"output_tokens":2,"latency_ns":3,"key":null}
+        {"type":"queue_sample","ts":"2025-01-31T12:00:00+00:00","queue":"q","depth":3,"capacity":4.0}
         """
         let r = try runTool("orchlog", ["ingest", "--out", dir.sub("src")], stdin: input)  // no final newline
         let after = UInt64(Date().timeIntervalSince1970 * 1e9)
         #expect(r.status == 0, "\(r.stderr)")
         let records = try readAll(dir.sub("src"))
         try #require(records.count == 3)
-        #expect(records[0].labels == ["crm"] && records[0].numbers == [0, 0, 0])
-        #expect(records[0].text(of: "outcome") == "success" && records[0].text(of: "fallback") == "false")
-        #expect(records[1].labels == ["", "m", ""])
+        #expect(records[0].labels == ["crm"] && records[0].numbers == [0, 5, 0])
+        #expect(records[0].text(of: "fallback") == "false", "an optional flag left out is false")
+        #expect(records[1].labels == ["p", "m", ""] && records[1].number(of: "ratelimit_wait_ns") == 0)
         for rec in records[0...1] {
             #expect(rec.timestamp >= before - 1_000_000_000 && rec.timestamp <= after + 1_000_000_000, "ts defaults to now")
         }
         #expect(records[2].timestamp == 1_738_324_800_000_000_000)
-        #expect(records[2].number(of: "depth") == 3 && records[2].number(of: "capacity") == 0)
+        #expect(records[2].number(of: "depth") == 3 && records[2].number(of: "capacity") == 4, "an integral float is a whole number")
+    }
+
+    /// Ingest says no to what it cannot know: a missing required field is an error (never a
+    /// default: an `invocation_finished` without outcome is not a success), an unknown field is
+    /// an error naming it unless --lenient, integral floats are whole numbers, a ts out of range
+    /// gives the range.
+    @Test func ingestRejectsWhatItCannotKnow() throws {
+        let dir = TempDir("ingest-strict")
+        defer { dir.remove() }
+        let lines = [
+            #"{"type":"invocation_finished","agent":"a","duration_ns":1,"invocation_id":7}"#,
+            #"{"type":"tool_call","tool":"crm","outcome":"timeout","latency_ns":1,"fallbak":true}"#,
+            #"{"type":"tool_call","tool":"crm","outcome":"timeout","latency_ns":3e10,"fallback":true}"#,
+            #"{"type":"tool_call","tool":"crm","outcome":"timeout","latency_ns":2.5e0}"#,
+            #"{"type":"tool_call","ts":"1969-12-31T23:59:59Z","tool":"crm","outcome":"timeout","latency_ns":1}"#,
+            #"{"type":"tool_call","ts":"2554-07-21T23:34:34Z","tool":"crm","outcome":"timeout","latency_ns":1}"#,
+            #"{"type":"tool_call","ts":"2554-07-21T23:34:33.709551615Z","tool":"crm","outcome":"timeout","latency_ns":1e0}"#,
+            #"{"type":"queue_sample","queue":"q","depth":1,"capacity":2,"extra":1,"another":{"x":[1]}}"#,
+        ]
+        let r = try runTool("orchlog", ["ingest", "--out", dir.sub("strict")], stdin: lines.joined(separator: "\n") + "\n")
+        #expect(r.status == 1)
+        let range = "1970-01-01T00:00:00Z … 2554-07-21T23:34:33.709551615Z"
+        #expect(r.stderr == """
+        orchlog: ingest: line 1: "invocation_finished" is missing required field "outcome"
+        orchlog: ingest: line 2: "tool_call" has no field "fallbak" (its fields: tool, outcome, latency_ns, fallback)
+        orchlog: ingest: line 4: "tool_call" field "latency_ns": expected a whole number in 0...18446744073709551615, got 2.5e0
+        orchlog: ingest: line 5: "ts": "1969-12-31T23:59:59Z" is out of range: a log stores times from \(range)
+        orchlog: ingest: line 6: "ts": "2554-07-21T23:34:34Z" is out of range: a log stores times from \(range)
+        orchlog: ingest: line 8: "queue_sample" has no fields "another", "extra" (its fields: queue, depth, capacity)
+        orchlog: ingest: 2 events written to \(dir.sub("strict")), 6 of 8 lines rejected
+
+        """)
+        let records = try readAll(dir.sub("strict"))
+        #expect(records.map { $0.number(of: "latency_ns") } == [30_000_000_000, 1])
+        #expect(records.last?.timestamp == UInt64.max, "the last storable nanosecond is in range")
+
+        // --lenient: unknown fields are accepted and counted; everything else is as strict.
+        let lenient = try runTool("orchlog", ["ingest", "--lenient", "--out", dir.sub("lenient")], stdin: lines.joined(separator: "\n") + "\n")
+        #expect(lenient.status == 1, "a missing required field is still an error")
+        #expect(lenient.stderr.contains("line 1: \"invocation_finished\" is missing required field \"outcome\""))
+        #expect(!lenient.stderr.contains("has no field"))
+        #expect(lenient.stderr.hasSuffix("orchlog: ingest: 4 events written to \(dir.sub("lenient")), 4 of 8 lines rejected, 3 unknown fields accepted (--lenient)\n"), "\(lenient.stderr)")
+        #expect(try readAll(dir.sub("lenient")).map(\.type) == [.toolCall, .toolCall, .toolCall, .queueSample])
     }
 
     @Test func malformedLinesAreReportedByNumberAndSkipped() throws {
@@ -117,7 +160,7 @@ import Testing
             ("", nil),  // blank: skipped, not an error
             (#"{"type":"queue_sample","depth":-1}"#, #""queue_sample" field "depth": expected a whole number"#),
             (#"{"type":"queue_sample","depth":1.5}"#, #"got 1.5"#),
-            (#"{"type":"queue_sample","depth":1e3}"#, #"got 1e3"#),
+            (#"{"type":"queue_sample","depth":1e-3}"#, #"got 1e-3"#),
             (#"{"type":"queue_sample","depth":"3"}"#, #"got string "3""#),
             (#"{"type":"queue_sample","depth":18446744073709551616}"#, #"got 18446744073709551616"#),
             (#"{"type":"tool_call","outcome":"exploded"}"#, #""tool_call" field "outcome": unknown value "exploded""#),
@@ -148,7 +191,7 @@ import Testing
         let fffd = Data("\u{FFFD}".utf8)
         if let r = data.range(of: fffd, options: .backwards) { data.replaceSubrange(r, with: Data([0xC3, 0x28])) }
         let badUTF8Line = lines.count + 1
-        data += Data(#"{"type":"memory_flush","shard":"s","pending":9}"#.utf8)  // last line, no newline
+        data += Data(#"{"type":"memory_flush","shard":"s","pending":9,"latency_ns":1,"outcome":"success"}"#.utf8)  // last line, no newline
         let inputPath = dir.sub("input.ndjson")
         try data.write(to: URL(fileURLWithPath: inputPath))
 
@@ -183,7 +226,7 @@ import Testing
         let dir = TempDir("ingest-long")
         defer { dir.remove() }
         let huge = #"{"type":"queue_sample","queue":""# + String(repeating: "a", count: 3 << 20) + #""}"#
-        let input = [#"{"type":"queue_sample","depth":1}"#, huge, #"{"type":"queue_sample","depth":3}"#, huge].joined(separator: "\n")
+        let input = [#"{"type":"queue_sample","queue":"q","depth":1,"capacity":9}"#, huge, #"{"type":"queue_sample","queue":"q","depth":3,"capacity":9}"#, huge].joined(separator: "\n")
         let inputPath = dir.sub("input.ndjson")
         try Data(input.utf8).write(to: URL(fileURLWithPath: inputPath))
         let r = try run("/bin/sh", ["-c", "exec \"$0\" ingest --out \"$1\" < \"$2\"", binaryPath("orchlog"), dir.sub("src"), inputPath])
@@ -206,7 +249,7 @@ import Testing
         process.standardError = FileHandle(forWritingAtPath: dir.sub("err"))
         try process.run()
         defer { if process.isRunning { kill(process.processIdentifier, SIGKILL) } }
-        input.fileHandleForWriting.write(Data("{\"type\":\"queue_sample\",\"depth\":1}\n{\"type\":\"queue_sample\",\"depth\":2}\n".utf8))
+        input.fileHandleForWriting.write(Data("{\"type\":\"queue_sample\",\"queue\":\"q\",\"depth\":1,\"capacity\":9}\n{\"type\":\"queue_sample\",\"queue\":\"q\",\"depth\":2,\"capacity\":9}\n".utf8))
         // stdin stays open: ingest is waiting for more when the signal comes.
         #expect(Daemon.waitUntil { ((try? readAll(dir.sub("src"))) ?? []).count == 2 })
         kill(process.processIdentifier, SIGTERM)
@@ -215,7 +258,7 @@ import Testing
         let err = (try? String(contentsOfFile: dir.sub("err"), encoding: .utf8)) ?? ""
         #expect(err.contains("2 events written"), "\(err)")
         // Closed cleanly: the directory lock is free for the next writer.
-        let again = try runTool("orchlog", ["ingest", "--out", dir.sub("src")], stdin: "{\"type\":\"queue_sample\",\"depth\":3}\n")
+        let again = try runTool("orchlog", ["ingest", "--out", dir.sub("src")], stdin: "{\"type\":\"queue_sample\",\"queue\":\"q\",\"depth\":3,\"capacity\":9}\n")
         #expect(again.status == 0, "\(again.stderr)")
         #expect(try readAll(dir.sub("src")).map(\.seq) == [1, 2, 3])
     }
@@ -259,34 +302,48 @@ import Testing
         #expect(events[9]["queue"] as? String == "requests" && events[9]["invocation_id"] as? Int == 1001)
     }
 
-    @Test func ndjsonReferenceDocumentsExactlyTheSchema() throws {
+    /// docs/ndjson.md's "Event types" section is `orchlog schema --markdown`, byte for byte.
+    @Test func ndjsonReferenceIsTheSchemaCommandsOutput() throws {
         let doc = try String(contentsOfFile: IngestTests.repoRoot + "/docs/ndjson.md", encoding: .utf8)
-        var documented: [String: [String]] = [:]
-        var current: String?
-        for line in doc.split(separator: "\n", omittingEmptySubsequences: false) {
-            if line.hasPrefix("### `") {
-                current = String(line.dropFirst(5).prefix { $0 != "`" })
-                documented[current!] = []
-            } else if let type = current, line.hasPrefix("| `") {
-                let cells = line.split(separator: "|").map { $0.trimmingCharacters(in: .whitespaces) }
-                let name = cells[0].trimmingCharacters(in: CharacterSet(charactersIn: "`"))
-                documented[type]!.append("\(name): \(cells[1])")
-            }
-        }
-        var actual: [String: [String]] = [:]
+        let begin = "<!-- generated by `orchlog schema --markdown`: do not edit by hand -->\n"
+        let end = "<!-- end of generated section -->\n"
+        let start = try #require(doc.range(of: begin)), stop = try #require(doc.range(of: end))
+        let generated = try runTool("orchlog", ["schema", "--markdown"])
+        #expect(generated.status == 0)
+        #expect(String(doc[start.upperBound..<stop.lowerBound]) == generated.stdout, "regenerate: orchlog schema --markdown")
+        // And the generated text names every type and field of the library's schema.
         for type in EventType.allCases {
-            actual[type.name] = EventSchema.of(type).fields.map { field in
-                let kind: String
-                switch field.kind {
-                case .label: kind = "label"
-                case .number: kind = "number"
-                case .nanoseconds: kind = "duration"
-                case .flag: kind = "flag"
-                case .enumeration(let names): kind = "enum: " + names.map { "`\($0)`" }.joined(separator: ", ")
-                }
-                return "\(field.name): \(kind)"
+            #expect(generated.stdout.contains("### `\(type.name)`"))
+            for field in EventSchema.of(type).fields {
+                #expect(generated.stdout.contains("| `\(field.name)` | "))
             }
         }
-        #expect(documented == actual, "docs/ndjson.md must list every type with its fields in schema order and kind")
+    }
+
+    /// `orchlog schema -o json`: what the Python client is checked against.
+    @Test func schemaJSONListsEveryTypeFieldAndRule() throws {
+        let r = try runTool("orchlog", ["schema", "-o", "json"])
+        #expect(r.status == 0)
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any])
+        #expect(object["ndjson_version"] as? Int == 1)
+        let types = try #require(object["types"] as? [[String: Any]])
+        #expect(types.map { $0["name"] as? String } == EventType.allCases.map(\.name))
+        for (type, json) in zip(EventType.allCases, types) {
+            #expect(json["code"] as? Int == Int(type.rawValue))
+            let fields = try #require(json["fields"] as? [[String: Any]])
+            let schema = EventSchema.of(type)
+            #expect(fields.map { $0["name"] as? String } == schema.fields.map(\.name))
+            for (spec, f) in zip(schema.fields, fields) {
+                #expect(f["required"] as? Bool == spec.required)
+                if case .enumeration(let names) = spec.kind { #expect(f["values"] as? [String] == names) }
+                #expect((f["unit"] as? String) == spec.unit)
+            }
+        }
+        let tool = try #require(types.first { $0["name"] as? String == "tool_call" })
+        let fallback = try #require((tool["fields"] as? [[String: Any]])?.last)
+        #expect(fallback["kind"] as? String == "flag" && fallback["required"] as? Bool == false)
+        let finished = try #require(types.first { $0["name"] as? String == "invocation_finished" })
+        let outcome = try #require((finished["fields"] as? [[String: Any]])?.first { $0["name"] as? String == "outcome" })
+        #expect(outcome["required"] as? Bool == true && outcome["kind"] as? String == "enum")
     }
 }
