@@ -1,10 +1,10 @@
 // swift-tools-version:6.0
 import PackageDescription
 
-// The emit, ingest and render paths keep state in classes; Swift's dynamic exclusivity
-// checks on those accesses cost ~16% of ingest (callgrind). Release builds of the hot-path
-// modules turn them off; debug builds (and so `make test`) keep them on. Not -Ounchecked.
-let hotPath: [SwiftSetting] = [.unsafeFlags(["-enforce-exclusivity=unchecked"], .when(configuration: .release))]
+// No target here uses unsafeFlags: SwiftPM refuses a package depended on by version whose
+// library targets carry them. The emit, ingest and render paths keep state in classes whose
+// dynamic exclusivity checks cost ~16% of ingest (callgrind); the hot stored properties are
+// marked `@exclusivity(unchecked)` in the source instead (BENCHMARKS.md, "Without unsafeFlags").
 
 let package = Package(
     name: "orchlog",
@@ -27,9 +27,9 @@ let package = Package(
         .systemLibrary(name: "COrchCrypt", pkgConfig: "libcrypt", providers: [.apt(["libcrypt-dev"])]),
 
         // Layers: OrchLog → OrchMetrics → OrchCollector; OrchReference → OrchLog.
-        .target(name: "OrchLog", dependencies: ["COrchDeflate", "COrchSys"], swiftSettings: hotPath),
-        .target(name: "OrchMetrics", swiftSettings: hotPath),
-        .target(name: "OrchCollector", dependencies: ["OrchLog", "OrchMetrics", "COrchZlib", "COrchMicroHTTPD", "COrchYAML", "COrchCrypt"], swiftSettings: hotPath),
+        .target(name: "OrchLog", dependencies: ["COrchDeflate", "COrchSys"]),
+        .target(name: "OrchMetrics"),
+        .target(name: "OrchCollector", dependencies: ["OrchLog", "OrchMetrics", "COrchZlib", "COrchMicroHTTPD", "COrchYAML", "COrchCrypt"]),
         .target(name: "OrchReference", dependencies: ["OrchLog"]),
         .target(name: "OrchCLI", dependencies: ["OrchLog", "OrchCollector", "COrchYAML"]),
 

@@ -16,19 +16,19 @@ import OrchMetrics
 final class Aggregator {
     let registry: MetricRegistry
     let catalog: MetricCatalog
-    private var sources: [String: SourceAggregation] = [:]
+    @exclusivity(unchecked) private var sources: [String: SourceAggregation] = [:]
     // Unchecked: mutated only by the ingest thread under the collector's lock, one call at a time.
     @exclusivity(unchecked) var tracker: StateTracker
-    private var removalGeneration: UInt64 = 0
+    @exclusivity(unchecked) private var removalGeneration: UInt64 = 0
     /// Most distinct label values interned per source (sources made after a change get it).
-    var internLimit = SourceAggregation.defaultInternLimit
+    @exclusivity(unchecked) var internLimit = SourceAggregation.defaultInternLimit
     /// Bucket searches on integers for the histograms, built once from the catalog.
     let buckets: HistogramBuckets
     /// The families' cells: fetched at the start of each block and after each series creation.
-    var hot: HotCells
+    @exclusivity(unchecked) var hot: HotCells
     /// Per state read / state write of the current block: the tracker's verdict.
-    var stale: [Bool] = []
-    var lost: [Bool] = []
+    @exclusivity(unchecked) var stale: [Bool] = []
+    @exclusivity(unchecked) var lost: [Bool] = []
 
     init(registry: MetricRegistry, catalog: MetricCatalog, trackedKeys: Int) {
         self.registry = registry

@@ -14,25 +14,25 @@ final class SourceAggregation {
     let internLimit: Int
     private let overflowID: UInt32
 
-    private var internIDs: [String: UInt32] = [:]
-    private var internStrings: [String] = []
-    private var blockStrings = StringTable()
+    @exclusivity(unchecked) private var internIDs: [String: UInt32] = [:]
+    @exclusivity(unchecked) private var internStrings: [String] = []
+    @exclusivity(unchecked) private var blockStrings = StringTable()
     // Unchecked: only the collector's ingest thread touches a SourceAggregation, with the
     // registry lock held, and no access to these overlaps another (they are read per label).
     @exclusivity(unchecked) private var blockIDs: [UInt32] = []
     @exclusivity(unchecked) private var blockHashes: [UInt64] = []
-    private var bundles: [UInt64: Int] = [:]
+    @exclusivity(unchecked) private var bundles: [UInt64: Int] = [:]
     /// Direct-mapped cache of `bundles` (4,096 slots; key UInt64.max = empty).
     private let cacheKeys = UnsafeMutablePointer<UInt64>.allocate(capacity: SourceAggregation.cacheSize)
     private let cacheValues = UnsafeMutablePointer<Int32>.allocate(capacity: SourceAggregation.cacheSize)
     private static let cacheSize = 4096
     /// Handles of every bundle, back to back (a bundle is the index of its first).
-    private(set) var handles: [SeriesHandle] = []
+    @exclusivity(unchecked) private(set) var handles: [SeriesHandle] = []
     /// `handles[i].slot`, for the hot path (families are known from the event type).
-    private(set) var slots: [Int32] = []
-    var lastEventTs: UInt64 = 0
-    var caughtUp = true
-    private(set) var own: OwnHandles
+    @exclusivity(unchecked) private(set) var slots: [Int32] = []
+    @exclusivity(unchecked) var lastEventTs: UInt64 = 0
+    @exclusivity(unchecked) var caughtUp = true
+    @exclusivity(unchecked) private(set) var own: OwnHandles
 
     struct OwnHandles {
         let ingested, decodeErrors, lost, lag, lastEvent: SeriesHandle

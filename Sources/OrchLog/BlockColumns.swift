@@ -4,18 +4,18 @@
 /// `RawEvent` rows; `events()` builds the rows for everything else.
 ///
 /// Filled by `BlockDecoder.decode(_:context:)`; reused from block to block.
-public struct BlockColumns {
+package struct BlockColumns {
     /// Column positions per type code: label slots at 0..<4, number slots at 4..<11.
     static let maxColumns = RawEvent.labelSlots + RawEvent.numberSlots
 
     /// The block's string table; label columns hold indices into it.
-    public internal(set) var stringTable = StringTable()
+    package internal(set) var stringTable = StringTable()
     /// The block's strings, made from `stringTable` on each call.
-    public var strings: [String] { stringTable.strings }
+    package var strings: [String] { stringTable.strings }
     /// Sequence number of the block's first row.
-    public internal(set) var firstSeq: UInt64 = 0
+    package internal(set) var firstSeq: UInt64 = 0
     /// Rows of the block, events of unknown types included (they take a sequence number).
-    public internal(set) var rowCount = 0
+    package internal(set) var rowCount = 0
 
     /// Per row (the first `rowCount`): its type code, 0 for a type this reader does not know.
     var rowTypes: [UInt8] = []
@@ -31,13 +31,13 @@ public struct BlockColumns {
     var values: [UInt64] = []
     var columnStart = [Int](repeating: 0, count: 16 * BlockColumns.maxColumns)
 
-    public init() {}
+    package init() {}
 
     /// Events of types this reader does not know, skipped.
-    public var skippedUnknown: Int { typeStart[1] - typeStart[0] }
+    package var skippedUnknown: Int { typeStart[1] - typeStart[0] }
 
     /// Events of known types.
-    public var knownCount: Int { rowCount - skippedUnknown }
+    package var knownCount: Int { rowCount - skippedUnknown }
 
     /// Forgets the block (after a decoding error: nothing is delivered from it). The arrays
     /// keep their elements: they only grow, and only the first `rowCount` rows (and the
@@ -49,7 +49,7 @@ public struct BlockColumns {
     }
 
     /// Runs `body` with a read-only view of the columns, valid only inside it.
-    public func withView<R>(_ body: (BlockColumnsView) throws -> R) rethrows -> R {
+    package func withView<R>(_ body: (BlockColumnsView) throws -> R) rethrows -> R {
         try rowTypes.withUnsafeBufferPointer { allTypes in
             try timestamps.withUnsafeBufferPointer { allTimestamps in
                 let rowTypes = UnsafeBufferPointer(rebasing: allTypes[0..<rowCount])
@@ -69,7 +69,7 @@ public struct BlockColumns {
     }
 
     /// The known events as rows, in order (what `BlockDecoder.decode(_:context:into:)` gives).
-    public func events() -> [RawEvent] {
+    package func events() -> [RawEvent] {
         var events: [RawEvent] = []
         events.reserveCapacity(rowCount)
         withView { v in
@@ -97,11 +97,11 @@ public struct BlockColumns {
 }
 
 /// Unsafe, read-only pointers into a `BlockColumns`, valid inside `BlockColumns.withView`.
-public struct BlockColumnsView {
+package struct BlockColumnsView {
     /// Per row: its type code, 0 for a type this reader does not know.
-    public let rowTypes: UnsafeBufferPointer<UInt8>
+    package let rowTypes: UnsafeBufferPointer<UInt8>
     /// Per row: nanoseconds since the Unix epoch.
-    public let timestamps: UnsafeBufferPointer<UInt64>
+    package let timestamps: UnsafeBufferPointer<UInt64>
     @usableFromInline let byType: UnsafeBufferPointer<Int32>
     @usableFromInline let values: UnsafeBufferPointer<UInt64>
     @usableFromInline let typeStart: UnsafeBufferPointer<Int>
@@ -109,14 +109,14 @@ public struct BlockColumnsView {
 
     /// Events of `type` in the block.
     @inlinable
-    public func count(_ type: EventType) -> Int {
+    package func count(_ type: EventType) -> Int {
         let t = Int(type.rawValue)
         return typeStart[t + 1] - typeStart[t]
     }
 
     /// The row numbers of the events of `type`, ascending.
     @inlinable
-    public func rows(_ type: EventType) -> UnsafeBufferPointer<Int32> {
+    package func rows(_ type: EventType) -> UnsafeBufferPointer<Int32> {
         let t = Int(type.rawValue)
         return UnsafeBufferPointer(rebasing: byType[typeStart[t]..<typeStart[t + 1]])
     }
@@ -124,14 +124,14 @@ public struct BlockColumnsView {
     /// Label slot `slot` of the events of `type`: indices into the block's strings, each checked
     /// to be in range when decoded. Traps for a slot the type's schema does not have.
     @inlinable
-    public func label(_ type: EventType, _ slot: Int) -> UnsafeBufferPointer<UInt64> {
+    package func label(_ type: EventType, _ slot: Int) -> UnsafeBufferPointer<UInt64> {
         precondition(slot >= 0 && slot < 4, "label slot out of range")  // RawEvent.labelSlots
         return column(type, slot)
     }
 
     /// Number slot `slot` of the events of `type`. Traps for a slot the type's schema does not have.
     @inlinable
-    public func number(_ type: EventType, _ slot: Int) -> UnsafeBufferPointer<UInt64> {
+    package func number(_ type: EventType, _ slot: Int) -> UnsafeBufferPointer<UInt64> {
         precondition(slot >= 0 && slot < 7, "number slot out of range")  // RawEvent.numberSlots
         return column(type, 4 &+ slot)
     }

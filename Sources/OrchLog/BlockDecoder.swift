@@ -6,9 +6,9 @@ import COrchSys
 /// Every length, index and count is checked against the block's bounds and `LogFormat`
 /// limits; anything out of range is `.corrupt`, never a crash. Events of unknown types and
 /// fields a newer writer appended (streams this reader does not know) are skipped.
-public struct BlockDecoder {
+package struct BlockDecoder {
     /// The last block, decoded (empty after a block that failed to decode).
-    public private(set) var columns = BlockColumns()
+    package private(set) var columns = BlockColumns()
     /// Cursor (position, end) per known stream key; (0, 0) when absent.
     private var cursors = [(Int, Int)](repeating: (0, 0), count: BlockEncoder.streamLimit)
     private var present = [Bool](repeating: false, count: BlockEncoder.streamLimit)
@@ -19,21 +19,21 @@ public struct BlockDecoder {
     /// Per one-byte type code: the code if this reader knows it, else 0.
     private static let typeCodeOf: [UInt8] = (0..<256).map { $0 < 16 && known[$0] ? UInt8($0) : 0 }
 
-    public init() {}
+    package init() {}
 
     /// The block's string table (valid after `decode`).
-    public var strings: [String] { columns.strings }
+    package var strings: [String] { columns.strings }
     /// The block's string table as stored (valid after `decode`).
-    public var stringTable: StringTable { columns.stringTable }
+    package var stringTable: StringTable { columns.stringTable }
     /// Events of types this reader does not know, skipped in the last block.
-    public var skippedUnknown: Int { columns.skippedUnknown }
+    package var skippedUnknown: Int { columns.skippedUnknown }
     /// The sequence number of the last block's first event (as the block states it).
-    public var firstSeq: UInt64 { columns.firstSeq }
+    package var firstSeq: UInt64 { columns.firstSeq }
 
     /// Decodes all of `block` into `events` (replacing its contents), in order. Label slots of
     /// the events index `strings`. Nothing is delivered from a block that fails to decode.
     /// - Throws: `OrchLogError(.corrupt)` naming `context` and the offset.
-    public mutating func decode(_ block: UnsafeRawBufferPointer, context: String, into events: inout [RawEvent]) throws {
+    package mutating func decode(_ block: UnsafeRawBufferPointer, context: String, into events: inout [RawEvent]) throws {
         events.removeAll(keepingCapacity: true)
         try decode(block, context: context)
         events = columns.events()
@@ -42,7 +42,7 @@ public struct BlockDecoder {
     /// Decodes all of `block` into `columns`. Label columns index `strings`. Nothing is
     /// delivered from a block that fails to decode (`columns` is then empty).
     /// - Throws: `OrchLogError(.corrupt)` naming `context` and the offset.
-    public mutating func decode(_ block: UnsafeRawBufferPointer, context: String) throws {
+    package mutating func decode(_ block: UnsafeRawBufferPointer, context: String) throws {
         do {
             try decodeColumns(block, context: context)
         } catch {

@@ -2,11 +2,11 @@ import Glibc
 
 /// Wakes a follower (`tail -f`, the collector) when files change: inotify on the watched directories as a hint, with a
 /// timeout as the polling fallback (so a missed or unsupported notification only delays).
-public final class DirectoryWatcher {
+package final class DirectoryWatcher {
     private let fd: Int32
     private var watched: Set<String> = []
 
-    public init(paths: [String]) {
+    package init(paths: [String]) {
         fd = inotify_init1(Int32(IN_NONBLOCK | IN_CLOEXEC))
         refresh(paths)
     }
@@ -14,7 +14,7 @@ public final class DirectoryWatcher {
     deinit { if fd >= 0 { close(fd) } }
 
     /// Watches any of `paths` not yet watched.
-    public func refresh(_ paths: [String]) {
+    package func refresh(_ paths: [String]) {
         guard fd >= 0 else { return }
         for p in paths where !watched.contains(p) {
             let mask = UInt32(IN_MODIFY | IN_CREATE | IN_MOVED_TO | IN_CLOSE_WRITE)
@@ -23,7 +23,7 @@ public final class DirectoryWatcher {
     }
 
     /// Waits until something changes or `timeoutMs` passes.
-    public func wait(timeoutMs: Int32) {
+    package func wait(timeoutMs: Int32) {
         guard fd >= 0 else {
             usleep(UInt32(timeoutMs) * 1000)
             return

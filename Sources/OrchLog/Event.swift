@@ -55,8 +55,8 @@ public enum Event: Sendable, Hashable {
     /// Packs the event into its raw form (labels as writer label ids), in schema order.
     /// One switch sets the type and the fields (not `type`'s switch and then this one), and
     /// it is inlined into `emit`, which builds the event straight in its buffer slot.
-    @inlinable @inline(__always)
-    public func raw(seq: UInt64, timestamp: UInt64) -> RawEvent {
+    @inline(__always)
+    package func raw(seq: UInt64, timestamp: UInt64) -> RawEvent {
         var r = RawEvent(type: .invocationStarted, seq: seq, timestamp: timestamp)
         switch self {
         case let .invocationStarted(agent, id):

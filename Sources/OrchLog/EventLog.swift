@@ -26,7 +26,9 @@ public final class EventLog: Sendable {
     let stopped = DispatchSemaphore(value: 0)
     let flushDone = FlushCompletion()
     let counters = WriterCounters()
-    private let flusher: LogFlusher
+    private let flusher: LogFlusher?
+    /// Set for a log made by `EventLog.inMemory()`: events are kept here instead of written.
+    let memory: MemoryStore?
 
     /// Opens (creating if needed) a source directory for writing, takes its lock, and starts
     /// a new segment. Sequence numbers carry on from the last event already in the directory.
@@ -39,8 +41,19 @@ public final class EventLog: Sendable {
         self.options = options
         let flusher = try LogFlusher(directory: directory, options: options)
         self.flusher = flusher
+        memory = nil
         ring = Mutex(RingState(capacity: options.bufferCapacity, nextSeq: flusher.nextSeq))
         flusher.start(log: self)
+    }
+
+    /// A log with no directory and no flusher: `emit` fills the buffer and a full buffer is
+    /// moved into `memory` (on the slow path only, so `emit` is the same code as on disk).
+    init(memory: MemoryStore, capacity: Int) {
+        directory = ""
+        options = EventLogOptions()
+        flusher = nil
+        self.memory = memory
+        ring = Mutex(RingState(capacity: capacity, nextSeq: 1))
     }
 
     deinit {
@@ -72,7 +85,7 @@ public final class EventLog: Sendable {
     @inline(__always)
     public func emit(_ event: Event, at timestamp: UInt64) {
         let wakeFlusher = ring.withLock { s -> Bool in
-            guard s.count < s.capacity, !s.closed else {
+            guard !s.closed, s.count < s.capacity || memory?.take(&s) == true else {
                 s.dropped &+= 1
                 return false
             }
@@ -108,6 +121,10 @@ public final class EventLog: Sendable {
     /// Waits until every event emitted before the call is written to the segment file (and,
     /// with `durable`, fsynced), or the log is closed.
     public func flush(durable: Bool = false) {
+        if let memory {
+            ring.withLock { _ = memory.take(&$0) }
+            return
+        }
         let generation = ring.withLock { s -> UInt64 in
             s.flushRequested &+= 1
             if durable { s.syncRequested = true }
@@ -126,6 +143,10 @@ public final class EventLog: Sendable {
             return wasOpen
         }
         guard first else { return }
+        if let memory {
+            ring.withLock { _ = memory.take(&$0) }
+            return
+        }
         wake.signal()
         stopped.wait()
     }

@@ -22,17 +22,17 @@ public struct EventRecord: Sendable, Hashable {
 
     /// Builds a record from a raw event whose label slots index `strings`.
     /// Out-of-range indices resolve to "" (the decoder has already rejected such blocks).
-    public init(raw: RawEvent, strings: [String], source: String = "") {
+    package init(raw: RawEvent, strings: [String], source: String = "") {
         self.init(raw: raw, source: source) { $0 < strings.count ? strings[$0] : "" }
     }
 
     /// Builds a record from a raw event whose label slots index the block's `table`, making
     /// only the strings its labels use. Out-of-range indices resolve to "".
-    public init(raw: RawEvent, table: StringTable, source: String = "") {
+    package init(raw: RawEvent, table: StringTable, source: String = "") {
         self.init(raw: raw, source: source) { $0 < table.count ? table.string($0) : "" }
     }
 
-    private init(raw: RawEvent, source: String, label: (Int) -> String) {
+    init(raw: RawEvent, source: String, label: (Int) -> String) {
         let schema = EventSchema.of(raw.type)
         var labels: [String] = []
         labels.reserveCapacity(schema.labelCount)
@@ -87,7 +87,7 @@ public struct EventRecord: Sendable, Hashable {
 extension Event {
     /// Rebuilds a typed event from a raw event whose label slots hold writer label ids.
     /// Unknown enumeration codes map to the first case.
-    public init(raw r: RawEvent) {
+    package init(raw r: RawEvent) {
         func e<T: RawRepresentable>(_ v: UInt64, _ fallback: T) -> T where T.RawValue == UInt8 {
             v <= 255 ? (T(rawValue: UInt8(v)) ?? fallback) : fallback
         }

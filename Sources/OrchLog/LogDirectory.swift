@@ -1,11 +1,11 @@
 import Glibc
 
 /// A segment file in a source directory.
-public struct SegmentFile: Sendable, Equatable {
-    public let number: UInt64
-    public let path: String
+package struct SegmentFile: Sendable, Equatable {
+    package let number: UInt64
+    package let path: String
 
-    public init(number: UInt64, path: String) {
+    package init(number: UInt64, path: String) {
         self.number = number
         self.path = path
     }
@@ -27,7 +27,7 @@ public struct SourceDirectory: Sendable, Equatable {
 public enum LogDirectory {
     /// The entries of a directory (names, without "." and "..").
     /// - Throws: `.io` naming the directory (missing, unreadable, not a directory).
-    public static func entries(_ path: String) throws -> [String] {
+    package static func entries(_ path: String) throws -> [String] {
         guard let dir = opendir(path) else { throw OrchLogError.system("cannot read directory \(path)") }
         defer { closedir(dir) }
         var names: [String] = []
@@ -41,20 +41,20 @@ public enum LogDirectory {
     }
 
     /// The size of a file in bytes.
-    public static func fileSize(_ path: String) throws -> Int64 {
+    package static func fileSize(_ path: String) throws -> Int64 {
         var st = stat()
         guard stat(path, &st) == 0 else { throw OrchLogError.system("stat \(path)") }
         return Int64(st.st_size)
     }
 
     /// Whether `path` is a directory.
-    public static func isDirectory(_ path: String) -> Bool {
+    package static func isDirectory(_ path: String) -> Bool {
         var st = stat()
         return stat(path, &st) == 0 && (st.st_mode & S_IFMT) == S_IFDIR
     }
 
     /// The segments of a source directory, oldest first.
-    public static func segments(in path: String) throws -> [SegmentFile] {
+    package static func segments(in path: String) throws -> [SegmentFile] {
         try entries(path).compactMap { name in
             LogFormat.segmentNumber(fileName: name).map { SegmentFile(number: $0, path: path + "/" + name) }
         }.sorted { $0.number < $1.number }
@@ -90,7 +90,7 @@ public enum LogDirectory {
     /// writer. A writer opening the directory during the probe's microseconds waits for it
     /// (`LogFlusher.lockRetryNs`); readers still probe only when they found an incomplete last
     /// frame, not on every poll.
-    public static func writerHoldsLock(_ path: String) -> Bool {
+    package static func writerHoldsLock(_ path: String) -> Bool {
         let fd = open(path + "/" + LogFormat.lockFileName, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else { return false }
         defer { close(fd) }
@@ -104,7 +104,7 @@ public enum LogDirectory {
     }
 
     /// The last path component.
-    public static func baseName(_ path: String) -> String {
+    package static func baseName(_ path: String) -> String {
         if let slash = path.lastIndex(of: "/") { return String(path[path.index(after: slash)...]) }
         return path
     }

@@ -14,31 +14,31 @@ final class LogFlusher: @unchecked Sendable {
     /// The sequence number the first emitted event gets.
     let nextSeq: UInt64
 
-    private var lockFD: Int32
-    private var encoder = BlockEncoder()
-    private var labels = LabelSnapshot()
+    @exclusivity(unchecked) private var lockFD: Int32
+    @exclusivity(unchecked) private var encoder = BlockEncoder()
+    @exclusivity(unchecked) private var labels = LabelSnapshot()
     private let deflater: Deflater
     /// Sized for a block of twice `blockSize` (what the size estimate allows), so that steady
     /// state never grows them: `emit`'s zero-allocation figure counts the flusher too.
-    private var raw: ByteBuffer
-    private var frame: ByteBuffer
+    @exclusivity(unchecked) private var raw: ByteBuffer
+    @exclusivity(unchecked) private var frame: ByteBuffer
 
-    private var segmentFD: Int32 = -1
-    private var segmentNumber: UInt64
-    private var segmentPath = ""
-    private var segmentSize: Int64 = 0
-    private var segmentOpenedMono: UInt64 = 0
-    private var segmentBroken = false
+    @exclusivity(unchecked) private var segmentFD: Int32 = -1
+    @exclusivity(unchecked) private var segmentNumber: UInt64
+    @exclusivity(unchecked) private var segmentPath = ""
+    @exclusivity(unchecked) private var segmentSize: Int64 = 0
+    @exclusivity(unchecked) private var segmentOpenedMono: UInt64 = 0
+    @exclusivity(unchecked) private var segmentBroken = false
 
-    private var blockStartedMono: UInt64 = 0
-    private var lastSyncMono: UInt64 = 0
-    private var writtenSeq: UInt64 = 0
-    private var syncedSeq: UInt64 = 0
+    @exclusivity(unchecked) private var blockStartedMono: UInt64 = 0
+    @exclusivity(unchecked) private var lastSyncMono: UInt64 = 0
+    @exclusivity(unchecked) private var writtenSeq: UInt64 = 0
+    @exclusivity(unchecked) private var syncedSeq: UInt64 = 0
     /// Drops not yet recorded in the log, by `DropReason` code.
-    private var pendingDrops = [UInt64](repeating: 0, count: DropReason.allCases.count)
-    private var lastReportedError = ""
+    @exclusivity(unchecked) private var pendingDrops = [UInt64](repeating: 0, count: DropReason.allCases.count)
+    @exclusivity(unchecked) private var lastReportedError = ""
     /// The last `flush()` generation completed.
-    private var completedFlush: UInt64 = 0
+    @exclusivity(unchecked) private var completedFlush: UInt64 = 0
 
     init(directory: String, options: EventLogOptions) throws {
         self.directory = directory

@@ -1,49 +1,49 @@
 /// Constants of the on-disk format (see docs/log-format.md). Every limit a reader enforces
 /// against hostile input is here.
-public enum LogFormat {
+package enum LogFormat {
     /// Segment file magic: "\u{89}OLOG\r\n\u{1A}" (8 bytes, PNG-style: catches text-mode mangling).
-    public static let segmentMagic: [UInt8] = [0x89, 0x4F, 0x4C, 0x4F, 0x47, 0x0D, 0x0A, 0x1A]
+    package static let segmentMagic: [UInt8] = [0x89, 0x4F, 0x4C, 0x4F, 0x47, 0x0D, 0x0A, 0x1A]
     /// Format version written in segment headers. A reader rejects a higher major version.
     /// Version 2 segments hold version 2 blocks (byte planes); a reader of version 2 reads
     /// version 1 segments and blocks too.
-    public static let version: UInt16 = 2
+    package static let version: UInt16 = 2
     /// Segment header size in bytes.
-    public static let segmentHeaderSize = 56
+    package static let segmentHeaderSize = 56
     /// Frame magic "OLFR" little-endian: lets a reader resynchronise after corruption.
-    public static let frameMagic: UInt32 = 0x5246_4C4F
+    package static let frameMagic: UInt32 = 0x5246_4C4F
     /// Frame header size in bytes.
-    public static let frameHeaderSize = 44
+    package static let frameHeaderSize = 44
     /// File name suffix of segments.
-    public static let segmentSuffix = ".olog"
+    package static let segmentSuffix = ".olog"
     /// Digits in a segment file name (zero-padded segment number).
-    public static let segmentDigits = 16
+    package static let segmentDigits = 16
     /// Name of the lock file in a source directory.
-    public static let lockFileName = ".lock"
+    package static let lockFileName = ".lock"
 
     /// Largest compressed frame payload a reader accepts (bytes).
-    public static let maxFramePayload = 16 << 20
+    package static let maxFramePayload = 16 << 20
     /// Largest inflated block a reader accepts (bytes): protects against zlib bombs.
-    public static let maxRawBlock = 16 << 20
+    package static let maxRawBlock = 16 << 20
     /// Most strings in one block's string table.
-    public static let maxStrings = 1 << 20
+    package static let maxStrings = 1 << 20
     /// Most events in one block.
-    public static let maxEventsPerBlock = 1 << 22
+    package static let maxEventsPerBlock = 1 << 22
     /// Longest single string (bytes).
-    public static let maxStringLength = 1 << 20
+    package static let maxStringLength = 1 << 20
     /// Block encoding version the writer uses (first byte of every inflated block): streams of
     /// fixed-width values stored as byte planes.
-    public static let blockVersion: UInt8 = 2
+    package static let blockVersion: UInt8 = 2
     /// The first block encoding (streams of LEB128 varints), still read.
-    public static let blockVersionVarints: UInt8 = 1
+    package static let blockVersionVarints: UInt8 = 1
 
     /// The file name of segment `number`.
-    public static func segmentFileName(_ number: UInt64) -> String {
+    package static func segmentFileName(_ number: UInt64) -> String {
         let digits = String(number)
         return String(repeating: "0", count: max(0, segmentDigits - digits.count)) + digits + segmentSuffix
     }
 
     /// The segment number of a file name, or nil when it is not a segment name.
-    public static func segmentNumber(fileName: String) -> UInt64? {
+    package static func segmentNumber(fileName: String) -> UInt64? {
         guard fileName.hasSuffix(segmentSuffix) else { return nil }
         let stem = fileName.dropLast(segmentSuffix.count)
         guard stem.count == segmentDigits, stem.allSatisfy({ $0 >= "0" && $0 <= "9" }) else { return nil }

@@ -3,14 +3,14 @@ import Glibc
 /// A file a command writes once its work is done (a run summary, a collector checkpoint).
 /// Checked before the work starts, so a mistyped or unwritable path fails at once instead of
 /// after minutes of work whose result is then lost.
-public enum OutputPath {
+package enum OutputPath {
     /// Checks that `path` can be written now: created, or replaced by a rename in its
     /// directory (how atomic writes work). Its directory must exist and be writable and
     /// searchable; an existing `path` must not be a directory and must be writable. Nothing is
     /// created.
     /// - Parameter flag: the option that gave `path`, to name in the error.
     /// - Throws: `OrchLogError(.io)`: "`flag` `path`: cannot write: why".
-    public static func checkWritable(_ path: String, flag: String) throws {
+    package static func checkWritable(_ path: String, flag: String) throws {
         func fail(_ why: String) -> OrchLogError { OrchLogError(.io, "\(flag) \(path): cannot write: \(why)") }
         guard !path.isEmpty else { throw fail("empty path") }
         var st = stat()

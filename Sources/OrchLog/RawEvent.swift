@@ -1,23 +1,23 @@
 /// The fixed-size, allocation-free form of an event, as it sits in the writer's buffer and as
 /// the block decoder produces it. Label slots hold string ids: writer label ids on the emit
 /// side, indices into the block's string table on the read side.
-public struct RawEvent: Sendable, Equatable {
+package struct RawEvent: Sendable, Equatable {
     /// Label slots per event (the widest schema uses 4).
-    public static let labelSlots = 4
+    package static let labelSlots = 4
     /// Number slots per event (the widest schema uses 6).
-    public static let numberSlots = 7
+    package static let numberSlots = 7
 
-    public var type: EventType
+    package var type: EventType
     /// Per-source sequence number, assigned by the writer.
-    public var seq: UInt64
+    package var seq: UInt64
     /// Nanoseconds since the Unix epoch.
-    public var timestamp: UInt64
-    public var l0: UInt32 = 0, l1: UInt32 = 0, l2: UInt32 = 0, l3: UInt32 = 0
-    public var n0: UInt64 = 0, n1: UInt64 = 0, n2: UInt64 = 0, n3: UInt64 = 0
-    public var n4: UInt64 = 0, n5: UInt64 = 0, n6: UInt64 = 0
+    package var timestamp: UInt64
+    package var l0: UInt32 = 0, l1: UInt32 = 0, l2: UInt32 = 0, l3: UInt32 = 0
+    package var n0: UInt64 = 0, n1: UInt64 = 0, n2: UInt64 = 0, n3: UInt64 = 0
+    package var n4: UInt64 = 0, n5: UInt64 = 0, n6: UInt64 = 0
 
     @inlinable
-    public init(type: EventType, seq: UInt64 = 0, timestamp: UInt64 = 0) {
+    package init(type: EventType, seq: UInt64 = 0, timestamp: UInt64 = 0) {
         self.type = type
         self.seq = seq
         self.timestamp = timestamp
@@ -25,7 +25,7 @@ public struct RawEvent: Sendable, Equatable {
 
     /// Label slot `i` (0..<labelSlots).
     @inlinable
-    public func label(_ i: Int) -> UInt32 {
+    package func label(_ i: Int) -> UInt32 {
         switch i {
         case 0: return l0
         case 1: return l1
@@ -35,7 +35,7 @@ public struct RawEvent: Sendable, Equatable {
     }
 
     @inlinable
-    public mutating func setLabel(_ i: Int, _ v: UInt32) {
+    package mutating func setLabel(_ i: Int, _ v: UInt32) {
         switch i {
         case 0: l0 = v
         case 1: l1 = v
@@ -46,7 +46,7 @@ public struct RawEvent: Sendable, Equatable {
 
     /// Number slot `i` (0..<numberSlots).
     @inlinable
-    public func number(_ i: Int) -> UInt64 {
+    package func number(_ i: Int) -> UInt64 {
         switch i {
         case 0: return n0
         case 1: return n1
@@ -59,7 +59,7 @@ public struct RawEvent: Sendable, Equatable {
     }
 
     @inlinable
-    public mutating func setNumber(_ i: Int, _ v: UInt64) {
+    package mutating func setNumber(_ i: Int, _ v: UInt64) {
         switch i {
         case 0: n0 = v
         case 1: n1 = v

@@ -1,14 +1,14 @@
 /// The fixed header at the start of every segment file (56 bytes, little-endian):
 /// magic[8], version u16, header size u16, flags u32, writer id u64, segment number u64,
 /// first sequence number u64, creation time ns u64, reserved u32, CRC-32 of bytes 0..<52 u32.
-public struct SegmentHeader: Sendable, Equatable {
-    public var version: UInt16 = LogFormat.version
-    public var writerID: UInt64
-    public var segmentNumber: UInt64
-    public var firstSeq: UInt64
-    public var createdNs: UInt64
+package struct SegmentHeader: Sendable, Equatable {
+    package var version: UInt16 = LogFormat.version
+    package var writerID: UInt64
+    package var segmentNumber: UInt64
+    package var firstSeq: UInt64
+    package var createdNs: UInt64
 
-    public init(writerID: UInt64, segmentNumber: UInt64, firstSeq: UInt64, createdNs: UInt64) {
+    package init(writerID: UInt64, segmentNumber: UInt64, firstSeq: UInt64, createdNs: UInt64) {
         self.writerID = writerID
         self.segmentNumber = segmentNumber
         self.firstSeq = firstSeq
@@ -16,7 +16,7 @@ public struct SegmentHeader: Sendable, Equatable {
     }
 
     /// The 56 header bytes.
-    public func encoded() -> [UInt8] {
+    package func encoded() -> [UInt8] {
         var bytes = [UInt8](repeating: 0, count: LogFormat.segmentHeaderSize)
         bytes.withUnsafeMutableBytes { p in
             for (i, b) in LogFormat.segmentMagic.enumerated() { p[i] = b }
@@ -37,7 +37,7 @@ public struct SegmentHeader: Sendable, Equatable {
     /// Parses and checks a header. `path` names the file in errors.
     /// - Throws: `.notALog` when the magic is wrong or the file is too short,
     ///   `.corrupt` on a CRC mismatch or an unsupported (future) version.
-    public static func decode(_ bytes: UnsafeRawBufferPointer, path: String) throws -> SegmentHeader {
+    package static func decode(_ bytes: UnsafeRawBufferPointer, path: String) throws -> SegmentHeader {
         guard bytes.count >= LogFormat.segmentHeaderSize else {
             throw OrchLogError(.notALog, "\(path): too short for a segment header (\(bytes.count) bytes)")
         }
@@ -67,19 +67,19 @@ public struct SegmentHeader: Sendable, Equatable {
 /// The header of one frame (44 bytes, little-endian): magic u32, payload length u32, raw
 /// (inflated) length u32, event count u32, first seq u64, first timestamp u64, last timestamp
 /// u64, CRC-32 over bytes 0..<40 and the payload u32.
-public struct FrameHeader: Sendable, Equatable {
-    public var payloadLength: UInt32
-    public var rawLength: UInt32
-    public var eventCount: UInt32
-    public var firstSeq: UInt64
-    public var firstTs: UInt64
-    public var lastTs: UInt64
-    public var crc: UInt32
+package struct FrameHeader: Sendable, Equatable {
+    package var payloadLength: UInt32
+    package var rawLength: UInt32
+    package var eventCount: UInt32
+    package var firstSeq: UInt64
+    package var firstTs: UInt64
+    package var lastTs: UInt64
+    package var crc: UInt32
 
     /// Total bytes of the frame on disk.
-    public var frameLength: Int { LogFormat.frameHeaderSize + Int(payloadLength) }
+    package var frameLength: Int { LogFormat.frameHeaderSize + Int(payloadLength) }
     /// Sequence number of the frame's last event.
-    public var lastSeq: UInt64 { firstSeq &+ UInt64(eventCount) &- 1 }
+    package var lastSeq: UInt64 { firstSeq &+ UInt64(eventCount) &- 1 }
 
     /// Writes the header (with CRC over it and `payload`) into `p`.
     static func write(into p: UnsafeMutableRawPointer, payload: UnsafeRawBufferPointer, rawLength: Int,

@@ -1,7 +1,7 @@
 import Glibc
 
 /// What reading at an offset of a segment found.
-public enum FrameRead: Sendable, Equatable {
+package enum FrameRead: Sendable, Equatable {
     /// A complete frame whose CRC checks; its payload is in `SegmentReader.payload`.
     case frame(FrameHeader, offset: Int64)
     /// Clean end of the segment at this offset.
@@ -15,19 +15,19 @@ public enum FrameRead: Sendable, Equatable {
 
 /// Reads one segment file frame by frame. Every length is checked against `LogFormat`
 /// limits before anything is allocated. Not thread-safe.
-public final class SegmentReader {
-    public let path: String
-    public let header: SegmentHeader
+package final class SegmentReader {
+    package let path: String
+    package let header: SegmentHeader
     private let fd: Int32
-    private var headerBytes = [UInt8](repeating: 0, count: LogFormat.frameHeaderSize)
-    private var payloadBuffer = ByteBuffer(capacity: 64 << 10)
-    private var rawBuffer = ByteBuffer(capacity: 128 << 10)
-    private var inflater: Inflater?
-    private var decoder = BlockDecoder()
+    @exclusivity(unchecked) private var headerBytes = [UInt8](repeating: 0, count: LogFormat.frameHeaderSize)
+    @exclusivity(unchecked) private var payloadBuffer = ByteBuffer(capacity: 64 << 10)
+    @exclusivity(unchecked) private var rawBuffer = ByteBuffer(capacity: 128 << 10)
+    @exclusivity(unchecked) private var inflater: Inflater?
+    @exclusivity(unchecked) private var decoder = BlockDecoder()
 
     /// Opens a segment and checks its header.
     /// - Throws: `.io` when it cannot be opened, `.notALog`/`.corrupt` for a bad header.
-    public init(path: String) throws {
+    package init(path: String) throws {
         self.path = path
         let fd = try Sys.call("open \(path)") { open(path, O_RDONLY | O_CLOEXEC) }
         do {
@@ -49,7 +49,7 @@ public final class SegmentReader {
 
     /// The header of the segment file at `path` now (nil when it is gone or unreadable): the
     /// file an open reader holds may have been deleted and another written under its name.
-    public static func currentHeader(at path: String) -> SegmentHeader? {
+    package static func currentHeader(at path: String) -> SegmentHeader? {
         let fd = open(path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else { return nil }
         defer { close(fd) }
@@ -59,20 +59,20 @@ public final class SegmentReader {
     }
 
     /// The file's current size in bytes.
-    public func size() throws -> Int64 {
+    package func size() throws -> Int64 {
         var st = stat()
         try Sys.call("stat \(path)") { fstat(fd, &st) }
         return Int64(st.st_size)
     }
 
     /// The payload of the last frame returned by `readFrame`.
-    public var payload: UnsafeRawBufferPointer { payloadBuffer.bytes }
+    package var payload: UnsafeRawBufferPointer { payloadBuffer.bytes }
 
     /// Offset of the first frame.
-    public static let firstFrameOffset = Int64(LogFormat.segmentHeaderSize)
+    package static let firstFrameOffset = Int64(LogFormat.segmentHeaderSize)
 
     /// Reads the frame at `offset`.
-    public func readFrame(at offset: Int64) throws -> FrameRead {
+    package func readFrame(at offset: Int64) throws -> FrameRead {
         let fileSize = try size()
         if offset >= fileSize { return .end(offset: offset) }
         let available = Int(fileSize - offset)
@@ -133,7 +133,7 @@ public final class SegmentReader {
     }
 
     /// The offset of the next frame after `offset` whose magic and CRC check, or `fileSize`.
-    public func resync(after offset: Int64, fileSize: Int64) throws -> Int64 {
+    package func resync(after offset: Int64, fileSize: Int64) throws -> Int64 {
         let chunk = 64 << 10
         var buffer = [UInt8](repeating: 0, count: chunk + 3)
         var position = offset + 1
@@ -168,17 +168,17 @@ public final class SegmentReader {
     }
 
     /// The string table of the last decoded block.
-    public var strings: [String] { decoder.strings }
+    package var strings: [String] { decoder.strings }
 
     /// The last decoded block, as columns (empty after a block that failed to decode).
-    public var columns: BlockColumns { decoder.columns }
+    package var columns: BlockColumns { decoder.columns }
 
     /// Events of the last decoded block, as rows (built from `columns` on each call).
-    public var events: [RawEvent] { decoder.columns.events() }
+    package var events: [RawEvent] { decoder.columns.events() }
 
     /// Inflates and decodes the last frame read into `columns`. Label slots index `strings`.
     /// - Throws: `.corrupt` naming this segment and the frame offset; `columns` is then empty.
-    public func decode(_ frame: FrameHeader, offset: Int64) throws {
+    package func decode(_ frame: FrameHeader, offset: Int64) throws {
         let context = "\(path):\(offset)"
         do {
             if inflater == nil { inflater = try Inflater() }

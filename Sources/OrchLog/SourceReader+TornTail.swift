@@ -12,7 +12,7 @@ extension SourceReader {
     /// the source's lock, that is a torn tail. It reads one frame header and probes the lock
     /// only in that case; it changes neither the reader's position nor what `poll` reports
     /// (a new writer starts a new segment, and `poll` then reports the same tail).
-    public func tornTailAtEnd() -> LogProblem? {
+    package func tornTailAtEnd() -> LogProblem? {
         guard let newest = (try? LogDirectory.segments(in: source.path))?.last else { return nil }
         let found: (offset: Int64, reason: String)?
         if newest.number == position.segment {
@@ -34,7 +34,7 @@ extension SourceReader {
 extension LogProblem {
     /// How the CLI words a torn tail of `available` bytes: in the newest segment with no
     /// writer holding the source (`crashed`), or in a segment a newer one follows.
-    public static func tornTailReason(available: Int, crashed: Bool) -> String {
+    package static func tornTailReason(available: Int, crashed: Bool) -> String {
         "torn tail: incomplete last frame (\(available) bytes) "
             + (crashed ? "and no writer holds the source: left by a crash" : "in a segment the writer has left")
             + "; `orchlog verify --repair` cuts it"

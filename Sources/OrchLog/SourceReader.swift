@@ -9,9 +9,10 @@ public struct LogPosition: Sendable, Codable, Equatable {
     /// before it was recorded (those are resumed unchecked).
     public var writerID: UInt64?
 
-    public init(segment: UInt64 = 0, offset: Int64 = SegmentReader.firstFrameOffset, lastSeq: UInt64 = 0, writerID: UInt64? = nil) {
+    /// - Parameter offset: nil for the first frame of the segment.
+    public init(segment: UInt64 = 0, offset: Int64? = nil, lastSeq: UInt64 = 0, writerID: UInt64? = nil) {
         self.segment = segment
-        self.offset = offset
+        self.offset = offset ?? SegmentReader.firstFrameOffset
         self.lastSeq = lastSeq
         self.writerID = writerID
     }
@@ -44,18 +45,18 @@ public struct LogProblem: Sendable, Equatable, CustomStringConvertible {
 }
 
 /// One decoded block as a reader delivers it.
-public struct DecodedBlock {
+package struct DecodedBlock {
     /// The block's events as columns; label columns index `strings`.
-    public let columns: BlockColumns
+    package let columns: BlockColumns
     /// Events in order, as rows (built from `columns` on each call); label slots index `strings`.
-    public var events: [RawEvent] { columns.events() }
+    package var events: [RawEvent] { columns.events() }
     /// The block's strings (made on each call).
-    public var strings: [String] { columns.strings }
+    package var strings: [String] { columns.strings }
     /// The block's string table as stored.
-    public var stringTable: StringTable { columns.stringTable }
-    public let frame: FrameHeader
-    public let segment: UInt64
-    public let offset: Int64
+    package var stringTable: StringTable { columns.stringTable }
+    package let frame: FrameHeader
+    package let segment: UInt64
+    package let offset: Int64
 }
 
 /// Reads one source directory from a position onwards, across segments, reporting problems
@@ -63,21 +64,54 @@ public struct DecodedBlock {
 public final class SourceReader {
     public let source: SourceDirectory
     /// The position after the last delivered frame.
-    public private(set) var position: LogPosition
+    @exclusivity(unchecked) public private(set) var position: LogPosition
     /// Called for each problem found (once per problem).
     public var onProblem: (LogProblem) -> Void = { _ in }
-    private var reader: SegmentReader?
+    @exclusivity(unchecked) private var reader: SegmentReader?
 
     public init(source: SourceDirectory, from position: LogPosition = LogPosition()) {
         self.source = source
         self.position = position
     }
 
+    /// Delivers every complete event available now, in write order, with its strings and
+    /// `source` resolved; call again to follow a live writer (like `orchlog tail -f`).
+    /// Problems (corrupt frames, torn tails) go to `onProblem` and reading carries on past
+    /// them. Returns the number of events delivered.
+    /// - Throws: `OrchLogError` (`.io`) when the directory cannot be read; errors thrown by `body`.
+    @discardableResult
+    public func poll(records body: (EventRecord) throws -> Void) throws -> Int {
+        var delivered = 0
+        try poll { block in
+            let table = block.stringTable
+            for e in block.events {
+                try body(EventRecord(raw: e, table: table, source: source.name))
+                delivered += 1
+            }
+        }
+        return delivered
+    }
+
+    /// Every event of every source under `path` (a source directory, or a root of them), read
+    /// once: sources in name order, each in write order. Problems are reported to `onProblem`.
+    /// - Throws: `OrchLogError` when a directory cannot be read.
+    public static func readAll(_ path: String, onProblem: (LogProblem) -> Void = { _ in }) throws -> [EventRecord] {
+        var records: [EventRecord] = []
+        var problems: [LogProblem] = []
+        for source in try LogDirectory.sources(at: path) {
+            let reader = SourceReader(source: source)
+            reader.onProblem = { problems.append($0) }
+            try reader.poll { records.append($0) }
+        }
+        problems.forEach(onProblem)
+        return records
+    }
+
     /// Delivers every complete frame available now, up to `maxFrames`. Returns the number of
     /// frames delivered. An incomplete last frame of the newest segment is left for later.
     /// - Throws: `.io` when the directory cannot be read; errors thrown by `body`.
     @discardableResult
-    public func poll(maxFrames: Int = .max, _ body: (DecodedBlock) throws -> Void) throws -> Int {
+    package func poll(maxFrames: Int = .max, _ body: (DecodedBlock) throws -> Void) throws -> Int {
         var delivered = 0
         while delivered < maxFrames {
             if reader == nil {
@@ -128,7 +162,7 @@ public final class SourceReader {
     }
 
     /// Set when the current segment is finished and the next one should be opened.
-    private var moveOn = false
+    @exclusivity(unchecked) private var moveOn = false
 
     private func problem(_ kind: LogProblem.Kind, _ path: String, _ offset: Int64, _ reason: String, lost: UInt64 = 0) {
         onProblem(LogProblem(kind: kind, path: path, offset: offset, reason: reason, lostEvents: lost))

@@ -2,7 +2,7 @@
 /// copied in one piece), and where each starts and ends. Strings are made only when asked for
 /// (`string(_:)`, `strings`): a consumer that hashes or compares bytes (the collector's state
 /// keys) never builds one.
-public struct StringTable {
+package struct StringTable {
     /// The strings' bytes (with whatever separates them).
     @usableFromInline var bytes: [UInt8] = []
     /// Per string: where its bytes start in `bytes`.
@@ -10,22 +10,22 @@ public struct StringTable {
     /// Per string: the offset in `bytes` just past its end.
     @usableFromInline var ends: [Int] = []
 
-    public init() {}
+    package init() {}
 
     /// Strings in the table.
-    public var count: Int { ends.count }
+    package var count: Int { ends.count }
 
     /// String `i` (invalid UTF-8 repaired with U+FFFD, as `String(decoding:as:)` does).
-    public func string(_ i: Int) -> String {
+    package func string(_ i: Int) -> String {
         withBytes(i) { String(decoding: $0, as: UTF8.self) }
     }
 
     /// Every string, in order.
-    public var strings: [String] { (0..<count).map(string) }
+    package var strings: [String] { (0..<count).map(string) }
 
     /// Runs `body` with string `i`'s bytes (valid only inside it).
     @inlinable @inline(__always)
-    public func withBytes<R>(_ i: Int, _ body: (UnsafeBufferPointer<UInt8>) -> R) -> R {
+    package func withBytes<R>(_ i: Int, _ body: (UnsafeBufferPointer<UInt8>) -> R) -> R {
         let start = starts[i], end = ends[i]
         return bytes.withUnsafeBufferPointer { body(UnsafeBufferPointer(rebasing: $0[start..<end])) }
     }

@@ -10,7 +10,7 @@
 final class Column<Element: BitwiseCopyable> {
     @exclusivity(unchecked) private(set) var base: UnsafeMutablePointer<Element>
     @exclusivity(unchecked) private(set) var count: Int
-    private var capacity: Int
+    @exclusivity(unchecked) private var capacity: Int
 
     init() {
         capacity = 16

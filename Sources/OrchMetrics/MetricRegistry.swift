@@ -42,15 +42,15 @@ public final class MetricRegistry {
     /// The most ordinary series a family may hold before new label-value
     /// sets fold into its overflow series. Lowering it does not remove
     /// existing series; it only stops new ones.
-    public var seriesLimitPerFamily: Int
+    @exclusivity(unchecked) public var seriesLimitPerFamily: Int
 
     /// Changes (increases) every time at least one series is removed. A
     /// caller caching handles can compare it to know when to re-look-up.
-    public private(set) var removalGeneration: UInt64 = 0
+    @exclusivity(unchecked) public private(set) var removalGeneration: UInt64 = 0
 
     @exclusivity(unchecked) var storages: [FamilyStorage] = []
-    var familyByName: [String: Int] = [:]
-    var reservedNames: Set<String> = []
+    @exclusivity(unchecked) var familyByName: [String: Int] = [:]
+    @exclusivity(unchecked) var reservedNames: Set<String> = []
 
     /// Creates an empty registry.
     /// - Parameter seriesLimitPerFamily: the per-family series limit

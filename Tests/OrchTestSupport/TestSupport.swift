@@ -82,22 +82,15 @@ final class LockedData: @unchecked Sendable {  // guarded by `lock`
 
 /// Reads every event of a source directory (or root) with the library reader.
 public func readAll(_ path: String, problems: inout [LogProblem]) throws -> [EventRecord] {
-    var records: [EventRecord] = []
     var found: [LogProblem] = []
-    for source in try LogDirectory.sources(at: path) {
-        let reader = SourceReader(source: source)
-        reader.onProblem = { found.append($0) }
-        try reader.poll { block in
-            for e in block.events { records.append(EventRecord(raw: e, table: block.stringTable, source: source.name)) }
-        }
-    }
+    let records = try SourceReader.readAll(path) { found.append($0) }
     problems = found
     return records
 }
 
 /// The complete frames at the start of a segment file, up to the first that is not one:
 /// (offset, header) each.
-public func segmentFrames(_ path: String) throws -> [(offset: Int64, header: FrameHeader)] {
+package func segmentFrames(_ path: String) throws -> [(offset: Int64, header: FrameHeader)] {
     let reader = try SegmentReader(path: path)
     var frames: [(offset: Int64, header: FrameHeader)] = []
     var offset = SegmentReader.firstFrameOffset
