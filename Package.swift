@@ -8,7 +8,8 @@ import PackageDescription
 
 let package = Package(
     name: "orchlog",
-    platforms: [.macOS(.v15)],
+    // Linux only: the library and tools import Glibc and link Debian's C libraries. (No
+    // `platforms:` entry can say "Linux only"; an Apple platform is not claimed.)
     products: [
         .library(name: "OrchLog", targets: ["OrchLog"]),
         .executable(name: "orchlog", targets: ["orchlog"]),

@@ -81,6 +81,14 @@ print("example-orchestrator: \(outcomes.count) invocations, \(rejected) rejected
 shutDown(log: log, sampler: sampler)
 print("example-orchestrator: closed: \(eventLogHealth(log))")
 
+print("test-double: breaker test \(breakerOpensAfterThreeFailures() ? "passed" : "FAILED")")
+do {
+    print("reader: tool timeouts \(try toolTimeouts(root: root))")
+} catch {
+    print("orchlog-example: \(error)")
+    exit(1)
+}
+
 do {
     let stats = try demonstrateOverload(root: root)
     print("overload-demo: emitted 100000 events, dropped \(stats.dropped) (buffer_full=\(stats.droppedBufferFull))")

@@ -81,6 +81,8 @@ import Testing
         let r = try runTool("orchlog-example", [dir.path])
         #expect(r.status == 0, "\(r.stdout)\(r.stderr)")
         #expect(r.stdout.contains("example-orchestrator: 9 invocations, 2 rejected"), "\(r.stdout)")
+        #expect(r.stdout.contains("test-double: breaker test passed\n"), "\(r.stdout)")
+        #expect(r.stdout.contains("reader: tool timeouts [\"crm\": 3]\n"), "three CRM timeouts, read back through the public reader API\n\(r.stdout)")
 
         let tail = try runTool("orchlog", ["tail", "--from-start", "-o", "json", dir.sub("example-orchestrator")])
         #expect(tail.status == 0, "\(tail.stderr)")
