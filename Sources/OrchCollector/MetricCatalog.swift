@@ -119,7 +119,7 @@ public struct MetricCatalog {
                             [s, "gen_ai_operation_name", "gen_ai_provider_name", "gen_ai_request_model", "gen_ai_token_type"], Self.genAITokenBuckets)
         genAIDuration = try h("gen_ai_client_operation_duration_seconds", "OpenTelemetry GenAI: duration of LLM operations.",
                               [s, "gen_ai_operation_name", "gen_ai_provider_name", "gen_ai_request_model", "error_type"], Self.genAIDurationBuckets)
-        eventsDropped = try c("orch_events_dropped_total", "Events the writer had to drop (buffer_full, disk_full, io_error), as recorded in the log.", [s, "reason"])
+        eventsDropped = try c("orch_events_dropped_total", "Events dropped before they reached the log, as recorded in it: by the writer (buffer_full, disk_full, io_error), by a client that could not reach the relay (client_dropped), by the relay (invalid_event, source_limit, unreadable_datagram).", [s, "reason"])
 
         buildInfo = try g("orchlog_collector_build_info", "Build information of the collector; the value is 1.", ["version", "format_version", "swift"])
         eventsIngested = try c("orchlog_collector_events_ingested_total", "Events read from the source's log and aggregated.", [s])
