@@ -274,7 +274,7 @@ final class SourceCursor {
         while index >= records.count {
             records.removeAll(keepingCapacity: true)
             index = 0
-            let read = try reader.poll(maxFrames: 1) { block in
+            let read = try reader.pollBlocks(maxFrames: 1) { block in
                 filter.collect(block, source: reader.source.name, into: &records)
             }
             if read == 0 { return false }

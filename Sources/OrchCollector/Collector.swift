@@ -108,7 +108,7 @@ public final class Collector: Sendable {
             let batch = 64
             var delivered = 0
             do {
-                delivered = try follow.reader.poll(maxFrames: batch) { block in
+                delivered = try follow.reader.pollBlocks(maxFrames: batch) { block in
                     locked { s in
                         do {
                             try s.aggregator.ingest(block, into: follow.aggregation)

@@ -82,7 +82,7 @@ public final class SourceReader {
     @discardableResult
     public func poll(records body: (EventRecord) throws -> Void) throws -> Int {
         var delivered = 0
-        try poll { block in
+        try pollBlocks { block in
             let table = block.stringTable
             for e in block.events {
                 try body(EventRecord(raw: e, table: table, source: source.name))
@@ -111,7 +111,7 @@ public final class SourceReader {
     /// frames delivered. An incomplete last frame of the newest segment is left for later.
     /// - Throws: `.io` when the directory cannot be read; errors thrown by `body`.
     @discardableResult
-    package func poll(maxFrames: Int = .max, _ body: (DecodedBlock) throws -> Void) throws -> Int {
+    package func pollBlocks(maxFrames: Int = .max, _ body: (DecodedBlock) throws -> Void) throws -> Int {
         var delivered = 0
         while delivered < maxFrames {
             if reader == nil {

@@ -31,7 +31,7 @@ final class TailFollower: @unchecked Sendable {
         let watcher = DirectoryWatcher(paths: [path])
         do {
             while !stopping.load(ordering: .acquiring) {
-                try reader.poll { block in
+                try reader.pollBlocks { block in
                     let now = Clock.realtimeNs()
                     for e in block.events { latencies.append(Double(Int64(bitPattern: now &- e.timestamp)) / 1e6) }
                 }

@@ -80,7 +80,7 @@ import Testing
         let reader = SourceReader(source: source)
         var blocks = 0
         var stale = 0.0, lost = 0.0
-        try reader.poll { block in
+        try reader.pollBlocks { block in
             blocks += 1
             try fast.ingest(block, into: fastSource)
             try PerEventReference.ingest(block, plain, plainSource)

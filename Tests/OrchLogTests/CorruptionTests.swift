@@ -307,7 +307,7 @@ func writeFrames(_ dir: TempDir, frames: Int, perFrame: Int) throws -> (path: St
             // The writer has closed (no lock held): the reader standing there names the torn tail.
             let source = try #require(try LogDirectory.sources(at: dir.sub("src")).first)
             let follower = SourceReader(source: source)
-            try follower.poll { _ in }
+            try follower.pollBlocks { _ in }
             let torn = try #require(follower.tornTailAtEnd())
             #expect(torn.kind == .tornTail && torn.path == path && torn.offset == end)
             #expect(torn.reason.contains("\(zeros) bytes"), "\(torn.reason)")
@@ -343,7 +343,7 @@ func writeFrames(_ dir: TempDir, frames: Int, perFrame: Int) throws -> (path: St
         try original.prefix(Int(offsets[1]) + 10).write(to: URL(fileURLWithPath: path))
         let source = try #require(try LogDirectory.sources(at: dir.sub("src")).first)
         let reader = SourceReader(source: source)
-        #expect(try reader.poll { _ in } == 1)
+        #expect(try reader.pollBlocks { _ in } == 1)
         let fd = open(dir.sub("src/.lock"), O_RDWR | O_CLOEXEC)
         #expect(fd >= 0)
         #expect(flock(fd, LOCK_EX) == 0)

@@ -84,11 +84,11 @@ import Testing
         log.flush()
         let reader = SourceReader(source: SourceDirectory(name: "src", path: dir.sub("src")))
         var seen: [UInt64] = []
-        try reader.poll { block in seen += block.events.map(\.n0) }
+        try reader.pollBlocks { block in seen += block.events.map(\.n0) }
         #expect(seen == [3])
         log.emit(.workerPoolSample(pool: pool, busy: 4, size: 10))
         log.flush()
-        try reader.poll { block in seen += block.events.map(\.n0) }
+        try reader.pollBlocks { block in seen += block.events.map(\.n0) }
         #expect(seen == [3, 4])
     }
 

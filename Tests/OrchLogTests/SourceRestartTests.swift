@@ -17,7 +17,7 @@ import Testing
     }
 
     func follow(_ reader: SourceReader, into seen: inout [UInt64]) throws {
-        try reader.poll { block in seen += block.events.map(\.n0) }
+        try reader.pollBlocks { block in seen += block.events.map(\.n0) }
     }
 
     /// (writer sessions before, after): the new log shorter than, as long as, or longer than

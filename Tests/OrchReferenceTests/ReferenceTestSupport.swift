@@ -86,7 +86,7 @@ struct LogAudit {
         var newest: [String: UInt64] = [:]
         var twoVersions: [String: (version: UInt64, at: UInt64, previous: UInt64, previousAt: UInt64)] = [:]
         var lastSeq: UInt64 = 0
-        try reader.poll { block in
+        try reader.pollBlocks { block in
             let s = block.strings
             func str(_ id: UInt32) -> String { Int(id) < s.count ? s[Int(id)] : "" }
             for e in block.events {
