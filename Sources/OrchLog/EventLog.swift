@@ -118,6 +118,13 @@ public final class EventLog: Sendable {
         emit(record.event(intern: label), at: record.timestamp)
     }
 
+    /// Emits an event already in the writer's layout (its label slots hold this log's label
+    /// ids) at its own timestamp: the relay's path from parsed bytes, no record in between.
+    @inline(__always)
+    package func emit(raw: RawEvent) {
+        emit(Event(raw: raw), at: raw.timestamp)
+    }
+
     /// Waits until every event emitted before the call is written to the segment file (and,
     /// with `durable`, fsynced), or the log is closed.
     public func flush(durable: Bool = false) {
