@@ -48,6 +48,7 @@ let package = Package(
         .testTarget(name: "OrchMetricsTests", dependencies: ["OrchMetrics"]),
         .testTarget(name: "OrchCollectorTests", dependencies: ["OrchCollector", "OrchLog", "OrchMetrics", "OrchTestSupport"]),
         .testTarget(name: "OrchReferenceTests", dependencies: ["OrchReference", "OrchLog", "OrchTestSupport"]),
+        .testTarget(name: "OrchCLITests", dependencies: ["OrchCLI", "OrchLog"]),
         .testTarget(name: "EndToEndTests", dependencies: ["OrchLog", "OrchTestSupport"]),
     ]
 )

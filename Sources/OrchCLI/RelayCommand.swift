@@ -42,6 +42,9 @@ enum RelayCommand {
             throw error
         }
         installStopHandlers()
+        if addresses.contains(where: { if case .unixDatagram = $0 { return true } else { return false } }), let qlen = datagramQueueLength(), qlen < 512 {
+            Output.err("orchlog: ingest: warning: net.unix.max_dgram_qlen is \(qlen): the kernel queues at most \(qlen) datagrams for the relay, so clients drop (and count) bursts longer than that; raise it: sysctl -w net.unix.max_dgram_qlen=512 (systemd's default)")
+        }
         Output.err("orchlog: ingest: listening on \(listeners.map(\.boundDescription).joined(separator: ", ")), writing sources into \(root)")
 
         var loop = RelayLoop(relay: relay, listeners: listeners)
@@ -55,6 +58,15 @@ enum RelayCommand {
         Output.err("orchlog: ingest: \(written) events written into \(relay.sourceNames.count) sources under \(root); rejected: \(c.invalid) invalid, \(c.overLimit) past --max-sources, \(c.unreadable) unreadable datagrams\(lenientNote)")
         return c.invalid == 0 && c.overLimit == 0 && c.unreadable == 0 && dropped == 0 ? 0 : 1
     }
+}
+
+/// The kernel's limit on datagrams queued on a Unix datagram socket (nil: unknown).
+func datagramQueueLength() -> Int? {
+    guard let f = fopen("/proc/sys/net/unix/max_dgram_qlen", "r") else { return nil }
+    defer { fclose(f) }
+    var buf = [CChar](repeating: 0, count: 32)
+    guard fgets(&buf, 32, f) != nil else { return nil }
+    return Int(String(cString: buf).filter(\.isNumber))
 }
 
 /// The relay's one thread: polls the listeners and stream connections, reads until each
@@ -76,12 +88,13 @@ struct RelayLoop {
             var fds = listeners.map { pollfd(fd: $0.fd, events: Int16(POLLIN), revents: 0) }
             fds += connections.map { pollfd(fd: $0.fd, events: Int16(POLLIN), revents: 0) }
             let ready = poll(&fds, nfds_t(fds.count), 250)
+            let polled = connections.count  // accepting below adds connections not polled yet
             if ready > 0 {
                 for (i, l) in listeners.enumerated() where fds[i].revents != 0 {
                     if l.isStream { accept(l) } else { readDatagrams(l, limit: 512) }
                 }
                 var closed: [Int] = []
-                for i in connections.indices where fds[listeners.count + i].revents != 0 {
+                for i in 0..<polled where fds[listeners.count + i].revents != 0 {
                     if !readConnection(i) { closed.append(i) }
                 }
                 for i in closed.reversed() { Glibc.close(connections[i].fd); connections.remove(at: i) }
