@@ -13,6 +13,7 @@ enum BenchCommand {
       emit          ns per emit, 1 and 2 threads; heap allocations per emit
       write         writer events/s and bytes/event on disk per fsync policy, vs zlib / libdeflate alone
       ingest        collector decode + aggregate events/s, vs reading + inflating the segments
+      relay         orchlog ingest --listen: NDJSON datagrams into the log, events/s
       render        exposition time and bytes for 1k/10k/100k series; memory per series
       tail-latency  emit → visible to a follower (SourceReader + inotify), p50/p99
       overhead      reference orchestrator at 1,000 invocations/s, CPU with the log on vs off
@@ -26,7 +27,7 @@ enum BenchCommand {
     Exit status: 0 when every benchmark ran (targets met or not), 1 when one failed, 2 usage.
     """
 
-    static let names = ["emit", "write", "ingest", "render", "tail-latency", "overhead"]
+    static let names = ["emit", "write", "ingest", "relay", "render", "tail-latency", "overhead"]
 
     static func run(_ argv: [String]) -> Int32 {
         var quick = false, json = false
@@ -103,6 +104,7 @@ enum BenchCommand {
         case "emit": return try EmitBenchmark(config: config).run()
         case "write": return try WriteBenchmark(config: config).run()
         case "ingest": return try IngestBenchmark(config: config).run()
+        case "relay": return try RelayBenchmark(config: config).run()
         case "render": return try RenderBenchmark(config: config).run()
         case "tail-latency": return try TailLatencyBenchmark(config: config).run()
         default: return try OverheadBenchmark(config: config).run()

@@ -24,6 +24,10 @@ struct BenchConfig {
     var ingestWarmup = 1
     var ingestRuns = 7
 
+    var relayEvents = 2_000_000
+    var relayWarmup = 1
+    var relayRuns = 5
+
     var renderSizes = [1_000, 10_000, 100_000]
     var renderWarmup = 3
     var renderRuns = 21
@@ -57,6 +61,9 @@ struct BenchConfig {
         c.ingestEvents = 60_000
         c.ingestWarmup = 0
         c.ingestRuns = 2
+        c.relayEvents = 40_000
+        c.relayWarmup = 0
+        c.relayRuns = 1
         c.renderSizes = [1_000, 10_000]
         c.renderWarmup = 1
         c.renderRuns = 2
