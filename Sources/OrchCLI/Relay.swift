@@ -69,7 +69,7 @@ final class Relay {
     private let own: EventLog
     private var parser: NDJSONEventParser
     private let highWater: Int
-    /// Per event type, how many label slots it has.
+    /// Per event type code, how many label slots it has.
     private let labelSlots: [Int]
 
     /// Opens the relay's own source (created if needed).
@@ -93,7 +93,9 @@ final class Relay {
         parser = NDJSONEventParser(now: Ingester.wallClockNs)
         parser.lenient = config.lenient
         highWater = config.options.bufferCapacity * 3 / 4
-        labelSlots = EventType.allCases.map { EventSchema.of($0).labelCount }
+        var slots = [Int](repeating: 0, count: 256)
+        for type in EventType.allCases { slots[Int(type.rawValue)] = EventSchema.of(type).labelCount }
+        labelSlots = slots
     }
 
     /// The sources with a writer, by name.

@@ -109,6 +109,35 @@ import Testing
         #expect(try readAll(dir.sub("root/orchlog-relay")).isEmpty)
     }
 
+    /// Every type with every field, sent one per datagram and all in one datagram: the relay
+    /// stores exactly what stdin ingest stores for the same lines (fast path and full parser).
+    @Test func everyTypeAndFieldIsStoredAsStdinIngestStoresIt() throws {
+        let dir = TempDir("relay-types")
+        defer { dir.remove() }
+        let (input, _) = IngestTests.everyTypeWithEveryField()
+        // The same lines in the plain shape the fast path takes (no escapes, source given).
+        let plain = input.map { $0.replacingOccurrences(of: #" \"q\" \\ é ☃ \u00e9 \ud83d\ude00"#, with: " plain") }
+        let stdin = try runTool("orchlog", ["ingest", "--out", dir.sub("stdin/elsewhere")], stdin: (input + plain).joined(separator: "\n") + "\n")
+        #expect(stdin.status == 0, "\(stdin.stderr)")
+        let sock = dir.sub("s.sock")
+        let relay = try Self.startRelay(dir, ["--listen", "unix:" + sock, "--out", dir.sub("relay")])
+        for line in input + plain { #expect(Self.send(line, toUnix: sock) == 0) }
+        let count = (input + plain).count
+        #expect(Daemon.waitUntil { (try? readAll(dir.sub("relay/elsewhere")).count) == count })
+        #expect(Self.send((input + plain).joined(separator: "\n"), toUnix: sock) == 0)
+        #expect(Daemon.waitUntil { (try? readAll(dir.sub("relay/elsewhere")).count) == 2 * count })
+        #expect(relay.stop() == 0, "\(relay.stderr)")
+        func lines(_ path: String) throws -> [String] {
+            try runTool("orchlog", ["tail", "--from-start", "-o", "json", path]).stdout.split(separator: "\n").map(String.init)
+        }
+        let want = try lines(dir.sub("stdin/elsewhere"))
+        let got = try lines(dir.sub("relay/elsewhere"))
+        #expect(want.count == count && got.count == 2 * count)
+        // The second copy differs only in its sequence numbers.
+        func unnumbered(_ l: [String]) -> [String] { l.map { $0.replacingOccurrences(of: #"^\{"seq":\d+,"#, with: "{", options: .regularExpression) } }
+        #expect(Array(got.prefix(count)) == want && unnumbered(Array(got.suffix(count))) == unnumbered(want))
+    }
+
     @Test func whatTheRelayCannotWriteIsCountedInTheLogAndOnStderr() throws {
         let dir = TempDir("relay-bad")
         defer { dir.remove() }
