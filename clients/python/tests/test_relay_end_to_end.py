@@ -124,7 +124,7 @@ def emitter(c, n, counts, lock, pace):
         kind = KINDS[i % len(KINDS)]
         emit_one(c, kind, i)
         local[kind] += 1
-        if i % 100 == 99:
+        if i % 10 == 9:
             pace()
     with lock:
         counts.update(local)
@@ -133,7 +133,7 @@ def emitter(c, n, counts, lock, pace):
 def worker(sock, index, results):
     c = Client(socket=sock, source=f"worker-{index}")
     counts, lock = collections.Counter(), threading.Lock()
-    threads = [threading.Thread(target=emitter, args=(c, EVENTS_PER_EMITTER, counts, lock, lambda: time.sleep(0.004)))
+    threads = [threading.Thread(target=emitter, args=(c, EVENTS_PER_EMITTER, counts, lock, lambda: time.sleep(0.005)))
                for _ in range(2)]
     for t in threads:
         t.start()
@@ -153,8 +153,8 @@ def worker(sock, index, results):
             emit_one(c, kind, i)
             with lock:
                 counts[kind] += 1
-            if i % 100 == 99:
-                await asyncio.sleep(0.004)
+            if i % 10 == 9:
+                await asyncio.sleep(0.005)
         tick.cancel()
         return ticks
 
