@@ -222,6 +222,23 @@ import Testing
         }
     }
 
+    /// docs/ndjson.md's relay section and the README name the relay's flags as `ingest --help` does.
+    @Test func theDocsNameTheFlagsTheRelayHas() throws {
+        let help = try runTool("orchlog", ["ingest", "--help"]).stdout
+        func flags(_ text: String) -> Set<String> {
+            let regex = try! NSRegularExpression(pattern: #"--[a-z][a-z.-]*[a-z]"#)
+            return Set(regex.matches(in: text, range: NSRange(text.startIndex..., in: text)).map { String(text[Range($0.range, in: text)!]) })
+        }
+        let doc = try String(contentsOfFile: IngestTests.repoRoot + "/docs/ndjson.md", encoding: .utf8)
+        let section = try #require(doc.range(of: "## The relay").map { doc[$0.lowerBound...] }).prefix { _ in true }
+        let relaySection = String(section[..<(section.range(of: "\n## ", range: section.index(after: section.startIndex)..<section.endIndex)?.lowerBound ?? section.endIndex)])
+        let helpFlags = flags(help)
+        #expect(flags(relaySection).subtracting(helpFlags).isEmpty, "\(flags(relaySection).subtracting(helpFlags))")
+        let relayFlags: Set = ["--listen", "--out", "--source", "--max-sources", "--socket.mode", "--socket.group", "--listen.allow-remote", "--relay.source", "--fsync", "--lenient"]
+        #expect(relayFlags.isSubset(of: helpFlags))
+        #expect(relayFlags.subtracting(["--fsync", "--lenient", "--out"]).isSubset(of: flags(relaySection)), "\(relayFlags.subtracting(flags(relaySection)))")
+    }
+
     @Test func sigtermWritesWhatTheSocketAlreadyHolds() throws {
         let dir = TempDir("relay-term")
         defer { dir.remove() }
