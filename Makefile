@@ -65,7 +65,7 @@ install: $(if $(filter $(RELEASE_BIN),$(BIN_DIR)),release)
 	@for b in $(INSTALL_BINS); do test -x "$(BIN_DIR)/$$b" || { echo "install: $(BIN_DIR)/$$b is missing (build it, or set BIN_DIR)" >&2; exit 1; }; done
 	$(INSTALL) -d $(INSTALL_BIN_DIR) $(INSTALL_UNIT_DIR) \
 		$(INSTALL_SHARE_DIR)/rules $(INSTALL_SHARE_DIR)/dashboards $(INSTALL_SHARE_DIR)/docs \
-		$(INSTALL_SHARE_DIR)/systemd $(INSTALL_SHARE_DIR)/examples/python \
+		$(INSTALL_SHARE_DIR)/systemd $(INSTALL_SHARE_DIR)/clients \
 		$(INSTALL_SHARE_DIR)/deploy/prometheus $(INSTALL_SHARE_DIR)/deploy/kubernetes \
 		$(INSTALL_SHARE_DIR)/deploy/grafana/provisioning/datasources \
 		$(INSTALL_SHARE_DIR)/deploy/grafana/provisioning/dashboards
@@ -73,7 +73,8 @@ install: $(if $(filter $(RELEASE_BIN),$(BIN_DIR)),release)
 	$(INSTALL) -m 0644 alerts/*.rules.yml $(INSTALL_SHARE_DIR)/rules/
 	$(INSTALL) -m 0644 dashboards/*.json $(INSTALL_SHARE_DIR)/dashboards/
 	$(INSTALL) -m 0644 README.md docs/*.md $(INSTALL_SHARE_DIR)/docs/
-	$(INSTALL) -m 0755 examples/python/emit_events.py $(INSTALL_SHARE_DIR)/examples/python/
+	find clients/python -type f ! -path '*/__pycache__/*' ! -path '*/.pytest_cache/*' ! -path '*.egg-info/*' ! -path '*/build/*' \
+		-exec $(INSTALL) -D -m 0644 {} $(INSTALL_SHARE_DIR)/{} \;
 	$(INSTALL) -m 0644 deploy/kubernetes/*.yaml $(INSTALL_SHARE_DIR)/deploy/kubernetes/
 	$(INSTALL_SED) deploy/systemd/orchlog-collector.service > $(INSTALL_UNIT_DIR)/orchlog-collector.service
 	$(INSTALL_SED) deploy/systemd/orchestrator-logdir.conf > $(INSTALL_SHARE_DIR)/systemd/orchestrator-logdir.conf

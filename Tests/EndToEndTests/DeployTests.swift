@@ -102,7 +102,7 @@ import Testing
         #expect(prometheus.contains("- /opt/orchlog/share/orchlog/rules/*.rules.yml") && !prometheus.contains("/usr/local/"))
         let provider = try String(contentsOfFile: "\(root)/share/orchlog/deploy/grafana/provisioning/dashboards/orchlog.yml", encoding: .utf8)
         #expect(provider.contains("path: /opt/orchlog/share/orchlog/dashboards"))
-        for extra in ["systemd/orchestrator-logdir.conf", "examples/python/emit_events.py", "deploy/kubernetes/prometheusrule.yaml",
+        for extra in ["systemd/orchestrator-logdir.conf", "clients/python/pyproject.toml", "clients/python/src/orchlog/__init__.py", "deploy/kubernetes/prometheusrule.yaml",
                       "deploy/kubernetes/daemonset.yaml", "deploy/grafana/provisioning/datasources/orchlog.yml"] {
             #expect(fm.fileExists(atPath: "\(root)/share/orchlog/\(extra)"), "\(extra)")
         }
