@@ -12,6 +12,7 @@ import atexit
 import os
 import socket as _socket
 import threading
+import time
 import weakref
 
 from . import _codegen
@@ -189,7 +190,9 @@ class Client:
                 self._reported += count
 
     def _report(self, count):
-        return self._encode_events_dropped(count=count, reason="client_dropped")
+        """The in-band drop report: one events_dropped line (bytes) for `count` events."""
+        return (f'{{"type":"events_dropped","ts":"{_codegen.ts_text(time.time_ns())}",{self._src},'
+                f'"count":{count},"reason":"client_dropped"}}\n').encode()
 
     def flush(self):
         """Sends a pending drop report on its own (one `events_dropped` line), if there is one

@@ -219,6 +219,15 @@ def _too_big(type_name, line, labels):
 _ts_box = [(-1, "")]
 
 
+def ts_text(ns):
+    """Nanoseconds since the epoch as orchlog's RFC 3339 UTC text (9 fractional digits)."""
+    s = ns // 1000000000
+    p = _ts_box[0]
+    if p[0] != s:
+        p = _ts_prefix(s)
+    return f"{p[1]}.{ns % 1000000000:09d}Z"
+
+
 def _ts_prefix(seconds):
     pair = (seconds, time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(seconds)))
     _ts_box[0] = pair
