@@ -45,7 +45,11 @@ trap 'rm -rf "$work"' EXIT
 # below) and pytest; the package itself is installed into the venv, which comes first.
 "$python" -m venv --system-site-packages "$work/venv"
 venv_python="$work/venv/bin/python"
-"$venv_python" -m pip install --quiet --no-index --no-build-isolation "$root/clients/python"
+# Built from a copy: an in-tree setuptools build leaves build/ and *.egg-info behind.
+mkdir "$work/pkg"
+cp -R "$root/clients/python/pyproject.toml" "$root/clients/python/README.md" "$root/clients/python/src" "$work/pkg/"
+find "$work/pkg" \( -name build -o -name '*.egg-info' -o -name __pycache__ \) -prune -exec rm -rf {} +
+"$venv_python" -m pip install --quiet --no-index --no-build-isolation "$work/pkg"
 if ! "$venv_python" -c 'import pytest' 2>/dev/null; then
     "$venv_python" -m pip install --quiet pytest
 fi
@@ -62,7 +66,7 @@ echo "test-python: orchlog $("$venv_python" -c 'import orchlog; print(orchlog.__
      "(python $("$venv_python" -c 'import platform; print(platform.python_version())'))"
 
 status=0
-ORCHLOG_EXPECT_INSTALLED="$work/venv" "$venv_python" -m pytest -p no:cacheprovider \
+ORCHLOG_EXPECT_INSTALLED="$work/venv" PYTHONDONTWRITEBYTECODE=1 "$venv_python" -m pytest -p no:cacheprovider \
     --rootdir "$root/clients/python" "$root/clients/python/tests" "$@" || status=$?
 if (( status == 5 )); then
     echo "test-python: no tests were collected" >&2
