@@ -6,7 +6,7 @@ RELEASE_BIN := .build/release
 DEBUG_BIN := .build/debug
 DEMO_DIR ?= data/demo
 
-.PHONY: deps build release test test-unit test-rules demo bench bench-peers clean
+.PHONY: deps build release test test-unit test-python test-rules demo bench bench-peers clean
 
 deps:
 	@scripts/deps.sh
@@ -18,11 +18,18 @@ release: deps
 	$(SWIFT) build -c release
 
 ## Builds everything and runs every test: Swift tests (unit and end-to-end, which run the
-## built binaries with the real promtool, prometheus and curl), then the rule and dashboard checks.
+## built binaries with the real promtool, prometheus and curl), the Python client's tests (a
+## fresh venv, through the real relay and collector), then the rule and dashboard checks.
 test: deps
+	@scripts/dgram-queue.sh
 	$(SWIFT) build --build-tests
 	ORCHLOG_BIN_DIR=$(CURDIR)/$(DEBUG_BIN) $(SWIFT) test --skip-build
-	@$(MAKE) --no-print-directory test-rules
+	@$(MAKE) --no-print-directory test-python test-rules
+
+## The Python client (clients/python): installed offline into a fresh venv, its pytest suite
+## run against the built binaries.
+test-python: deps
+	ORCHLOG_BIN_DIR=$(CURDIR)/$(DEBUG_BIN) scripts/test-python.sh
 
 test-rules: deps
 	scripts/check-alerts.sh

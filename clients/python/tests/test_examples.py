@@ -75,6 +75,15 @@ def test_every_example_region_is_in_the_guide_verbatim():
     assert regions == len(EXPECTED)
 
 
+def test_the_swift_guide_shows_the_quickstart_verbatim():
+    """docs/instrumenting.md's Python section is the quickstart region, as the tests run it."""
+    with open(os.path.join(EXAMPLES, "quickstart.py"), encoding="utf-8") as f:
+        body = re.search(r"# docs: begin quickstart\n(.*?)# docs: end quickstart\n", f.read(), re.S).group(1)
+    with open(os.path.join(REPO_ROOT, "docs", "instrumenting.md"), encoding="utf-8") as f:
+        blocks = re.findall(r"```python\n(.*?)```", f.read(), re.S)
+    assert blocks == [body]
+
+
 def method_table():
     """The guide's table of methods, from the schema (what the test expects the guide to hold)."""
     rows = ["| method | keyword arguments (**bold**: required) |", "|---|---|"]
