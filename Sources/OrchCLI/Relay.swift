@@ -53,6 +53,25 @@ final class Relay {
             if labels.count < 1 << 16 { labels[text] = l }
             return l
         }
+
+        /// Recently used labels by a hash of their bytes (direct-mapped): a hit costs a hash
+        /// of the bytes and one compare, no String and no dictionary.
+        private var recent = [(bytes: [UInt8], label: Label)](repeating: ([], .none), count: 512)
+
+        @inline(__always)
+        func label(bytes: UnsafeBufferPointer<UInt8>) -> Label {
+            var h: UInt32 = 2_166_136_261
+            for b in bytes { h = (h ^ UInt32(b)) &* 16_777_619 }
+            let slot = Int(h & 511)
+            let entry = recent[slot]
+            if entry.label != .none, entry.bytes.count == bytes.count,
+               bytes.isEmpty || entry.bytes.withUnsafeBufferPointer({ memcmp($0.baseAddress!, bytes.baseAddress!, bytes.count) == 0 }) {
+                return entry.label
+            }
+            let l = label(String(decoding: bytes, as: UTF8.self))
+            recent[slot] = (Array(bytes), l)
+            return l
+        }
     }
 
     let config: Config
@@ -115,20 +134,31 @@ final class Relay {
         return nil
     }
 
+    /// The time stamped on events without `ts`: read once per datagram (or line), so the
+    /// events of one datagram share it.
+    private var readTime: UInt64 = 0
+
     /// Takes one datagram: one or more NDJSON lines.
     func take(datagram: UnsafeBufferPointer<UInt8>, from origin: String) {
+        guard let base = datagram.baseAddress else { return }
+        readTime = Ingester.wallClockNs()
         var start = 0
         let end = datagram.count
         while start < end {
-            var nl = start
-            while nl < end && datagram[nl] != 0x0A { nl += 1 }
-            take(line: UnsafeBufferPointer(rebasing: datagram[start..<nl]), from: origin)
+            let nl = memchr(base + start, 0x0A, end - start).map { UnsafeRawPointer($0).assumingMemoryBound(to: UInt8.self) - base } ?? end
+            takeLine(UnsafeBufferPointer(start: base + start, count: nl - start), from: origin)
             start = nl + 1
         }
     }
 
-    /// Takes one line (without its newline).
+    /// Takes one line (without its newline), read now.
     func take(line: UnsafeBufferPointer<UInt8>, from origin: String) {
+        readTime = Ingester.wallClockNs()
+        takeLine(line, from: origin)
+    }
+
+    @inline(__always)
+    private func takeLine(_ line: UnsafeBufferPointer<UInt8>, from origin: String) {
         if let fast = FastEventParser.parse(line) {
             takeFast(fast, line)
             return
@@ -167,12 +197,11 @@ final class Relay {
             sink = s
         }
         var raw = fast.raw
-        if !fast.hasTimestamp { raw.timestamp = Ingester.wallClockNs() }
+        if !fast.hasTimestamp { raw.timestamp = readTime }
         let slots = labelSlots[Int(raw.type.rawValue)]
         for i in 0..<slots {
             let (start, count) = fast.label(i)
-            let text = count < 0 ? "" : String(decoding: UnsafeBufferPointer(rebasing: line[start..<start + count]), as: UTF8.self)
-            raw.setLabel(i, sink.label(text).id)
+            raw.setLabel(i, sink.label(bytes: UnsafeBufferPointer(rebasing: line[start..<start + max(count, 0)])).id)
         }
         write(raw, to: sink)
     }
