@@ -196,6 +196,12 @@ import Testing
         #expect(Self.send(Self.toolCall("a", 3), toUnix: sock) == 0)
         #expect(Daemon.waitUntil { (try? readAll(dir.sub("root/a")).count) == 2 })
         #expect(again.stop() == 0)
+        // --socket.group names the group that may send; --listen.allow-remote opens UDP wider.
+        let grouped = try Self.startRelay(dir, ["--listen", "unix:" + sock, "--out", dir.sub("root"), "--socket.group", "daemon",
+                                                "--listen", "udp:0.0.0.0:0", "--listen.allow-remote"], name: "grouped")
+        #expect(lstat(sock, &st) == 0 && st.st_gid == getgrnam("daemon").pointee.gr_gid && st.st_mode & 0o777 == 0o660)
+        #expect(grouped.stderr.contains("udp:0.0.0.0:"), "\(grouped.stderr)")
+        #expect(grouped.stop() == 0)
         // A path that is not a socket is never touched.
         let file = dir.sub("precious")
         try Data("keep me".utf8).write(to: URL(fileURLWithPath: file))
@@ -215,6 +221,7 @@ import Testing
             (["--listen", "unix:/tmp/a.sock", "--out", "/tmp/x", "--max-sources", "0"], "--max-sources 0"),
             (["--listen", "unix:/tmp/a.sock", "--out", "/tmp/x", "--socket.mode", "999"], "octal"),
             (["--out", "/tmp/x", "--source", "a"], "--source is for the relay"),
+            (["--listen", "unix:/tmp/a.sock", "--out", "/tmp/x", "--socket.group", "no-such-group-here"], "no such group"),
         ]
         for (args, message) in cases {
             let r = try runTool("orchlog", ["ingest"] + args, stdin: "")
