@@ -6,6 +6,13 @@ import PackageDescription
 // dynamic exclusivity checks cost ~16% of ingest (callgrind); the hot stored properties are
 // marked `@exclusivity(unchecked)` in the source instead (BENCHMARKS.md, "Without unsafeFlags").
 
+/// The commit being built (`-dirty` with uncommitted changes), for --version; "unknown"
+/// outside a git checkout.
+let buildRevision: String = {
+    guard let git = Context.gitInformation else { return "unknown" }
+    return git.currentCommit + (git.hasUncommittedChanges ? "-dirty" : "")
+}()
+
 let package = Package(
     name: "orchlog",
     // Linux only: the library and tools import Glibc and link Debian's C libraries. (No
@@ -27,12 +34,17 @@ let package = Package(
         .systemLibrary(name: "COrchYAML", pkgConfig: "yaml-0.1", providers: [.apt(["libyaml-dev"])]),
         .systemLibrary(name: "COrchCrypt", pkgConfig: "libcrypt", providers: [.apt(["libcrypt-dev"])]),
 
+        // The revision and build date the executables report (--version, build_info): a C
+        // define (a safe setting) carrying the commit SwiftPM read from the checkout.
+        .target(name: "COrchBuildInfo", cSettings: [.define("ORCHLOG_REVISION", to: "\"\(buildRevision)\"")]),
+        .target(name: "OrchVersion", dependencies: ["COrchBuildInfo"]),
+
         // Layers: OrchLog → OrchMetrics → OrchCollector; OrchReference → OrchLog.
         .target(name: "OrchLog", dependencies: ["COrchDeflate", "COrchSys"]),
         .target(name: "OrchMetrics"),
-        .target(name: "OrchCollector", dependencies: ["OrchLog", "OrchMetrics", "COrchZlib", "COrchMicroHTTPD", "COrchYAML", "COrchCrypt"]),
-        .target(name: "OrchReference", dependencies: ["OrchLog"]),
-        .target(name: "OrchCLI", dependencies: ["OrchLog", "OrchCollector", "COrchYAML"]),
+        .target(name: "OrchCollector", dependencies: ["OrchLog", "OrchMetrics", "OrchVersion", "COrchZlib", "COrchMicroHTTPD", "COrchYAML", "COrchCrypt"]),
+        .target(name: "OrchReference", dependencies: ["OrchLog", "OrchVersion"]),
+        .target(name: "OrchCLI", dependencies: ["OrchLog", "OrchCollector", "OrchVersion", "COrchYAML"]),
 
         // Thin executables.
         .executableTarget(name: "orchlog", dependencies: ["OrchCLI"]),

@@ -1,4 +1,5 @@
 import OrchLog
+import OrchVersion
 
 /// The `orchlog` command: dispatches to subcommands and maps errors to exit codes
 /// (0 ok, 1 failure found, 2 usage).
@@ -15,7 +16,7 @@ public enum OrchlogCLI {
       ingest     write NDJSON events from stdin into a log (any language; docs/ndjson.md)
       schema     the event types and their fields (text, --markdown, -o json)
 
-    Run `orchlog COMMAND --help` for a command's options.
+    Run `orchlog COMMAND --help` for a command's options; `orchlog --version` for the build.
     Exit status: 0 ok, 1 a failure was found, 2 usage error.
     """
 
@@ -40,6 +41,9 @@ public enum OrchlogCLI {
             case "ingest": status = try IngestCommand.run(rest, stdinClosed: closedStreams.contains(0))
             case "--help", "-h", "help":
                 Output.out(help)
+                status = 0
+            case "--version":
+                Output.out(BuildInfo.versionText(program: "orchlog"))
                 status = 0
             default:
                 throw CLIError.usage("unknown command \(command) (see orchlog --help)")

@@ -3,6 +3,7 @@ import Foundation
 import Glibc
 import OrchLog
 import OrchMetrics
+import OrchVersion
 import Synchronization
 
 /// The collector: follows source directories, aggregates their events into metric families,
@@ -11,7 +12,7 @@ import Synchronization
 /// One ingest thread reads and aggregates; HTTP threads render. Both take `state`'s lock,
 /// the ingest thread once per block.
 public final class Collector: Sendable {
-    public static let version = "0.1.0"
+    public static let version = BuildInfo.version
 
     public let options: CollectorOptions
     private let lock = NSLock()
@@ -43,7 +44,7 @@ public final class Collector: Sendable {
                 s.restored[source.path] = source
             }
         }
-        let info = try? registry.series(catalog.buildInfo, labelValues: [Self.version, String(LogFormat.version), "6"])
+        let info = try? registry.series(catalog.buildInfo, labelValues: [Self.version, String(LogFormat.version), BuildInfo.swiftVersion, BuildInfo.revision, BuildInfo.buildDate, BuildInfo.platform])
         if let info { registry.set(info, 1) }
         unsafeState = s
     }

@@ -1,5 +1,6 @@
 import Dispatch
 import Foundation
+import OrchVersion
 import Glibc
 import OrchLog
 import OrchMetrics
@@ -26,6 +27,7 @@ public enum CollectorCommand {
       --poll.interval SECONDS           scan interval when inotify is quiet (default 0.1, at most 3600)
       --once                            ingest what is there, print the text exposition, exit
       --metrics.reference               print the metric reference (docs/metrics.md) and exit
+      --version                         version, revision, build date, Swift version, platform
       -h, --help                        this help
 
     Endpoints: /metrics, / (landing page), /-/healthy, /-/ready.
@@ -96,6 +98,10 @@ public enum CollectorCommand {
         func fail(_ message: String, _ status: Int32) -> Int32 {
             FileHandle.standardError.write(Data("orchlog-collector: \(message)\n".utf8))
             return status
+        }
+        if argv.first == "--version" {
+            print(BuildInfo.versionText(program: "orchlog-collector"))
+            return 0
         }
         let options: CollectorOptions
         do {

@@ -67,17 +67,28 @@ public struct MetricCatalog {
         return out
     }
 
+    /// Base units a family name may end with (OpenMetrics `# UNIT`).
+    static let units = ["seconds", "bytes"]
+
     /// Registers every family in `registry`.
     /// - Throws: `CollectorError` when a name clashes (a programming error caught by tests).
     public init(registry r: MetricRegistry) throws {
+        // The unit, for OpenMetrics' `# UNIT` line: the base unit the name ends with.
+        func unit(_ name: String) -> String? {
+            let base = name.hasSuffix("_total") ? String(name.dropLast(6)) : name
+            return MetricCatalog.units.first { base.hasSuffix("_" + $0) }
+        }
         func c(_ name: String, _ help: String, _ labels: [String]) throws -> MetricFamilyID {
-            do { return try r.registerCounter(name: name, help: help, labelNames: labels) } catch { throw CollectorError(.invalidArgument, "\(error)") }
+            do { return try r.registerCounter(name: name, help: help, labelNames: labels, unit: unit(name)) } catch { throw CollectorError(.invalidArgument, "\(error)") }
         }
         func g(_ name: String, _ help: String, _ labels: [String]) throws -> MetricFamilyID {
-            do { return try r.registerGauge(name: name, help: help, labelNames: labels) } catch { throw CollectorError(.invalidArgument, "\(error)") }
+            do { return try r.registerGauge(name: name, help: help, labelNames: labels, unit: unit(name)) } catch { throw CollectorError(.invalidArgument, "\(error)") }
+        }
+        func i(_ name: String, _ help: String, _ labels: [String]) throws -> MetricFamilyID {
+            do { return try r.registerInfo(name: name, help: help, labelNames: labels) } catch { throw CollectorError(.invalidArgument, "\(error)") }
         }
         func h(_ name: String, _ help: String, _ labels: [String], _ buckets: [Double]) throws -> MetricFamilyID {
-            do { return try r.registerHistogram(name: name, help: help, labelNames: labels, buckets: buckets) } catch { throw CollectorError(.invalidArgument, "\(error)") }
+            do { return try r.registerHistogram(name: name, help: help, labelNames: labels, buckets: buckets, unit: unit(name)) } catch { throw CollectorError(.invalidArgument, "\(error)") }
         }
         let s = "source"
         invocationsStarted = try c("orch_invocations_started_total", "Agent invocations taken off the queue and started.", [s, "agent"])
@@ -121,7 +132,7 @@ public struct MetricCatalog {
                               [s, "gen_ai_operation_name", "gen_ai_provider_name", "gen_ai_request_model", "error_type"], Self.genAIDurationBuckets)
         eventsDropped = try c("orch_events_dropped_total", "Events dropped before they reached the log, as recorded in it: by the writer (buffer_full, disk_full, io_error), by a client that could not reach the relay (client_dropped), by the relay (invalid_event, source_limit, unreadable_datagram).", [s, "reason"])
 
-        buildInfo = try g("orchlog_collector_build_info", "Build information of the collector; the value is 1.", ["version", "format_version", "swift"])
+        buildInfo = try i("orchlog_collector_build_info", "Build information of the collector; the value is 1.", ["version", "format_version", "swift", "revision", "build_date", "platform"])
         eventsIngested = try c("orchlog_collector_events_ingested_total", "Events read from the source's log and aggregated.", [s])
         decodeErrors = try c("orchlog_collector_decode_errors_total", "Corrupt frames and unreadable segments found in the source's log (skipped).", [s])
         eventsLost = try c("orchlog_collector_events_lost_total", "Events deleted (retention) before the collector read them.", [s])

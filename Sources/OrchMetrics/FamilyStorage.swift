@@ -75,7 +75,7 @@ struct FamilyStorage {
         ExpositionWriter.append("# TYPE ", to: &text)
         ExpositionWriter.append(family.textName, to: &text)
         text.append(ExpositionWriter.space)
-        ExpositionWriter.append(family.type.rawValue, to: &text)
+        ExpositionWriter.append(family.type.textTypeName, to: &text)
         text.append(ExpositionWriter.newline)
         self.textHeader = text
 
@@ -103,7 +103,7 @@ struct FamilyStorage {
         self.openMetricsHeader = om
 
         switch family.type {
-        case .counter, .gauge:
+        case .counter, .gauge, .info:
             self.sampleName = Array(family.sampleName.utf8)
             self.sumName = []
             self.countName = []
@@ -155,7 +155,7 @@ struct FamilyStorage {
 
     func arenaLength(labelsLength: Int) -> Int {
         switch type {
-        case .counter, .gauge:
+        case .counter, .gauge, .info:
             return mainPrefixLength(labelsLength: labelsLength)
         case .histogram:
             return bucketBaseLength(labelsLength: labelsLength)
@@ -197,7 +197,7 @@ struct FamilyStorage {
         let labels = ExpositionWriter.labelSet(names: family.labelNames, values: values)
         let start = arena.count
         switch type {
-        case .counter, .gauge:
+        case .counter, .gauge, .info:
             arena.append(contentsOf: sampleName)
             arena.append(contentsOf: labels)
             arena.append(ExpositionWriter.space)

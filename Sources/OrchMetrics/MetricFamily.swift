@@ -61,6 +61,9 @@ public struct MetricFamily: Sendable, Equatable {
         if type != .counter && name.hasSuffix("_total") {
             throw MetricsError(.invalidMetricName, "\(type.rawValue) \"\(name)\" must not end in \"_total\", which marks counters")
         }
+        if type == .info && (!name.hasSuffix("_info") || name == "_info") {
+            throw MetricsError(.invalidMetricName, "info \"\(name)\" must end in \"_info\" after a family name")
+        }
         if type == .counter && name == "_total" {
             throw MetricsError(.invalidMetricName, "counter name \"\(name)\" leaves an empty family name")
         }
@@ -104,7 +107,7 @@ public struct MetricFamily: Sendable, Equatable {
     public var sampleName: String {
         switch type {
         case .counter: return name.hasSuffix("_total") ? name : name + "_total"
-        case .gauge, .histogram: return name
+        case .gauge, .histogram, .info: return name
         }
     }
 
@@ -120,6 +123,8 @@ public struct MetricFamily: Sendable, Equatable {
             return String(sample.dropLast("_total".count))
         case .gauge, .histogram:
             return name
+        case .info:
+            return String(name.dropLast("_info".count))
         }
     }
 
@@ -130,6 +135,7 @@ public struct MetricFamily: Sendable, Equatable {
         switch type {
         case .counter: return [family, family + "_total", family + "_created"]
         case .gauge: return [family]
+        case .info: return [family, family + "_info"]
         case .histogram: return [family, family + "_bucket", family + "_sum", family + "_count", family + "_created"]
         }
     }

@@ -49,7 +49,7 @@ extension FamilyStorage {
     func estimatedRenderSize(format: ExpositionFormat) -> Int {
         let header = format == .openMetrics ? openMetricsHeader.count : textHeader.count
         switch type {
-        case .counter, .gauge:
+        case .counter, .gauge, .info:
             return header + liveCount * (sampleName.count + 1 + Self.valueAllowance) + liveLabelBytes
         case .histogram:
             let suffixes = format == .openMetrics ? openMetricsBucketSuffixes : textBucketSuffixes
@@ -65,7 +65,7 @@ extension FamilyStorage {
         guard liveCount > 0 else { return }
         arena.withUnsafeBufferPointer { arena in
             switch type {
-            case .counter, .gauge:
+            case .counter, .gauge, .info:
                 renderScalars(arena: arena, into: &buffer)
             case .histogram:
                 renderHistograms(arena: arena, format: format, into: &buffer)

@@ -96,6 +96,13 @@ public final class MetricRegistry {
         try register(MetricFamily(name: name, help: help, type: .gauge, labelNames: labelNames, unit: unit))
     }
 
+    /// Registers an info family (`<family>_info`, value 1); see `register(_:)`.
+    /// - Throws: `MetricsError` for an invalid name or label, or a name clash.
+    @discardableResult
+    public func registerInfo(name: String, help: String, labelNames: [String] = []) throws(MetricsError) -> MetricFamilyID {
+        try register(MetricFamily(name: name, help: help, type: .info, labelNames: labelNames))
+    }
+
     /// Registers a histogram with the given bucket upper bounds (the `+Inf`
     /// bucket is implicit). See `MetricFamily.init` for the rules.
     /// - Throws: `MetricsError` for an invalid name, label or bounds, or a name clash.
@@ -195,7 +202,7 @@ public final class MetricRegistry {
         switch storages[f].type {
         case .counter:
             guard amount >= 0 else { return }
-        case .gauge:
+        case .gauge, .info:
             break
         case .histogram:
             return
@@ -222,7 +229,7 @@ public final class MetricRegistry {
         switch storages[f].type {
         case .counter:
             guard !value.isNaN else { return }
-        case .gauge:
+        case .gauge, .info:
             break
         case .histogram:
             return

@@ -2,6 +2,7 @@ import Dispatch
 import Foundation
 import Glibc
 import OrchLog
+import OrchVersion
 import Synchronization
 
 /// Set by SIGINT or SIGTERM; the run stops at the next progress check.
@@ -18,6 +19,10 @@ public enum ReferenceCLI {
     public static func main(_ arguments: [String]) -> Int32 {
         // Before anything opens a file: a closed 1 or 2 would otherwise be reused by the log.
         StandardStreams.reopenClosed()
+        if arguments.first == "--version" {
+            print(BuildInfo.versionText(program: "reference-orchestrator"))
+            return 0
+        }
         let options: RunOptions
         do {
             options = try RunOptions.parse(arguments)

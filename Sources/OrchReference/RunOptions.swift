@@ -168,6 +168,7 @@ public struct RunOptions: Sendable, Equatable {
       --no-log                    run without writing events (the uninstrumented baseline)
       --quiet, -q                 no progress bar and no summary table
       --list-scenarios            list the scenarios and exit
+      --version                   version, revision, build date, Swift version, platform
       --help, -h                  show this help
 
     SIGINT (Ctrl-C) or SIGTERM stops the run early: the log is closed and the summary, marked

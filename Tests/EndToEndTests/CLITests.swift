@@ -340,3 +340,57 @@ import Testing
         #expect(noColor.stdout.contains("invocation"))
     }
 }
+
+/// `--version` on every executable, in the shape exporters print, and the same values in
+/// `orchlog_collector_build_info`; OpenMetrics metadata on the collector's families.
+@Suite struct VersionAndMetadataTests {
+    @Test func everyExecutableSaysItsVersionAndTheCollectorExposesTheSame() throws {
+        var texts: [String] = []
+        for tool in ["orchlog", "orchlog-collector", "reference-orchestrator"] {
+            let r = try runTool(tool, ["--version"])
+            #expect(r.status == 0 && r.stderr.isEmpty, "\(tool): \(r.stderr)")
+            let lines = r.stdout.split(separator: "\n").map(String.init)
+            #expect(lines.count == 4, "\(r.stdout)")
+            #expect(lines.first?.hasPrefix("\(tool), version 0.1.0 (revision: ") == true, "\(r.stdout)")
+            texts.append(lines.dropFirst().joined(separator: "\n"))
+        }
+        #expect(Set(texts).count == 1, "one build: \(texts)")
+        let text = try runTool("orchlog-collector", ["--version"]).stdout
+        func field(_ name: String) -> String? {
+            text.split(separator: "\n").first { $0.trimmingCharacters(in: .whitespaces).hasPrefix(name + ":") }
+                .map { String($0.split(separator: ":", maxSplits: 1)[1]).trimmingCharacters(in: .whitespaces) }
+        }
+        let revision = try #require(text.firstMatch(of: /revision: ([0-9a-f]{40}(-dirty)?|unknown)\)/)?.1)
+        let date = try #require(field("build date"))
+        #expect(date.wholeMatch(of: /\d{8}-\d\d:\d\d:\d\d/) != nil, "\(date)")
+        #expect(field("platform") == "linux/amd64" || field("platform") == "linux/arm64")
+
+        let dir = TempDir("version")
+        defer { dir.remove() }
+        #expect(try runTool("orchlog", ["generate", "--out", dir.sub("root/a"), "--events", "100"]).status == 0)
+        let once = try runTool("orchlog-collector", ["--log.dir", dir.sub("root"), "--once"]).stdout
+        let info = try #require(once.split(separator: "\n").first { $0.hasPrefix("orchlog_collector_build_info{") })
+        #expect(info.contains("version=\"0.1.0\"") && info.contains("revision=\"\(revision)\"") && info.contains("build_date=\"\(date)\""), "\(info)")
+        let swift = try #require(field("swift version")), platform = try #require(field("platform"))
+        #expect(info.contains("swift=\"\(swift)\"") && info.contains("platform=\"\(platform)\""))
+        #expect(once.contains("# TYPE orchlog_collector_build_info gauge\n"), "text 0.0.4 has no info type")
+    }
+
+    @Test func openMetricsCarriesUnitsAndTheInfoType() throws {
+        let dir = TempDir("om-meta")
+        defer { dir.remove() }
+        #expect(try runTool("orchlog", ["generate", "--out", dir.sub("root/a"), "--events", "500"]).status == 0)
+        let (collector, port) = try startCollector(["--log.dir", dir.sub("root")], dir: dir)
+        defer { collector.stop() }
+        let om = try curl(["-s", "-H", "Accept: application/openmetrics-text; version=1.0.0", "http://127.0.0.1:\(port)/metrics"]).stdout
+        let families = om.split(separator: "\n").filter { $0.hasPrefix("# TYPE ") }.map { $0.split(separator: " ")[2] }
+        let units = Set(om.split(separator: "\n").filter { $0.hasPrefix("# UNIT ") }.map { String($0.split(separator: " ")[2]) })
+        #expect(families.count > 40)
+        for name in families {
+            let unit = ["seconds", "bytes"].first { name.hasSuffix("_" + $0) }
+            #expect(units.contains(String(name)) == (unit != nil), "# UNIT for \(name)")
+        }
+        #expect(units.contains("orch_tool_call_duration_seconds") && units.contains("process_resident_memory_bytes"))
+        #expect(om.contains("# TYPE orchlog_collector_build info\n") && om.contains("\norchlog_collector_build_info{"))
+    }
+}

@@ -85,4 +85,27 @@ import Testing
         #expect(ExpositionFormat.prometheusText.contentType == "text/plain; version=0.0.4; charset=utf-8")
         #expect(ExpositionFormat.openMetrics.contentType == "application/openmetrics-text; version=1.0.0; charset=utf-8")
     }
+
+    @Test func infoFamiliesAreInfoInOpenMetricsAndGaugesInText() throws {
+        let registry = MetricRegistry()
+        let build = try registry.registerInfo(name: "orchlog_collector_build_info", help: "Build.", labelNames: ["version"])
+        registry.set(try registry.series(build, labelValues: ["1.2.3"]), 1)
+        #expect(rendered(registry, .openMetrics) == """
+            # TYPE orchlog_collector_build info
+            # HELP orchlog_collector_build Build.
+            orchlog_collector_build_info{version="1.2.3"} 1
+            # EOF
+
+            """)
+        #expect(rendered(registry, .prometheusText) == """
+            # HELP orchlog_collector_build_info Build.
+            # TYPE orchlog_collector_build_info gauge
+            orchlog_collector_build_info{version="1.2.3"} 1
+
+            """)
+        // An info family is named <family>_info, and its names are taken.
+        #expect(throws: MetricsError.self) { try registry.registerInfo(name: "build", help: "x") }
+        #expect(throws: MetricsError.self) { try registry.registerInfo(name: "_info", help: "x") }
+        #expect(throws: MetricsError.self) { try registry.registerGauge(name: "orchlog_collector_build", help: "x") }
+    }
 }
