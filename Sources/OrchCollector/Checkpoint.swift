@@ -17,6 +17,9 @@ struct Checkpoint: Codable {
 
     var version: Int
     var writtenAt: Double
+    /// The `--log.dir` set it was written for, as absolute paths, sorted (nil in checkpoints
+    /// written before the set was recorded: adopted as they are).
+    var logDirs: [String]?
     var sources: [Source]
     var metrics: MetricSnapshot
     /// The state tracker, binary-packed (base64 in JSON) to keep checkpoints small.
@@ -85,6 +88,57 @@ struct Checkpoint: Codable {
             throw CollectorError(.corrupt, "\(path): checkpoint version \(checkpoint.version) is not supported (expected \(currentVersion))")
         }
         return checkpoint
+    }
+}
+
+extension Checkpoint {
+    /// `--log.dir` values as a checkpoint records them: absolute, symlinks resolved where the
+    /// path exists, `/` at the end dropped; sorted, without duplicates.
+    static func canonical(_ dirs: [String]) -> [String] {
+        let cwd = FileManager.default.currentDirectoryPath
+        return Array(Set(dirs.map { dir -> String in
+            let absolute = dir.hasPrefix("/") ? dir : cwd + "/" + dir
+            if let real = realpath(absolute, nil) {
+                defer { free(real) }
+                return String(cString: real)
+            }
+            return (absolute as NSString).standardizingPath
+        })).sorted()
+    }
+
+    /// Refuses a checkpoint written for another `--log.dir` set.
+    /// - Throws: `CollectorError(.invalidArgument)` saying what to do.
+    func check(logDirs dirs: [String], path: String) throws {
+        guard let recorded = logDirs, recorded != dirs else { return }
+        throw CollectorError(.invalidArgument, """
+            \(path) was written for --log.dir \(recorded.joined(separator: ", ")), not \(dirs.joined(separator: ", ")): \
+            its counts and read positions belong to those logs. Give the same --log.dir, another \
+            --checkpoint.file, or --checkpoint.reset to start counting afresh (the old checkpoint is \
+            replaced at the first write)
+            """)
+    }
+}
+
+/// The lock that keeps one collector per checkpoint: `flock` on `CHECKPOINT.lock`, which holds
+/// the holder's pid; held for the life of the process.
+enum CheckpointLock {
+    /// Takes the lock (the descriptor stays open until exit).
+    /// - Throws: `CollectorError(.io)` naming the holder's pid when another process has it.
+    static func acquire(for path: String) throws -> Int32 {
+        let lockPath = path + ".lock"
+        let fd = open(lockPath, O_RDWR | O_CREAT | O_CLOEXEC, 0o640)
+        guard fd >= 0 else { throw CollectorError(.io, "\(lockPath): cannot open the checkpoint lock: \(String(cString: strerror(errno)))") }
+        guard flock(fd, LOCK_EX | LOCK_NB) == 0 else {
+            var buf = [UInt8](repeating: 0, count: 32)
+            let n = pread(fd, &buf, 31, 0)
+            close(fd)
+            let pid = n > 0 ? String(decoding: buf[0..<n], as: UTF8.self).filter(\.isNumber) : "?"
+            throw CollectorError(.io, "\(path): another collector (pid \(pid)) uses this checkpoint; two would count every event twice (stop it, or give this one its own --checkpoint.file)")
+        }
+        let pid = Array("\(getpid())\n".utf8)
+        _ = ftruncate(fd, 0)
+        _ = pid.withUnsafeBytes { pwrite(fd, $0.baseAddress, $0.count, 0) }
+        return fd
     }
 }
 

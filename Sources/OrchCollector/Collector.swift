@@ -15,6 +15,10 @@ public final class Collector: Sendable {
     public static let version = BuildInfo.version
 
     public let options: CollectorOptions
+    /// The `--log.dir` set, as the checkpoint records it.
+    private let logDirs: [String]
+    /// The checkpoint's lock descriptor (held until exit), or -1.
+    private let checkpointLock: Int32
     private let lock = NSLock()
     /// Guarded by `lock`; use `locked`.
     private let unsafeState: CollectorState
@@ -28,13 +32,24 @@ public final class Collector: Sendable {
     public init(options: CollectorOptions) throws {
         guard !options.logDirs.isEmpty else { throw CollectorError(.invalidArgument, "--log.dir is required") }
         guard options.checkpointInterval > 0 else { throw CollectorError(.invalidArgument, "--checkpoint.interval must be positive") }
+        // The roots as the checkpoint records them (absolute, symlinks resolved), so that the
+        // same logs named another way (`a/`, `./a`, a symlink) keep their read positions.
+        var options = options
+        options.logDirs = Checkpoint.canonical(options.logDirs)
         self.options = options
         let registry = MetricRegistry(seriesLimitPerFamily: options.seriesLimit)
         let catalog = try MetricCatalog(registry: registry)
         let aggregator = Aggregator(registry: registry, catalog: catalog, trackedKeys: options.trackedKeys)
         let s = CollectorState(registry: registry, catalog: catalog, aggregator: aggregator)
-        if let path = options.checkpointFile { Checkpoint.removeStaleTemporaries(for: path) }
-        if let path = options.checkpointFile, let checkpoint = try Checkpoint.read(from: path) {
+        logDirs = options.logDirs
+        if let path = options.checkpointFile {
+            checkpointLock = try CheckpointLock.acquire(for: path)
+            Checkpoint.removeStaleTemporaries(for: path)
+        } else {
+            checkpointLock = -1
+        }
+        if let path = options.checkpointFile, !options.checkpointReset, let checkpoint = try Checkpoint.read(from: path) {
+            try checkpoint.check(logDirs: logDirs, path: path)
             let result = registry.restore(checkpoint.metrics)
             if !result.ignoredFamilies.isEmpty {
                 FileHandle.standardError.write(Data("orchlog-collector: checkpoint: ignored unknown families \(result.ignoredFamilies.joined(separator: ", "))\n".utf8))
@@ -61,6 +76,10 @@ public final class Collector: Sendable {
 
     /// Whether the first pass over the logs has completed (for `/-/ready`).
     public var isReady: Bool { readyFlag.load(ordering: .acquiring) }
+
+    deinit {
+        if checkpointLock >= 0 { close(checkpointLock) }
+    }
 
     /// Asks `run` to stop after its current pass (it then writes a final checkpoint).
     public func stop() { stopFlag.store(true, ordering: .releasing) }
@@ -200,7 +219,7 @@ public final class Collector: Sendable {
             }
             // Sources known from an earlier checkpoint but not (yet) seen again keep their place.
             for (path, restored) in s.restored where s.readers[path] == nil { sources.append(restored) }
-            return Checkpoint(version: Checkpoint.currentVersion, writtenAt: Date().timeIntervalSince1970, sources: sources,
+            return Checkpoint(version: Checkpoint.currentVersion, writtenAt: Date().timeIntervalSince1970, logDirs: logDirs, sources: sources,
                               metrics: s.registry.snapshot(), tracker: s.aggregator.trackerState.packed())
         }
         do {

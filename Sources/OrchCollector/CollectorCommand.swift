@@ -21,6 +21,8 @@ public enum CollectorCommand {
       --checkpoint.file FILE            aggregated state + read positions, so a restart neither
                                         loses nor double-counts an event
       --checkpoint.interval SECONDS     how often to checkpoint (default 5; also on SIGTERM/SIGINT)
+      --checkpoint.reset                start afresh: ignore the checkpoint (it records the --log.dir
+                                        set it was written for, and a different set is refused)
       --source.ttl SECONDS              how long a vanished source keeps its series (default 3600)
       --metrics.max-series-per-family N cardinality guard (default 10000, at most 10000000)
       --state.tracked-keys N            keys tracked for lost updates / stale reads (default 100000, at most 100000000)
@@ -80,6 +82,7 @@ public enum CollectorCommand {
                 o.trackedKeys = try count(flag, try value(flag, inline: inline), min: 2, max: CollectorOptions.maxTrackedKeys)
             case "--poll.interval": o.pollInterval = try number(flag, try value(flag, inline: inline), min: 0.001, max: 3_600)
             case "--once": o.once = true
+            case "--checkpoint.reset": o.checkpointReset = true
             case "--metrics.reference":
                 print(try MetricCatalog.reference(), terminator: "")
                 exit(0)

@@ -11,6 +11,9 @@ public struct CollectorOptions: Sendable, Equatable {
     public var logDirs: [String] = []
     /// `--checkpoint.file`: aggregated state and read positions, for exactly-once restarts.
     public var checkpointFile: String?
+    /// `--checkpoint.reset`: start afresh, ignoring (and at the first write replacing) the
+    /// checkpoint, e.g. one written for another `--log.dir` set.
+    public var checkpointReset = false
     /// `--checkpoint.interval` seconds (default 5).
     public var checkpointInterval: Double = 5
     /// `--source.ttl` seconds a vanished source keeps its series (default 3600).

@@ -7,7 +7,9 @@ public enum BuildInfo {
     public static let version = "0.1.0"
 
     /// The git commit built, with `-dirty` when the tree had uncommitted changes; "unknown"
-    /// when built outside a git checkout.
+    /// when built outside a git checkout. SwiftPM reads it when it evaluates Package.swift,
+    /// which a build directory does once: exact in a clean build (CI, `make release` in a
+    /// fresh clone), possibly an earlier commit in an incremental one (`rm -rf .build`).
     public static let revision = String(cString: orchlog_build_revision())
 
     /// When the build-info file was compiled, as `YYYYMMDD-HH:MM:SS` (local time of the build).

@@ -365,3 +365,59 @@ import Testing
         #expect(usage.status == 2)
     }
 }
+
+/// The checkpoint knows its logs: it records the --log.dir set, refuses another, and is locked
+/// against a second collector.
+@Suite struct CheckpointOwnershipTests {
+    @Test func aCheckpointForOtherLogsIsRefusedUntilReset() throws {
+        let dir = TempDir("ckpt-own")
+        defer { dir.remove() }
+        for (root, n) in [("a", 300), ("b", 500)] {
+            #expect(try runTool("orchlog", ["generate", "--out", dir.sub("\(root)/src"), "--events", "\(n)"]).status == 0)
+        }
+        let cp = dir.sub("checkpoint")
+        func ingested(_ r: ProcessResult) -> Double? { parseExposition(r.stdout)["orchlog_collector_events_ingested_total{source=\"src\"}"] }
+        let inA = Double(try readAll(dir.sub("a/src")).count), inB = Double(try readAll(dir.sub("b/src")).count)
+        #expect(inA >= 300 && inB >= 500 && inA != inB)
+        let first = try runTool("orchlog-collector", ["--log.dir", dir.sub("a"), "--checkpoint.file", cp, "--once"])
+        #expect(first.status == 0 && ingested(first) == inA, "\(first.stderr)")
+        let recorded = try #require(try readJSON(cp)["logDirs"] as? [String])
+        #expect(recorded == [dir.sub("a")])
+        // The same logs named another way (a trailing slash, a relative path) are the same logs.
+        let same = try run(binaryPath("orchlog-collector"), ["--log.dir", "a/", "--checkpoint.file", cp, "--once"], environment: nil, cwd: dir.path)
+        #expect(same.status == 0 && ingested(same) == inA, "\(same.stderr)")
+        // Other logs: refused, naming both sets and the way out; the checkpoint is untouched.
+        let before = try Data(contentsOf: URL(fileURLWithPath: cp))
+        let other = try runTool("orchlog-collector", ["--log.dir", dir.sub("b"), "--checkpoint.file", cp, "--once"])
+        #expect(other.status == 1 && other.stdout.isEmpty)
+        #expect(other.stderr.contains("was written for --log.dir \(dir.sub("a")), not \(dir.sub("b"))") && other.stderr.contains("--checkpoint.reset"), "\(other.stderr)")
+        #expect(try Data(contentsOf: URL(fileURLWithPath: cp)) == before)
+        // --checkpoint.reset starts afresh and records the new set; then a plain run resumes it.
+        let reset = try runTool("orchlog-collector", ["--log.dir", dir.sub("b"), "--checkpoint.file", cp, "--checkpoint.reset", "--once"])
+        #expect(reset.status == 0 && ingested(reset) == inB, "\(reset.stderr)")
+        #expect(try readJSON(cp)["logDirs"] as? [String] == [dir.sub("b")])
+        let resumed = try runTool("orchlog-collector", ["--log.dir", dir.sub("b"), "--checkpoint.file", cp, "--once"])
+        #expect(resumed.status == 0 && ingested(resumed) == inB, "exactly once: \(resumed.stderr)")
+        // A checkpoint from before the set was recorded is adopted.
+        var old = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: cp))) as? [String: Any])
+        old["logDirs"] = nil
+        try JSONSerialization.data(withJSONObject: old).write(to: URL(fileURLWithPath: cp))
+        let adopted = try runTool("orchlog-collector", ["--log.dir", dir.sub("a"), "--checkpoint.file", cp, "--once"])
+        #expect(adopted.status == 0, "\(adopted.stderr)")
+        #expect(try readJSON(cp)["logDirs"] as? [String] == [dir.sub("a")])
+    }
+
+    @Test func aSecondCollectorOnOneCheckpointFailsNamingTheFirst() throws {
+        let dir = TempDir("ckpt-lock")
+        defer { dir.remove() }
+        #expect(try runTool("orchlog", ["generate", "--out", dir.sub("root/src"), "--events", "100"]).status == 0)
+        let cp = dir.sub("checkpoint")
+        let (first, _) = try startCollector(["--log.dir", dir.sub("root"), "--checkpoint.file", cp], dir: dir)
+        let second = try runTool("orchlog-collector", ["--log.dir", dir.sub("root"), "--checkpoint.file", cp, "--once"])
+        #expect(second.status == 1 && second.stderr.contains("another collector (pid \(first.process.processIdentifier)) uses this checkpoint"), "\(second.stderr)")
+        #expect(first.stop() == 0)
+        // Once it is gone, the checkpoint is free (a SIGKILLed holder frees it too: the kernel drops the lock).
+        let third = try runTool("orchlog-collector", ["--log.dir", dir.sub("root"), "--checkpoint.file", cp, "--once"])
+        #expect(third.status == 0, "\(third.stderr)")
+    }
+}

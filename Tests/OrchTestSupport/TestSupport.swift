@@ -36,10 +36,11 @@ public func binaryPath(_ name: String) -> String {
 }
 
 /// Runs `executable` with `arguments`, feeding `stdin`, and collects its output.
-public func run(_ executable: String, _ arguments: [String], stdin: String? = nil, environment: [String: String]? = nil) throws -> ProcessResult {
+public func run(_ executable: String, _ arguments: [String], stdin: String? = nil, environment: [String: String]? = nil, cwd: String? = nil) throws -> ProcessResult {
     let process = Process()
     process.executableURL = URL(fileURLWithPath: executable)
     process.arguments = arguments
+    if let cwd { process.currentDirectoryURL = URL(fileURLWithPath: cwd) }
     if let environment {
         var env = ProcessInfo.processInfo.environment
         for (k, v) in environment { env[k] = v }
