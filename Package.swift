@@ -73,6 +73,7 @@ if Context.environment["ORCHLOG_FUZZ"] != nil {
         ("fuzz-segment-reader", ["OrchLog", "COrchZlib"]),
         ("fuzz-web-config", ["OrchCollector"]),
         ("fuzz-accept", ["OrchCollector"]),
+        ("fuzz-ndjson", ["OrchCLI", "OrchLog"]),
     ]
     for (name, dependencies) in fuzzTargets {
         package.targets.append(.executableTarget(name: name, dependencies: dependencies, path: "fuzz/targets/\(name)"))

@@ -17,7 +17,7 @@ cd "$(dirname "$0")/.."
 SECONDS_PER_TARGET=${1:-60}
 shift || true
 TARGETS=("$@")
-[ ${#TARGETS[@]} -eq 0 ] && TARGETS=(fuzz-block-decoder fuzz-segment-reader fuzz-web-config fuzz-accept)
+[ ${#TARGETS[@]} -eq 0 ] && TARGETS=(fuzz-block-decoder fuzz-segment-reader fuzz-web-config fuzz-accept fuzz-ndjson)
 SCRATCH=${FUZZ_SCRATCH:-.build-fuzz}
 OUT=${FUZZ_OUT:-$SCRATCH/out}
 SWIFT=${SWIFT:-swift}
