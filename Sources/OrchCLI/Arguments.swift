@@ -37,6 +37,10 @@ struct Arguments {
             if arg.hasPrefix("--"), let eq = arg.firstIndex(of: "=") {
                 name = String(arg[..<eq])
                 inline = String(arg[arg.index(after: eq)...])
+            } else if !arg.hasPrefix("--"), arg.count > 2, options.contains(String(arg.prefix(2))) {
+                // A short option with its value attached: -n5, -ojson.
+                name = String(arg.prefix(2))
+                inline = String(arg.dropFirst(2))
             }
             if self.switches.contains(name) {
                 if inline != nil { throw CLIError.usage("\(name) takes no value") }

@@ -13,10 +13,65 @@ struct EventFilter {
         let key: String
         let value: String
         let number: UInt64?
+        var op: Op = .equal
+    }
+
+    /// `--where` comparisons: `=` and `!=` for any field; `<`, `<=`, `>`, `>=` for numbers,
+    /// durations and `seq`.
+    enum Op: String, CaseIterable {
+        case notEqual = "!=", lessOrEqual = "<=", greaterOrEqual = ">=", equal = "=", less = "<", greater = ">"
+
+        var isOrdering: Bool { self != .equal && self != .notEqual }
+
+        func holds(_ a: UInt64, _ b: UInt64) -> Bool {
+            switch self {
+            case .equal: return a == b
+            case .notEqual: return a != b
+            case .less: return a < b
+            case .lessOrEqual: return a <= b
+            case .greater: return a > b
+            case .greaterOrEqual: return a >= b
+            }
+        }
     }
 
     var types: Set<EventType>?
     var conditions: [Condition] = []
+    /// `--since` / `--until`: event timestamps (ns) from `since` up to and including `until`.
+    var since: UInt64?
+    var until: UInt64?
+
+    /// Nanoseconds per duration unit, as `--where latency>1.5s` takes them.
+    static let durationUnits: [(String, Double)] = [("ns", 1), ("us", 1e3), ("µs", 1e3), ("ms", 1e6), ("s", 1e9), ("m", 60e9), ("h", 3600e9), ("d", 86_400e9)]
+
+    /// `1.5s`, `250ms`, `2m` as nanoseconds; nil when `text` is not a number with a unit.
+    static func duration(_ text: String) -> UInt64? {
+        for (unit, scale) in durationUnits.sorted(by: { $0.0.count > $1.0.count }) where text.hasSuffix(unit) {
+            let number = text.dropLast(unit.count)
+            guard !number.isEmpty, number.allSatisfy({ $0.isNumber || $0 == "." }), let v = Double(number) else { return nil }
+            let ns = (v * scale).rounded()
+            return ns >= 0 && ns < 1.8e19 ? UInt64(ns) : nil
+        }
+        return nil
+    }
+
+    /// `--since`/`--until` values: RFC 3339 (`2026-12-03T06:00:00Z`) or relative to `now`
+    /// (`-15m`, `-2h`, `-1d`; `now`).
+    static func time(_ text: String, flag: String, now: UInt64) throws -> UInt64 {
+        if text == "now" { return now }
+        if text.hasPrefix("-"), let d = duration(String(text.dropFirst())) { return now >= d ? now - d : 0 }
+        if case .valid(let ns) = NDJSONEventParser.checkTimestamp(text) { return ns }
+        throw CLIError.usage("\(flag) \(show(text)): expected an RFC 3339 time (2026-12-03T06:00:00Z) or a time ago (-15m, -2h, -1d)")
+    }
+
+    /// Adds `--since` / `--until`.
+    mutating func limitTime(since sinceText: String?, until untilText: String?, now: UInt64) throws {
+        if let sinceText { since = try Self.time(sinceText, flag: "--since", now: now) }
+        if let untilText { until = try Self.time(untilText, flag: "--until", now: now) }
+        if let since, let until, since > until {
+            throw CLIError.usage("--since \(sinceText ?? "") is after --until \(untilText ?? ""): no event can match")
+        }
+    }
 
     /// Parses `--type a,b` lists and `--where key=value` conditions.
     /// - Throws: a usage error naming the value at fault and what is allowed.
@@ -41,12 +96,27 @@ struct EventFilter {
         // The types an event could still have, narrowed by each condition in turn.
         var candidates = types ?? Set(EventType.allCases)
         let known = Set(["source", "type", "seq"] + EventType.allCases.flatMap { EventSchema.of($0).fields.map(\.name) })
+        let durations = Set(EventType.allCases.flatMap { EventSchema.of($0).fields.filter { if case .nanoseconds = $0.kind { return true } else { return false } }.map(\.name) })
         for w in wheres {
-            guard let eq = w.firstIndex(of: "="), eq != w.startIndex else {
-                throw CLIError.usage("--where \(Self.show(w)): expected key=value")
+            guard let at = w.firstIndex(where: { "!<>=".contains($0) }), at != w.startIndex else {
+                throw CLIError.usage("--where \(Self.show(w)): expected key=value (or key!=value, key<value, <=, >, >=)")
             }
-            let key = String(w[..<eq])
-            let value = String(w[w.index(after: eq)...])
+            let rest = w[at...]
+            guard let op = Op.allCases.first(where: { rest.hasPrefix($0.rawValue) }) else {
+                throw CLIError.usage("--where \(Self.show(w)): expected key=value (or key!=value, key<value, <=, >, >=)")
+            }
+            var key = String(w[..<at])
+            var value = String(rest.dropFirst(op.rawValue.count))
+            // A duration compares with a unit: `latency>1s` (or latency_ns>1s, latency_ns>1000).
+            if !known.contains(key), durations.contains(key + "_ns") {
+                guard let ns = Self.duration(value) else {
+                    throw CLIError.usage("--where \(Self.show(w)): \(Self.show(value)) is not a duration with a unit (1.5s, 250ms, 2m, 30us)")
+                }
+                key += "_ns"
+                value = String(ns)
+            } else if durations.contains(key), let ns = Self.duration(value) {
+                value = String(ns)
+            }
             guard known.contains(key) else {
                 throw CLIError.usage("--where \(Self.show(w)): no event has a field named \(Self.show(key))")
             }
@@ -69,7 +139,10 @@ struct EventFilter {
             guard !candidates.isEmpty else {
                 throw CLIError.usage("--where \(Self.show(w)): cannot match together with the other filters (they leave only \(Self.list(before)))")
             }
-            conditions.append(Condition(key: key, value: value, number: number))
+            if op.isOrdering && number == nil {
+                throw CLIError.usage("--where \(Self.show(w)): \(op.rawValue) compares numbers, and \(key) is not a number, a duration or seq in \(Self.list(candidates))")
+            }
+            conditions.append(Condition(key: key, value: value, number: number, op: op))
         }
         // Only the types left can match: the cheap pre-check on raw events uses them.
         if types != nil || !conditions.isEmpty { types = candidates }
@@ -152,16 +225,19 @@ struct EventFilter {
 
     func matches(_ r: EventRecord) -> Bool {
         guard accepts(r.type) else { return false }
+        if let since, r.timestamp < since { return false }
+        if let until, r.timestamp > until { return false }
         for c in conditions {
+            let equalWanted = c.op != .notEqual
             switch c.key {
-            case "source": guard r.source == c.value else { return false }
-            case "type": guard r.type.name == c.value else { return false }
-            case "seq": guard r.seq == c.number else { return false }
+            case "source": guard (r.source == c.value) == equalWanted else { return false }
+            case "type": guard (r.type.name == c.value) == equalWanted else { return false }
+            case "seq": guard let n = c.number, c.op.holds(r.seq, n) else { return false }
             default:
                 if let n = c.number, let actual = r.number(of: c.key) {
-                    guard actual == n else { return false }
+                    guard c.op.holds(actual, n) else { return false }
                 } else {
-                    guard r.text(of: c.key) == c.value else { return false }
+                    guard (r.text(of: c.key) == c.value) == equalWanted else { return false }
                 }
             }
         }

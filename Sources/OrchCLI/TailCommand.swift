@@ -4,7 +4,7 @@ import OrchLog
 /// `orchlog tail`: shows events, optionally following live, like `journalctl -f`.
 enum TailCommand {
     static let help = """
-    Usage: orchlog tail [-f|--follow] [--from-start | -n N] [--type T,...] [--where key=value]... [-o text|json] PATH...
+    Usage: orchlog tail [-f|--follow] [--from-start | -n N] [--type T,...] [--where key=value]... [--since T] [--until T] [-o text|json] PATH...
 
     Shows the last events of one or more logs. PATH is a source directory (one writer's
     log) or a root directory whose subdirectories are sources.
@@ -28,9 +28,15 @@ enum TailCommand {
       --where key=value     only events whose field equals value (repeatable; all must match;
                             keys: any event field, source, type, seq). Numbers and *_ns
                             durations compare as whole numbers, enumerations by name (outcome=
-                            timeout), flags as true or false. A filter that cannot match (an
-                            unknown type or field, a value the field cannot hold, conditions
-                            no type meets together) is a usage error.
+                            timeout), flags as true or false. Also key!=value, and for numbers,
+                            durations and seq key<value, <=, >, >=; a duration takes a unit
+                            under its name without _ns: latency>1.5s, queue_wait<=250ms (ns,
+                            us, ms, s, m, h, d). A filter that cannot match (an unknown type or
+                            field, a value the field cannot hold, conditions no type meets
+                            together) is a usage error.
+      --since TIME          only events at or after TIME: RFC 3339 (2026-12-03T06:00:00Z) or a
+                            time ago (-15m, -2h, -1d)
+      --until TIME          only events at or before TIME (same forms)
       -o, --output FORMAT   text (default) or json (NDJSON: seq, ts, source, type, fields)
       -h, --help            this help
 
@@ -48,7 +54,7 @@ enum TailCommand {
 
     static func run(_ argv: [String]) throws -> Int32 {
         let args = try Arguments(argv, switches: ["-f", "--follow", "--from-start"],
-                                 options: ["-n", "--lines", "--type", "--where", "-o", "--output"])
+                                 options: ["-n", "--lines", "--type", "--where", "--since", "--until", "-o", "--output"])
         if args.has("--help", "-h") { Output.out(help); return 0 }
         guard !args.positional.isEmpty else { throw CLIError.usage("tail: give at least one PATH (see --help)") }
         let follow = args.has("-f", "--follow")
@@ -66,7 +72,8 @@ enum TailCommand {
         case "json": style = .json
         case let other: throw CLIError.usage("-o \(other): expected text or json")
         }
-        let filter = try EventFilter(types: args.all("--type"), wheres: args.all("--where"))
+        var filter = try EventFilter(types: args.all("--type"), wheres: args.all("--where"))
+        try filter.limitTime(since: args.value("--since"), until: args.value("--until"), now: Ingester.wallClockNs())
         let session = try TailSession(paths: args.positional, filter: filter)
         var formatter = EventFormatter(style: style, color: style == .text && Output.colorEnabled)
 

@@ -27,7 +27,7 @@ import Testing
             (["--where", "seq=abc"], ["seq=abc", "whole number"]),
             (["--where", "seq=-1"], ["seq=-1", "whole number"]),
             (["--where", "depth=1.5"], ["depth=1.5", "whole number"]),
-            (["--where", "latency_ns=5ms"], ["latency_ns=5ms", "nanoseconds"]),
+            (["--where", "latency_ns=5xs"], ["latency_ns=5xs", "nanoseconds"]),
             (["--where", "fallback=yes"], ["fallback=yes", "true or false"]),
             (["--where", "type=nope"], ["type=nope", "unknown event type", "llm_request"]),
             (["--where", "source="], ["source=", "source name"]),

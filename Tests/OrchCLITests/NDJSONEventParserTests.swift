@@ -92,12 +92,47 @@ import Testing
         #expect(try EventFilter(types: [], wheres: ["tool=crm"]).matches(timeout))
     }
 
+    @Test func comparisonsDurationsWithUnitsAndTimeWindows() throws {
+        let slow = EventRecord(type: .toolCall, seq: 5, timestamp: 2_000, labels: ["crm"], numbers: [2, 1_500_000_000, 1], source: "api")
+        let fast = EventRecord(type: .toolCall, seq: 6, timestamp: 3_000, labels: ["kb"], numbers: [0, 250_000_000, 0], source: "api")
+        func select(_ wheres: [String]) throws -> [UInt64] {
+            let f = try EventFilter(types: [], wheres: wheres)
+            return [slow, fast].filter(f.matches).map(\.seq)
+        }
+        let cases: [([String], [UInt64])] = [
+            (["latency>1s"], [5]), (["latency>=250ms"], [5, 6]), (["latency<1.5s"], [6]),
+            (["latency_ns<=250000000"], [6]), (["latency_ns>1s"], [5]),
+            (["tool!=crm"], [6]), (["outcome!=success"], [5]), (["seq>5"], [6]),
+            (["source!=api"], []), (["type!=tool_call"], []), (["latency>1s", "tool=crm"], [5]),
+        ]
+        for (wheres, seqs) in cases {
+            #expect(try select(wheres) == seqs, "\(wheres)")
+        }
+        #expect(EventFilter.duration("1.5s") == 1_500_000_000 && EventFilter.duration("2m") == 120_000_000_000
+                && EventFilter.duration("30us") == 30_000 && EventFilter.duration("7ns") == 7 && EventFilter.duration("1d") == 86_400_000_000_000)
+        #expect(EventFilter.duration("s") == nil && EventFilter.duration("1.5") == nil && EventFilter.duration("-1s") == nil && EventFilter.duration("1x") == nil)
+        var window = try EventFilter(types: [], wheres: [])
+        try window.limitTime(since: "1970-01-01T00:00:00.000002500Z", until: nil, now: 10_000)
+        #expect([slow, fast].filter(window.matches).map(\.seq) == [6])
+        try window.limitTime(since: "-9us", until: "-7.5us", now: 10_000)
+        #expect([slow, fast].filter(window.matches).map(\.seq) == [5], "since 1,000 ns, until 2,500 ns")
+        #expect(throws: CLIError.self) { try window.limitTime(since: "now", until: "-1m", now: 10_000_000_000_000) }
+        #expect(throws: CLIError.self) { try window.limitTime(since: "yesterday", until: nil, now: 1) }
+    }
+
+    @Test func shortOptionsTakeAttachedValues() throws {
+        let a = try Arguments(["-n5", "-ojson", "path"], switches: [], options: ["-n", "-o"])
+        #expect(a.value("-n") == "5" && a.value("-o") == "json" && a.positional == ["path"])
+    }
+
     @Test func aFilterThatCannotMatchIsAUsageError() {
         for (types, wheres, part) in [
             (["tool_cal"], [String](), "unknown event type"), ([","], [], "no event type given"),
             ([], ["outcome"], "expected key=value"), ([], ["=x"], "expected key=value"),
             ([], ["latnecy_ns=1"], "no event has a field named"), ([], ["depth=-1"], "depth"),
             (["queue_sample"], ["tool=crm"], "tool"),
+            ([], ["tool<crm"], "compares numbers"), ([], ["latency>1"], "not a duration with a unit"),
+            ([], ["latency>fast"], "not a duration"), (["queue_sample"], ["outcome!=success"], "outcome"),
         ] {
             #expect {
                 _ = try EventFilter(types: types, wheres: wheres)
