@@ -52,7 +52,9 @@ enum InspectCommand {
         let path = args.positional[0]
         let sources: [SourceDirectory]
         do { sources = try LogDirectory.sources(at: path) } catch let e as OrchLogError { throw CLIError.failure(e.message) }
-        guard !sources.isEmpty else { throw CLIError.failure("\(path): no orchlog segments here (not a source directory or a root of sources)") }
+        // No sources yet (a new host, a root before its first writer): a warning, as in
+        // `tail` and the collector; a path that is not a directory is an error above.
+        if sources.isEmpty { Output.err("orchlog: warning: no orchlog sources under \(path) yet") }
 
         var problems = 0
         var total = Totals()

@@ -74,6 +74,12 @@ public final class Collector: Sendable {
     /// The `--log.dir` roots that could not be listed on the last pass, and why.
     public var unreadableRoots: [String: String] { locked { $0.rootProblems } }
 
+    /// Corrupt frames and unreadable segments found so far (torn tails are not counted here).
+    public var corruptionFound: Int { locked { $0.corruptionFound } }
+
+    /// Sources being followed.
+    public var sourceCount: Int { locked { $0.readers.count } }
+
     /// Whether the first pass over the logs has completed (for `/-/ready`).
     public var isReady: Bool { readyFlag.load(ordering: .acquiring) }
 
@@ -185,7 +191,10 @@ public final class Collector: Sendable {
                 reader.onProblem = { [weak self] problem in
                     FileHandle.standardError.write(Data("orchlog-collector: \(problem.kind.rawValue): \(problem.description)\n".utf8))
                     // Called from inside poll on the ingest thread, outside the state lock.
-                    self?.locked { s in s.aggregator.problem(problem, source: aggregation) }
+                    self?.locked { s in
+                        s.aggregator.problem(problem, source: aggregation)
+                        if problem.kind == .corrupt || problem.kind == .badSegment { s.corruptionFound += 1 }
+                    }
                 }
                 s.readers[source.path] = follow
             }
@@ -297,6 +306,8 @@ final class CollectorState: @unchecked Sendable {
     var lastScrapeSeconds: Double = 0
     /// Per `--log.dir` root that cannot be listed (missing, not a directory, unreadable): why.
     var rootProblems: [String: String] = [:]
+    /// Corrupt frames and unreadable segments met so far (`--once` exits 1 when any).
+    var corruptionFound = 0
 
     init(registry: MetricRegistry, catalog: MetricCatalog, aggregator: Aggregator) {
         self.registry = registry

@@ -33,7 +33,9 @@ public enum CollectorCommand {
       -h, --help                        this help
 
     Endpoints: /metrics, / (landing page), /-/healthy, /-/ready.
-    Exit status: 0 ok, 1 failure (e.g. bad web config, address in use), 2 usage.
+    Exit status: 0 ok, 1 failure (e.g. bad web config, address in use; with --once also corrupt
+    data found, which is skipped and reported), 2 usage. A torn tail is a warning (status 0);
+    a root with no sources yet is a warning too (docs/exit-status.md).
     """
 
     /// Parses flags into options.
@@ -131,9 +133,12 @@ public enum CollectorCommand {
             let saved = collector.checkpoint()
             let bytes = collector.render(format: .prometheusText)
             FileHandle.standardOutput.write(Data(bytes))
-            // A root that could not be read or a checkpoint not written (both already
-            // reported) fails the run.
-            return collector.unreadableRoots.isEmpty && saved ? 0 : 1
+            if collector.sourceCount == 0 {
+                FileHandle.standardError.write(Data("orchlog-collector: warning: no orchlog sources under \(options.logDirs.joined(separator: " ")) yet\n".utf8))
+            }
+            // A root that could not be read, corrupt data (skipped) or a checkpoint not
+            // written (all already reported) fails the run, as `orchlog tail` and `inspect`.
+            return collector.unreadableRoots.isEmpty && collector.corruptionFound == 0 && saved ? 0 : 1
         }
 
         var webConfig: WebConfig?

@@ -164,7 +164,7 @@ public final class HTTPServer: Sendable {
             if config.tls != nil { why += " (check the TLS certificate, key and versions)" }
             throw CollectorError(.io, "cannot serve \(config.tls == nil ? "HTTP" : "HTTPS") on \(address): \(why)", errno: startErrno)
         }
-        _ = context.finishStartup()
+        for line in context.finishStartup() { context.logger?(line) }
         self.port = COrchMicroHTTPD_boundPort(daemon)
         self.isTLS = config.tls != nil
         self.context = context
@@ -230,9 +230,15 @@ final class ServerContext: Sendable {
         self.logger = logger
     }
 
+    /// During startup, messages are kept: a failed start says them once, in its error; a
+    /// successful one passes them on (`finishStartup`). Afterwards they go to the logger.
     func log(_ message: String) {
-        startupLog.withLock { $0?.append(message) }
-        logger?(message)
+        let kept = startupLog.withLock { log -> Bool in
+            guard log != nil else { return false }
+            log!.append(message)
+            return true
+        }
+        if !kept { logger?(message) }
     }
 
     /// Ends the startup phase and returns what was logged during it.

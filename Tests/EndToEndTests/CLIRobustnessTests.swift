@@ -387,3 +387,51 @@ import Testing
     }
 
 }
+
+/// docs/exit-status.md's table, run: every reader on every situation.
+@Suite struct ExitStatusTests {
+    @Test func everyReaderReturnsWhatTheTableSays() throws {
+        let doc = try String(contentsOfFile: IngestTests.repoRoot + "/docs/exit-status.md", encoding: .utf8)
+        var table: [String: [Int32]] = [:]
+        for line in doc.split(separator: "\n") where line.hasPrefix("| `") {
+            let cells = line.split(separator: "|").map { $0.trimmingCharacters(in: .whitespaces) }
+            let id = String(cells[0].dropFirst().prefix { $0 != "`" })
+            table[id] = cells[1...4].map { Int32($0.prefix { $0.isNumber })! }
+        }
+        #expect(Set(table.keys) == ["clean", "corrupt", "torn", "empty", "missing", "usage"])
+
+        let dir = TempDir("exit-status")
+        defer { dir.remove() }
+        func generate(_ name: String) throws -> String {
+            let r = try runTool("orchlog", ["generate", "--out", dir.sub("\(name)/src"), "--events", "5000", "--fsync", "never"])
+            #expect(r.status == 0)
+            return try #require(try FileManager.default.contentsOfDirectory(atPath: dir.sub("\(name)/src")).first { $0.hasSuffix(".olog") }).map { dir.sub("\(name)/src/\($0)") }!
+        }
+        _ = try generate("clean")
+        let corrupt = try generate("corrupt")
+        let fh = try #require(FileHandle(forUpdatingAtPath: corrupt))
+        try fh.seek(toOffset: 2000)
+        fh.write(Data([0xFF, 0xFF, 0xFF, 0xFF]))
+        try fh.close()
+        let torn = try generate("torn")
+        let size = try #require(try FileManager.default.attributesOfItem(atPath: torn)[.size] as? NSNumber).intValue
+        #expect(truncate(torn, off_t(size - 10)) == 0)
+        try FileManager.default.createDirectory(atPath: dir.sub("empty"), withIntermediateDirectories: true)
+
+        for (id, want) in table.sorted(by: { $0.key < $1.key }) {
+            let path = id == "usage" ? dir.sub("clean") : dir.sub(id)
+            let extra = id == "usage" ? ["--bogus"] : []
+            let runs: [(String, [String])] = [
+                ("orchlog", ["tail", "--from-start"] + extra + [path]),
+                ("orchlog", ["inspect"] + extra + [path]),
+                ("orchlog", ["verify"] + extra + [path]),
+                ("orchlog-collector", ["--once", "--log.dir", path] + extra),
+            ]
+            for ((tool, args), status) in zip(runs, want) {
+                let r = try runTool(tool, args)
+                #expect(r.status == status, "\(id): \(tool) \(args.joined(separator: " ")) → \(r.status), the table says \(status): \(r.stderr)")
+                if id == "empty" { #expect(r.stderr.contains("no orchlog sources under"), "\(tool) \(args): \(r.stderr)") }
+            }
+        }
+    }
+}

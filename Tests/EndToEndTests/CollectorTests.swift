@@ -12,9 +12,9 @@ import Testing
         return try readJSON(dir.sub("\(source).json"))
     }
 
-    func once(_ dir: TempDir, _ extra: [String] = []) throws -> [String: Double] {
+    func once(_ dir: TempDir, _ extra: [String] = [], status: Int32 = 0) throws -> [String: Double] {
         let r = try runTool("orchlog-collector", ["--once", "--log.dir", dir.sub("root")] + extra)
-        #expect(r.status == 0, "\(r.stderr)")
+        #expect(r.status == status, "\(r.stderr)")
         return parseExposition(r.stdout)
     }
 
@@ -164,7 +164,7 @@ import Testing
         var bytes = try Data(contentsOf: URL(fileURLWithPath: segment))
         bytes[Int(SegmentReader.firstFrameOffset) + 60] ^= 0xFF
         try bytes.write(to: URL(fileURLWithPath: segment))
-        let m = try once(dir)
+        let m = try once(dir, status: 1)  // corruption found: exit 1, as tail and inspect (docs/exit-status.md)
         #expect(m["orchlog_collector_decode_errors_total{source=\"app\"}"] == 1)
         let summary = try readJSON(dir.sub("app.json"))
         #expect(m["orchlog_collector_events_ingested_total{source=\"app\"}"] == Double((summary["events"] as! Int) - Int(first.eventCount)))
