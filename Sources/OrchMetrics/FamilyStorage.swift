@@ -47,6 +47,11 @@ struct FamilyStorage {
     let values = Column<Double>()
     /// `bucketStride` non-cumulative counts per slot (histograms only).
     let bucketCounts = Column<UInt64>()
+    /// When each series was created, seconds since the epoch (OpenMetrics `_created`, for
+    /// counters and histograms).
+    var created: [Double] = []
+    /// `x_created` (counters and histograms; empty for gauges and info).
+    let createdName: [UInt8]
 
     var index = SeriesIndex()
     var freeSlots: [Int32] = []
@@ -63,6 +68,7 @@ struct FamilyStorage {
         self.labelCount = family.labelNames.count
         self.bounds = family.buckets
         self.bucketStride = family.type == .histogram ? family.buckets.count + 1 : 0
+        self.createdName = family.type == .counter || family.type == .histogram ? Array((family.openMetricsName + "_created").utf8) : []
 
         var text: [UInt8] = []
         if !family.help.isEmpty {
@@ -193,7 +199,7 @@ struct FamilyStorage {
 
     /// Creates a series with zero values and returns its slot. The caller
     /// has checked that the set is not present.
-    mutating func createSeries(_ values: [String], hash: UInt32) -> Int32 {
+    mutating func createSeries(_ values: [String], hash: UInt32, created: Double) -> Int32 {
         let labels = ExpositionWriter.labelSet(names: family.labelNames, values: values)
         let start = arena.count
         switch type {
@@ -224,6 +230,7 @@ struct FamilyStorage {
             prefixStart[s] = start
             labelsLength[s] = UInt32(labels.count)
             self.values[s] = 0
+            self.created[s] = created
             if bucketStride > 0 {
                 bucketCounts.fill(0, from: s * bucketStride, count: bucketStride)
             }
@@ -233,6 +240,7 @@ struct FamilyStorage {
             prefixStart.append(start)
             labelsLength.append(UInt32(labels.count))
             self.values.append(0)
+            self.created.append(created)
             if bucketStride > 0 {
                 bucketCounts.append(0, count: bucketStride)
             }

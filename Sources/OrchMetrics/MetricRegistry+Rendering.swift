@@ -50,13 +50,15 @@ extension FamilyStorage {
         let header = format == .openMetrics ? openMetricsHeader.count : textHeader.count
         switch type {
         case .counter, .gauge, .info:
-            return header + liveCount * (sampleName.count + 1 + Self.valueAllowance) + liveLabelBytes
+            let created = format == .openMetrics && !createdName.isEmpty ? liveCount * (createdName.count + 1 + Self.valueAllowance) + liveLabelBytes : 0
+            return header + liveCount * (sampleName.count + 1 + Self.valueAllowance) + liveLabelBytes + created
         case .histogram:
             let suffixes = format == .openMetrics ? openMetricsBucketSuffixes : textBucketSuffixes
             let suffixBytes = suffixes.reduce(0) { $0 + $1.count }
             let perSeries = bucketStride * (sampleName.count + 1 + Self.valueAllowance) + suffixBytes
                 + sumName.count + countName.count + 2 * (1 + Self.valueAllowance)
-            return header + liveCount * perSeries + liveLabelBytes * (bucketStride + 2)
+            let created = format == .openMetrics ? liveCount * (createdName.count + 1 + Self.valueAllowance) + liveLabelBytes : 0
+            return header + liveCount * perSeries + liveLabelBytes * (bucketStride + 2) + created
         }
     }
 
@@ -66,14 +68,15 @@ extension FamilyStorage {
         arena.withUnsafeBufferPointer { arena in
             switch type {
             case .counter, .gauge, .info:
-                renderScalars(arena: arena, into: &buffer)
+                renderScalars(arena: arena, created: format == .openMetrics && !createdName.isEmpty, into: &buffer)
             case .histogram:
                 renderHistograms(arena: arena, format: format, into: &buffer)
             }
         }
     }
 
-    private func renderScalars(arena: UnsafeBufferPointer<UInt8>, into buffer: inout [UInt8]) {
+    /// - Parameter created: add each series' `x_created` line (OpenMetrics counters).
+    private func renderScalars(arena: UnsafeBufferPointer<UInt8>, created: Bool, into buffer: inout [UInt8]) {
         let nameLength = sampleName.count + 1
         for s in 0 ..< labelsLength.count {
             let labels = labelsLength[s]
@@ -82,7 +85,21 @@ extension FamilyStorage {
             buffer.append(contentsOf: UnsafeBufferPointer(rebasing: arena[start ..< start + nameLength + Int(labels)]))
             ExpositionWriter.appendValue(values[s], to: &buffer)
             buffer.append(ExpositionWriter.newline)
+            if created {
+                // `x_created{labels} <seconds>`: the label set is the one after the sample name.
+                let labelStart = start + sampleName.count
+                appendCreated(s, labels: UnsafeBufferPointer(rebasing: arena[labelStart ..< labelStart + Int(labels)]), into: &buffer)
+            }
         }
+    }
+
+    @inline(__always)
+    private func appendCreated(_ s: Int, labels: UnsafeBufferPointer<UInt8>, into buffer: inout [UInt8]) {
+        buffer.append(contentsOf: createdName)
+        buffer.append(contentsOf: labels)
+        buffer.append(ExpositionWriter.space)
+        ExpositionWriter.appendValue(created[s], to: &buffer)
+        buffer.append(ExpositionWriter.newline)
     }
 
     private func renderHistograms(arena: UnsafeBufferPointer<UInt8>, format: ExpositionFormat, into buffer: inout [UInt8]) {
@@ -117,6 +134,10 @@ extension FamilyStorage {
                 buffer.append(contentsOf: UnsafeBufferPointer(rebasing: arena[countStart ..< countStart + countPrefixLength(labelsLength: length)]))
                 ExpositionWriter.appendUInt(cumulative, to: &buffer)
                 buffer.append(ExpositionWriter.newline)
+                if format == .openMetrics {
+                    let labelStart = countStart + countName.count
+                    appendCreated(s, labels: UnsafeBufferPointer(rebasing: arena[labelStart ..< labelStart + length]), into: &buffer)
+                }
             }
         }
     }

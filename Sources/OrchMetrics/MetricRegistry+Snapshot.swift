@@ -4,18 +4,21 @@ extension MetricRegistry {
     public func snapshot() -> MetricSnapshot {
         var families: [MetricSnapshot.Family] = []
         families.reserveCapacity(storages.count)
-        for storage in storages {
+        // Info families (a build's version) describe the running process: never carried over.
+        for storage in storages where storage.type != .info {
             let labelCount = storage.family.labelNames.count
             let stride = storage.bucketStride
             var labelValues: [String] = []
             var values: [Double] = []
             var bucketCounts: [UInt64] = []
+            var created: [Double] = []
             labelValues.reserveCapacity(storage.liveCount * labelCount)
             values.reserveCapacity(storage.liveCount)
             bucketCounts.reserveCapacity(storage.liveCount * stride)
             for s in 0 ..< storage.labelsLength.count where storage.labelsLength[s] != FamilyStorage.deadSlot {
                 labelValues.append(contentsOf: storage.labelValues[s * labelCount ..< (s + 1) * labelCount])
                 values.append(storage.values[s])
+                created.append(storage.created[s])
                 if stride > 0 {
                     bucketCounts.append(contentsOf: storage.bucketCounts.buffer(from: s * stride, count: stride))
                 }
@@ -28,7 +31,8 @@ extension MetricRegistry {
                 droppedSeries: storage.dropped,
                 labelValues: labelValues,
                 values: values,
-                bucketCounts: bucketCounts))
+                bucketCounts: bucketCounts,
+                created: created))
         }
         return MetricSnapshot(families: families)
     }
@@ -53,6 +57,8 @@ extension MetricRegistry {
             return result
         }
         for family in snapshot.families {
+            // An info family of this process (build_info) is set by it, not restored.
+            if let f = familyByName[family.name], storages[f].type == .info { continue }
             guard let f = familyByName[family.name],
                   storages[f].type == family.type,
                   storages[f].family.labelNames == family.labelNames,
@@ -89,6 +95,7 @@ extension MetricRegistry {
                 for b in 0 ..< stride { foldedBuckets[b] &+= family.bucketCounts[i * stride + b] }
             } else {
                 storages[f].values[slot] = value
+                if !family.created.isEmpty { storages[f].created[slot] = family.created[i] }
                 for b in 0 ..< stride { storages[f].bucketCounts[slot * stride + b] = family.bucketCounts[i * stride + b] }
             }
             result.restoredSeries += 1

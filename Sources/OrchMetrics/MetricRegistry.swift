@@ -1,3 +1,4 @@
+import Glibc
 /// Metric families and their series, in registration order, with hot-path
 /// updates through integer handles and rendering into byte buffers.
 ///
@@ -55,9 +56,23 @@ public final class MetricRegistry {
     /// Creates an empty registry.
     /// - Parameter seriesLimitPerFamily: the per-family series limit
     ///   (default 10,000); negative values are treated as 0.
-    public init(seriesLimitPerFamily: Int = MetricRegistry.defaultSeriesLimitPerFamily) {
+    ///   - clock: seconds since the Unix epoch, read when a series is created (its OpenMetrics
+    ///     `_created` time); the wall clock unless a test fixes it.
+    public init(seriesLimitPerFamily: Int = MetricRegistry.defaultSeriesLimitPerFamily,
+                clock: @escaping @Sendable () -> Double = { MetricRegistry.wallClock() }) {
         self.seriesLimitPerFamily = max(0, seriesLimitPerFamily)
+        self.clock = clock
     }
+
+    /// Seconds since the Unix epoch.
+    public static func wallClock() -> Double {
+        var ts = timespec()
+        clock_gettime(CLOCK_REALTIME, &ts)
+        return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
+    }
+
+    /// When series are created (`_created`).
+    let clock: @Sendable () -> Double
 
     // MARK: Families
 
@@ -171,14 +186,14 @@ public final class MetricRegistry {
             storages[f].dropped &+= 1
             return (SeriesHandle(family: f, slot: overflowSlot(family: f)), true)
         }
-        let slot = storages[f].createSeries(labelValues, hash: hash)
+        let slot = storages[f].createSeries(labelValues, hash: hash, created: clock())
         return (SeriesHandle(family: f, slot: slot), false)
     }
 
     func overflowSlot(family f: Int) -> Int32 {
         if storages[f].overflowSlot >= 0 { return storages[f].overflowSlot }
         let values = Array(repeating: Self.overflowLabelValue, count: storages[f].family.labelNames.count)
-        let slot = storages[f].createSeries(values, hash: SeriesIndex.hash(values))
+        let slot = storages[f].createSeries(values, hash: SeriesIndex.hash(values), created: clock())
         storages[f].overflowSlot = slot
         return slot
     }

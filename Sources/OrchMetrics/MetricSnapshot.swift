@@ -44,9 +44,14 @@ public struct MetricSnapshot: Codable, Sendable, Equatable {
         /// Histograms: `bucketBounds.count + 1` non-cumulative counts per
         /// series, the `+Inf` bucket last. Empty for counters and gauges.
         public var bucketCounts: [UInt64]
+        /// Per series, when it was created (seconds since the epoch; OpenMetrics `_created`).
+        /// Empty in snapshots written before it was kept: restored series are then created
+        /// at the restore.
+        public var created: [Double] = []
 
         /// Creates a family snapshot.
-        public init(name: String, type: MetricType, labelNames: [String], bucketBounds: [Double], droppedSeries: UInt64, labelValues: [String], values: [Double], bucketCounts: [UInt64]) {
+        public init(name: String, type: MetricType, labelNames: [String], bucketBounds: [Double], droppedSeries: UInt64, labelValues: [String], values: [Double], bucketCounts: [UInt64], created: [Double] = []) {
+            self.created = created
             self.name = name
             self.type = type
             self.labelNames = labelNames
@@ -67,10 +72,11 @@ public struct MetricSnapshot: Codable, Sendable, Equatable {
             return labelValues.count == values.count * labelNames.count
                 && bucketCounts.count == values.count * buckets
                 && (type == .histogram || bucketBounds.isEmpty)
+                && (created.isEmpty || created.count == values.count)
         }
 
         enum CodingKeys: String, CodingKey {
-            case name, type, labelNames, bucketBounds, droppedSeries, labelValues, values, valueBits, bucketCounts
+            case name, type, labelNames, bucketBounds, droppedSeries, labelValues, values, valueBits, bucketCounts, created
         }
 
         /// Decodes a family; accepts either `values` or `valueBits`.
@@ -88,6 +94,7 @@ public struct MetricSnapshot: Codable, Sendable, Equatable {
                 values = try container.decode([Double].self, forKey: .values)
             }
             bucketCounts = try container.decodeIfPresent([UInt64].self, forKey: .bucketCounts) ?? []
+            created = try container.decodeIfPresent([Double].self, forKey: .created) ?? []
         }
 
         /// Encodes a family; values as numbers when all are finite, as bit
@@ -106,6 +113,7 @@ public struct MetricSnapshot: Codable, Sendable, Equatable {
                 try container.encode(values.map(\.bitPattern), forKey: .valueBits)
             }
             if !bucketCounts.isEmpty { try container.encode(bucketCounts, forKey: .bucketCounts) }
+            if !created.isEmpty { try container.encode(created, forKey: .created) }
         }
 
         /// Equal when every field is equal, comparing doubles by bit pattern.
@@ -114,7 +122,7 @@ public struct MetricSnapshot: Codable, Sendable, Equatable {
                 && lhs.bucketBounds.map(\.bitPattern) == rhs.bucketBounds.map(\.bitPattern)
                 && lhs.droppedSeries == rhs.droppedSeries && lhs.labelValues == rhs.labelValues
                 && lhs.values.map(\.bitPattern) == rhs.values.map(\.bitPattern)
-                && lhs.bucketCounts == rhs.bucketCounts
+                && lhs.bucketCounts == rhs.bucketCounts && lhs.created.map(\.bitPattern) == rhs.created.map(\.bitPattern)
         }
     }
 }

@@ -70,7 +70,7 @@ import Testing
     /// Ingests every block of the log in `path` with the aggregator and with the per-event
     /// reference, each into its own registry, and compares the rendered registries.
     private func compare(_ path: String, internLimit: Int) throws {
-        let fastRegistry = MetricRegistry(), plainRegistry = MetricRegistry()
+        let fastRegistry = MetricRegistry(clock: { 1_700_000_000 }), plainRegistry = MetricRegistry(clock: { 1_700_000_000 })
         let fast = Aggregator(registry: fastRegistry, catalog: try MetricCatalog(registry: fastRegistry), trackedKeys: 600)
         let plain = Aggregator(registry: plainRegistry, catalog: try MetricCatalog(registry: plainRegistry), trackedKeys: 600)
         fast.internLimit = internLimit

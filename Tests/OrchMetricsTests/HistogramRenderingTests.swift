@@ -3,7 +3,7 @@ import Testing
 
 @Suite struct HistogramRenderingTests {
     @Test func emptyHistogramSeriesRendersZeroBucketsSumAndCount() throws {
-        let registry = MetricRegistry()
+        let registry = MetricRegistry(clock: { 1_700_000_000.5 })
         let family = try registry.registerHistogram(name: "orch_queue_wait_seconds", help: "Queue wait.", labelNames: ["queue"], buckets: [0.1, 1], unit: "seconds")
         _ = try registry.series(family, labelValues: ["q"])
         #expect(rendered(registry, .prometheusText) == """
@@ -25,20 +25,21 @@ import Testing
             orch_queue_wait_seconds_bucket{queue="q",le="+Inf"} 0
             orch_queue_wait_seconds_sum{queue="q"} 0
             orch_queue_wait_seconds_count{queue="q"} 0
+            orch_queue_wait_seconds_created{queue="q"} 1.7000000005e+09
             # EOF
 
             """)
     }
 
     @Test func histogramFamilyWithoutSeriesRendersOnlyMetadata() throws {
-        let registry = MetricRegistry()
+        let registry = MetricRegistry(clock: { 1_700_000_000.5 })
         try registry.registerHistogram(name: "orch_unused_seconds", help: "Never observed.")
         #expect(rendered(registry, .prometheusText) == "# HELP orch_unused_seconds Never observed.\n# TYPE orch_unused_seconds histogram\n")
         #expect(rendered(registry, .openMetrics) == "# TYPE orch_unused_seconds histogram\n# HELP orch_unused_seconds Never observed.\n# EOF\n")
     }
 
     @Test func bucketsAreCumulativeAndInfBucketEqualsCount() throws {
-        let registry = MetricRegistry()
+        let registry = MetricRegistry(clock: { 1_700_000_000.5 })
         let family = try registry.registerHistogram(name: "orch_tool_call_duration_seconds", help: "Tool latency.", buckets: [0.1, 1, 10])
         let series = try registry.series(family, labelValues: [])
         for value in [0.0625, 0.5, 0.5, 1, 4, 50, 100] { registry.observe(series, value) }
@@ -57,7 +58,7 @@ import Testing
     }
 
     @Test func boundValueFallsIntoItsOwnBucket() throws {
-        let registry = MetricRegistry()
+        let registry = MetricRegistry(clock: { 1_700_000_000.5 })
         let family = try registry.registerHistogram(name: "orch_sizes_bytes", help: "Sizes.", buckets: Array(stride(from: 1.0, through: 40, by: 1)))
         let series = try registry.series(family, labelValues: [])
         registry.observe(series, 20)  // more than 16 bounds: binary search path
@@ -72,7 +73,7 @@ import Testing
     }
 
     @Test func leValuesAreCanonicalPerFormat() throws {
-        let registry = MetricRegistry()
+        let registry = MetricRegistry(clock: { 1_700_000_000.5 })
         let bounds = [1e-05, 0.005, 0.5, 1, 2.5, 10, 100_000, 1_000_000]
         let family = try registry.registerHistogram(name: "orch_le_test", help: "Bounds.", buckets: bounds)
         _ = try registry.series(family, labelValues: [])
@@ -86,7 +87,7 @@ import Testing
     }
 
     @Test func openMetricsOmitsSumWhenABoundIsNegative() throws {
-        let registry = MetricRegistry()
+        let registry = MetricRegistry(clock: { 1_700_000_000.5 })
         let family = try registry.registerHistogram(name: "orch_clock_skew_seconds", help: "Skew.", buckets: [-1, 0, 1])
         let series = try registry.series(family, labelValues: [])
         registry.observe(series, -0.5)
@@ -96,7 +97,7 @@ import Testing
     }
 
     @Test func trailingInfinityBoundIsNotRenderedTwice() throws {
-        let registry = MetricRegistry()
+        let registry = MetricRegistry(clock: { 1_700_000_000.5 })
         let family = try registry.registerHistogram(name: "orch_inf_test", help: "Bounds.", buckets: [1, .infinity])
         _ = try registry.series(family, labelValues: [])
         #expect(sampleLines(rendered(registry, .prometheusText)).filter { $0.contains("+Inf") }.count == 1)

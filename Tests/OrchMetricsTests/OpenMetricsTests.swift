@@ -3,7 +3,7 @@ import Testing
 
 @Suite struct OpenMetricsTests {
     private func toolCalls() throws -> MetricRegistry {
-        let registry = MetricRegistry()
+        let registry = MetricRegistry(clock: { 1_700_000_000.5 })
         let family = try registry.registerCounter(name: "orch_tool_calls_total", help: "Tool calls by outcome.", labelNames: ["source", "tool", "outcome"])
         registry.add(try registry.series(family, labelValues: ["a", "crm", "error"]), 3)
         return registry
@@ -14,6 +14,7 @@ import Testing
             # TYPE orch_tool_calls counter
             # HELP orch_tool_calls Tool calls by outcome.
             orch_tool_calls_total{source="a",tool="crm",outcome="error"} 3
+            orch_tool_calls_created{source="a",tool="crm",outcome="error"} 1.7000000005e+09
             # EOF
 
             """)
@@ -29,7 +30,7 @@ import Testing
     }
 
     @Test func counterRegisteredWithoutTotalGetsTotalSamplesAndUnit() throws {
-        let registry = MetricRegistry()
+        let registry = MetricRegistry(clock: { 1_700_000_000.5 })
         let family = try registry.registerCounter(name: "orch_llm_ratelimit_wait_seconds", help: "Time spent waiting.", unit: "seconds")
         registry.add(try registry.series(family, labelValues: []), 1.5)
         #expect(rendered(registry, .openMetrics) == """
@@ -37,6 +38,7 @@ import Testing
             # UNIT orch_llm_ratelimit_wait_seconds seconds
             # HELP orch_llm_ratelimit_wait_seconds Time spent waiting.
             orch_llm_ratelimit_wait_seconds_total 1.5
+            orch_llm_ratelimit_wait_seconds_created 1.7000000005e+09
             # EOF
 
             """)
@@ -45,7 +47,7 @@ import Testing
     }
 
     @Test func unitLineOnlyWhenNameEndsWithUnit() throws {
-        let registry = MetricRegistry()
+        let registry = MetricRegistry(clock: { 1_700_000_000.5 })
         try registry.registerGauge(name: "orch_queue_depth", help: "Depth.", unit: "seconds")
         try registry.registerGauge(name: "orch_resident_memory_bytes", help: "Memory.", unit: "bytes")
         let om = rendered(registry, .openMetrics)
@@ -72,7 +74,7 @@ import Testing
     }
 
     @Test func familiesRenderInRegistrationOrder() throws {
-        let registry = MetricRegistry()
+        let registry = MetricRegistry(clock: { 1_700_000_000.5 })
         try registry.registerGauge(name: "zzz_first", help: "First.")
         try registry.registerGauge(name: "aaa_second", help: "Second.")
         let text = rendered(registry, .prometheusText)
@@ -87,7 +89,7 @@ import Testing
     }
 
     @Test func infoFamiliesAreInfoInOpenMetricsAndGaugesInText() throws {
-        let registry = MetricRegistry()
+        let registry = MetricRegistry(clock: { 1_700_000_000.5 })
         let build = try registry.registerInfo(name: "orchlog_collector_build_info", help: "Build.", labelNames: ["version"])
         registry.set(try registry.series(build, labelValues: ["1.2.3"]), 1)
         #expect(rendered(registry, .openMetrics) == """
@@ -107,5 +109,32 @@ import Testing
         #expect(throws: MetricsError.self) { try registry.registerInfo(name: "build", help: "x") }
         #expect(throws: MetricsError.self) { try registry.registerInfo(name: "_info", help: "x") }
         #expect(throws: MetricsError.self) { try registry.registerGauge(name: "orchlog_collector_build", help: "x") }
+    }
+
+    @Test func createdTimesSurviveASnapshotAndInfoFamiliesAreNotCarried() throws {
+        func registry(_ at: Double) throws -> (MetricRegistry, MetricFamilyID, MetricFamilyID) {
+            let r = MetricRegistry(clock: { at })
+            let calls = try r.registerCounter(name: "calls_total", help: "", labelNames: ["tool"])
+            let info = try r.registerInfo(name: "build_info", help: "", labelNames: ["version"])
+            return (r, calls, info)
+        }
+        let (first, calls, info) = try registry(100)
+        first.add(try first.series(calls, labelValues: ["crm"]), 2)
+        first.set(try first.series(info, labelValues: ["1"]), 1)
+        let snapshot = first.snapshot()
+        #expect(!snapshot.families.contains { $0.name == "build_info" })
+        let (second, calls2, _) = try registry(999)
+        let result = second.restore(snapshot)
+        #expect(result.ignoredFamilies.isEmpty)
+        second.add(try second.series(calls2, labelValues: ["kb"]), 1)
+        let text = rendered(second, .openMetrics)
+        #expect(text.contains("calls_created{tool=\"crm\"} 100\n") && text.contains("calls_created{tool=\"kb\"} 999\n"), "\(text)")
+        #expect(!rendered(second, .prometheusText).contains("_created"), "text 0.0.4 unchanged")
+        // A snapshot from before created times were kept restores them as created now.
+        var old = snapshot
+        old.families = old.families.map { var f = $0; f.created = []; return f }
+        let (third, _, _) = try registry(555)
+        _ = third.restore(old)
+        #expect(rendered(third, .openMetrics).contains("calls_created{tool=\"crm\"} 555\n"))
     }
 }
