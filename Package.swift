@@ -26,12 +26,20 @@ let package = Package(
         .systemLibrary(name: "COrchMicroHTTPD", pkgConfig: "libmicrohttpd", providers: [.apt(["libmicrohttpd-dev"])]),
         .systemLibrary(name: "COrchYAML", pkgConfig: "yaml-0.1", providers: [.apt(["libyaml-dev"])]),
         .systemLibrary(name: "COrchCrypt", pkgConfig: "libcrypt", providers: [.apt(["libcrypt-dev"])]),
+        // Clients of the live reference orchestrator (Redis, PostgreSQL, HTTP).
+        .systemLibrary(name: "COrchHiredis", pkgConfig: "hiredis", providers: [.apt(["libhiredis-dev"])]),
+        .systemLibrary(name: "COrchPQ", pkgConfig: "libpq", providers: [.apt(["libpq-dev"])]),
+        .systemLibrary(name: "COrchCurl", pkgConfig: "libcurl", providers: [.apt(["libcurl4-openssl-dev"])]),
+        // Header-only: glibc's posix_spawn_file_actions_addclosefrom_np (a _GNU_SOURCE declaration).
+        .systemLibrary(name: "COrchSpawn"),
 
         // Layers: OrchLog → OrchMetrics → OrchCollector; OrchReference → OrchLog.
         .target(name: "OrchLog", dependencies: ["COrchDeflate", "COrchSys"]),
         .target(name: "OrchMetrics"),
         .target(name: "OrchCollector", dependencies: ["OrchLog", "OrchMetrics", "COrchZlib", "COrchMicroHTTPD", "COrchYAML", "COrchCrypt"]),
         .target(name: "OrchReference", dependencies: ["OrchLog"]),
+        // The reference orchestrator's live mode: real Redis / PostgreSQL stores and HTTP.
+        .target(name: "OrchLive", dependencies: ["OrchReference", "OrchLog", "COrchHiredis", "COrchPQ", "COrchCurl", "COrchSpawn"]),
         .target(name: "OrchCLI", dependencies: ["OrchLog", "OrchCollector", "COrchYAML"]),
 
         // Thin executables.
@@ -49,6 +57,7 @@ let package = Package(
         .testTarget(name: "OrchCollectorTests", dependencies: ["OrchCollector", "OrchLog", "OrchMetrics", "OrchTestSupport"]),
         .testTarget(name: "OrchReferenceTests", dependencies: ["OrchReference", "OrchLog", "OrchTestSupport"]),
         .testTarget(name: "OrchCLITests", dependencies: ["OrchCLI", "OrchLog"]),
+        .testTarget(name: "OrchLiveTests", dependencies: ["OrchLive", "OrchLog", "OrchTestSupport"]),
         .testTarget(name: "EndToEndTests", dependencies: ["OrchLog", "OrchTestSupport"]),
     ]
 )
