@@ -45,7 +45,7 @@ let package = Package(
         // Thin executables.
         .executableTarget(name: "orchlog", dependencies: ["OrchCLI"]),
         .executableTarget(name: "orchlog-collector", dependencies: ["OrchCollector"]),
-        .executableTarget(name: "reference-orchestrator", dependencies: ["OrchReference"]),
+        .executableTarget(name: "reference-orchestrator", dependencies: ["OrchReference", "OrchLive"]),
         .executableTarget(name: "orchlog-bench", dependencies: ["OrchLog", "OrchMetrics", "OrchCollector", "OrchReference", "OrchCLI", "COrchZlib", "COrchDeflate"]),
         // The instrumenting guide's code, compiled so the guide cannot rot.
         .executableTarget(name: "orchlog-example", dependencies: ["OrchLog"], path: "Examples"),
