@@ -15,6 +15,7 @@ let package = Package(
         .executable(name: "orchlog", targets: ["orchlog"]),
         .executable(name: "orchlog-collector", targets: ["orchlog-collector"]),
         .executable(name: "reference-orchestrator", targets: ["reference-orchestrator"]),
+        .executable(name: "reference-backends", targets: ["reference-backends"]),
         .executable(name: "orchlog-bench", targets: ["orchlog-bench"]),
     ],
     targets: [
@@ -40,12 +41,15 @@ let package = Package(
         .target(name: "OrchReference", dependencies: ["OrchLog"]),
         // The reference orchestrator's live mode: real Redis / PostgreSQL stores and HTTP.
         .target(name: "OrchLive", dependencies: ["OrchReference", "OrchLog", "COrchHiredis", "COrchPQ", "COrchCurl", "COrchSpawn"]),
+        // The live mode's LLM provider and tools over real HTTP (libmicrohttpd).
+        .target(name: "OrchBackends", dependencies: ["OrchReference", "COrchMicroHTTPD"]),
         .target(name: "OrchCLI", dependencies: ["OrchLog", "OrchCollector", "COrchYAML"]),
 
         // Thin executables.
         .executableTarget(name: "orchlog", dependencies: ["OrchCLI"]),
         .executableTarget(name: "orchlog-collector", dependencies: ["OrchCollector"]),
         .executableTarget(name: "reference-orchestrator", dependencies: ["OrchReference", "OrchLive"]),
+        .executableTarget(name: "reference-backends", dependencies: ["OrchBackends"]),
         .executableTarget(name: "orchlog-bench", dependencies: ["OrchLog", "OrchMetrics", "OrchCollector", "OrchReference", "OrchCLI", "COrchZlib", "COrchDeflate"]),
         // The instrumenting guide's code, compiled so the guide cannot rot.
         .executableTarget(name: "orchlog-example", dependencies: ["OrchLog"], path: "Examples"),
