@@ -18,6 +18,7 @@ final class LiveCounters: Sendable {
         var storeWrites = 0, storeWriteTimeouts = 0
         var flushes = 0, flushTimeouts = 0, flushErrors = 0, flushedRecords = 0, maxPending = 0
         var toolCalls = 0, toolTimeouts = 0, toolErrors = 0, toolShortCircuited = 0, toolFallbacks = 0
+        var breakerTransitions = 0, breakerOpens = 0
         var llmRequests = 0, llmRateLimited = 0, llmErrors = 0, llmTimeouts = 0
         var tokensInput = 0, tokensOutput = 0, maxInflight = 0
         var events: UInt64 = 0

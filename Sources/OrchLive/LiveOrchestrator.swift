@@ -31,14 +31,15 @@ final class LiveOrchestrator: Sendable {
     private let startNs = Mutex<UInt64>(0)
     private let accepting = Atomic<Bool>(true)
 
-    init(setup: RunSetup, store: any LiveStateStore, speed: Double, seed: UInt64, log: EventLog?) {
+    init(setup: RunSetup, store: any LiveStateStore, speed: Double, seed: UInt64, log: EventLog?, toolURL: String?) {
         self.setup = setup
         config = setup.config
         clock = LiveClock(speed: speed)
         self.log = log
         self.seed = seed
         state = LiveStateLayer(store: store, config: setup.config, clock: clock, log: log, counters: counters)
-        backends = TimedBackends(world: setup.world, config: setup.config, clock: clock, log: log, counters: counters, seed: seed &+ 0x1111)
+        backends = TimedBackends(world: setup.world, config: setup.config, clock: clock, log: log, counters: counters, seed: seed &+ 0x1111,
+                                 toolURL: toolURL)
         queue = LiveRequestQueue(capacity: setup.config.components.boundedQueue ? setup.config.queueCapacity : nil)
         func label(_ s: String) -> Label { log?.label(s) ?? Label(id: 0) }
         agentLabels = setup.workload.agents.map { label($0.name) }
@@ -79,6 +80,7 @@ final class LiveOrchestrator: Sendable {
                 }
                 let arrivals = Task(executorPreference: executor) { [self] in await arrivalLoop() }
                 let sampler = Task(executorPreference: executor) { [self] in await sampleLoop() }
+                let faults = Task(executorPreference: executor) { [self] in await scriptFaults() }
                 while clock.nowNs() < endNs {
                     if shouldStop() {
                         completed = false
@@ -89,8 +91,10 @@ final class LiveOrchestrator: Sendable {
                 accepting.store(false, ordering: .releasing)
                 arrivals.cancel()
                 sampler.cancel()
+                faults.cancel()
                 await arrivals.value
                 await sampler.value
+                await faults.value
                 queue.close()
                 await group.waitForAll()
             }
@@ -225,6 +229,30 @@ final class LiveOrchestrator: Sendable {
         log?.emit(.invocationFinished(agent: agentLabels[inv.agent], outcome: outcome, durationNs: duration, queueWaitNs: wait,
                                       invocationID: inv.id, queue: queueLabel), at: now)
         if (outcome == .failure || outcome == .timeout) && inv.resubmissionsLeft > 0 { resubmit(inv) }
+    }
+
+    // MARK: faults
+
+    /// Scripts the scenario's tool faults on the real backends at their times (scenario
+    /// time ÷ K); the backends end them themselves.
+    private func scriptFaults() async {
+        guard let tools = backends.httpTools else { return }
+        for fault in setup.world.faults.sorted(by: { $0.fromNs < $1.fromNs }) {
+            let json: String
+            let seconds = Double(fault.toNs &- fault.fromNs) / 1e9 / clock.speed
+            switch fault.kind {
+            case .toolHang(let t): json = #"{"fault":"tool_hang","tool":"\#(t)","seconds":\#(seconds)}"#
+            case .toolDown(let t): json = #"{"fault":"tool_down","tool":"\#(t)","seconds":\#(seconds)}"#
+            case let .toolSlow(t, f): json = #"{"fault":"tool_slow","tool":"\#(t)","factor":\#(f),"seconds":\#(seconds)}"#
+            default: continue
+            }
+            let wait = Double(fault.fromNs &- min(fault.fromNs, simulatedNs())) / 1e9
+            await clock.sleep(simulatedSeconds: wait)
+            if Task.isCancelled { return }
+            if !tools.postFault(json) {
+                FileHandle.standardError.write(Data("reference-orchestrator: warning: could not script the fault \(json)\n".utf8))
+            }
+        }
     }
 
     // MARK: sampling

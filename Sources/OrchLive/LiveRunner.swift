@@ -54,7 +54,13 @@ public enum LiveRunner {
             }
             log = try EventLog(directory: out + "/" + sourceName)
         }
-        let orchestrator = LiveOrchestrator(setup: setup, store: store, speed: speed, seed: options.seed, log: log)
+        var toolURL = options.toolURL
+        if toolURL == nil {
+            let backends = try ManagedBackends(directory: scratch, speed: speed, seed: options.seed &+ 0x2222, latencyScale: setup.world.latencyScale)
+            servers.add { backends.stop() }
+            toolURL = backends.url
+        }
+        let orchestrator = LiveOrchestrator(setup: setup, store: store, speed: speed, seed: options.seed, log: log, toolURL: toolURL)
         let threads = max(1, setup.config.poolSize) + max(1, setup.config.shards) + 4
         let executor = ThreadPoolExecutor(threads: threads, name: "agent")
         let wallStart = DispatchTime.now().uptimeNanoseconds

@@ -62,6 +62,8 @@ enum LiveSummary {
         s.tools.errors = c.toolErrors
         s.tools.shortCircuited = c.toolShortCircuited
         s.tools.fallbacks = c.toolFallbacks
+        s.tools.breakerTransitions = c.breakerTransitions
+        s.tools.breakerOpens = c.breakerOpens
 
         s.llm.requests = c.llmRequests
         s.llm.rateLimited = c.llmRateLimited

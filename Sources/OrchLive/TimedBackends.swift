@@ -20,10 +20,14 @@ final class TimedBackends: Sendable {
     private let model: Label
     private let keys: [Label]
     private let tools: [Label]
+    /// The tools over real HTTP (reference-backends or `--tool-url`); nil: in-process timed tools.
+    let httpTools: LiveToolClient?
     private let nextKey = Atomic<Int>(0)
     private let inflight = Atomic<Int>(0)
 
-    init(world: WorldConfig, config: OrchestratorConfig, clock: LiveClock, log: EventLog?, counters: LiveCounters, seed: UInt64) {
+    init(world: WorldConfig, config: OrchestratorConfig, clock: LiveClock, log: EventLog?, counters: LiveCounters, seed: UInt64,
+         toolURL: String?) {
+        httpTools = toolURL.map { LiveToolClient(baseURL: $0, tools: world.tools, config: config, clock: clock, log: log, counters: counters) }
         self.world = world
         self.config = config
         self.clock = clock
@@ -84,6 +88,7 @@ final class TimedBackends: Sendable {
 
     /// One call of tool `index`; with breakers on, an error is answered by the fallback.
     func tool(_ index: Int) async -> ToolResult {
+        if let httpTools { return await httpTools.call(index) }
         let t = world.tools[index]
         let (latencyNs, failed) = rng.withLock { r in (r.latency(t.latency.scaled(world.latencyScale)), r.chance(t.errorRate)) }
         let start = clock.nowNs()

@@ -38,6 +38,8 @@ public struct RunOptions: Sendable, Equatable {
     public var redisURLs: [String] = []
     /// `--postgres DSN`; nil: a throwaway cluster.
     public var postgresDSN: String?
+    /// `--tool-url URL`: the tools' base URL (`URL/tools/NAME`); nil: a reference-backends the run starts.
+    public var toolURL: String?
     /// `--speed` was given as `max` (meaningless live).
     public var speedIsMax = false
 
@@ -130,6 +132,10 @@ public struct RunOptions: Sendable, Equatable {
                 o.stateStore = s
             case "--redis": o.redisURLs.append(try v())
             case "--postgres": o.postgresDSN = try v()
+            case "--tool-url":
+                let u = try v()
+                guard u.hasPrefix("http://") || u.hasPrefix("https://") else { throw ReferenceError.usage("--tool-url \(u): give http://HOST:PORT") }
+                o.toolURL = u.hasSuffix("/") ? String(u.dropLast()) : u
             case "--no-log": o.noLog = true
             case "--quiet", "-q": o.quiet = true
             case "--list-scenarios": o.listScenarios = true
@@ -151,7 +157,7 @@ public struct RunOptions: Sendable, Equatable {
             if o.stateStore == "postgres" && !o.redisURLs.isEmpty { throw ReferenceError.usage("--redis needs --state-store redis") }
         } else {
             let liveOnly = (arguments.contains { $0 == "--state-store" || $0.hasPrefix("--state-store=") } ? ["--state-store"] : [])
-                + (o.redisURLs.isEmpty ? [] : ["--redis"]) + (o.postgresDSN == nil ? [] : ["--postgres"])
+                + (o.redisURLs.isEmpty ? [] : ["--redis"]) + (o.postgresDSN == nil ? [] : ["--postgres"]) + (o.toolURL == nil ? [] : ["--tool-url"])
             if let flag = liveOnly.first { throw ReferenceError.usage("\(flag) needs --live") }
         }
         if let s = o.source, s.isEmpty || s.contains("/") || s.hasPrefix(".") {
@@ -210,6 +216,9 @@ public struct RunOptions: Sendable, Equatable {
       --postgres DSN              a libpq connection string; without it a throwaway cluster (initdb as an
                                   unprivileged user, a free loopback port). Table orch_state is emptied
                                   at the start of the run
+      --tool-url URL              the tools over HTTP at URL/tools/NAME (default: a reference-backends the run
+                                  starts on a free loopback port; faults are scripted on its admin endpoint).
+                                  LLM calls still take the world's latencies in-process
       --quiet, -q                 no progress bar and no summary table
       --list-scenarios            list the scenarios and exit
       --help, -h                  show this help

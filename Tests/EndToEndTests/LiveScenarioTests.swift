@@ -66,6 +66,25 @@ import Testing
         #expect((memory["flushes"] as? Int ?? 0) > 0, "the write-back cache flushes to the real store")
     }
 
+    /// The CRM tool of a real HTTP backend (reference-backends, started by the run) hangs for
+    /// the middle third: calls time out for real, the breaker opens, fallbacks serve, and it
+    /// closes again after the outage — by the summary and by the collector.
+    @Test func toolOutageOpensTheBreakerOnRealTimeoutsFallbacksServeAndItClosesAfter() throws {
+        let dir = TempDir("live-tool-outage")
+        defer { dir.remove() }
+        let (summary, metrics, wall) = try Self.runLive("tool-outage", store: "redis", seconds: 30, dir: dir)
+        #expect(wall <= 90)
+        let tools = try #require(summary["tools"] as? [String: Any])
+        #expect((tools["timeouts"] as? Int ?? 0) > 0, "the hung HTTP calls must time out")
+        #expect((tools["breaker_opens"] as? Int ?? 0) > 0)
+        #expect((tools["fallbacks"] as? Int ?? 0) > 0)
+        #expect(Self.sum(metrics, "orch_tool_calls_total", where: "outcome=\"timeout\"") == Double(tools["timeouts"] as? Int ?? -1))
+        #expect(Self.sum(metrics, "orch_circuit_breaker_transitions_total", where: "to=\"open\"") > 0)
+        #expect(metrics["orch_circuit_breaker_state{source=\"tool-outage\",tool=\"crm\",state=\"closed\"}"] == 1, "closed after the outage")
+        let success = try #require(summary["success_rate"] as? Double)
+        #expect(success >= 0.99, "fallbacks keep the invocations going: \(summary["failure_reasons"] ?? "")")
+    }
+
     @Test func liveOnlyFlagsNeedLiveAndLiveNeedsAFactor() throws {
         let noLive = try runTool("reference-orchestrator", ["--scenario", "pilot", "--no-log", "--state-store", "postgres"])
         #expect(noLive.status == 2)
