@@ -21,6 +21,8 @@ final class LiveCounters: Sendable {
         var breakerTransitions = 0, breakerOpens = 0
         var llmRequests = 0, llmRateLimited = 0, llmErrors = 0, llmTimeouts = 0
         var tokensInput = 0, tokensOutput = 0, maxInflight = 0
+        var keyRotations = 0, maxWaiting = 0
+        var rateLimitWaitTotalNs: UInt64 = 0
         var events: UInt64 = 0
     }
 

@@ -32,14 +32,15 @@ extension LiveOrchestrator {
                     return
                 }
             case let .llm(count, input, output):
-                let ok = await withTaskGroup(of: Bool.self) { group in
+                let failed = await withTaskGroup(of: LLMOutcome?.self) { group in
                     for _ in 0..<count { group.addTask { [self] in await backends.llm(input: input, output: output) } }
-                    var all = true
-                    for await r in group { all = all && r }
-                    return all
+                    var first: LLMOutcome?
+                    for await r in group where first == nil { first = r }
+                    return first
                 }
-                if !ok {
-                    finish(inv, .failure, reason: "llm_error", startedAt: start)
+                if let failed {
+                    let name = failed == .rateLimited ? "rate_limited" : failed == .timeout ? "timeout" : "error"
+                    finish(inv, .failure, reason: "llm_\(name)", startedAt: start)
                     return
                 }
             case .tool(let t):

@@ -25,13 +25,15 @@ final class LiveOrchestrator: Sendable {
     private let queueLabel: Label
     private let poolLabel: Label
     private let rejectFull: Label
+    private let rejectBackpressure: Label
     private let nextID = Atomic<UInt64>(1)
     private let busy = Atomic<Int>(0)
     /// Wall-clock ns the run started; nil before.
     private let startNs = Mutex<UInt64>(0)
     private let accepting = Atomic<Bool>(true)
 
-    init(setup: RunSetup, store: any LiveStateStore, speed: Double, seed: UInt64, log: EventLog?, toolURL: String?) {
+    init(setup: RunSetup, store: any LiveStateStore, speed: Double, seed: UInt64, log: EventLog?, toolURL: String?,
+         llmURL: String?, llmKeys: [String]) {
         self.setup = setup
         config = setup.config
         clock = LiveClock(speed: speed)
@@ -39,13 +41,14 @@ final class LiveOrchestrator: Sendable {
         self.seed = seed
         state = LiveStateLayer(store: store, config: setup.config, clock: clock, log: log, counters: counters)
         backends = TimedBackends(world: setup.world, config: setup.config, clock: clock, log: log, counters: counters, seed: seed &+ 0x1111,
-                                 toolURL: toolURL)
+                                 toolURL: toolURL, llmURL: llmURL, llmKeys: llmKeys)
         queue = LiveRequestQueue(capacity: setup.config.components.boundedQueue ? setup.config.queueCapacity : nil)
         func label(_ s: String) -> Label { log?.label(s) ?? Label(id: 0) }
         agentLabels = setup.workload.agents.map { label($0.name) }
         queueLabel = label("requests")
         poolLabel = label("agents")
         rejectFull = label("queue_full")
+        rejectBackpressure = label("llm_backpressure")
     }
 
     /// The label of a state key (interned once).
@@ -159,7 +162,9 @@ final class LiveOrchestrator: Sendable {
         while accepting.load(ordering: .acquiring) {
             inv.submissions += 1
             inv.enqueuedAt = clock.nowNs()
-            if queue.offer(inv) {
+            let backpressure = config.components.rateLimiter
+                && (backends.httpLLM?.waiting.load(ordering: .relaxed) ?? 0) >= config.limiterBackpressureWaiting
+            if !backpressure && queue.offer(inv) {
                 let depth = queue.depth
                 counters.update { $0.maxQueueDepth = max($0.maxQueueDepth, depth) }
                 return
@@ -168,7 +173,7 @@ final class LiveOrchestrator: Sendable {
             let retryAfter = min(max(drain, config.minRetryAfterSeconds), config.maxRetryAfterSeconds)
             let now = clock.nowNs()
             counters.update { $0.queueRejections += 1 }
-            log?.emit(.queueRejection(queue: queueLabel, reason: rejectFull, retryAfterNs: clock.ns(simulatedSeconds: retryAfter)), at: now)
+            log?.emit(.queueRejection(queue: queueLabel, reason: backpressure ? rejectBackpressure : rejectFull, retryAfterNs: clock.ns(simulatedSeconds: retryAfter)), at: now)
             if inv.submissions >= config.callerAttempts {
                 finish(inv, .rejected, reason: "rejected", startedAt: nil)
                 return
@@ -236,7 +241,7 @@ final class LiveOrchestrator: Sendable {
     /// Scripts the scenario's tool faults on the real backends at their times (scenario
     /// time ÷ K); the backends end them themselves.
     private func scriptFaults() async {
-        guard let tools = backends.httpTools else { return }
+        let tools = backends.httpTools
         for fault in setup.world.faults.sorted(by: { $0.fromNs < $1.fromNs }) {
             let json: String
             let seconds = Double(fault.toNs &- fault.fromNs) / 1e9 / clock.speed
@@ -244,11 +249,13 @@ final class LiveOrchestrator: Sendable {
             case .toolHang(let t): json = #"{"fault":"tool_hang","tool":"\#(t)","seconds":\#(seconds)}"#
             case .toolDown(let t): json = #"{"fault":"tool_down","tool":"\#(t)","seconds":\#(seconds)}"#
             case let .toolSlow(t, f): json = #"{"fault":"tool_slow","tool":"\#(t)","factor":\#(f),"seconds":\#(seconds)}"#
+            case let .llmQuotaCut(_, f): json = #"{"fault":"llm_quota_cut","fraction":\#(f),"seconds":\#(seconds)}"#
             default: continue
             }
             let wait = Double(fault.fromNs &- min(fault.fromNs, simulatedNs())) / 1e9
             await clock.sleep(simulatedSeconds: wait)
             if Task.isCancelled { return }
+            guard let tools else { continue }
             if !tools.postFault(json) {
                 FileHandle.standardError.write(Data("reference-orchestrator: warning: could not script the fault \(json)\n".utf8))
             }
@@ -269,6 +276,7 @@ final class LiveOrchestrator: Sendable {
         let now = clock.nowNs()
         let depth = queue.depth
         log?.emit(.queueSample(queue: queueLabel, depth: UInt64(depth), capacity: UInt64(queue.capacity ?? 0)), at: now)
+        backends.httpLLM?.sample()
         log?.emit(.workerPoolSample(pool: poolLabel, busy: UInt64(max(0, busy.load(ordering: .relaxed))), size: UInt64(config.poolSize)), at: now)
     }
 }

@@ -54,13 +54,16 @@ public enum LiveRunner {
             }
             log = try EventLog(directory: out + "/" + sourceName)
         }
-        var toolURL = options.toolURL
-        if toolURL == nil {
+        var toolURL = options.toolURL, llmURL = options.llmURL
+        if toolURL == nil || llmURL == nil {
             let backends = try ManagedBackends(directory: scratch, speed: speed, seed: options.seed &+ 0x2222, latencyScale: setup.world.latencyScale)
             servers.add { backends.stop() }
-            toolURL = backends.url
+            toolURL = toolURL ?? backends.url
+            llmURL = llmURL ?? backends.url + "/v1"
         }
-        let orchestrator = LiveOrchestrator(setup: setup, store: store, speed: speed, seed: options.seed, log: log, toolURL: toolURL)
+        let llmKeys = options.llmKeys.isEmpty ? setup.world.llm.keys.map(\.alias) : options.llmKeys
+        let orchestrator = LiveOrchestrator(setup: setup, store: store, speed: speed, seed: options.seed, log: log, toolURL: toolURL,
+                                            llmURL: llmURL, llmKeys: llmKeys)
         let threads = max(1, setup.config.poolSize) + max(1, setup.config.shards) + 4
         let executor = ThreadPoolExecutor(threads: threads, name: "agent")
         let wallStart = DispatchTime.now().uptimeNanoseconds

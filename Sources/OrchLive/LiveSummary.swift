@@ -74,6 +74,9 @@ enum LiveSummary {
         s.llm.concurrencyLimit = o.backends.concurrencyLimit
         s.llm.tokensInput = c.tokensInput
         s.llm.tokensOutput = c.tokensOutput
+        s.llm.keyRotations = c.keyRotations
+        s.llm.maxWaiting = c.maxWaiting
+        s.llm.meanRateLimitWaitSeconds = c.llmRequests == 0 ? 0 : Double(c.rateLimitWaitTotalNs) / 1e9 / Double(c.llmRequests)
         return s
     }
 }

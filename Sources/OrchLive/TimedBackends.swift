@@ -22,11 +22,14 @@ final class TimedBackends: Sendable {
     private let tools: [Label]
     /// The tools over real HTTP (reference-backends or `--tool-url`); nil: in-process timed tools.
     let httpTools: LiveToolClient?
+    /// The LLM over real HTTP (reference-backends or `--llm-url`); nil: in-process timed LLM.
+    let httpLLM: LiveLLMClient?
     private let nextKey = Atomic<Int>(0)
     private let inflight = Atomic<Int>(0)
 
     init(world: WorldConfig, config: OrchestratorConfig, clock: LiveClock, log: EventLog?, counters: LiveCounters, seed: UInt64,
-         toolURL: String?) {
+         toolURL: String?, llmURL: String?, llmKeys: [String]) {
+        httpLLM = llmURL.map { LiveLLMClient(url: $0, apiKeys: llmKeys, world: world, config: config, clock: clock, log: log, counters: counters) }
         httpTools = toolURL.map { LiveToolClient(baseURL: $0, tools: world.tools, config: config, clock: clock, log: log, counters: counters) }
         self.world = world
         self.config = config
@@ -46,18 +49,19 @@ final class TimedBackends: Sendable {
     func toolIndex(_ name: String) -> Int? { world.tools.firstIndex { $0.name == name } }
 
     /// Concurrency limit of the keys in use (the summary's `llm.concurrency_limit`).
-    var concurrencyLimit: Int { world.llm.keys.prefix(keys.count).reduce(0) { $0 + $1.concurrency } }
+    var concurrencyLimit: Int { httpLLM?.concurrencyLimit ?? world.llm.keys.prefix(keys.count).reduce(0) { $0 + $1.concurrency } }
 
-    /// One LLM request; true when it succeeded. With the rate limiter on, an error is
+    /// One LLM request: nil when it succeeded, else how it failed. With the rate limiter on, an error is
     /// retried (up to 3 attempts, backing off 0.5 s, 1 s of scenario time), as the
     /// simulated limiter does; without it, an error fails the request.
-    func llm(input: Int, output: Int) async -> Bool {
+    func llm(input: Int, output: Int) async -> LLMOutcome? {
+        if let httpLLM { return await httpLLM.request(input: input, output: output) }
         let attempts = config.components.rateLimiter ? min(3, max(1, config.limiterAttempts)) : 1
         for attempt in 1...attempts {
-            if await llmAttempt(input: input, output: output) { return true }
+            if await llmAttempt(input: input, output: output) { return nil }
             if attempt < attempts { await clock.sleep(simulatedSeconds: 0.5 * Double(1 << (attempt - 1))) }
         }
-        return false
+        return .error
     }
 
     private func llmAttempt(input: Int, output: Int) async -> Bool {

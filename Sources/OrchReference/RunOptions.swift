@@ -40,6 +40,10 @@ public struct RunOptions: Sendable, Equatable {
     public var postgresDSN: String?
     /// `--tool-url URL`: the tools' base URL (`URL/tools/NAME`); nil: a reference-backends the run starts.
     public var toolURL: String?
+    /// `--llm-url URL`: an OpenAI-compatible base URL (`URL/chat/completions`); nil: the run's reference-backends.
+    public var llmURL: String?
+    /// `--llm-key KEY` (repeatable): the API keys to use (default: reference-backends' key-a … key-p).
+    public var llmKeys: [String] = []
     /// `--speed` was given as `max` (meaningless live).
     public var speedIsMax = false
 
@@ -132,6 +136,11 @@ public struct RunOptions: Sendable, Equatable {
                 o.stateStore = s
             case "--redis": o.redisURLs.append(try v())
             case "--postgres": o.postgresDSN = try v()
+            case "--llm-url":
+                let u = try v()
+                guard u.hasPrefix("http://") || u.hasPrefix("https://") else { throw ReferenceError.usage("--llm-url \(u): give http://HOST:PORT/v1") }
+                o.llmURL = u.hasSuffix("/") ? String(u.dropLast()) : u
+            case "--llm-key": o.llmKeys.append(try v())
             case "--tool-url":
                 let u = try v()
                 guard u.hasPrefix("http://") || u.hasPrefix("https://") else { throw ReferenceError.usage("--tool-url \(u): give http://HOST:PORT") }
@@ -156,8 +165,13 @@ public struct RunOptions: Sendable, Equatable {
             if o.stateStore == "redis" && o.postgresDSN != nil { throw ReferenceError.usage("--postgres needs --state-store postgres") }
             if o.stateStore == "postgres" && !o.redisURLs.isEmpty { throw ReferenceError.usage("--redis needs --state-store redis") }
         } else {
-            let liveOnly = (arguments.contains { $0 == "--state-store" || $0.hasPrefix("--state-store=") } ? ["--state-store"] : [])
-                + (o.redisURLs.isEmpty ? [] : ["--redis"]) + (o.postgresDSN == nil ? [] : ["--postgres"]) + (o.toolURL == nil ? [] : ["--tool-url"])
+            var liveOnly: [String] = []
+            if arguments.contains(where: { $0 == "--state-store" || $0.hasPrefix("--state-store=") }) { liveOnly.append("--state-store") }
+            if !o.redisURLs.isEmpty { liveOnly.append("--redis") }
+            if o.postgresDSN != nil { liveOnly.append("--postgres") }
+            if o.toolURL != nil { liveOnly.append("--tool-url") }
+            if o.llmURL != nil { liveOnly.append("--llm-url") }
+            if !o.llmKeys.isEmpty { liveOnly.append("--llm-key") }
             if let flag = liveOnly.first { throw ReferenceError.usage("\(flag) needs --live") }
         }
         if let s = o.source, s.isEmpty || s.contains("/") || s.hasPrefix(".") {
@@ -217,8 +231,11 @@ public struct RunOptions: Sendable, Equatable {
                                   unprivileged user, a free loopback port). Table orch_state is emptied
                                   at the start of the run
       --tool-url URL              the tools over HTTP at URL/tools/NAME (default: a reference-backends the run
-                                  starts on a free loopback port; faults are scripted on its admin endpoint).
-                                  LLM calls still take the world's latencies in-process
+                                  starts on a free loopback port; faults are scripted on its admin endpoint)
+      --llm-url URL               an OpenAI-compatible API (URL/chat/completions, e.g. http://127.0.0.1:8000/v1 for
+                                  vLLM or Ollama) instead of the run's reference-backends
+      --llm-key KEY               an API key (Authorization: Bearer KEY), repeatable: the limiter rotates over
+                                  them (default: reference-backends' key-a … key-p)
       --quiet, -q                 no progress bar and no summary table
       --list-scenarios            list the scenarios and exit
       --help, -h                  show this help

@@ -7,11 +7,11 @@ import Testing
 @Suite struct LiveScenarioTests {
     /// Runs `scenario` live on `store` for `seconds` of wall-clock time at 100× and returns
     /// its summary and the collector's exposition of its log.
-    static func runLive(_ scenario: String, store: String, seconds: Int, dir: TempDir) throws -> (summary: [String: Any], metrics: [String: Double], wall: Double) {
+    static func runLive(_ scenario: String, store: String, seconds: Int, dir: TempDir, extra: [String] = []) throws -> (summary: [String: Any], metrics: [String: Double], wall: Double) {
         let started = Date()
         let run = try runTool("reference-orchestrator", ["--scenario", scenario, "--live", "--state-store", store, "--speed", "100",
                                                          "--duration", String(seconds), "--out", dir.sub("root"),
-                                                         "--summary-json", dir.sub("summary.json"), "--quiet"])
+                                                         "--summary-json", dir.sub("summary.json"), "--quiet"] + extra)
         let wall = Date().timeIntervalSince(started)
         #expect(run.status == 0, "\(run.stderr)")
         let summary = try readJSON(dir.sub("summary.json"))
@@ -83,6 +83,39 @@ import Testing
         #expect(metrics["orch_circuit_breaker_state{source=\"tool-outage\",tool=\"crm\",state=\"closed\"}"] == 1, "closed after the outage")
         let success = try #require(summary["success_rate"] as? Double)
         #expect(success >= 0.99, "fallbacks keep the invocations going: \(summary["failure_reasons"] ?? "")")
+    }
+
+    /// reference-backends cuts every key's quota to 10% for the middle third: its 429s (with
+    /// Retry-After) reach the orchestrator over HTTP, the limiter rotates keys, follows the
+    /// cut limits the x-ratelimit headers show and queues requests; the invocations get through.
+    @Test func llmQuotaCutGets429sFromTheServerRotatesKeysAndTheLimiterQueues() throws {
+        let dir = TempDir("live-quota-cut")
+        defer { dir.remove() }
+        let (summary, metrics, _) = try Self.runLive("llm-quota-cut", store: "redis", seconds: 30, dir: dir)
+        let llm = try #require(summary["llm"] as? [String: Any])
+        let limited = try #require(llm["rate_limited"] as? Int)
+        #expect(limited > 0)
+        #expect(Self.sum(metrics, "orch_llm_requests_total", where: "outcome=\"rate_limited\"") == Double(limited))
+        #expect((llm["key_rotations"] as? Int ?? 0) > 0)
+        #expect((llm["max_waiting"] as? Int ?? 0) > 0, "the limiter must queue requests while the quota is cut")
+        #expect(Self.sum(metrics, "orch_llm_key_rotations_total") > 0)
+        let success = try #require(summary["success_rate"] as? Double)
+        #expect(success >= 0.95, "\(summary["failure_reasons"] ?? "")")
+    }
+
+    /// Without the limiter (one key, every request fired at once), the orchestrator has more
+    /// requests in flight than the server's concurrency limit, and the server says 429.
+    @Test func withoutTheLimiterInFlightRequestsExceedTheServersConcurrencyLimit() throws {
+        let dir = TempDir("live-quota-naive")
+        defer { dir.remove() }
+        let (summary, _, _) = try Self.runLive("llm-quota-cut", store: "redis", seconds: 20, dir: dir, extra: ["--naive", "limiter"])
+        let llm = try #require(summary["llm"] as? [String: Any])
+        let inflight = try #require(llm["max_inflight"] as? Int)
+        let limit = try #require(llm["concurrency_limit"] as? Int)
+        #expect(limit == 20)
+        #expect(inflight > limit)
+        #expect((llm["rate_limited"] as? Int ?? 0) > 0)
+        #expect(llm["key_rotations"] as? Int == 0)
     }
 
     @Test func liveOnlyFlagsNeedLiveAndLiveNeedsAFactor() throws {
