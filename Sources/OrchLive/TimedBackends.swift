@@ -2,11 +2,11 @@ import OrchLog
 import OrchReference
 import Synchronization
 
-/// In-process LLM and tool backends for a live run whose state path is the point: each
+/// The live run's LLM and tools: over real HTTP (`httpLLM`, `httpTools`: reference-backends
+/// or the URLs given) when set — as `LiveRunner` always sets them — else in-process: each
 /// call takes the scenario world's latency (log-normal, ÷ K of wall-clock time, the agent's
-/// thread given back while it waits) and fails at the world's error rate. No rate limits,
-/// no quota cuts, no hangs: the real HTTP backends (`reference-backends`) are what the
-/// LLM- and tool-fault scenarios need, and they are not built yet.
+/// thread given back while it waits) and fails at the world's error rate, with no rate
+/// limits, quota cuts or hangs (what unit-level uses of the orchestrator get).
 ///
 /// Every call is logged as the simulated orchestrator logs it (`llm_request`, `tool_call`).
 final class TimedBackends: Sendable {
