@@ -18,6 +18,8 @@ public enum BackendsCommand {
       --speed K            time runs K× faster: latencies and retry-afters ÷ K, quotas refill K× faster
       --seed S             random seed of latencies and errors (default 1)
       --latency-scale X    multiply every latency (0: instant backends)
+      --concurrency N      every key's concurrency limit (default 20)
+      --rpm N, --tpm N     every key's requests and tokens per minute (default 1000, 400000)
       --help, -h           show this help
 
     ENDPOINTS
@@ -37,6 +39,7 @@ public enum BackendsCommand {
     /// Runs the command with `arguments` (without the program name); returns the exit status.
     public static func main(_ arguments: [String]) -> Int32 {
         var host = "127.0.0.1", port: UInt16 = 0, speed = 1.0, seed: UInt64 = 1, latencyScale: Double?
+        var concurrency: Int?, rpm: Double?, tpm: Double?
         var i = 0
         func fail(_ m: String) -> Int32 {
             FileHandle.standardError.write(Data("reference-backends: \(m)\n".utf8))
@@ -66,6 +69,14 @@ public enum BackendsCommand {
                 guard let v = value, let x = Double(v), x >= 0, x <= 1000 else { return fail("--latency-scale: give a factor, 0 to 1000") }
                 latencyScale = x
                 i += 1
+            case "--concurrency":
+                guard let v = value, let n = Int(v), n > 0 else { return fail("--concurrency: give a positive integer") }
+                concurrency = n
+                i += 1
+            case "--rpm", "--tpm":
+                guard let v = value, let n = Double(v), n > 0, n.isFinite else { return fail("\(arg): give a positive number per minute") }
+                if arg == "--rpm" { rpm = n } else { tpm = n }
+                i += 1
             default:
                 return fail("unknown argument \(arg) (see --help)")
             }
@@ -73,6 +84,9 @@ public enum BackendsCommand {
         }
         var world = WorldConfig()
         if let latencyScale { world.latencyScale = latencyScale }
+        world.llm.keys = world.llm.keys.map {
+            ProviderKeyConfig(alias: $0.alias, concurrency: concurrency ?? $0.concurrency, rpm: rpm ?? $0.rpm, tpm: tpm ?? $0.tpm)
+        }
         let backends = Backends(world: world, speed: speed, seed: seed)
         let server: BackendServer
         do {

@@ -56,7 +56,7 @@ public enum LiveRunner {
         }
         var toolURL = options.toolURL, llmURL = options.llmURL
         if toolURL == nil || llmURL == nil {
-            let backends = try ManagedBackends(directory: scratch, speed: speed, seed: options.seed &+ 0x2222, latencyScale: setup.world.latencyScale)
+            let backends = try ManagedBackends(directory: scratch, speed: speed, seed: options.seed &+ 0x2222, world: setup.world)
             servers.add { backends.stop() }
             toolURL = toolURL ?? backends.url
             llmURL = llmURL ?? backends.url + "/v1"
