@@ -22,6 +22,7 @@ let package = Package(
         .executable(name: "orchlog", targets: ["orchlog"]),
         .executable(name: "orchlog-collector", targets: ["orchlog-collector"]),
         .executable(name: "reference-orchestrator", targets: ["reference-orchestrator"]),
+        .executable(name: "reference-backends", targets: ["reference-backends"]),
         .executable(name: "orchlog-bench", targets: ["orchlog-bench"]),
     ],
     targets: [
@@ -33,6 +34,12 @@ let package = Package(
         .systemLibrary(name: "COrchMicroHTTPD", pkgConfig: "libmicrohttpd", providers: [.apt(["libmicrohttpd-dev"])]),
         .systemLibrary(name: "COrchYAML", pkgConfig: "yaml-0.1", providers: [.apt(["libyaml-dev"])]),
         .systemLibrary(name: "COrchCrypt", pkgConfig: "libcrypt", providers: [.apt(["libcrypt-dev"])]),
+        // Clients of the live reference orchestrator (Redis, PostgreSQL, HTTP).
+        .systemLibrary(name: "COrchHiredis", pkgConfig: "hiredis", providers: [.apt(["libhiredis-dev"])]),
+        .systemLibrary(name: "COrchPQ", pkgConfig: "libpq", providers: [.apt(["libpq-dev"])]),
+        .systemLibrary(name: "COrchCurl", pkgConfig: "libcurl", providers: [.apt(["libcurl4-openssl-dev"])]),
+        // Header-only: glibc's posix_spawn_file_actions_addclosefrom_np (a _GNU_SOURCE declaration).
+        .systemLibrary(name: "COrchSpawn"),
 
         // The revision and build date the executables report (--version, build_info): a C
         // define (a safe setting) carrying the commit SwiftPM read from the checkout.
@@ -44,12 +51,17 @@ let package = Package(
         .target(name: "OrchMetrics"),
         .target(name: "OrchCollector", dependencies: ["OrchLog", "OrchMetrics", "OrchVersion", "COrchZlib", "COrchMicroHTTPD", "COrchYAML", "COrchCrypt"]),
         .target(name: "OrchReference", dependencies: ["OrchLog", "OrchVersion"]),
+        // The reference orchestrator's live mode: real Redis / PostgreSQL stores and HTTP.
+        .target(name: "OrchLive", dependencies: ["OrchReference", "OrchLog", "COrchHiredis", "COrchPQ", "COrchCurl", "COrchSpawn"]),
+        // The live mode's LLM provider and tools over real HTTP (libmicrohttpd).
+        .target(name: "OrchBackends", dependencies: ["OrchReference", "COrchMicroHTTPD"]),
         .target(name: "OrchCLI", dependencies: ["OrchLog", "OrchCollector", "OrchVersion", "COrchYAML"]),
 
         // Thin executables.
         .executableTarget(name: "orchlog", dependencies: ["OrchCLI"]),
         .executableTarget(name: "orchlog-collector", dependencies: ["OrchCollector"]),
-        .executableTarget(name: "reference-orchestrator", dependencies: ["OrchReference"]),
+        .executableTarget(name: "reference-orchestrator", dependencies: ["OrchReference", "OrchLive"]),
+        .executableTarget(name: "reference-backends", dependencies: ["OrchBackends"]),
         .executableTarget(name: "orchlog-bench", dependencies: ["OrchLog", "OrchMetrics", "OrchCollector", "OrchReference", "OrchCLI", "COrchZlib", "COrchDeflate"]),
         // The instrumenting guide's code, compiled so the guide cannot rot.
         .executableTarget(name: "orchlog-example", dependencies: ["OrchLog"], path: "Examples"),
@@ -61,6 +73,7 @@ let package = Package(
         .testTarget(name: "OrchCollectorTests", dependencies: ["OrchCollector", "OrchLog", "OrchMetrics", "OrchTestSupport"]),
         .testTarget(name: "OrchReferenceTests", dependencies: ["OrchReference", "OrchLog", "OrchTestSupport"]),
         .testTarget(name: "OrchCLITests", dependencies: ["OrchCLI", "OrchLog"]),
+        .testTarget(name: "OrchLiveTests", dependencies: ["OrchLive", "OrchLog", "OrchTestSupport"]),
         .testTarget(name: "EndToEndTests", dependencies: ["OrchLog", "OrchTestSupport"]),
     ]
 )

@@ -14,9 +14,14 @@ final class StopFlag: Sendable {
 
 /// The `reference-orchestrator` command: everything but process exit.
 public enum ReferenceCLI {
+    /// Runs a scenario live (`--live`; the OrchLive module provides it): the parsed options
+    /// and a check that turns true on SIGINT/SIGTERM; returns the run's summary.
+    public typealias LiveRunner = @Sendable (_ options: RunOptions, _ shouldStop: @escaping @Sendable () -> Bool) throws -> RunSummary
+
     /// Runs the command with `arguments` (without the program name); prints to stdout and
-    /// stderr and returns the exit status: 0 done, 1 failure, 2 usage.
-    public static func main(_ arguments: [String]) -> Int32 {
+    /// stderr and returns the exit status: 0 done, 1 failure, 2 usage. `live` runs `--live`
+    /// scenarios (without it, `--live` is a usage error).
+    public static func main(_ arguments: [String], live: LiveRunner? = nil) -> Int32 {
         // Before anything opens a file: a closed 1 or 2 would otherwise be reused by the log.
         StandardStreams.reopenClosed()
         if arguments.first == "--version" {
@@ -68,9 +73,15 @@ public enum ReferenceCLI {
                 for source in sources { source.cancel() }
                 for sig in stopSignals { signal(sig, SIG_DFL) }
             }
-            var bar = ProgressBar(enabled: tty)
-            let summary = try run(options, shouldStop: { stop.isSet }, progress: { bar.update($0) })
-            bar.clear()
+            let summary: RunSummary
+            if options.live {
+                guard let live else { throw ReferenceError.usage("--live: this build has no live mode") }
+                summary = try live(options, { stop.isSet })
+            } else {
+                var bar = ProgressBar(enabled: tty)
+                summary = try run(options, shouldStop: { stop.isSet }, progress: { bar.update($0) })
+                bar.clear()
+            }
             if !options.quiet { print(summary.table()) }
             if let path = options.summaryJSON {
                 do {

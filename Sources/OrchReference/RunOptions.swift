@@ -29,6 +29,24 @@ public struct RunOptions: Sendable, Equatable {
     public var listScenarios = false
     public var help = false
 
+    // Live mode (`--live`): real threads, wall-clock time, a real state store.
+    /// Run the scenario live instead of simulated.
+    public var live = false
+    /// `--state-store`: "redis" (default) or "postgres".
+    public var stateStore = "redis"
+    /// `--redis URL` (repeatable: one shard per server); empty: throwaway redis-server processes.
+    public var redisURLs: [String] = []
+    /// `--postgres DSN`; nil: a throwaway cluster.
+    public var postgresDSN: String?
+    /// `--tool-url URL`: the tools' base URL (`URL/tools/NAME`); nil: a reference-backends the run starts.
+    public var toolURL: String?
+    /// `--llm-url URL`: an OpenAI-compatible base URL (`URL/chat/completions`); nil: the run's reference-backends.
+    public var llmURL: String?
+    /// `--llm-key KEY` (repeatable): the API keys to use (default: reference-backends' key-a … key-p).
+    public var llmKeys: [String] = []
+    /// `--speed` was given as `max` (meaningless live).
+    public var speedIsMax = false
+
     /// No scenario yet; everything else at its default.
     public init() {}
 
@@ -61,8 +79,10 @@ public struct RunOptions: Sendable, Equatable {
                 let s = try v()
                 if s == "max" {
                     o.pacing = .maxSpeed
+                    o.speedIsMax = true
                 } else if let k = Double(s), k > 0, k.isFinite {
                     o.pacing = .factor(k)
+                    o.speedIsMax = false
                 } else {
                     throw ReferenceError.usage("--speed \(s): give a positive factor (1 = real time) or max")
                 }
@@ -109,6 +129,22 @@ public struct RunOptions: Sendable, Equatable {
                 case "working-hours": o.flatProfile = false
                 default: throw ReferenceError.usage("--profile \(s): give working-hours or flat")
                 }
+            case "--live": o.live = true
+            case "--state-store":
+                let s = try v()
+                guard s == "redis" || s == "postgres" else { throw ReferenceError.usage("--state-store \(s): give redis or postgres") }
+                o.stateStore = s
+            case "--redis": o.redisURLs.append(try v())
+            case "--postgres": o.postgresDSN = try v()
+            case "--llm-url":
+                let u = try v()
+                guard u.hasPrefix("http://") || u.hasPrefix("https://") else { throw ReferenceError.usage("--llm-url \(u): give http://HOST:PORT/v1") }
+                o.llmURL = u.hasSuffix("/") ? String(u.dropLast()) : u
+            case "--llm-key": o.llmKeys.append(try v())
+            case "--tool-url":
+                let u = try v()
+                guard u.hasPrefix("http://") || u.hasPrefix("https://") else { throw ReferenceError.usage("--tool-url \(u): give http://HOST:PORT") }
+                o.toolURL = u.hasSuffix("/") ? String(u.dropLast()) : u
             case "--no-log": o.noLog = true
             case "--quiet", "-q": o.quiet = true
             case "--list-scenarios": o.listScenarios = true
@@ -124,6 +160,20 @@ public struct RunOptions: Sendable, Equatable {
             throw ReferenceError.usage("unknown scenario \(o.scenario) (one of: \(Scenario.all.map(\.name).joined(separator: ", ")))")
         }
         if !o.noLog && o.out == nil { throw ReferenceError.usage("--out is required (or --no-log)") }
+        if o.live {
+            if o.speedIsMax { throw ReferenceError.usage("--speed max: a live run is in wall-clock time; give a factor K (latencies ÷ K, arrival rates × K)") }
+            if o.stateStore == "redis" && o.postgresDSN != nil { throw ReferenceError.usage("--postgres needs --state-store postgres") }
+            if o.stateStore == "postgres" && !o.redisURLs.isEmpty { throw ReferenceError.usage("--redis needs --state-store redis") }
+        } else {
+            var liveOnly: [String] = []
+            if arguments.contains(where: { $0 == "--state-store" || $0.hasPrefix("--state-store=") }) { liveOnly.append("--state-store") }
+            if !o.redisURLs.isEmpty { liveOnly.append("--redis") }
+            if o.postgresDSN != nil { liveOnly.append("--postgres") }
+            if o.toolURL != nil { liveOnly.append("--tool-url") }
+            if o.llmURL != nil { liveOnly.append("--llm-url") }
+            if !o.llmKeys.isEmpty { liveOnly.append("--llm-key") }
+            if let flag = liveOnly.first { throw ReferenceError.usage("\(flag) needs --live") }
+        }
         if let s = o.source, s.isEmpty || s.contains("/") || s.hasPrefix(".") {
             throw ReferenceError.usage("--source \(s): give a plain directory name")
         }
@@ -154,9 +204,11 @@ public struct RunOptions: Sendable, Equatable {
       --scenario NAME             the scenario to run (see --list-scenarios)
       --out ROOT                  write the event log to ROOT/<source>/
       --source NAME               the source directory's name (default: the scenario's name)
-      --speed K|max               simulated time runs K× faster than real time (1: real time; default max)
+      --speed K|max               simulated time runs K× faster than real time (1: real time; default max);
+                                  live: every backend latency and timeout ÷ K, arrival rates × K (default 1)
       --invocations-per-day N     mean arrival rate (alias --rate; default: the scenario's)
-      --duration D                simulated time to run: seconds, or 90m, 6h, 1d (default: the scenario's)
+      --duration D                simulated time to run: seconds, or 90m, 6h, 1d (default: the scenario's);
+                                  live: wall-clock time to run (default 60s), covering D × K of traffic
       --seed S                    random seed (default 1); the same seed gives the same run
       --summary-json FILE         also write the summary as JSON to FILE
       --naive LIST                switch components off: queue, occ, cache, breaker, limiter, all
@@ -166,6 +218,24 @@ public struct RunOptions: Sendable, Equatable {
       --profile working-hours|flat  arrivals follow the working day (default, peak ≈ 3× the mean) or a flat rate
       --latency-scale X           multiply every simulated backend latency (0: instant backends, for benchmarks)
       --no-log                    run without writing events (the uninstrumented baseline)
+
+    LIVE MODE
+      --live                      run the scenario for real: agent tasks on real threads, wall-clock time,
+                                  a real state store (the summary gains mode "live", state.store and
+                                  state.lost_updates counted by the store itself)
+      --state-store redis|postgres  the state store (default redis)
+      --redis URL                 a Redis server (redis://HOST:PORT), one per shard, repeatable; without it
+                                  throwaway redis-server processes on free loopback ports. Keys orch:rec:*
+                                  on it are deleted at the start of the run
+      --postgres DSN              a libpq connection string; without it a throwaway cluster (initdb as an
+                                  unprivileged user, a free loopback port). Table orch_state is emptied
+                                  at the start of the run
+      --tool-url URL              the tools over HTTP at URL/tools/NAME (default: a reference-backends the run
+                                  starts on a free loopback port; faults are scripted on its admin endpoint)
+      --llm-url URL               an OpenAI-compatible API (URL/chat/completions, e.g. http://127.0.0.1:8000/v1 for
+                                  vLLM or Ollama) instead of the run's reference-backends
+      --llm-key KEY               an API key (Authorization: Bearer KEY), repeatable: the limiter rotates over
+                                  them (default: reference-backends' key-a … key-p)
       --quiet, -q                 no progress bar and no summary table
       --list-scenarios            list the scenarios and exit
       --version                   version, revision, build date, Swift version, platform

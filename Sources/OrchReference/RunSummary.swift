@@ -65,6 +65,10 @@ public struct RunSummary: Codable, Sendable, Equatable {
         public var staleReads: Int
         /// timeouts / writes.
         public var timeoutRate: Double
+        /// Live mode: the state store ("redis", "postgres"); nil in simulated runs. Live, the
+        /// store's own ground truth gives `lostUpdates`: writes that reported success minus
+        /// versions actually advanced, counted atomically in the store.
+        public var store: String? = nil
     }
 
     /// The backing store under the state layer.
@@ -122,6 +126,9 @@ public struct RunSummary: Codable, Sendable, Equatable {
     public var source: String = ""
     public var seed: UInt64 = 0
     public var invocationsPerDay: Double = 0
+    /// "simulated" (discrete-event, simulated time) or "live" (real threads, wall-clock time,
+    /// real state store).
+    public var mode: String = "simulated"
     /// The protections on ("none" for a fully naive run).
     public var components: String
     /// Simulated time covered, and the wall-clock time it took (s).

@@ -1,0 +1,103 @@
+import COrchCurl
+import Foundation
+import Synchronization
+
+/// How an HTTP request ended.
+enum HTTPResult: Sendable {
+    /// An answer: status, headers (names lowercased), body.
+    case response(status: Int, headers: [String: String], body: [UInt8])
+    /// No answer within the connect or total timeout.
+    case timeout
+    /// Could not connect, or the connection broke.
+    case failed(String)
+}
+
+/// A blocking HTTP client on libcurl's easy interface, with real connect and total
+/// timeouts; safe from many threads (each call takes an easy handle of its own from a pool,
+/// so connections are kept alive between calls). Run it on a thread that may block (the
+/// live orchestrator's `ThreadPoolExecutor`).
+final class HTTPClient: Sendable {
+    private struct Handle: @unchecked Sendable {  // an easy handle is used by one caller at a time: taken from and given back to `idle` under its mutex
+        let curl: UnsafeMutableRawPointer
+    }
+
+    private let idle = Mutex<[Handle]>([])
+    private static let globalInit: CURLcode = curl_global_init(Int(CURL_GLOBAL_DEFAULT))
+
+    init() {
+        _ = Self.globalInit
+    }
+
+    deinit {
+        for h in idle.withLock({ $0 }) { curl_easy_cleanup(h.curl) }
+    }
+
+    /// POSTs `body` to `url` with `headers` ("Name: value").
+    func post(_ url: String, headers: [String] = [], body: [UInt8], connectTimeoutMs: Int, timeoutMs: Int) -> HTTPResult {
+        guard let handle = idle.withLock({ $0.popLast() }) ?? curl_easy_init().map({ Handle(curl: $0) }) else {
+            return .failed("curl_easy_init failed")
+        }
+        let h = handle.curl
+        curl_easy_reset(h)
+        let buffer = ResponseBuffer()
+        let context = Unmanaged.passRetained(buffer)
+        defer { context.release() }
+        var list: UnsafeMutablePointer<curl_slist>?
+        for header in headers + ["Content-Type: application/json", "Expect:"] { list = curl_slist_append(list, header) }
+        defer { curl_slist_free_all(list) }
+        _ = COrchCurl_setString(h, CURLOPT_URL, url)
+        _ = COrchCurl_setLong(h, CURLOPT_NOSIGNAL, 1)
+        _ = COrchCurl_setLong(h, CURLOPT_CONNECTTIMEOUT_MS, max(1, connectTimeoutMs))
+        _ = COrchCurl_setLong(h, CURLOPT_TIMEOUT_MS, max(1, timeoutMs))
+        _ = COrchCurl_setLong(h, CURLOPT_POST, 1)
+        _ = COrchCurl_setList(h, CURLOPT_HTTPHEADER, list)
+        _ = COrchCurl_setDataCallback(h, CURLOPT_WRITEFUNCTION, orchLiveCurlWrite)
+        _ = COrchCurl_setPointer(h, CURLOPT_WRITEDATA, context.toOpaque())
+        _ = COrchCurl_setDataCallback(h, CURLOPT_HEADERFUNCTION, orchLiveCurlHeader)
+        _ = COrchCurl_setPointer(h, CURLOPT_HEADERDATA, context.toOpaque())
+        let rc: CURLcode = body.withUnsafeBytes { raw in
+            _ = COrchCurl_setLong(h, CURLOPT_POSTFIELDSIZE, raw.count)
+            _ = COrchCurl_setPointer(h, CURLOPT_POSTFIELDS, UnsafeMutableRawPointer(mutating: raw.baseAddress ?? UnsafeRawPointer(bitPattern: 1)!))
+            return curl_easy_perform(h)
+        }
+        var status = 0
+        _ = COrchCurl_getLong(h, CURLINFO_RESPONSE_CODE, &status)
+        idle.withLock { $0.append(handle) }
+        switch rc {
+        case CURLE_OK:
+            return .response(status: status, headers: buffer.headers, body: buffer.body)
+        case CURLE_OPERATION_TIMEDOUT:
+            return .timeout
+        default:
+            return .failed("\(url): \(String(cString: curl_easy_strerror(rc)))")
+        }
+    }
+}
+
+/// What libcurl's callbacks collect for one request.
+final class ResponseBuffer {
+    var body: [UInt8] = []
+    var headers: [String: String] = [:]
+}
+
+// MARK: - C callbacks (free functions: libcurl calls them on the calling thread)
+
+private func orchLiveCurlWrite(_ data: UnsafeMutablePointer<CChar>?, _ size: Int, _ count: Int, _ context: UnsafeMutableRawPointer?) -> Int {
+    guard let data, let context else { return 0 }
+    let n = size * count
+    let buffer = Unmanaged<ResponseBuffer>.fromOpaque(context).takeUnretainedValue()
+    data.withMemoryRebound(to: UInt8.self, capacity: n) { buffer.body.append(contentsOf: UnsafeBufferPointer(start: $0, count: n)) }
+    return n
+}
+
+private func orchLiveCurlHeader(_ data: UnsafeMutablePointer<CChar>?, _ size: Int, _ count: Int, _ context: UnsafeMutableRawPointer?) -> Int {
+    guard let data, let context else { return 0 }
+    let n = size * count
+    let line = data.withMemoryRebound(to: UInt8.self, capacity: n) { String(decoding: UnsafeBufferPointer(start: $0, count: n), as: UTF8.self) }
+    if let colon = line.firstIndex(of: ":") {
+        let name = line[..<colon].lowercased()
+        let value = line[line.index(after: colon)...].trimmingCharacters(in: .whitespacesAndNewlines)
+        Unmanaged<ResponseBuffer>.fromOpaque(context).takeUnretainedValue().headers[name] = value
+    }
+    return n
+}

@@ -1,0 +1,132 @@
+import Foundation
+import OrchTestSupport
+import Testing
+
+/// `reference-orchestrator --live` on real state stores, run as a user runs it, its log read
+/// by the collector as Prometheus would see it.
+@Suite struct LiveScenarioTests {
+    /// Runs `scenario` live on `store` for `seconds` of wall-clock time at 100× and returns
+    /// its summary and the collector's exposition of its log.
+    static func runLive(_ scenario: String, store: String, seconds: Int, dir: TempDir, extra: [String] = []) throws -> (summary: [String: Any], metrics: [String: Double], wall: Double) {
+        let started = Date()
+        let run = try runTool("reference-orchestrator", ["--scenario", scenario, "--live", "--state-store", store, "--speed", "100",
+                                                         "--duration", String(seconds), "--out", dir.sub("root"),
+                                                         "--summary-json", dir.sub("summary.json"), "--quiet"] + extra)
+        let wall = Date().timeIntervalSince(started)
+        #expect(run.status == 0, "\(run.stderr)")
+        let summary = try readJSON(dir.sub("summary.json"))
+        let collector = try runTool("orchlog-collector", ["--log.dir", dir.sub("root"), "--once"])
+        #expect(collector.status == 0, "\(collector.stderr)")
+        return (summary, parseExposition(collector.stdout), wall)
+    }
+
+    static func sum(_ metrics: [String: Double], _ family: String, where filter: String = "") -> Double {
+        metrics.filter { $0.key.hasPrefix(family + "{") && (filter.isEmpty || $0.key.contains(filter)) }.values.reduce(0, +)
+    }
+
+    /// The incident's silent failure, for real: ten agent instances on real threads
+    /// read-modify-write shared accounts with blind writes on a real store, and updates are
+    /// lost. The store counts them itself (writes that reported success − versions actually
+    /// advanced), and the collector, from the log's versions alone, finds exactly as many.
+    @Test(arguments: ["redis", "postgres"])
+    func productionNaiveLosesUpdatesAndTheCollectorCountsExactlyTheStoresGroundTruth(store: String) throws {
+        let dir = TempDir("live-naive-\(store)")
+        defer { dir.remove() }
+        let (summary, metrics, wall) = try Self.runLive("production-naive", store: store, seconds: 15, dir: dir)
+        #expect(wall <= 60)
+        #expect(summary["mode"] as? String == "live")
+        let state = try #require(summary["state"] as? [String: Any])
+        #expect(state["store"] as? String == store)
+        let lost = try #require(state["lost_updates"] as? Int)
+        #expect(lost > 0)
+        #expect(Self.sum(metrics, "orch_state_lost_updates_total") == Double(lost), "\(metrics.filter { $0.key.contains("lost_updates") })")
+        // Every committed write the summary counts is in the log.
+        let committed = try #require(state["committed"] as? Int)
+        #expect(Self.sum(metrics, "orch_state_writes_total", where: "outcome=\"committed\"") == Double(committed))
+    }
+
+    /// Every protection on, on the same real stores: writers collide (conflicts), retry with
+    /// the fresh version, and no update is lost — by the store's count and the collector's.
+    @Test(arguments: ["redis", "postgres"])
+    func productionHardenedLosesNoUpdateAndSucceeds(store: String) throws {
+        let dir = TempDir("live-hardened-\(store)")
+        defer { dir.remove() }
+        let (summary, metrics, wall) = try Self.runLive("production-hardened", store: store, seconds: 15, dir: dir)
+        #expect(wall <= 60)
+        let state = try #require(summary["state"] as? [String: Any])
+        #expect(state["store"] as? String == store)
+        #expect(state["lost_updates"] as? Int == 0)
+        #expect((state["conflicts"] as? Int ?? 0) > 0, "the writers must really collide for 0 lost updates to mean anything")
+        #expect(Self.sum(metrics, "orch_state_lost_updates_total") == 0)
+        let success = try #require(summary["success_rate"] as? Double)
+        #expect(success >= 0.995, "\(summary["failure_reasons"] ?? "")")
+        let invocations = try #require(summary["invocations"] as? [String: Any])
+        #expect((invocations["total"] as? Int ?? 0) > 200)
+        let memory = try #require(summary["memory"] as? [String: Any])
+        #expect((memory["flushes"] as? Int ?? 0) > 0, "the write-back cache flushes to the real store")
+    }
+
+    /// The CRM tool of a real HTTP backend (reference-backends, started by the run) hangs for
+    /// the middle third: calls time out for real, the breaker opens, fallbacks serve, and it
+    /// closes again after the outage — by the summary and by the collector.
+    @Test func toolOutageOpensTheBreakerOnRealTimeoutsFallbacksServeAndItClosesAfter() throws {
+        let dir = TempDir("live-tool-outage")
+        defer { dir.remove() }
+        let (summary, metrics, wall) = try Self.runLive("tool-outage", store: "redis", seconds: 30, dir: dir)
+        #expect(wall <= 90)
+        let tools = try #require(summary["tools"] as? [String: Any])
+        #expect((tools["timeouts"] as? Int ?? 0) > 0, "the hung HTTP calls must time out")
+        #expect((tools["breaker_opens"] as? Int ?? 0) > 0)
+        #expect((tools["fallbacks"] as? Int ?? 0) > 0)
+        #expect(Self.sum(metrics, "orch_tool_calls_total", where: "outcome=\"timeout\"") == Double(tools["timeouts"] as? Int ?? -1))
+        #expect(Self.sum(metrics, "orch_circuit_breaker_transitions_total", where: "to=\"open\"") > 0)
+        #expect(metrics["orch_circuit_breaker_state{source=\"tool-outage\",tool=\"crm\",state=\"closed\"}"] == 1, "closed after the outage")
+        let success = try #require(summary["success_rate"] as? Double)
+        #expect(success >= 0.99, "fallbacks keep the invocations going: \(summary["failure_reasons"] ?? "")")
+    }
+
+    /// reference-backends cuts every key's quota to 10% for the middle third: its 429s (with
+    /// Retry-After) reach the orchestrator over HTTP, the limiter rotates keys, follows the
+    /// cut limits the x-ratelimit headers show and queues requests; the invocations get through.
+    @Test func llmQuotaCutGets429sFromTheServerRotatesKeysAndTheLimiterQueues() throws {
+        let dir = TempDir("live-quota-cut")
+        defer { dir.remove() }
+        let (summary, metrics, _) = try Self.runLive("llm-quota-cut", store: "redis", seconds: 30, dir: dir)
+        let llm = try #require(summary["llm"] as? [String: Any])
+        let limited = try #require(llm["rate_limited"] as? Int)
+        #expect(limited > 0)
+        #expect(Self.sum(metrics, "orch_llm_requests_total", where: "outcome=\"rate_limited\"") == Double(limited))
+        #expect((llm["key_rotations"] as? Int ?? 0) > 0)
+        #expect((llm["max_waiting"] as? Int ?? 0) > 0, "the limiter must queue requests while the quota is cut")
+        #expect(Self.sum(metrics, "orch_llm_key_rotations_total") > 0)
+        let success = try #require(summary["success_rate"] as? Double)
+        #expect(success >= 0.95, "\(summary["failure_reasons"] ?? "")")
+    }
+
+    /// Without the limiter (one key, every request fired at once), the orchestrator has more
+    /// requests in flight than the server's concurrency limit, and the server says 429.
+    @Test func withoutTheLimiterInFlightRequestsExceedTheServersConcurrencyLimit() throws {
+        let dir = TempDir("live-quota-naive")
+        defer { dir.remove() }
+        let (summary, _, _) = try Self.runLive("llm-quota-cut", store: "redis", seconds: 20, dir: dir, extra: ["--naive", "limiter"])
+        let llm = try #require(summary["llm"] as? [String: Any])
+        let inflight = try #require(llm["max_inflight"] as? Int)
+        let limit = try #require(llm["concurrency_limit"] as? Int)
+        #expect(limit == 20)
+        #expect(inflight > limit)
+        #expect((llm["rate_limited"] as? Int ?? 0) > 0)
+        #expect(llm["key_rotations"] as? Int == 0)
+    }
+
+    @Test func liveOnlyFlagsNeedLiveAndLiveNeedsAFactor() throws {
+        let noLive = try runTool("reference-orchestrator", ["--scenario", "pilot", "--no-log", "--state-store", "postgres"])
+        #expect(noLive.status == 2)
+        #expect(noLive.stderr.contains("--state-store needs --live"), "\(noLive.stderr)")
+        let maxSpeed = try runTool("reference-orchestrator", ["--scenario", "pilot", "--no-log", "--live", "--speed", "max"])
+        #expect(maxSpeed.status == 2)
+        let badStore = try runTool("reference-orchestrator", ["--scenario", "pilot", "--no-log", "--live", "--state-store", "sqlite"])
+        #expect(badStore.status == 2)
+        let badURL = try runTool("reference-orchestrator", ["--scenario", "pilot", "--no-log", "--live", "--redis", "redis://:x"])
+        #expect(badURL.status == 2, "\(badURL.stderr)")
+    }
+}
