@@ -250,6 +250,11 @@ final class LiveOrchestrator: Sendable {
             case .toolDown(let t): json = #"{"fault":"tool_down","tool":"\#(t)","seconds":\#(seconds)}"#
             case let .toolSlow(t, f): json = #"{"fault":"tool_slow","tool":"\#(t)","factor":\#(f),"seconds":\#(seconds)}"#
             case let .llmQuotaCut(_, f): json = #"{"fault":"llm_quota_cut","fraction":\#(f),"seconds":\#(seconds)}"#
+            case .storeSlow(let f):
+                let wait = Double(fault.fromNs &- min(fault.fromNs, simulatedNs())) / 1e9
+                await clock.sleep(simulatedSeconds: wait)
+                await slowStore(factor: f, untilScenarioNs: fault.toNs)
+                continue
             default: continue
             }
             let wait = Double(fault.fromNs &- min(fault.fromNs, simulatedNs())) / 1e9
@@ -260,6 +265,24 @@ final class LiveOrchestrator: Sendable {
                 FileHandle.standardError.write(Data("reference-orchestrator: warning: could not script the fault \(json)\n".utf8))
             }
         }
+    }
+
+    /// The memory slowdown on the real store: on Redis, `CLIENT PAUSE … WRITE` duty cycles on
+    /// every server (writes wait out the pause; the server is writable 1/`factor` of each
+    /// 100 ms) until the fault ends. Not scripted on PostgreSQL.
+    private func slowStore(factor: Double, untilScenarioNs end: UInt64) async {
+        guard let redis = state.store as? RedisStateStore, factor > 1 else {
+            FileHandle.standardError.write(Data("reference-orchestrator: warning: the store slowdown is scripted on Redis only\n".utf8))
+            return
+        }
+        let periodMs = 100.0
+        let pauseMs = Int(periodMs * (1 - 1 / factor))
+        let connections = redis.endpoints.compactMap { try? RedisConnection($0, timeoutMs: 2_000) }
+        while !Task.isCancelled && simulatedNs() < end {
+            for c in connections { _ = try? c.command(["CLIENT", "PAUSE", String(pauseMs), "WRITE"]) }
+            try? await Task.sleep(nanoseconds: UInt64(periodMs * 1e6))
+        }
+        for c in connections { _ = try? c.command(["CLIENT", "UNPAUSE"]) }
     }
 
     // MARK: sampling

@@ -1,24 +1,29 @@
-/// A versioned record as a live store holds it: its version (0: never written) and its data.
+/// A versioned record as a live store holds it: its version (0: never written), its data,
+/// and the store's count of writes to it (the ground truth).
 public struct StoredRecord: Sendable, Equatable {
     public var version: UInt64
     public var data: String
+    public var writes: UInt64
 
-    /// A record at `version` holding `data`.
-    public init(version: UInt64, data: String) {
+    /// A record at `version` holding `data`, written `writes` times.
+    public init(version: UInt64, data: String, writes: UInt64 = 0) {
         self.version = version
         self.data = data
+        self.writes = writes
     }
 }
 
-/// One record of a write-back flush: the version and data the cache holds, and how many
-/// writes the cache acknowledged for it since the last flush.
+/// One record of a write-back flush: the version and data the cache holds, and the record's
+/// total write count (what the store counted when the cache loaded it plus the writes the
+/// cache acknowledged since). Absolute, so a flush that timed out but was applied and is sent
+/// again does not count its writes twice: the store keeps the larger count.
 public struct FlushRecord: Sendable, Equatable {
     public var key: String
     public var version: UInt64
     public var data: String
     public var writes: UInt64
 
-    /// A flush of `key` at `version`, carrying `writes` acknowledged writes.
+    /// A flush of `key` at `version`, the record written `writes` times in all.
     public init(key: String, version: UInt64, data: String, writes: UInt64) {
         self.key = key
         self.version = version
@@ -100,8 +105,8 @@ public protocol LiveStateStore: AnyObject, Sendable {
     /// Writes `data` as version `base + 1` unconditionally (the naive path).
     func blindSet(_ key: String, base: UInt64, data: String) throws(LiveError) -> LiveCommit
     /// Writes several records as a write-back cache decided them (a flush; the cache is the
-    /// authority for their versions), each adding its `writes` to the ground truth. One round
-    /// trip per server where the store allows it.
+    /// authority for their versions), each raising the ground truth's write count to its
+    /// `writes` (never lowering it). One round trip per server where the store allows it.
     func put(_ records: [FlushRecord]) throws(LiveError)
     /// The store's ground truth for `key`.
     func truth(_ key: String) throws(LiveError) -> StoreTruth

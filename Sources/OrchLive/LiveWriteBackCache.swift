@@ -20,8 +20,8 @@ final class LiveWriteBackCache: Sendable {
         var data: String
         var dirty = false
         var queued = false
-        /// Writes acknowledged since the last successful flush.
-        var acked: UInt64 = 0
+        /// The record's total write count: the store's when loaded, plus every write acknowledged since.
+        var writes: UInt64
         var lastUsed: UInt64
     }
 
@@ -104,7 +104,7 @@ final class LiveWriteBackCache: Sendable {
                 s.cache[key.name]!.lastUsed = now
                 return s.cache[key.name]!.version  // written or loaded meanwhile: the cache is newer or equal
             }
-            s.cache[key.name] = Entry(version: record.version, data: record.data, lastUsed: now)
+            s.cache[key.name] = Entry(version: record.version, data: record.data, writes: record.writes, lastUsed: now)
             evictIfNeeded(&s)
             return record.version
         }
@@ -156,7 +156,7 @@ final class LiveWriteBackCache: Sendable {
                 let new = occ ? e.version + 1 : base + 1
                 e.version = new
                 e.data = data
-                e.acked += 1
+                e.writes += 1
                 e.lastUsed = clock.nowNs()
                 if !e.dirty {
                     e.dirty = true
@@ -237,8 +237,7 @@ final class LiveWriteBackCache: Sendable {
                 guard var e = s.cache[key] else { continue }
                 e.queued = false
                 if e.dirty {
-                    batch.append(FlushRecord(key: key, version: e.version, data: e.data, writes: e.acked))
-                    e.acked = 0
+                    batch.append(FlushRecord(key: key, version: e.version, data: e.data, writes: e.writes))
                 }
                 s.cache[key] = e
             }
@@ -263,7 +262,7 @@ final class LiveWriteBackCache: Sendable {
                 s.batchLimit = min(config.maxFlushBatch, s.batchLimit + 4)
                 for r in batch {
                     guard var e = s.cache[r.key] else { continue }
-                    if e.version == r.version && e.acked == 0 {
+                    if e.version == r.version && e.writes == r.writes {
                         e.dirty = false
                         s.dirtyCount -= 1
                     } else if !e.queued {
@@ -277,7 +276,6 @@ final class LiveWriteBackCache: Sendable {
                 if outcome == .timeout { s.batchLimit = max(1, s.batchLimit / 2) }
                 for r in batch {
                     guard var e = s.cache[r.key] else { continue }
-                    e.acked += r.writes  // not in the store's count yet: carried by the next flush
                     if !e.queued {
                         e.queued = true
                         s.dirtyOrder.append(r.key)

@@ -56,9 +56,9 @@ public final class PostgresStateStore: LiveStateStore {
     }
 
     public func read(_ key: String) throws(LiveError) -> StoredRecord {
-        let r = try with { c throws(LiveError) in try c.exec("SELECT version, data FROM orch_state WHERE key = $1", [key]) }
+        let r = try with { c throws(LiveError) in try c.exec("SELECT version, data, writes FROM orch_state WHERE key = $1", [key]) }
         guard let row = r.rows.first else { return StoredRecord(version: 0, data: "") }
-        return StoredRecord(version: UInt64(row[0] ?? "0") ?? 0, data: row[1] ?? "")
+        return StoredRecord(version: UInt64(row[0] ?? "0") ?? 0, data: row[1] ?? "", writes: UInt64(row[2] ?? "0") ?? 0)
     }
 
     public func compareAndSet(_ key: String, base: UInt64, data: String) throws(LiveError) -> LiveWriteOutcome {
@@ -119,7 +119,7 @@ public final class PostgresStateStore: LiveStateStore {
                 INSERT INTO orch_state AS s (key, version, data, writes, highest)
                 SELECT k, v, d, w, v FROM unnest($1::text[], $2::bigint[], $3::text[], $4::bigint[]) AS t(k, v, d, w)
                 ON CONFLICT (key) DO UPDATE SET version = EXCLUDED.version, data = EXCLUDED.data,
-                    writes = s.writes + EXCLUDED.writes, highest = GREATEST(s.highest, EXCLUDED.version)
+                    writes = GREATEST(s.writes, EXCLUDED.writes), highest = GREATEST(s.highest, EXCLUDED.version)
                 """, [array(records.map(\.key)), array(records.map { String($0.version) }),
                       array(records.map(\.data)), array(records.map { String($0.writes) })])
         }

@@ -34,12 +34,13 @@ public final class RedisStateStore: LiveStateStore {
         if n > tonumber(redis.call('HGET', KEYS[1], 'h') or '0') then redis.call('HSET', KEYS[1], 'h', n) end
         return {n, w}
         """
-    /// Store version `ARGV[1]` with data `ARGV[2]` as the write-back cache decided it, adding
-    /// `ARGV[3]` acknowledged writes to the ground truth.
+    /// Store version `ARGV[1]` with data `ARGV[2]` as the write-back cache decided it, raising
+    /// the ground truth's write count to `ARGV[3]` (idempotent: a flush sent again after a lost
+    /// reply counts nothing twice).
     static let putScript = """
         local n = tonumber(ARGV[1])
         redis.call('HSET', KEYS[1], 'v', n, 'd', ARGV[2])
-        redis.call('HINCRBY', KEYS[1], 'w', tonumber(ARGV[3]))
+        if tonumber(ARGV[3]) > tonumber(redis.call('HGET', KEYS[1], 'w') or '0') then redis.call('HSET', KEYS[1], 'w', ARGV[3]) end
         if n > tonumber(redis.call('HGET', KEYS[1], 'h') or '0') then redis.call('HSET', KEYS[1], 'h', n) end
         return n
         """
@@ -70,11 +71,12 @@ public final class RedisStateStore: LiveStateStore {
     private func pool(_ key: String) -> RedisPool { pools[shard(for: key)] }
 
     public func read(_ key: String) throws(LiveError) -> StoredRecord {
-        let reply = try pool(key).with { c throws(LiveError) in try c.command(["HMGET", Self.prefix + key, "v", "d"]) }
-        guard case .array(let fields) = reply, fields.count == 2 else { throw unexpected("HMGET", key, reply) }
+        let reply = try pool(key).with { c throws(LiveError) in try c.command(["HMGET", Self.prefix + key, "v", "d", "w"]) }
+        guard case .array(let fields) = reply, fields.count == 3 else { throw unexpected("HMGET", key, reply) }
         let version = fields[0].int.map { UInt64($0) } ?? 0
-        if case .string(let d) = fields[1] { return StoredRecord(version: version, data: d) }
-        return StoredRecord(version: version, data: "")
+        let writes = fields[2].int.map { UInt64($0) } ?? 0
+        if case .string(let d) = fields[1] { return StoredRecord(version: version, data: d, writes: writes) }
+        return StoredRecord(version: version, data: "", writes: writes)
     }
 
     public func compareAndSet(_ key: String, base: UInt64, data: String) throws(LiveError) -> LiveWriteOutcome {

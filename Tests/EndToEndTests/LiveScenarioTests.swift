@@ -118,6 +118,22 @@ import Testing
         #expect(llm["key_rotations"] as? Int == 0)
     }
 
+    /// Redis paused for writes most of each 100 ms (CLIENT PAUSE … WRITE duty cycles) in the
+    /// middle third: flushes time out, pending grows, writers time out under backpressure —
+    /// and flushes sent again after a lost reply count no write twice: still 0 lost updates.
+    @Test func memorySlowdownPausesRedisFlushesTimeOutAndNoUpdateIsLost() throws {
+        let dir = TempDir("live-memory-slowdown")
+        defer { dir.remove() }
+        let (summary, metrics, _) = try Self.runLive("memory-slowdown", store: "redis", seconds: 30, dir: dir)
+        let memory = try #require(summary["memory"] as? [String: Any])
+        #expect((memory["flush_timeouts"] as? Int ?? 0) > 0)
+        let state = try #require(summary["state"] as? [String: Any])
+        #expect((state["timeouts"] as? Int ?? 0) > 0)
+        #expect(state["lost_updates"] as? Int == 0)
+        #expect(Self.sum(metrics, "orch_state_lost_updates_total") == 0)
+        #expect(Self.sum(metrics, "orch_memory_flushes_total", where: "outcome=\"timeout\"") == Double(memory["flush_timeouts"] as? Int ?? -1))
+    }
+
     @Test func liveOnlyFlagsNeedLiveAndLiveNeedsAFactor() throws {
         let noLive = try runTool("reference-orchestrator", ["--scenario", "pilot", "--no-log", "--state-store", "postgres"])
         #expect(noLive.status == 2)

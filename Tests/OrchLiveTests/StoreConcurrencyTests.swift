@@ -108,8 +108,11 @@ func hammer(_ store: any LiveStateStore, key: String, writers: Int, rounds: Int,
         #expect(try store.compareAndSet("k", base: 1, data: "b") == .committed(LiveCommit(version: 2, sequence: 2)))
         #expect(try store.compareAndSet("k", base: 1, data: "c") == .conflict(current: 2))
         try RedisConnection(server.endpoint).command(["SCRIPT", "FLUSH"])
-        try store.put([FlushRecord(key: "k", version: 5, data: "d", writes: 3)])
-        #expect(try store.read("k") == StoredRecord(version: 5, data: "d"))
+        try store.put([FlushRecord(key: "k", version: 5, data: "d", writes: 5)])
+        #expect(try store.read("k") == StoredRecord(version: 5, data: "d", writes: 5))
+        #expect(try store.truth("k") == StoreTruth(writes: 5, highestVersion: 5))
+        // A flush sent again (its reply was lost) counts nothing twice.
+        try store.put([FlushRecord(key: "k", version: 5, data: "d", writes: 5)])
         #expect(try store.truth("k") == StoreTruth(writes: 5, highestVersion: 5))
     }
 
@@ -158,7 +161,8 @@ func hammer(_ store: any LiveStateStore, key: String, writers: Int, rounds: Int,
         #expect(truth.lostUpdates > 0)
         #expect(truth.lostUpdates == UInt64(t.committed) - truth.highestVersion)
         try store.put([FlushRecord(key: "other", version: 4, data: "with \"quotes\" and \\", writes: 4)])
-        #expect(try store.read("other") == StoredRecord(version: 4, data: "with \"quotes\" and \\"))
+        #expect(try store.read("other") == StoredRecord(version: 4, data: "with \"quotes\" and \\", writes: 4))
+        try store.put([FlushRecord(key: "other", version: 4, data: "with \"quotes\" and \\", writes: 4)])
         #expect(try store.totalTruth() == truth + StoreTruth(writes: 4, highestVersion: 4))
     }
 }
