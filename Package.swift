@@ -1,10 +1,10 @@
 // swift-tools-version:6.0
 import PackageDescription
 
-// No target here uses unsafeFlags: SwiftPM refuses a package depended on by version whose
+// No target here uses unsafe build flags: SwiftPM refuses a package depended on by version whose
 // library targets carry them. The emit, ingest and render paths keep state in classes whose
 // dynamic exclusivity checks cost ~16% of ingest (callgrind); the hot stored properties are
-// marked `@exclusivity(unchecked)` in the source instead (BENCHMARKS.md, "Without unsafeFlags").
+// marked `@exclusivity(unchecked)` in the source instead (BENCHMARKS.md, run K).
 
 /// The commit being built (`-dirty` with uncommitted changes), for --version; "unknown"
 /// outside a git checkout.
