@@ -1,3 +1,4 @@
+import OrchLog
 import Synchronization
 
 /// What a live run did, counted by the components as they emit, from many threads (one
@@ -24,6 +25,17 @@ final class LiveCounters: Sendable {
         var keyRotations = 0, maxWaiting = 0
         var rateLimitWaitTotalNs: UInt64 = 0
         var events: UInt64 = 0
+
+        /// Counts one state write attempt by its outcome.
+        mutating func countWrite(_ outcome: WriteOutcome) {
+            writes += 1
+            switch outcome {
+            case .committed: committed += 1
+            case .conflict: conflicts += 1
+            case .timeout: writeTimeouts += 1
+            case .error: writeErrors += 1
+            }
+        }
     }
 
     private let counts = Mutex(Counts())

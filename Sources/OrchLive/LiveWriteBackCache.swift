@@ -193,15 +193,7 @@ final class LiveWriteBackCache: Sendable {
 
     private func emitWrite(_ shard: Shard, _ key: LiveKey, _ base: UInt64, _ new: UInt64, _ outcome: WriteOutcome, _ start: UInt64, _ attempt: Int) {
         let now = clock.nowNs()
-        counters.update {
-            $0.writes += 1
-            switch outcome {
-            case .committed: $0.committed += 1
-            case .conflict: $0.conflicts += 1
-            case .timeout: $0.writeTimeouts += 1
-            case .error: $0.writeErrors += 1
-            }
-        }
+        counters.update { $0.countWrite(outcome) }
         log?.emit(.stateWrite(shard: shard.label, key: key.label, baseVersion: base, newVersion: new, outcome: outcome,
                               latencyNs: now - start, attempt: UInt64(attempt)), at: now)
     }

@@ -1,9 +1,38 @@
 /// A concrete step of one invocation (drawn from its agent type's plan at arrival).
-enum PlanStep {
+package enum PlanStep: Sendable {
     case read(StateSlot)
     case write(StateSlot)
     case llm(count: Int, input: Int, output: Int)
     case tool(Int)
+}
+
+extension Workload {
+    /// Draws one invocation's agent type (by weight) and its concrete steps: LLM fan-out and
+    /// token counts (±30%), each optional tool call with its probability. Shared by the
+    /// simulated and the live orchestrator, so both draw the same invocations from a seed.
+    package func drawPlan(toolIndex: (String) -> Int?, rng: inout RandomSource) -> (agent: Int, plan: [PlanStep]) {
+        let total = agents.reduce(0) { $0 + $1.weight }
+        var pick = rng.uniform() * total
+        var agent = 0
+        for (i, a) in agents.enumerated() {
+            pick -= a.weight
+            if pick < 0 { agent = i; break }
+        }
+        var plan: [PlanStep] = []
+        for step in agents[agent].steps {
+            switch step {
+            case .read(let s): plan.append(.read(s))
+            case .write(let s): plan.append(.write(s))
+            case let .llm(calls, input, output):
+                let n = rng.int(in: calls)
+                plan.append(.llm(count: n, input: Int(Double(input) * (0.7 + 0.6 * rng.uniform())),
+                                 output: Int(Double(output) * (0.7 + 0.6 * rng.uniform()))))
+            case let .tool(name, p):
+                if let i = toolIndex(name), rng.chance(p) { plan.append(.tool(i)) }
+            }
+        }
+        return (agent, plan)
+    }
 }
 
 /// One agent invocation as it moves through the system: queued (perhaps after rejections),

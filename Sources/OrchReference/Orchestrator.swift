@@ -159,27 +159,7 @@ public final class Orchestrator {
     }
 
     private func makeInvocation(at t: UInt64) -> Invocation {
-        let w = setup.workload
-        let total = w.agents.reduce(0) { $0 + $1.weight }
-        var pick = rng.uniform() * total
-        var agent = 0
-        for (i, a) in w.agents.enumerated() {
-            pick -= a.weight
-            if pick < 0 { agent = i; break }
-        }
-        var plan: [PlanStep] = []
-        for step in w.agents[agent].steps {
-            switch step {
-            case .read(let s): plan.append(.read(s))
-            case .write(let s): plan.append(.write(s))
-            case let .llm(calls, input, output):
-                let n = rng.int(in: calls)
-                plan.append(.llm(count: n, input: Int(Double(input) * (0.7 + 0.6 * rng.uniform())),
-                                 output: Int(Double(output) * (0.7 + 0.6 * rng.uniform()))))
-            case let .tool(name, p):
-                if let i = toolIndex[name], rng.chance(p) { plan.append(.tool(i)) }
-            }
-        }
+        let (agent, plan) = setup.workload.drawPlan(toolIndex: { toolIndex[$0] }, rng: &rng)
         var account = accountPopularity.sample(&rng)
         for fault in hotKeyFaults where fault.active(at: t) {
             if case .hotKey(let share) = fault.kind, rng.chance(share) { account = 0 }
