@@ -1,16 +1,18 @@
 import OrchLog
 import OrchMetrics
 
-/// Turns decoded blocks into metric updates. For each event it finds a *bundle* — every
-/// series handle that event's label values touch, created together on first sight (all
-/// outcomes of a counter start at 0, so ratios exist before the first failure) — with one
+/// Turns decoded blocks into metric updates, as the catalog's metric feeds declare them
+/// (`MetricFeed`, compiled per event type into a `FeedPlan`). For each event it finds a
+/// *bundle* — every series that event's key values touch, created together on first sight
+/// (all outcomes of a counter start at 0, so ratios exist before the first failure) — with one
 /// lookup keyed by the event type and its interned label ids.
 ///
-/// A block is applied type by type, straight from its columns (`Aggregator+Apply.swift`):
-/// each metric family is fed by one event type only, so every series sees its updates in
-/// the order the events were written, and the result is the same as applying the events
-/// one by one. Only the state tracker sees two types (reads and writes), and gets them
-/// merged in row order.
+/// A block is applied type by type, straight from its columns (`Aggregator+Apply.swift`): the
+/// bundles of a run of events first, then one tight loop per feed. Each metric family is fed
+/// by one event type only (the catalog checks it), so every series sees its updates in the
+/// order the events were written, and the result is the same as applying the events one by
+/// one. Only the state tracker sees two types (reads and writes), and gets them merged in row
+/// order.
 ///
 /// Not thread-safe: the collector calls it with its registry lock held.
 final class Aggregator {
@@ -22,20 +24,57 @@ final class Aggregator {
     @exclusivity(unchecked) private var removalGeneration: UInt64 = 0
     /// Most distinct label values interned per source (sources made after a change get it).
     @exclusivity(unchecked) var internLimit = SourceAggregation.defaultInternLimit
-    /// Bucket searches on integers for the histograms, built once from the catalog.
-    let buckets: HistogramBuckets
-    /// The families' cells: fetched at the start of each block and after each series creation.
-    @exclusivity(unchecked) var hot: HotCells
+    /// Per feed of every plan (`feedBase[type] + i`): its histogram's integer bucket search.
+    let buckets: [IntegerBuckets?]
+    /// Where each type's feeds start in `buckets` and `hot`.
+    let feedBase: [Int]
+    /// The feeds' cells: fetched at the start of each block and after each series creation.
+    @exclusivity(unchecked) var hot: [FamilyCells] = []
     /// Per state read / state write of the current block: the tracker's verdict.
     @exclusivity(unchecked) var stale: [Bool] = []
     @exclusivity(unchecked) var lost: [Bool] = []
+    /// Per event of the run being applied: its bundle.
+    @exclusivity(unchecked) var bundleOf: [Int32] = []
+    /// Per type code: the next event of that type `applyInRowOrder` applies.
+    @exclusivity(unchecked) var nextOfType: [Int] = []
+    /// The state tracker's fields, found by name once.
+    let trackedFields: TrackedFields
 
     init(registry: MetricRegistry, catalog: MetricCatalog, trackedKeys: Int) {
         self.registry = registry
         self.catalog = catalog
         tracker = StateTracker(capacity: trackedKeys)
-        buckets = HistogramBuckets(registry, catalog)
-        hot = HotCells(registry, catalog)
+        var base: [Int] = [], buckets: [IntegerBuckets?] = []
+        for plan in catalog.plans {
+            base.append(buckets.count)
+            for feed in plan?.feeds ?? [] {
+                guard feed.record.kind == .observe else {
+                    buckets.append(nil)
+                    continue
+                }
+                buckets.append(registry.integerBuckets(feed.family, value: feed.seconds ? Aggregator.seconds : Aggregator.plain))
+            }
+        }
+        self.buckets = buckets
+        feedBase = base
+        trackedFields = TrackedFields()
+        nextOfType = [Int](repeating: 0, count: catalog.plans.count)
+        hot = fetchCells()
+    }
+
+    /// The cells of every feed's family (see `FamilyCells`: valid until the registry next
+    /// creates or removes a series), checked against the type the feed's record assumes.
+    func fetchCells() -> [FamilyCells] {
+        var cells: [FamilyCells] = []
+        cells.reserveCapacity(buckets.count)
+        for plan in catalog.plans {
+            for feed in plan?.feeds ?? [] {
+                let c = registry.cells(feed.family)
+                precondition(c.type == feed.familyType, "\(registry.family(feed.family).name) is a \(c.type), its feed expects a \(feed.familyType)")
+                cells.append(c)
+            }
+        }
+        return cells
     }
 
     /// The per-source aggregation state, created on first use.
@@ -43,9 +82,7 @@ final class Aggregator {
         if let s = sources[name] { return s }
         let s = try SourceAggregation(name: name, salt: fnv1a(name, seed: 0x9E37_79B9_7F4A_7C15), aggregator: self)
         sources[name] = s
-        // Writer drops start at 0 for every reason, so `increase()` sees the first drop.
-        s.beginBlock(StringTable())
-        _ = try ensureBundle(s, .eventsDropped, 0, 0, 0) { [] }
+        try makeKeylessBundles(s)
         return s
     }
 
@@ -72,12 +109,12 @@ final class Aggregator {
             removalGeneration = registry.removalGeneration
             for (_, other) in sources {
                 try other.clearCaches(self)
-                _ = try ensureBundle(other, .eventsDropped, 0, 0, 0) { [] }
+                try makeKeylessBundles(other)
             }
         }
         let columns = block.columns
         s.beginBlock(columns.stringTable)
-        hot = HotCells(registry, catalog)
+        hot = fetchCells()
         try columns.withView { v in
             try apply(v, s, strings: columns.stringTable.count)
             if let row = v.rowTypes.lastIndex(where: { $0 != 0 }) {
@@ -97,90 +134,82 @@ final class Aggregator {
         }
     }
 
-    /// The bundle key of (type, interned ids); `transition` tells breaker transitions from
-    /// breaker states.
-    @inline(__always)
-    static func key(_ type: EventType, _ a: UInt32, _ b: UInt32, _ c: UInt32, transition: Bool = false) -> UInt64 {
-        UInt64(type.rawValue) << 58 | (transition ? 1 << 57 : 0) | UInt64(a & 0x7FFFF) << 38 | UInt64(b & 0x7FFFF) << 19 | UInt64(c & 0x7FFFF)
-    }
-
-    /// The bundle of handles for (type, ids), created with `labels()` on first sight.
-    func ensureBundle(_ s: SourceAggregation, _ type: EventType, _ a: UInt32, _ b: UInt32, _ c: UInt32,
-                      transition: Bool = false, _ labels: () -> [String]) throws -> Int {
-        let key = Self.key(type, a, b, c, transition: transition)
-        if let found = s.bundle(key) { return found }
-        return try makeBundle(s, type, key, transition, labels())
-    }
-
-    @inline(never)
-    private func makeBundle(_ s: SourceAggregation, _ type: EventType, _ key: UInt64, _ transition: Bool, _ labels: [String]) throws -> Int {
-        let c = catalog
-        let src = s.name
-        var made: [SeriesHandle] = []
-        func add(_ family: MetricFamilyID, _ values: [String]) throws {
-            do {
-                made.append(try registry.series(family, labelValues: [src] + values))
-            } catch {
-                throw CollectorError(.invalidArgument, "\(error)")
-            }
+    /// Makes the bundle of every type whose feeds have no key labels (`events_dropped`: the
+    /// writer's drops start at 0 for every reason, so `increase()` sees the first drop).
+    private func makeKeylessBundles(_ s: SourceAggregation) throws {
+        s.beginBlock(StringTable())
+        for case let plan? in catalog.plans where plan.components.isEmpty {
+            let key = BundleKey(type: UInt64(plan.type.rawValue), 0, 0, 0, 0)
+            if s.bundle(key) == nil { _ = try makeBundle(s, plan, key, components: [], texts: []) }
         }
-        switch type {
-        case .invocationStarted:
-            try add(c.invocationsStarted, labels)
-        case .invocationFinished:
-            for o in InvocationOutcome.names { try add(c.invocations, [labels[0], o]) }
-            try add(c.invocationDuration, [labels[0]])
-            try add(c.queueWait, [labels[1]])
-        case .queueSample:
-            try add(c.queueDepth, labels)
-            try add(c.queueCapacity, labels)
-        case .queueRejection:
-            try add(c.queueRejections, labels)
-        case .workerPoolSample:
-            try add(c.workersBusy, labels)
-            try add(c.workers, labels)
-        case .stateRead:
-            for r in ReadSource.names { try add(c.stateReads, [labels[0], r]) }
-            try add(c.stateReadDuration, labels)
-            try add(c.staleReads, labels)
-        case .stateWrite:
-            for o in WriteOutcome.names { try add(c.stateWrites, [labels[0], o]) }
-            try add(c.stateWriteDuration, labels)
-            try add(c.stateWriteAttempts, labels)
-            try add(c.stateWriteRetries, labels)
-            try add(c.lostUpdates, labels)
-        case .memoryFlush:
-            try add(c.writebackPending, labels)
-            try add(c.flushDuration, labels)
-            for o in FlushOutcome.names { try add(c.flushes, [labels[0], o]) }
-        case .toolCall:
-            for o in ToolOutcome.names { try add(c.toolCalls, [labels[0], o]) }
-            try add(c.toolDuration, labels)
-            try add(c.toolFallbacks, labels)
-        case .breakerTransition:
-            if transition {
-                try add(c.breakerTransitions, labels)
+    }
+
+    /// Makes the bundle of `plan` for key `components` (their values: interned ids or codes)
+    /// whose label texts are `texts` (nil for a code); returns its index.
+    @inline(never)
+    func makeBundle(_ s: SourceAggregation, _ plan: FeedPlan, _ key: BundleKey, components: [UInt64], texts: [String?]) throws -> Int {
+        var made: [Int32] = []
+        made.reserveCapacity(plan.bundleSize)
+        for feed in plan.feeds {
+            if let each = feed.each {
+                for name in each.names { made.append(try series(s, feed, components, texts, each: name)) }
+                made.append(-1)  // `unknown`: made when first seen (`makeUnknown`)
             } else {
-                for state in BreakerState.names { try add(c.breakerState, [labels[0], state]) }
+                made.append(try series(s, feed, components, texts, each: nil))
             }
-        case .llmRequest:
-            let (provider, model, key) = (labels[0], labels[1], labels[2])
-            for o in LLMOutcome.names { try add(c.llmRequests, [provider, model, key, o]) }
-            try add(c.llmTokens, [provider, model, "input"])
-            try add(c.llmTokens, [provider, model, "output"])
-            try add(c.llmDuration, [provider, model])
-            try add(c.llmRateLimitWait, [provider, model])
-            try add(c.genAITokens, ["chat", provider, model, "input"])
-            try add(c.genAITokens, ["chat", provider, model, "output"])
-            for o in LLMOutcome.names { try add(c.genAIDuration, ["chat", provider, model, o == "success" ? "" : o]) }
-        case .rateLimiterSample:
-            for f in [c.llmInflight, c.llmConcurrencyLimit, c.llmAvailable, c.llmCapacity, c.llmWaiting] { try add(f, labels) }
-        case .keyRotation:
-            try add(c.keyRotations, labels)
-        case .eventsDropped:
-            for r in DropReason.names { try add(c.eventsDropped, [r]) }
         }
         return s.addBundle(key, made)
+    }
+
+    /// Makes the `unknown` series of `feed`'s `each` label in bundle `bundle`.
+    @inline(never)
+    func makeUnknown(_ s: SourceAggregation, _ feed: FeedPlan.Feed, bundle: Int, components: [UInt64], texts: [String?]) throws {
+        let slot = try series(s, feed, components, texts, each: "unknown")
+        s.setSlot(bundle + feed.offset + feed.width - 1, slot)
+    }
+
+    /// The series of `feed` for the key, with `each` as the `each` label's value.
+    private func series(_ s: SourceAggregation, _ feed: FeedPlan.Feed, _ components: [UInt64], _ texts: [String?], each: String?) throws -> Int32 {
+        var values = [s.name]
+        for label in feed.labels {
+            switch label {
+            case .text(let c, let empty):
+                let t = texts[c] ?? ""
+                values.append(t.isEmpty ? empty ?? t : t)
+            case .constant(let v): values.append(v)
+            case .name(let c, let names): values.append(components[c] < names.count ? names[Int(components[c])] : "unknown")
+            case .each: values.append(each ?? "")
+            }
+        }
+        do {
+            return try registry.series(feed.family, labelValues: values).slot
+        } catch {
+            throw CollectorError(.invalidArgument, "\(error)")
+        }
+    }
+}
+
+/// The fields the state tracker reads, found in the schema by name.
+struct TrackedFields {
+    let readShard, readKey, readVersion, readLatency: Int
+    let writeShard, writeKey, writeBase, writeNew, writeOutcome: Int
+    let committed: UInt64
+
+    init() {
+        func slot(_ type: EventType, _ name: String) -> Int {
+            guard let f = EventSchema.of(type).field(named: name) else { preconditionFailure("\(type.name) has no field \(name)") }
+            return f.slot
+        }
+        readShard = slot(.stateRead, "shard")
+        readKey = slot(.stateRead, "key")
+        readVersion = slot(.stateRead, "version")
+        readLatency = slot(.stateRead, "latency_ns")
+        writeShard = slot(.stateWrite, "shard")
+        writeKey = slot(.stateWrite, "key")
+        writeBase = slot(.stateWrite, "base_version")
+        writeNew = slot(.stateWrite, "new_version")
+        writeOutcome = slot(.stateWrite, "outcome")
+        committed = UInt64(WriteOutcome.committed.rawValue)
     }
 }
 

@@ -1,3 +1,4 @@
+import OrchLog
 import OrchMetrics
 
 /// Every metric family the collector exports, registered in exposition order. This is the
@@ -35,10 +36,15 @@ public struct MetricCatalog {
     let checkpointWrites, checkpointErrors, lastCheckpoint, sources: MetricFamilyID
     let processCPU, processResident, processVirtual, processFDs, processMaxFDs, processStart: MetricFamilyID
 
+    /// How events feed the families, declared with them below: the aggregator's only
+    /// knowledge of event fields (see `MetricFeed`, docs/extending.md).
+    package let feeds: [MetricFeed]
+    /// The feeds compiled per event type code (nil: the type feeds no metric).
+    let plans: [FeedPlan?]
+
     /// The metric reference in Markdown (docs/metrics.md is this output; a test keeps them equal).
     public static func reference() throws -> String {
         let registry = MetricRegistry()
-        _ = try MetricCatalog(registry: registry)
         var out = """
         # Metric reference
 
@@ -48,7 +54,10 @@ public struct MetricCatalog {
         name of the log directory it came from. Durations are in seconds, sizes in bytes.
 
         Counters of an outcome start at 0 for every outcome as soon as their other labels are
-        first seen, so ratios exist before the first failure. `orch_state_lost_updates_total` and
+        first seen, so ratios exist before the first failure. A value of an enumeration this
+        collector does not know (a newer writer's outcome, say) is counted under the label value
+        `unknown`, a series made when first seen; it is never folded into a known value.
+        `orch_state_lost_updates_total` and
         `orch_state_stale_reads_total` are derived from versions by a bounded per-key tracker
         (`--state.tracked-keys`, default 100,000 recently touched keys in two generations; see
         docs/log-format.md). Histogram buckets: invocations \(invocationBuckets), waits
@@ -56,13 +65,18 @@ public struct MetricCatalog {
         \(attemptBuckets); the `gen_ai_*` histograms use the buckets the OpenTelemetry GenAI
         semantic conventions advise.
 
-        | name | type | labels | help |
-        |---|---|---|---|
+        The "fed by" column is generated from the metric feeds the aggregator runs on (see
+        docs/extending.md): the event type, and what each event adds, sets or observes.
+
+        | name | type | labels | fed by | help |
+        |---|---|---|---|---|
 
         """
-        for f in registry.families {
+        let catalog = try MetricCatalog(registry: registry)
+        for (i, f) in registry.families.enumerated() {
             let name = f.type == .counter && !f.name.hasSuffix("_total") ? f.name + "_total" : f.name
-            out += "| `\(name)` | \(f.type.rawValue) | \(f.labelNames.map { "`\($0)`" }.joined(separator: ", ")) | \(f.help.replacingOccurrences(of: "|", with: "\\|")) |\n"
+            let fedBy = catalog.feeds.filter { Int($0.family.index) == i }.map { $0.summary(labelNames: Array(f.labelNames.dropFirst())) }.joined(separator: "; ")
+            out += "| `\(name)` | \(f.type.rawValue) | \(f.labelNames.map { "`\($0)`" }.joined(separator: ", ")) | \(fedBy.isEmpty ? "—" : fedBy) | \(f.help.replacingOccurrences(of: "|", with: "\\|")) |\n"
         }
         return out
     }
@@ -90,47 +104,92 @@ public struct MetricCatalog {
         func h(_ name: String, _ help: String, _ labels: [String], _ buckets: [Double]) throws -> MetricFamilyID {
             do { return try r.registerHistogram(name: name, help: help, labelNames: labels, buckets: buckets, unit: unit(name)) } catch { throw CollectorError(.invalidArgument, "\(error)") }
         }
+        var feeds: [MetricFeed] = []
+        func feed(_ family: MetricFamilyID, _ type: EventType, _ labels: [MetricFeed.Label], _ record: MetricFeed.Record,
+                  when condition: MetricFeed.Condition = .always) {
+            feeds.append(MetricFeed(family, type, labels, record, when: condition))
+        }
         let s = "source"
         invocationsStarted = try c("orch_invocations_started_total", "Agent invocations taken off the queue and started.", [s, "agent"])
+        feed(invocationsStarted, .invocationStarted, [.field("agent")], .count)
         invocations = try c("orch_invocations_total", "Agent invocations finished, by outcome (success, failure, rejected, timeout).", [s, "agent", "outcome"])
+        feed(invocations, .invocationFinished, [.field("agent"), .each("outcome")], .count)
         invocationDuration = try h("orch_invocation_duration_seconds", "Duration of agent invocations that ran (rejected ones excluded).", [s, "agent"], Self.invocationBuckets)
+        feed(invocationDuration, .invocationFinished, [.field("agent")], .observe("duration_ns"), when: .notEquals("outcome", "rejected"))
         queueWait = try h("orch_queue_wait_seconds", "Time invocations waited in the request queue before a worker took them.", [s, "queue"], Self.waitBuckets)
+        feed(queueWait, .invocationFinished, [.fieldOr("queue", empty: "default")], .observe("queue_wait_ns"), when: .notEquals("outcome", "rejected"))
         queueDepth = try g("orch_queue_depth", "Requests waiting in the queue at the last sample.", [s, "queue"])
+        feed(queueDepth, .queueSample, [.field("queue")], .set("depth"))
         queueCapacity = try g("orch_queue_capacity", "Capacity of the queue at the last sample.", [s, "queue"])
+        feed(queueCapacity, .queueSample, [.field("queue")], .set("capacity"))
         queueRejections = try c("orch_queue_rejections_total", "Requests turned away by backpressure, with a retry-after.", [s, "queue", "reason"])
+        feed(queueRejections, .queueRejection, [.field("queue"), .field("reason")], .count)
         workersBusy = try g("orch_workers_busy", "Busy workers (agent instances) at the last sample.", [s, "pool"])
+        feed(workersBusy, .workerPoolSample, [.field("pool")], .set("busy"))
         workers = try g("orch_workers", "Size of the worker pool at the last sample.", [s, "pool"])
+        feed(workers, .workerPoolSample, [.field("pool")], .set("size"))
         stateReads = try c("orch_state_reads_total", "State reads, by where they were served from (read_source: cache or store).", [s, "shard", "read_source"])
+        feed(stateReads, .stateRead, [.field("shard"), .each("read_source")], .count)
         stateReadDuration = try h("orch_state_read_duration_seconds", "Latency of state reads.", [s, "shard"], Self.storeBuckets)
+        feed(stateReadDuration, .stateRead, [.field("shard")], .observe("latency_ns"))
         stateWrites = try c("orch_state_writes_total", "State write attempts by outcome (committed, conflict, timeout, error).", [s, "shard", "outcome"])
+        feed(stateWrites, .stateWrite, [.field("shard"), .each("outcome")], .count)
         stateWriteDuration = try h("orch_state_write_duration_seconds", "Latency of state write attempts.", [s, "shard"], Self.storeBuckets)
+        feed(stateWriteDuration, .stateWrite, [.field("shard")], .observe("latency_ns"))
         stateWriteAttempts = try h("orch_state_write_attempts", "Attempts each committed write took (1 = no optimistic-concurrency retry).", [s, "shard"], Self.attemptBuckets)
+        feed(stateWriteAttempts, .stateWrite, [.field("shard")], .observe("attempt", atLeast: 1), when: .equals("outcome", "committed"))
         stateWriteRetries = try c("orch_state_write_retries_total", "Write attempts after the first (optimistic-concurrency retries).", [s, "shard"])
+        feed(stateWriteRetries, .stateWrite, [.field("shard")], .count, when: .greater("attempt", 1))
         lostUpdates = try c("orch_state_lost_updates_total", "Committed writes whose base version was older than a version already committed for the key: an update was silently overwritten.", [s, "shard"])
+        feed(lostUpdates, .stateWrite, [.field("shard")], .count, when: .flaggedByTracker)
         staleReads = try c("orch_state_stale_reads_total", "Reads that returned a version older than one committed for the key before the read started.", [s, "shard"])
+        feed(staleReads, .stateRead, [.field("shard")], .count, when: .flaggedByTracker)
         writebackPending = try g("orch_memory_writeback_pending", "Writes acknowledged but not yet flushed to the backing store, at the last flush.", [s, "shard"])
+        feed(writebackPending, .memoryFlush, [.field("shard")], .set("pending"))
         flushDuration = try h("orch_memory_flush_duration_seconds", "Duration of write-back flushes to the backing store.", [s, "shard"], Self.storeBuckets)
+        feed(flushDuration, .memoryFlush, [.field("shard")], .observe("latency_ns"))
         flushes = try c("orch_memory_flushes_total", "Write-back flushes by outcome (success, error, timeout).", [s, "shard", "outcome"])
+        feed(flushes, .memoryFlush, [.field("shard"), .each("outcome")], .count)
         toolCalls = try c("orch_tool_calls_total", "Tool calls by outcome (success, error, timeout, short_circuited).", [s, "tool", "outcome"])
+        feed(toolCalls, .toolCall, [.field("tool"), .each("outcome")], .count)
         toolDuration = try h("orch_tool_call_duration_seconds", "Latency of tool calls.", [s, "tool"], Self.toolBuckets)
+        feed(toolDuration, .toolCall, [.field("tool")], .observe("latency_ns"))
         toolFallbacks = try c("orch_tool_fallbacks_total", "Tool calls answered by the tool's fallback.", [s, "tool"])
+        feed(toolFallbacks, .toolCall, [.field("tool")], .count, when: .nonzero("fallback"))
         breakerState = try g("orch_circuit_breaker_state", "Circuit breaker state: 1 for the current state, 0 for the others.", [s, "tool", "state"])
+        feed(breakerState, .breakerTransition, [.field("tool"), .each("to")], .oneHot)
         breakerTransitions = try c("orch_circuit_breaker_transitions_total", "Circuit breaker state changes.", [s, "tool", "from", "to"])
+        feed(breakerTransitions, .breakerTransition, [.field("tool"), .value("from"), .value("to")], .count)
         llmRequests = try c("orch_llm_requests_total", "LLM requests by outcome (success, rate_limited, error, timeout).", [s, "provider", "model", "key", "outcome"])
+        feed(llmRequests, .llmRequest, [.field("provider"), .field("model"), .field("key"), .each("outcome")], .count)
         llmTokens = try c("orch_llm_tokens_total", "LLM tokens by type (input, output).", [s, "provider", "model", "type"])
+        feed(llmTokens, .llmRequest, [.field("provider"), .field("model"), .constant("input")], .sum("input_tokens"))
+        feed(llmTokens, .llmRequest, [.field("provider"), .field("model"), .constant("output")], .sum("output_tokens"))
         llmDuration = try h("orch_llm_request_duration_seconds", "Latency of LLM requests.", [s, "provider", "model"], Self.genAIDurationBuckets)
+        feed(llmDuration, .llmRequest, [.field("provider"), .field("model")], .observe("latency_ns"))
         llmRateLimitWait = try h("orch_llm_ratelimit_wait_seconds", "Time LLM requests waited in the client-side rate limiter.", [s, "provider", "model"], Self.waitBuckets)
+        feed(llmRateLimitWait, .llmRequest, [.field("provider"), .field("model")], .observe("ratelimit_wait_ns"))
         llmInflight = try g("orch_llm_inflight", "LLM requests in flight at the last limiter sample.", [s, "limiter"])
+        feed(llmInflight, .rateLimiterSample, [.field("limiter")], .set("inflight"))
         llmConcurrencyLimit = try g("orch_llm_concurrency_limit", "The limiter's concurrency limit at the last sample.", [s, "limiter"])
+        feed(llmConcurrencyLimit, .rateLimiterSample, [.field("limiter")], .set("concurrency_limit"))
         llmAvailable = try g("orch_llm_ratelimit_available", "Tokens available in the limiter's bucket at the last sample.", [s, "limiter"])
+        feed(llmAvailable, .rateLimiterSample, [.field("limiter")], .set("available"))
         llmCapacity = try g("orch_llm_ratelimit_capacity", "Capacity of the limiter's bucket.", [s, "limiter"])
+        feed(llmCapacity, .rateLimiterSample, [.field("limiter")], .set("capacity"))
         llmWaiting = try g("orch_llm_ratelimit_waiting", "Requests waiting for the limiter at the last sample.", [s, "limiter"])
+        feed(llmWaiting, .rateLimiterSample, [.field("limiter")], .set("waiting"))
         keyRotations = try c("orch_llm_key_rotations_total", "API key rotations by reason.", [s, "provider", "reason"])
+        feed(keyRotations, .keyRotation, [.field("provider"), .field("reason")], .count)
         genAITokens = try h("gen_ai_client_token_usage", "OpenTelemetry GenAI: tokens used per request, by gen_ai_token_type (input, output).",
                             [s, "gen_ai_operation_name", "gen_ai_provider_name", "gen_ai_request_model", "gen_ai_token_type"], Self.genAITokenBuckets)
+        feed(genAITokens, .llmRequest, [.constant("chat"), .field("provider"), .field("model"), .constant("input")], .observe("input_tokens"), when: .nonzero("input_tokens"))
+        feed(genAITokens, .llmRequest, [.constant("chat"), .field("provider"), .field("model"), .constant("output")], .observe("output_tokens"), when: .nonzero("output_tokens"))
         genAIDuration = try h("gen_ai_client_operation_duration_seconds", "OpenTelemetry GenAI: duration of LLM operations.",
                               [s, "gen_ai_operation_name", "gen_ai_provider_name", "gen_ai_request_model", "error_type"], Self.genAIDurationBuckets)
+        feed(genAIDuration, .llmRequest, [.constant("chat"), .field("provider"), .field("model"), .each("outcome", rename: ["success": ""])], .observe("latency_ns"))
         eventsDropped = try c("orch_events_dropped_total", "Events dropped before they reached the log, as recorded in it: by the writer (buffer_full, disk_full, io_error), by a client that could not reach the relay (client_dropped), by the relay (invalid_event, source_limit, unreadable_datagram).", [s, "reason"])
+        feed(eventsDropped, .eventsDropped, [.each("reason")], .sum("count"))
 
         buildInfo = try i("orchlog_collector_build_info", "Build information of the collector; the value is 1.", ["version", "format_version", "swift", "revision", "build_date", "platform"])
         eventsIngested = try c("orchlog_collector_events_ingested_total", "Events read from the source's log and aggregated.", [s])
@@ -151,5 +210,7 @@ public struct MetricCatalog {
         processFDs = try g("process_open_fds", "Number of open file descriptors.", [])
         processMaxFDs = try g("process_max_fds", "Maximum number of open file descriptors.", [])
         processStart = try g("process_start_time_seconds", "Start time of the process since unix epoch in seconds.", [])
+        self.feeds = feeds
+        plans = try FeedPlan.plans(feeds, registry: r)
     }
 }

@@ -21,14 +21,14 @@ final class SourceAggregation {
     // registry lock held, and no access to these overlaps another (they are read per label).
     @exclusivity(unchecked) private var blockIDs: [UInt32] = []
     @exclusivity(unchecked) private var blockHashes: [UInt64] = []
-    @exclusivity(unchecked) private var bundles: [UInt64: Int] = [:]
-    /// Direct-mapped cache of `bundles` (4,096 slots; key UInt64.max = empty).
-    private let cacheKeys = UnsafeMutablePointer<UInt64>.allocate(capacity: SourceAggregation.cacheSize)
+    @exclusivity(unchecked) private var bundles: [BundleKey: Int] = [:]
+    /// Direct-mapped cache of `bundles` (4,096 slots; `BundleKey.empty` = empty).
+    private let cacheKeys = UnsafeMutablePointer<BundleKey>.allocate(capacity: SourceAggregation.cacheSize)
     private let cacheValues = UnsafeMutablePointer<Int32>.allocate(capacity: SourceAggregation.cacheSize)
     private static let cacheSize = 4096
-    /// Handles of every bundle, back to back (a bundle is the index of its first).
-    @exclusivity(unchecked) private(set) var handles: [SeriesHandle] = []
-    /// `handles[i].slot`, for the hot path (families are known from the event type).
+    /// The series slots of every bundle, back to back (a bundle is the index of its first; the
+    /// families are known from the bundle's feed plan). -1 for a series not made yet (the
+    /// `unknown` value of an `each` label, made when first seen).
     @exclusivity(unchecked) private(set) var slots: [Int32] = []
     @exclusivity(unchecked) var lastEventTs: UInt64 = 0
     @exclusivity(unchecked) var caughtUp = true
@@ -42,8 +42,10 @@ final class SourceAggregation {
         self.name = name
         self.salt = salt
         internLimit = aggregator.internLimit
+        // Interned ids (and the overflow id) are 24-bit parts of a bundle key.
+        precondition(internLimit < 1 << 24 - 1, "intern limit past the bundle key's 24 bits")
         overflowID = UInt32(internLimit)
-        cacheKeys.initialize(repeating: UInt64.max, count: Self.cacheSize)
+        cacheKeys.initialize(repeating: .empty, count: Self.cacheSize)
         cacheValues.initialize(repeating: 0, count: Self.cacheSize)
         own = try Self.makeOwn(name, aggregator)
     }
@@ -55,9 +57,8 @@ final class SourceAggregation {
 
     func clearCaches(_ a: Aggregator) throws {
         bundles.removeAll()
-        handles.removeAll()
         slots.removeAll()
-        cacheKeys.update(repeating: UInt64.max, count: Self.cacheSize)
+        cacheKeys.update(repeating: .empty, count: Self.cacheSize)
         own = try Self.makeOwn(name, a)
     }
 
@@ -66,28 +67,33 @@ final class SourceAggregation {
 
     /// The bundle (index of its first handle) stored under `key`, if made.
     @inline(__always)
-    func bundle(_ key: UInt64) -> Int? {
+    func bundle(_ key: BundleKey) -> Int? {
         // A direct-mapped cache in front of the dictionary: most events hit it without hashing.
-        let slot = Int(truncatingIfNeeded: (key &* 0x9E37_79B9_7F4A_7C15) >> 52)
+        let slot = Int(truncatingIfNeeded: ((key.hi ^ key.lo &* 0xC2B2_AE3D_27D4_EB4F) &* 0x9E37_79B9_7F4A_7C15) >> 52)
         if cacheKeys[slot] == key { return Int(cacheValues[slot]) }
         return bundleMiss(key, slot)
     }
 
     @inline(never)
-    private func bundleMiss(_ key: UInt64, _ slot: Int) -> Int? {
+    private func bundleMiss(_ key: BundleKey, _ slot: Int) -> Int? {
         guard let found = bundles[key] else { return nil }
         cacheKeys[slot] = key
         cacheValues[slot] = Int32(found)
         return found
     }
 
-    /// Stores a new bundle of `made` handles under `key`; returns its index.
-    func addBundle(_ key: UInt64, _ made: [SeriesHandle]) -> Int {
-        let index = handles.count
-        handles.append(contentsOf: made)
-        slots.append(contentsOf: made.map(\.slot))
+    /// Stores a new bundle of series `made` (slots, -1 for one not made yet) under `key`;
+    /// returns its index.
+    func addBundle(_ key: BundleKey, _ made: [Int32]) -> Int {
+        let index = slots.count
+        slots.append(contentsOf: made)
         bundles[key] = index
         return index
+    }
+
+    /// Fills in series `i` of the bundles (one made after its bundle).
+    func setSlot(_ i: Int, _ slot: Int32) {
+        slots[i] = slot
     }
 
     func beginBlock(_ strings: StringTable) {

@@ -76,6 +76,7 @@ import Testing
         fast.internLimit = internLimit
         plain.internLimit = internLimit
         let fastSource = try fast.source("equivalence"), plainSource = try plain.source("equivalence")
+        let reference = PerEventReference(plain, plainSource)
         let source = try #require(try LogDirectory.sources(at: path).first)
         let reader = SourceReader(source: source)
         var blocks = 0
@@ -83,7 +84,7 @@ import Testing
         try reader.pollBlocks { block in
             blocks += 1
             try fast.ingest(block, into: fastSource)
-            try PerEventReference.ingest(block, plain, plainSource)
+            try reference.ingest(block)
         }
         #expect(blocks > 20, "many blocks")
         for format in [ExpositionFormat.prometheusText, .openMetrics] {
@@ -178,110 +179,166 @@ import Testing
     }
 }
 
-/// The per-event algorithm the aggregator replaced: each event in row order, every update
-/// through the registry's public calls, durations as `Double` seconds.
-private enum PerEventReference {
-    static func ingest(_ block: DecodedBlock, _ a: Aggregator, _ s: SourceAggregation) throws {
+/// The per-event algorithm, written out by hand and independent of the metric feeds table:
+/// each event in row order, every series named by its family and label values, every update
+/// through the registry's public calls, durations as `Double` seconds. On the first sight of
+/// a combination of key labels it makes all the series the collector's contract says start at
+/// 0 together (every outcome, every breaker state), in that order.
+private final class PerEventReference {
+    let a: Aggregator
+    let s: SourceAggregation
+    private var seen: Set<[String]> = []
+    /// Tools whose breaker reported a state this collector does not know.
+    private var unknownState: Set<String> = []
+
+    init(_ a: Aggregator, _ s: SourceAggregation) {
+        self.a = a
+        self.s = s
+    }
+
+    func ingest(_ block: DecodedBlock) throws {
         s.beginBlock(block.stringTable)
         let events = block.events
-        for e in events { try ingest(e, a, s) }
+        for e in events { try ingest(e) }
         a.registry.add(s.own.ingested, Double(events.count))
         if let last = events.last { s.lastEventTs = max(s.lastEventTs, last.timestamp) }
     }
 
-    private static func seconds(_ ns: UInt64) -> Double { Double(ns) * 1e-9 }
+    private func seconds(_ ns: UInt64) -> Double { Double(ns) * 1e-9 }
+
+    private func name(_ names: [String], _ code: UInt64) -> String { code < names.count ? names[Int(code)] : "unknown" }
+
+    /// The series of `family` (by name) with these label values after `source`.
+    private func h(_ family: String, _ values: [String]) throws -> SeriesHandle {
+        try a.registry.series(try #require(a.registry.family(named: family)), labelValues: [s.name] + values)
+    }
+
+    /// Runs `make` the first time `key` is seen.
+    private func first(_ key: [String], _ make: () throws -> Void) rethrows {
+        if seen.insert(key).inserted { try make() }
+    }
 
     // swiftlint:disable:next cyclomatic_complexity function_body_length
-    private static func ingest(_ e: RawEvent, _ a: Aggregator, _ s: SourceAggregation) throws {
+    private func ingest(_ e: RawEvent) throws {
         let r = a.registry
-        func bundle(_ x: UInt32, _ y: UInt32, _ z: UInt32, transition: Bool = false, _ labels: () -> [String]) throws -> Int {
-            try a.ensureBundle(s, e.type, x, y, z, transition: transition, labels)
-        }
-        func h(_ i: Int) -> SeriesHandle { s.handles[i] }
+        func t(_ label: UInt32) -> String { s.text(label) }
         switch e.type {
         case .invocationStarted:
-            let b = try bundle(s.id(e.l0), 0, 0) { [s.text(e.l0)] }
-            r.increment(h(b))
+            r.increment(try h("orch_invocations_started_total", [t(e.l0)]))
         case .invocationFinished:
-            let b = try bundle(s.id(e.l0), s.id(e.l1), 0) { [s.text(e.l0), s.text(e.l1, empty: "default")] }
-            let outcome = Int(min(e.n0, 3))
-            r.increment(h(b + outcome))
-            if outcome != Int(InvocationOutcome.rejected.rawValue) {
-                r.observe(h(b + 4), seconds(e.n1))
-                r.observe(h(b + 5), seconds(e.n2))
+            let agent = t(e.l0), queue = t(e.l1).isEmpty ? "default" : t(e.l1)
+            try first(["f", agent, t(e.l1)]) {
+                for o in InvocationOutcome.names { _ = try h("orch_invocations_total", [agent, o]) }
+                _ = try h("orch_invocation_duration_seconds", [agent])
+                _ = try h("orch_queue_wait_seconds", [queue])
+            }
+            r.increment(try h("orch_invocations_total", [agent, name(InvocationOutcome.names, e.n0)]))
+            if e.n0 != UInt64(InvocationOutcome.rejected.rawValue) {
+                r.observe(try h("orch_invocation_duration_seconds", [agent]), seconds(e.n1))
+                r.observe(try h("orch_queue_wait_seconds", [queue]), seconds(e.n2))
             }
         case .queueSample:
-            let b = try bundle(s.id(e.l0), 0, 0) { [s.text(e.l0)] }
-            r.set(h(b), Double(e.n0))
-            r.set(h(b + 1), Double(e.n1))
+            r.set(try h("orch_queue_depth", [t(e.l0)]), Double(e.n0))
+            r.set(try h("orch_queue_capacity", [t(e.l0)]), Double(e.n1))
         case .queueRejection:
-            let b = try bundle(s.id(e.l0), s.id(e.l1), 0) { [s.text(e.l0), s.text(e.l1)] }
-            r.increment(h(b))
+            r.increment(try h("orch_queue_rejections_total", [t(e.l0), t(e.l1)]))
         case .workerPoolSample:
-            let b = try bundle(s.id(e.l0), 0, 0) { [s.text(e.l0)] }
-            r.set(h(b), Double(e.n0))
-            r.set(h(b + 1), Double(e.n1))
+            r.set(try h("orch_workers_busy", [t(e.l0)]), Double(e.n0))
+            r.set(try h("orch_workers", [t(e.l0)]), Double(e.n1))
         case .stateRead:
-            let shard = s.id(e.l0)
-            let b = try bundle(shard, 0, 0) { [s.text(e.l0)] }
-            r.increment(h(b + Int(min(e.n1, 1))))
-            r.observe(h(b + 2), seconds(e.n2))
+            let shard = t(e.l0)
+            try first(["r", shard]) {
+                for o in ReadSource.names { _ = try h("orch_state_reads_total", [shard, o]) }
+                _ = try h("orch_state_read_duration_seconds", [shard])
+                _ = try h("orch_state_stale_reads_total", [shard])
+            }
+            r.increment(try h("orch_state_reads_total", [shard, name(ReadSource.names, e.n1)]))
+            r.observe(try h("orch_state_read_duration_seconds", [shard]), seconds(e.n2))
             let start = e.timestamp >= e.n2 ? e.timestamp - e.n2 : 0
-            if a.tracker.read(key: s.keyHash(e.l1, shard: e.l0), version: e.n0, startedAt: start) { r.increment(h(b + 3)) }
+            if a.tracker.read(key: s.keyHash(e.l1, shard: e.l0), version: e.n0, startedAt: start) {
+                r.increment(try h("orch_state_stale_reads_total", [shard]))
+            }
         case .stateWrite:
-            let shard = s.id(e.l0)
-            let b = try bundle(shard, 0, 0) { [s.text(e.l0)] }
-            let outcome = Int(min(e.n2, 3))
-            r.increment(h(b + outcome))
-            r.observe(h(b + 4), seconds(e.n3))
-            if e.n4 > 1 { r.increment(h(b + 6)) }
-            if outcome == Int(WriteOutcome.committed.rawValue) {
-                r.observe(h(b + 5), Double(max(e.n4, 1)))
-                if a.tracker.committed(key: s.keyHash(e.l1, shard: e.l0), base: e.n0, new: e.n1, at: e.timestamp) { r.increment(h(b + 7)) }
+            let shard = t(e.l0)
+            try first(["w", shard]) {
+                for o in WriteOutcome.names { _ = try h("orch_state_writes_total", [shard, o]) }
+                _ = try h("orch_state_write_duration_seconds", [shard])
+                _ = try h("orch_state_write_attempts", [shard])
+                _ = try h("orch_state_write_retries_total", [shard])
+                _ = try h("orch_state_lost_updates_total", [shard])
+            }
+            r.increment(try h("orch_state_writes_total", [shard, name(WriteOutcome.names, e.n2)]))
+            r.observe(try h("orch_state_write_duration_seconds", [shard]), seconds(e.n3))
+            if e.n4 > 1 { r.increment(try h("orch_state_write_retries_total", [shard])) }
+            if e.n2 == UInt64(WriteOutcome.committed.rawValue) {
+                r.observe(try h("orch_state_write_attempts", [shard]), Double(max(e.n4, 1)))
+                if a.tracker.committed(key: s.keyHash(e.l1, shard: e.l0), base: e.n0, new: e.n1, at: e.timestamp) {
+                    r.increment(try h("orch_state_lost_updates_total", [shard]))
+                }
             }
         case .memoryFlush:
-            let b = try bundle(s.id(e.l0), 0, 0) { [s.text(e.l0)] }
-            r.set(h(b), Double(e.n0))
-            r.observe(h(b + 1), seconds(e.n1))
-            r.increment(h(b + 2 + Int(min(e.n2, 2))))
-        case .toolCall:
-            let b = try bundle(s.id(e.l0), 0, 0) { [s.text(e.l0)] }
-            r.increment(h(b + Int(min(e.n0, 3))))
-            r.observe(h(b + 4), seconds(e.n1))
-            if e.n2 != 0 { r.increment(h(b + 5)) }
-        case .breakerTransition:
-            let b = try bundle(s.id(e.l0), 0, 0) { [s.text(e.l0)] }
-            let to = Int(min(e.n1, 4))
-            for state in 0..<5 { r.set(h(b + state), state == to ? 1 : 0) }
-            let from = Int(min(e.n0, 4))
-            let t = try bundle(s.id(e.l0), UInt32(1 + from), UInt32(1 + to), transition: true) {
-                [s.text(e.l0), BreakerState.names[from], BreakerState.names[to]]
+            let shard = t(e.l0)
+            try first(["m", shard]) {
+                _ = try h("orch_memory_writeback_pending", [shard])
+                _ = try h("orch_memory_flush_duration_seconds", [shard])
+                for o in FlushOutcome.names { _ = try h("orch_memory_flushes_total", [shard, o]) }
             }
-            r.increment(h(t))
+            r.set(try h("orch_memory_writeback_pending", [shard]), Double(e.n0))
+            r.observe(try h("orch_memory_flush_duration_seconds", [shard]), seconds(e.n1))
+            r.increment(try h("orch_memory_flushes_total", [shard, name(FlushOutcome.names, e.n2)]))
+        case .toolCall:
+            let tool = t(e.l0)
+            try first(["t", tool]) {
+                for o in ToolOutcome.names { _ = try h("orch_tool_calls_total", [tool, o]) }
+                _ = try h("orch_tool_call_duration_seconds", [tool])
+                _ = try h("orch_tool_fallbacks_total", [tool])
+            }
+            r.increment(try h("orch_tool_calls_total", [tool, name(ToolOutcome.names, e.n0)]))
+            r.observe(try h("orch_tool_call_duration_seconds", [tool]), seconds(e.n1))
+            if e.n2 != 0 { r.increment(try h("orch_tool_fallbacks_total", [tool])) }
+        case .breakerTransition:
+            let tool = t(e.l0)
+            try first(["b", tool]) {
+                for state in BreakerState.names { _ = try h("orch_circuit_breaker_state", [tool, state]) }
+            }
+            let to = name(BreakerState.names, e.n1)
+            if to == "unknown" { unknownState.insert(tool) }
+            for state in BreakerState.names + (unknownState.contains(tool) ? ["unknown"] : []) {
+                r.set(try h("orch_circuit_breaker_state", [tool, state]), state == to ? 1 : 0)
+            }
+            r.increment(try h("orch_circuit_breaker_transitions_total", [tool, name(BreakerState.names, e.n0), to]))
         case .llmRequest:
-            let b = try bundle(s.id(e.l0), s.id(e.l1), s.id(e.l2)) { [s.text(e.l0), s.text(e.l1), s.text(e.l2)] }
-            let outcome = Int(min(e.n0, 3))
-            r.increment(h(b + outcome))
-            r.add(h(b + 4), Double(e.n1))
-            r.add(h(b + 5), Double(e.n2))
-            r.observe(h(b + 6), seconds(e.n3))
-            r.observe(h(b + 7), seconds(e.n4))
-            if e.n1 > 0 { r.observe(h(b + 8), Double(e.n1)) }
-            if e.n2 > 0 { r.observe(h(b + 9), Double(e.n2)) }
-            r.observe(h(b + 10 + outcome), seconds(e.n3))
+            let (provider, model, key) = (t(e.l0), t(e.l1), t(e.l2))
+            try first(["l", provider, model, key]) {
+                for o in LLMOutcome.names { _ = try h("orch_llm_requests_total", [provider, model, key, o]) }
+                _ = try h("orch_llm_tokens_total", [provider, model, "input"])
+                _ = try h("orch_llm_tokens_total", [provider, model, "output"])
+                _ = try h("orch_llm_request_duration_seconds", [provider, model])
+                _ = try h("orch_llm_ratelimit_wait_seconds", [provider, model])
+                _ = try h("gen_ai_client_token_usage", ["chat", provider, model, "input"])
+                _ = try h("gen_ai_client_token_usage", ["chat", provider, model, "output"])
+                for o in LLMOutcome.names { _ = try h("gen_ai_client_operation_duration_seconds", ["chat", provider, model, o == "success" ? "" : o]) }
+            }
+            let outcome = name(LLMOutcome.names, e.n0)
+            r.increment(try h("orch_llm_requests_total", [provider, model, key, outcome]))
+            r.add(try h("orch_llm_tokens_total", [provider, model, "input"]), Double(e.n1))
+            r.add(try h("orch_llm_tokens_total", [provider, model, "output"]), Double(e.n2))
+            r.observe(try h("orch_llm_request_duration_seconds", [provider, model]), seconds(e.n3))
+            r.observe(try h("orch_llm_ratelimit_wait_seconds", [provider, model]), seconds(e.n4))
+            if e.n1 > 0 { r.observe(try h("gen_ai_client_token_usage", ["chat", provider, model, "input"]), Double(e.n1)) }
+            if e.n2 > 0 { r.observe(try h("gen_ai_client_token_usage", ["chat", provider, model, "output"]), Double(e.n2)) }
+            r.observe(try h("gen_ai_client_operation_duration_seconds", ["chat", provider, model, outcome == "success" ? "" : outcome]), seconds(e.n3))
         case .rateLimiterSample:
-            let b = try bundle(s.id(e.l0), 0, 0) { [s.text(e.l0)] }
-            r.set(h(b), Double(e.n3))
-            r.set(h(b + 1), Double(e.n4))
-            r.set(h(b + 2), Double(e.n0))
-            r.set(h(b + 3), Double(e.n1))
-            r.set(h(b + 4), Double(e.n2))
+            let limiter = t(e.l0)
+            r.set(try h("orch_llm_inflight", [limiter]), Double(e.n3))
+            r.set(try h("orch_llm_concurrency_limit", [limiter]), Double(e.n4))
+            r.set(try h("orch_llm_ratelimit_available", [limiter]), Double(e.n0))
+            r.set(try h("orch_llm_ratelimit_capacity", [limiter]), Double(e.n1))
+            r.set(try h("orch_llm_ratelimit_waiting", [limiter]), Double(e.n2))
         case .keyRotation:
-            let b = try bundle(s.id(e.l0), s.id(e.l3), 0) { [s.text(e.l0), s.text(e.l3)] }
-            r.increment(h(b))
+            r.increment(try h("orch_llm_key_rotations_total", [t(e.l0), t(e.l3)]))
         case .eventsDropped:
-            let b = try bundle(0, 0, 0) { [] }
-            r.add(h(b + Int(min(e.n1, 2))), Double(e.n0))
+            r.add(try h("orch_events_dropped_total", [name(DropReason.names, e.n1)]), Double(e.n0))
         }
     }
 }

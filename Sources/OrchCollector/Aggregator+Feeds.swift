@@ -1,0 +1,159 @@
+import OrchLog
+import OrchMetrics
+
+/// Running a type's feeds over a run of its events: first every event's bundle (made on first
+/// sight, before any cell is touched, since making series moves cells), then one tight loop
+/// per feed over the columns it reads — counters added to, gauges set, histogram buckets found
+/// on the integer field against precomputed integer bounds. Each update is the one
+/// `MetricRegistry.add`/`set`/`observe` would make, in row order per series.
+extension Aggregator {
+    /// Applies events `range` (indices among the block's events of `plan.type`).
+    func apply(_ plan: FeedPlan, _ range: Range<Int>, _ v: BlockColumnsView, _ s: SourceAggregation) throws {
+        let n = range.count
+        if bundleOf.count < n { bundleOf.append(contentsOf: repeatElement(0, count: n - bundleOf.count)) }
+        if try resolve(plan, range, v, s) { hot = fetchCells() }
+        let base = feedBase[Int(plan.type.rawValue)]
+        let flags = plan.type == .stateRead ? stale : plan.type == .stateWrite ? lost : []
+        try bundleOf.withUnsafeBufferPointer { bundles in
+            try s.slots.withUnsafeBufferPointer { slots in
+                try flags.withUnsafeBufferPointer { flags in
+                    for (i, feed) in plan.feeds.enumerated() {
+                        try run(feed, cells: hot[base + i], buckets: buckets[base + i], plan.type, range, v,
+                                bundles: bundles, slots: slots, flags: flags)
+                    }
+                }
+            }
+        }
+    }
+
+    /// Finds (or makes) the bundle of every event of `range` into `bundleOf`, and the
+    /// `unknown` series an event's unknown enumeration code needs. Returns whether a series
+    /// was made (the cells must be fetched anew).
+    private func resolve(_ plan: FeedPlan, _ range: Range<Int>, _ v: BlockColumnsView, _ s: SourceAggregation) throws -> Bool {
+        let type = plan.type
+        let typeBits = UInt64(type.rawValue)
+        let comps = plan.components
+        // The key columns, and per component whether it is a label (an interned id) or a
+        // code (clamped to the enumeration's size: past it, one `unknown`).
+        let empty = UnsafeBufferPointer<UInt64>(start: nil, count: 0)
+        func column(_ i: Int) -> UnsafeBufferPointer<UInt64> {
+            guard i < comps.count else { return empty }
+            switch comps[i] {
+            case .label(let slot): return v.label(type, slot)
+            case .code(let slot, _): return v.number(type, slot)
+            }
+        }
+        func limit(_ i: Int) -> UInt64 {
+            guard i < comps.count else { return 0 }
+            if case .code(_, let count) = comps[i] { return UInt64(count) }
+            return UInt64.max  // a label
+        }
+        let c0 = column(0), c1 = column(1), c2 = column(2), c3 = column(3)
+        let m0 = limit(0), m1 = limit(1), m2 = limit(2), m3 = limit(3)
+        @inline(__always) func part(_ col: UnsafeBufferPointer<UInt64>, _ max: UInt64, _ k: Int) -> UInt64 {
+            if max == 0 { return 0 }
+            if max == UInt64.max { return UInt64(s.id(UInt32(truncatingIfNeeded: col[k]))) }
+            return Swift.min(col[k], max)
+        }
+        // Feeds with an `each` label: their code column and known count.
+        let eachFeeds = plan.feeds.filter { $0.each != nil }
+        let eachColumns = eachFeeds.map { v.number(type, $0.each!.slot) }
+        var made = false
+        let lower = range.lowerBound
+        for k in range {
+            let p0 = part(c0, m0, k), p1 = part(c1, m1, k), p2 = part(c2, m2, k), p3 = part(c3, m3, k)
+            let key = BundleKey(type: typeBits, p0, p1, p2, p3)
+            var b: Int
+            if let found = s.bundle(key) {
+                b = found
+            } else {
+                b = try makeBundle(s, plan, key, components: [p0, p1, p2, p3], texts: texts(plan, v, s, k))
+                made = true
+            }
+            for (i, feed) in eachFeeds.enumerated() where eachColumns[i][k] >= UInt64(feed.each!.names.count) {
+                if s.slots[b + feed.offset + feed.width - 1] < 0 {
+                    try makeUnknown(s, feed, bundle: b, components: [p0, p1, p2, p3], texts: texts(plan, v, s, k))
+                    made = true
+                }
+            }
+            bundleOf[k - lower] = Int32(truncatingIfNeeded: b)
+        }
+        return made
+    }
+
+    /// The texts of event `k`'s label components (nil for codes), as interned.
+    private func texts(_ plan: FeedPlan, _ v: BlockColumnsView, _ s: SourceAggregation, _ k: Int) -> [String?] {
+        plan.components.map { c -> String? in
+            guard case .label(let slot) = c else { return nil }
+            return s.text(UInt32(truncatingIfNeeded: v.label(plan.type, slot)[k]))
+        }
+    }
+
+    /// One feed over events `range`; `bundles[k - range.lowerBound]` is event k's bundle.
+    private func run(_ feed: FeedPlan.Feed, cells: FamilyCells, buckets: IntegerBuckets?, _ type: EventType, _ range: Range<Int>,
+                     _ v: BlockColumnsView, bundles: UnsafeBufferPointer<Int32>, slots: UnsafeBufferPointer<Int32>,
+                     flags: UnsafeBufferPointer<Bool>) throws {
+        let lower = range.lowerBound
+        let condition = feed.condition
+        let test = condition.kind == .always || condition.kind == .flagged
+            ? UnsafeBufferPointer<UInt64>(start: nil, count: 0) : v.number(type, condition.slot)
+        @inline(__always) func holds(_ k: Int) -> Bool {
+            switch condition.kind {
+            case .always: return true
+            case .nonzero: return test[k] != 0
+            case .greater: return test[k] > condition.value
+            case .equals: return test[k] == condition.value
+            case .notEquals: return test[k] != condition.value
+            case .flagged: return flags[k]
+            }
+        }
+        // The series of event k in its bundle: the feed's first, plus its `each` value's index
+        // (unknown codes: the last).
+        let offset = Int32(truncatingIfNeeded: feed.offset)
+        let codes = feed.each.map { v.number(type, $0.slot) }
+        let known = UInt64(feed.each?.names.count ?? 0)
+        @inline(__always) func series(_ k: Int) -> Int32 {
+            let b = bundles[k &- lower] &+ offset
+            guard let codes else { return slots[Int(b)] }
+            return slots[Int(b &+ Int32(truncatingIfNeeded: Swift.min(codes[k], known)))]
+        }
+        let record = feed.record
+        switch record.kind {
+        case .count:
+            for k in range where holds(k) { cells.add(series(k), 1) }
+        case .sum:
+            let values = v.number(type, record.slot)
+            for k in range where holds(k) { cells.add(series(k), Self.double(values[k])) }
+        case .set:
+            let values = v.number(type, record.slot)
+            for k in range where holds(k) { cells.set(series(k), Self.double(values[k])) }
+        case .observe:
+            guard let buckets else { throw CollectorError(.invalidArgument, "histogram feed without buckets") }
+            let values = v.number(type, record.slot)
+            let least = record.atLeast
+            if feed.seconds {
+                for k in range where holds(k) {
+                    let n = Swift.max(values[k], least)
+                    cells.observe(series(k), bucket: buckets.bucket(n), value: Self.seconds(n))
+                }
+            } else {
+                for k in range where holds(k) {
+                    let n = Swift.max(values[k], least)
+                    cells.observe(series(k), bucket: buckets.bucket(n), value: Self.plain(n))
+                }
+            }
+        case .oneHot:
+            guard let codes else { throw CollectorError(.invalidArgument, "oneHot feed without an each label") }
+            let width = feed.width
+            for k in range where holds(k) {
+                let b = Int(bundles[k &- lower] &+ offset)
+                let current = Int(Swift.min(codes[k], known))
+                for i in 0..<width {
+                    let slot = slots[b &+ i]
+                    // The unknown series exists only once an unknown code was seen.
+                    if slot >= 0 { cells.set(slot, i == current ? 1 : 0) }
+                }
+            }
+        }
+    }
+}
