@@ -190,6 +190,7 @@ public struct MetricCatalog {
         feed(genAIDuration, .llmRequest, [.constant("chat"), .field("provider"), .field("model"), .each("outcome", rename: ["success": ""])], .observe("latency_ns"))
         eventsDropped = try c("orch_events_dropped_total", "Events dropped before they reached the log, as recorded in it: by the writer (buffer_full, disk_full, io_error), by a client that could not reach the relay (client_dropped), by the relay (invalid_event, source_limit, unreadable_datagram).", [s, "reason"])
         feed(eventsDropped, .eventsDropped, [.each("reason")], .sum("count"))
+        // extending: new event-fed families go above this line (docs/extending.md)
 
         buildInfo = try i("orchlog_collector_build_info", "Build information of the collector; the value is 1.", ["version", "format_version", "swift", "revision", "build_date", "platform"])
         eventsIngested = try c("orchlog_collector_events_ingested_total", "Events read from the source's log and aggregated.", [s])

@@ -15,6 +15,7 @@ public enum EventType: UInt8, Sendable, CaseIterable, Hashable {
     case rateLimiterSample = 12
     case keyRotation = 13
     case eventsDropped = 14
+    // extending: new cases go above this line (docs/extending.md)
 
     /// The name used by `orchlog tail`, `--type` filters, NDJSON and summaries.
     public var name: String { EventSchema.of(self).name }
@@ -178,5 +179,6 @@ public struct EventSchema: Sendable {
         EventSchema(.eventsDropped, "events_dropped", "Events that were dropped before they reached the log: by a writer (written by the writer itself), by a client that could not reach the relay (`client_dropped`, sent in-band by the client) or by the relay (`invalid_event`, `source_limit`, `unreadable_datagram`, written into the relay's own source). Accepted on input so that a copied log stays complete.", [
             ("count", .number, "events dropped"), ("reason", .enumeration(DropReason.names), "why (`buffer_full`, `disk_full`, `io_error`: the writer; `client_dropped`: a client; the rest: the relay)"),
         ]),
+        // extending: new schemas go above this line (docs/extending.md)
     ]
 }
