@@ -72,7 +72,7 @@ extension Aggregator {
             }
             for (i, feed) in eachFeeds.enumerated() where eachColumns[i][k] >= UInt64(feed.each!.names.count) {
                 if s.slots[b + feed.offset + feed.width - 1] < 0 {
-                    try makeUnknown(s, feed, bundle: b, components: [p0, p1, p2, p3], texts: texts(plan, v, s, k))
+                    try makeUnknown(s, plan, feed, bundle: b, components: [p0, p1, p2, p3], texts: texts(plan, v, s, k))
                     made = true
                 }
             }

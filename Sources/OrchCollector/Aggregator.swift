@@ -152,8 +152,18 @@ final class Aggregator {
         made.reserveCapacity(plan.bundleSize)
         for feed in plan.feeds {
             if let each = feed.each {
+                let first = made.count
                 for name in each.names { made.append(try series(s, feed, components, texts, each: name)) }
-                made.append(-1)  // `unknown`: made when first seen (`makeUnknown`)
+                // `unknown`: made when first seen (`makeUnknown`), perhaps for another bundle, or
+                // restored from a checkpoint.
+                if let known = s.unknownSlots[SourceAggregation.unknownKey(feed.family, first: made[first])] {
+                    made.append(known)
+                } else if let restored = try existing(s, feed, components, texts, each: "unknown") {
+                    s.addUnknown(restored, family: feed.family, first: made[first], type: plan.type, offset: feed.offset, width: feed.width)
+                    made.append(restored)
+                } else {
+                    made.append(-1)
+                }
             } else {
                 made.append(try series(s, feed, components, texts, each: nil))
             }
@@ -163,13 +173,26 @@ final class Aggregator {
 
     /// Makes the `unknown` series of `feed`'s `each` label in bundle `bundle`.
     @inline(never)
-    func makeUnknown(_ s: SourceAggregation, _ feed: FeedPlan.Feed, bundle: Int, components: [UInt64], texts: [String?]) throws {
+    func makeUnknown(_ s: SourceAggregation, _ plan: FeedPlan, _ feed: FeedPlan.Feed, bundle: Int, components: [UInt64], texts: [String?]) throws {
         let slot = try series(s, feed, components, texts, each: "unknown")
-        s.setSlot(bundle + feed.offset + feed.width - 1, slot)
+        s.addUnknown(slot, family: feed.family, first: s.slots[bundle + feed.offset], type: plan.type, offset: feed.offset, width: feed.width)
     }
 
     /// The series of `feed` for the key, with `each` as the `each` label's value.
     private func series(_ s: SourceAggregation, _ feed: FeedPlan.Feed, _ components: [UInt64], _ texts: [String?], each: String?) throws -> Int32 {
+        do {
+            return try registry.series(feed.family, labelValues: labelValues(s, feed, components, texts, each: each)).slot
+        } catch {
+            throw CollectorError(.invalidArgument, "\(error)")
+        }
+    }
+
+    /// The series `series` would return if it exists, without making it.
+    private func existing(_ s: SourceAggregation, _ feed: FeedPlan.Feed, _ components: [UInt64], _ texts: [String?], each: String?) throws -> Int32? {
+        registry.existingSeries(feed.family, labelValues: labelValues(s, feed, components, texts, each: each))?.slot
+    }
+
+    private func labelValues(_ s: SourceAggregation, _ feed: FeedPlan.Feed, _ components: [UInt64], _ texts: [String?], each: String?) -> [String] {
         var values = [s.name]
         for label in feed.labels {
             switch label {
@@ -181,11 +204,7 @@ final class Aggregator {
             case .each: values.append(each ?? "")
             }
         }
-        do {
-            return try registry.series(feed.family, labelValues: values).slot
-        } catch {
-            throw CollectorError(.invalidArgument, "\(error)")
-        }
+        return values
     }
 }
 

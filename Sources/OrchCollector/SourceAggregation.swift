@@ -30,6 +30,9 @@ final class SourceAggregation {
     /// families are known from the bundle's feed plan). -1 for a series not made yet (the
     /// `unknown` value of an `each` label, made when first seen).
     @exclusivity(unchecked) private(set) var slots: [Int32] = []
+    /// The `unknown` series made for an `each` label, by (family, the series of the label's
+    /// first value): a bundle made later, or another bundle with the same series, gets it.
+    @exclusivity(unchecked) private(set) var unknownSlots: [UInt64: Int32] = [:]
     @exclusivity(unchecked) var lastEventTs: UInt64 = 0
     @exclusivity(unchecked) var caughtUp = true
     @exclusivity(unchecked) private(set) var own: OwnHandles
@@ -58,6 +61,7 @@ final class SourceAggregation {
     func clearCaches(_ a: Aggregator) throws {
         bundles.removeAll()
         slots.removeAll()
+        unknownSlots.removeAll()
         cacheKeys.update(repeating: .empty, count: Self.cacheSize)
         own = try Self.makeOwn(name, a)
     }
@@ -91,9 +95,21 @@ final class SourceAggregation {
         return index
     }
 
-    /// Fills in series `i` of the bundles (one made after its bundle).
-    func setSlot(_ i: Int, _ slot: Int32) {
-        slots[i] = slot
+    /// The key of `unknownSlots` for `family`'s series whose first value has slot `first`.
+    static func unknownKey(_ family: MetricFamilyID, first: Int32) -> UInt64 {
+        UInt64(family.index) << 32 | UInt64(UInt32(bitPattern: first))
+    }
+
+    /// Records the `unknown` series `slot` of an `each` label whose first value's series is
+    /// `first` (at `offset` in bundles of `type`), and fills it into every bundle of `type`
+    /// that has that first series at `offset` (at `offset + width - 1`). Rare: once per label
+    /// set that meets an unknown code.
+    func addUnknown(_ slot: Int32, family: MetricFamilyID, first: Int32, type: EventType, offset: Int, width: Int) {
+        unknownSlots[Self.unknownKey(family, first: first)] = slot
+        let typeBits = UInt64(type.rawValue)
+        for (key, b) in bundles where key.hi >> 48 == typeBits && slots[b + offset] == first {
+            slots[b + offset + width - 1] = slot
+        }
     }
 
     func beginBlock(_ strings: StringTable) {

@@ -166,6 +166,14 @@ public final class MetricRegistry {
         return try newSeries(family: f, labelValues: labelValues).handle
     }
 
+    /// The series with these label values if it exists (nothing is created), else nil.
+    public func existingSeries(_ family: MetricFamilyID, labelValues: [String]) -> SeriesHandle? {
+        let f = family.index
+        guard f >= 0, f < storages.count, labelValues.count == storages[f].labelCount,
+              let slot = storages[f].lookup(labelValues) else { return nil }
+        return SeriesHandle(family: f, slot: slot)
+    }
+
     /// The slow path of `series(_:labelValues:)`: validates, applies the
     /// limit, creates. Returns whether the set was folded into overflow.
     @inline(never)

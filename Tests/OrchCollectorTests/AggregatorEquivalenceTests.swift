@@ -103,6 +103,10 @@ import Testing
             }
         }
         #expect(stale > 0 && lost > 0, "the log exercises the state tracker (stale \(stale), lost \(lost))")
+        var unknownLines: [UInt8] = []
+        fastRegistry.render(format: .prometheusText, into: &unknownLines)
+        let unknownSeries = String(decoding: unknownLines, as: UTF8.self).split(separator: "\n").filter { $0.contains("\"unknown\"") && !$0.hasPrefix("#") }
+        #expect(unknownSeries.count > 20, "the log exercises unknown enumeration codes (\(unknownSeries.count) series)")
         // Key hashes include the shard's interned id, which depends on the order label values
         // are first seen (type by type here, row by row there): compare the entries themselves.
         func entries(_ a: Aggregator) -> [[UInt64]] {
@@ -174,7 +178,17 @@ import Testing
                                          inflight: rng.next() % 4, concurrencyLimit: 4)
                     : .keyRotation(provider: pick(providers), from: pick(agentLabels), to: pick(agentLabels), reason: pick(reasons))
             }
-            log.emit(event, at: ts)
+            // Now and then an enumeration code this collector does not know (a newer writer's
+            // value): counted under `unknown`, never as a known value.
+            var raw = event.raw(seq: 0, timestamp: ts)
+            var unknown = false
+            for field in EventSchema.of(raw.type).fields {
+                if case .enumeration = field.kind, rng.next() % 25 == 0 {
+                    raw.setNumber(field.slot, 9 + rng.next() % 3)
+                    unknown = true
+                }
+            }
+            if unknown { log.emit(raw: raw) } else { log.emit(event, at: ts) }
         }
     }
 }

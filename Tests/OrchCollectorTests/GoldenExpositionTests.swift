@@ -187,4 +187,57 @@ import Testing
         #expect(bucketSeries.count == 15)
         #expect(observed.allSatisfy { bucketSeries.contains($0.0) })
     }
+
+    /// Codes past an enumeration's known values (a newer writer's) are counted under the label
+    /// value `unknown`, a series made only when first seen — never folded into a known value.
+    @Test func unknownEnumerationCodesCountUnderUnknown() throws {
+        let dir = TempDir("golden-unknown")
+        defer { dir.remove() }
+        var options = EventLogOptions()
+        options.fsync = .never
+        let log = try EventLog(directory: dir.sub("future"), options: options)
+        let crm = log.label("crm"), planner = log.label("planner")
+        var ts: UInt64 = 1_764_000_000_000_000_000
+        func emit(_ e: Event, codes: [Int: UInt64] = [:]) {
+            ts += 1_000_000
+            var raw = e.raw(seq: 0, timestamp: ts)
+            for (slot, code) in codes { raw.setNumber(slot, code) }
+            log.emit(raw: raw)
+        }
+        // outcome is number slot 0 of tool_call and of invocation_finished; `to` is slot 1 of a
+        // breaker transition; reason is slot 1 of events_dropped.
+        emit(.toolCall(tool: crm, outcome: .success, latencyNs: 1_000_000, fallbackUsed: false))
+        emit(.toolCall(tool: crm, outcome: .success, latencyNs: 1_000_000, fallbackUsed: false), codes: [0: 7])
+        emit(.toolCall(tool: crm, outcome: .success, latencyNs: 1_000_000, fallbackUsed: false), codes: [0: 200])
+        emit(.invocationFinished(agent: planner, outcome: .success, durationNs: 1, queueWaitNs: 1, invocationID: 1), codes: [0: 4])
+        emit(.breakerTransition(tool: crm, from: .closed, to: .open))
+        emit(.breakerTransition(tool: crm, from: .open, to: .closed), codes: [1: 9])
+        emit(.eventsDropped(count: 5, reason: .bufferFull), codes: [1: 40])
+        log.close()
+
+        let registry = MetricRegistry(clock: { 1_764_000_000 })
+        let aggregator = Aggregator(registry: registry, catalog: try MetricCatalog(registry: registry), trackedKeys: 100)
+        let s = try aggregator.source("future")
+        let source = try #require(try LogDirectory.sources(at: dir.path).first)
+        try SourceReader(source: source).pollBlocks { try aggregator.ingest($0, into: s) }
+        var bytes: [UInt8] = []
+        registry.render(format: .prometheusText, into: &bytes)
+        let lines = String(decoding: bytes, as: UTF8.self).split(separator: "\n").map { $0.replacingOccurrences(of: "source=\"future\",", with: "") }
+        func has(_ line: String) -> Bool { lines.contains(line) }
+        #expect(has("orch_tool_calls_total{tool=\"crm\",outcome=\"success\"} 1"))
+        #expect(has("orch_tool_calls_total{tool=\"crm\",outcome=\"short_circuited\"} 0"), "not folded into the last value")
+        #expect(has("orch_tool_calls_total{tool=\"crm\",outcome=\"unknown\"} 2"))
+        #expect(has("orch_tool_call_duration_seconds_count{tool=\"crm\"} 3"), "the latency of every call is observed")
+        #expect(has("orch_invocations_total{agent=\"planner\",outcome=\"timeout\"} 0"))
+        #expect(has("orch_invocations_total{agent=\"planner\",outcome=\"unknown\"} 1"))
+        #expect(has("orch_invocation_duration_seconds_count{agent=\"planner\"} 1"), "an unknown outcome is not `rejected`: observed")
+        #expect(has("orch_circuit_breaker_state{tool=\"crm\",state=\"open\"} 0"))
+        #expect(has("orch_circuit_breaker_state{tool=\"crm\",state=\"closed\"} 0"))
+        #expect(has("orch_circuit_breaker_state{tool=\"crm\",state=\"unknown\"} 1"))
+        #expect(has("orch_circuit_breaker_transitions_total{tool=\"crm\",from=\"open\",to=\"unknown\"} 1"))
+        #expect(has("orch_events_dropped_total{reason=\"unreadable_datagram\"} 0"), "not folded into the last reason")
+        #expect(has("orch_events_dropped_total{reason=\"unknown\"} 5"))
+        #expect(!lines.contains { $0.hasPrefix("orch_state_") }, "no series for types not seen")
+        #expect(lines.filter { $0.contains("\"unknown\"") && !$0.hasPrefix("#") }.count == 5, "unknown series only where seen")
+    }
 }
