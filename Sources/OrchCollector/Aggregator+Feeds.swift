@@ -18,7 +18,7 @@ extension Aggregator {
             try s.slots.withUnsafeBufferPointer { slots in
                 try flags.withUnsafeBufferPointer { flags in
                     for (i, feed) in plan.feeds.enumerated() {
-                        try run(feed, cells: hot[base + i], buckets: buckets[base + i], plan.type, range, v,
+                        try run(feed, cells: hot[base + i], buckets: buckets[base + i], plan.type, range, v, s,
                                 bundles: bundles, slots: slots, flags: flags)
                     }
                 }
@@ -91,7 +91,7 @@ extension Aggregator {
 
     /// One feed over events `range`; `bundles[k - range.lowerBound]` is event k's bundle.
     private func run(_ feed: FeedPlan.Feed, cells: FamilyCells, buckets: IntegerBuckets?, _ type: EventType, _ range: Range<Int>,
-                     _ v: BlockColumnsView, bundles: UnsafeBufferPointer<Int32>, slots: UnsafeBufferPointer<Int32>,
+                     _ v: BlockColumnsView, _ s: SourceAggregation, bundles: UnsafeBufferPointer<Int32>, slots: UnsafeBufferPointer<Int32>,
                      flags: UnsafeBufferPointer<Bool>) throws {
         let lower = range.lowerBound
         let condition = feed.condition
@@ -126,7 +126,10 @@ extension Aggregator {
             for k in range where holds(k) { cells.add(series(k), Self.double(values[k])) }
         case .set:
             let values = v.number(type, record.slot)
-            for k in range where holds(k) { cells.set(series(k), Self.double(values[k])) }
+            let gauge = GaugeCombiner(feed.family, feed.combine, cells, s)
+            gauge.mine.values.withUnsafeMutableBufferPointer { mine in
+                for k in range where holds(k) { gauge.set(series(k), Self.double(values[k]), mine) }
+            }
         case .observe:
             guard let buckets else { throw CollectorError(.invalidArgument, "histogram feed without buckets") }
             let values = v.number(type, record.slot)
@@ -145,14 +148,63 @@ extension Aggregator {
         case .oneHot:
             guard let codes else { throw CollectorError(.invalidArgument, "oneHot feed without an each label") }
             let width = feed.width
-            for k in range where holds(k) {
-                let b = Int(bundles[k &- lower] &+ offset)
-                let current = Int(Swift.min(codes[k], known))
-                for i in 0..<width {
-                    let slot = slots[b &+ i]
-                    // The unknown series exists only once an unknown code was seen.
-                    if slot >= 0 { cells.set(slot, i == current ? 1 : 0) }
+            let gauge = GaugeCombiner(feed.family, feed.combine, cells, s)
+            gauge.mine.values.withUnsafeMutableBufferPointer { mine in
+                for k in range where holds(k) {
+                    let b = Int(bundles[k &- lower] &+ offset)
+                    let current = Int(Swift.min(codes[k], known))
+                    for i in 0..<width {
+                        let slot = slots[b &+ i]
+                        // The unknown series exists only once an unknown code was seen.
+                        if slot >= 0 { gauge.set(slot, i == current ? 1 : 0, mine) }
+                    }
                 }
+            }
+        }
+    }
+}
+
+/// Sets a gauge series to the combination of a source group's instances: the current
+/// instance's new value replaces its previous one in the sum (an exact update for the whole
+/// numbers gauges carry), or in the maximum (found again over the instances when the one that
+/// held it goes down). A source of one directory is plain `set`.
+struct GaugeCombiner {
+    let cells: FamilyCells
+    let combine: MetricFeed.Combine
+    /// The current instance's values of this family, by series slot.
+    let mine: GaugeValues
+    let others: [GaugeValues]
+    let alone: Bool
+
+    init(_ family: MetricFamilyID, _ combine: MetricFeed.Combine, _ cells: FamilyCells, _ s: SourceAggregation) {
+        self.cells = cells
+        self.combine = combine
+        mine = s.current.gaugeValues(family, slots: cells.slotCount)
+        alone = s.instances.count == 1
+        others = alone ? [] : s.instances.filter { $0 !== s.current }.map { $0.gaugeValues(family, slots: cells.slotCount) }
+    }
+
+    @inline(__always)
+    func set(_ slot: Int32, _ value: Double, _ mine: UnsafeMutableBufferPointer<Double>) {
+        let i = Int(slot)
+        let previous = mine[i]
+        mine[i] = value
+        if alone {
+            cells.set(slot, value)
+            return
+        }
+        switch combine {
+        case .sum:
+            cells.add(slot, previous.isNaN ? value : value - previous)
+        case .max:
+            let held = cells.values[i]
+            if value >= held || previous.isNaN && held.isNaN {
+                cells.set(slot, value)
+            } else if previous == held {
+                // This instance held the maximum and went down: the others' values decide.
+                var m = value
+                for o in others where i < o.values.count && !o.values[i].isNaN { m = Swift.max(m, o.values[i]) }
+                cells.set(slot, m)
             }
         }
     }

@@ -103,7 +103,8 @@ final class Aggregator {
 
     /// Aggregates one block of `source`.
     /// - Throws: `CollectorError` only on a catalog/registry mismatch (a programming error).
-    func ingest(_ block: DecodedBlock, into s: SourceAggregation) throws {
+    func ingest(_ block: DecodedBlock, into s: SourceAggregation, instance: InstanceAggregation? = nil) throws {
+        if let instance { s.current = instance }
         if registry.removalGeneration != removalGeneration {
             // Series were removed: cached handles may point at reused slots.
             removalGeneration = registry.removalGeneration
@@ -124,9 +125,9 @@ final class Aggregator {
         registry.add(s.own.ingested, Double(columns.knownCount))
     }
 
-    /// Records problems the reader reported.
-    func problem(_ p: LogProblem, source s: SourceAggregation) {
-        let h = s.own
+    /// Records problems the reader of `instance` reported.
+    func problem(_ p: LogProblem, instance: InstanceAggregation) {
+        let h = instance.own
         switch p.kind {
         case .missingData: registry.add(h.lost, Double(p.lostEvents))
         case .corrupt, .badSegment, .tornTail: registry.increment(h.decodeErrors)

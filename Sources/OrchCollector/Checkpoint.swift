@@ -13,6 +13,16 @@ struct Checkpoint: Codable {
         var path: String
         var position: LogPosition
         var lastEventTs: UInt64
+        /// The gauge values this directory last gave (a source group's gauges combine its
+        /// instances' values); nil in checkpoints written before groups.
+        var gauges: [Gauge]? = nil
+    }
+
+    /// One gauge series' value as one instance last set it.
+    struct Gauge: Codable {
+        var family: String
+        var labels: [String]
+        var value: Double
     }
 
     var version: Int

@@ -26,6 +26,8 @@ public final class Collector: Sendable {
     private let readyFlag = Atomic<Bool>(false)
     private let finished = DispatchSemaphore(value: 0)
     private let startTime = Date().timeIntervalSince1970
+    /// Maps source directories to the `source` their series carry.
+    private let grouping: SourceGrouping
 
     /// Builds the collector and restores the checkpoint, if any.
     /// - Throws: `CollectorError` for a checkpoint that exists but cannot be used, or bad options.
@@ -38,7 +40,8 @@ public final class Collector: Sendable {
         options.logDirs = Checkpoint.canonical(options.logDirs)
         self.options = options
         let registry = MetricRegistry(seriesLimitPerFamily: options.seriesLimit)
-        let catalog = try MetricCatalog(registry: registry)
+        let catalog = try MetricCatalog(registry: registry, perInstance: options.perInstance)
+        grouping = try SourceGrouping(pattern: options.sourceGroup)
         let aggregator = Aggregator(registry: registry, catalog: catalog, trackedKeys: options.trackedKeys)
         let s = CollectorState(registry: registry, catalog: catalog, aggregator: aggregator)
         logDirs = options.logDirs
@@ -137,7 +140,7 @@ public final class Collector: Sendable {
                 delivered = try follow.reader.pollBlocks(maxFrames: batch) { block in
                     locked { s in
                         do {
-                            try s.aggregator.ingest(block, into: follow.aggregation)
+                            try s.aggregator.ingest(block, into: follow.aggregation, instance: follow.instance)
                         } catch {
                             FileHandle.standardError.write(Data("orchlog-collector: \(error)\n".utf8))
                         }
@@ -151,7 +154,7 @@ public final class Collector: Sendable {
                 follow.failing = true
             }
             locked { _ in
-                follow.aggregation.caughtUp = delivered < batch
+                follow.instance.caughtUp = delivered < batch
                 follow.committed = follow.reader.position
             }
             if delivered >= batch { more = true }
@@ -182,17 +185,22 @@ public final class Collector: Sendable {
         let now = Date().timeIntervalSince1970
         locked { s in
             for source in found where s.readers[source.path] == nil {
-                guard let aggregation = try? s.aggregator.source(source.name) else { continue }
+                let group = grouping.group(of: source)
+                guard let aggregation = try? s.aggregator.source(group),
+                      let instance = try? aggregation.instance(name: source.name, path: source.path, s.aggregator) else { continue }
                 let restored = s.restored[source.path]
                 let reader = SourceReader(source: source, from: restored?.position ?? LogPosition())
-                if let restored { aggregation.lastEventTs = restored.lastEventTs }
-                let follow = SourceFollow(source: source, reader: reader, aggregation: aggregation)
+                if let restored {
+                    instance.lastEventTs = restored.lastEventTs
+                    Checkpoint.restore(restored.gauges ?? [], into: instance, registry: s.registry)
+                }
+                let follow = SourceFollow(source: source, reader: reader, aggregation: aggregation, instance: instance)
                 follow.committed = reader.position
                 reader.onProblem = { [weak self] problem in
                     FileHandle.standardError.write(Data("orchlog-collector: \(problem.kind.rawValue): \(problem.description)\n".utf8))
                     // Called from inside poll on the ingest thread, outside the state lock.
                     self?.locked { s in
-                        s.aggregator.problem(problem, source: aggregation)
+                        s.aggregator.problem(problem, instance: instance)
                         if problem.kind == .corrupt || problem.kind == .badSegment { s.corruptionFound += 1 }
                     }
                 }
@@ -206,8 +214,10 @@ public final class Collector: Sendable {
                     if now - since >= options.sourceTTL {
                         s.readers[path] = nil
                         s.restored[path] = nil
-                        if !s.readers.values.contains(where: { $0.source.name == follow.source.name }) {
-                            s.aggregator.remove(source: follow.source.name)
+                        if !s.readers.values.contains(where: { $0.aggregation === follow.aggregation }) {
+                            s.aggregator.remove(source: follow.aggregation.name)
+                        } else {
+                            follow.aggregation.removeInstance(path: path)
                         }
                     }
                 } else {
@@ -224,7 +234,8 @@ public final class Collector: Sendable {
         guard let path = options.checkpointFile else { return true }
         let checkpoint: Checkpoint = locked { s in
             var sources = s.readers.values.map { f in
-                Checkpoint.Source(name: f.source.name, path: f.source.path, position: f.committed, lastEventTs: f.aggregation.lastEventTs)
+                Checkpoint.Source(name: f.source.name, path: f.source.path, position: f.committed, lastEventTs: f.instance.lastEventTs,
+                                  gauges: Checkpoint.gauges(of: f.instance, registry: s.registry))
             }
             // Sources known from an earlier checkpoint but not (yet) seen again keep their place.
             for (path, restored) in s.restored where s.readers[path] == nil { sources.append(restored) }
@@ -259,12 +270,17 @@ public final class Collector: Sendable {
         locked { s in
             let r = s.registry, c = s.catalog
             let now = Date().timeIntervalSince1970
+            // Instances of a group share these series unless `--metrics.per-instance`: the
+            // group's last event is its instances' latest, its lag their largest.
+            var lastEvent: [SeriesHandle: Double] = [:], lag: [SeriesHandle: Double] = [:]
             for follow in s.readers.values {
-                let a = follow.aggregation
-                let lastTs = Double(a.lastEventTs) / 1e9
-                r.set(a.own.lastEvent, lastTs)
-                r.set(a.own.lag, a.caughtUp || a.lastEventTs == 0 ? 0 : max(0, now - lastTs))
+                let i = follow.instance
+                let lastTs = Double(i.lastEventTs) / 1e9
+                lastEvent[i.own.lastEvent] = max(lastEvent[i.own.lastEvent] ?? 0, lastTs)
+                lag[i.own.lag] = max(lag[i.own.lag] ?? 0, i.caughtUp || i.lastEventTs == 0 ? 0 : max(0, now - lastTs))
             }
+            for (h, v) in lastEvent { r.set(h, v) }
+            for (h, v) in lag { r.set(h, v) }
             func set(_ f: MetricFamilyID, _ v: Double) { if let h = try? r.series(f, labelValues: []) { r.set(h, v) } }
             set(c.processCPU, process.cpuSeconds)
             set(c.processResident, process.residentBytes)
@@ -289,7 +305,7 @@ public final class Collector: Sendable {
     /// Per-source status for the landing page.
     public func sourceStatus() -> [(name: String, path: String, lastEventTs: UInt64, position: LogPosition)] {
         locked { s in
-            s.readers.values.map { ($0.source.name, $0.source.path, $0.aggregation.lastEventTs, $0.committed) }.sorted { $0.name < $1.name }
+            s.readers.values.map { ($0.source.name, $0.source.path, $0.instance.lastEventTs, $0.committed) }.sorted { $0.name < $1.name }
         }
     }
 }
@@ -321,14 +337,17 @@ final class CollectorState: @unchecked Sendable {
 final class SourceFollow: @unchecked Sendable {
     let source: SourceDirectory
     let reader: SourceReader
+    /// The source (group) its series belong to, and its own state in it.
     let aggregation: SourceAggregation
+    let instance: InstanceAggregation
     var committed = LogPosition()
     var missingSince: Double?
     var failing = false
 
-    init(source: SourceDirectory, reader: SourceReader, aggregation: SourceAggregation) {
+    init(source: SourceDirectory, reader: SourceReader, aggregation: SourceAggregation, instance: InstanceAggregation) {
         self.source = source
         self.reader = reader
         self.aggregation = aggregation
+        self.instance = instance
     }
 }

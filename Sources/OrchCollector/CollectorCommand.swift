@@ -24,6 +24,11 @@ public enum CollectorCommand {
       --checkpoint.reset                start afresh: ignore the checkpoint (it records the --log.dir
                                         set it was written for, and a different set is refused)
       --source.ttl SECONDS              how long a vanished source keeps its series (default 3600)
+      --source.group REGEX              source directories whose name matches share one `source`:
+                                        the first capture group (e.g. '^(checkout-api)-[0-9a-f]+$');
+                                        a root of service directories (ROOT/SERVICE/INSTANCE/) groups
+                                        by SERVICE without it
+      --metrics.per-instance            orchlog_collector_* per-source series also carry instance_dir
       --metrics.max-series-per-family N cardinality guard (default 10000, at most 10000000)
       --state.tracked-keys N            keys tracked for lost updates / stale reads (default 100000, at most 100000000)
       --poll.interval SECONDS           scan interval when inotify is quiet (default 0.1, at most 3600)
@@ -78,6 +83,11 @@ public enum CollectorCommand {
             case "--checkpoint.file": o.checkpointFile = try value(flag, inline: inline)
             case "--checkpoint.interval": o.checkpointInterval = try number(flag, try value(flag, inline: inline), min: 0.01)
             case "--source.ttl": o.sourceTTL = try number(flag, try value(flag, inline: inline), min: 0)
+            case "--source.group":
+                let pattern = try value(flag, inline: inline)
+                _ = try SourceGrouping(pattern: pattern)
+                o.sourceGroup = pattern
+            case "--metrics.per-instance": o.perInstance = true
             case "--metrics.max-series-per-family":
                 o.seriesLimit = try count(flag, try value(flag, inline: inline), min: 1, max: CollectorOptions.maxSeriesLimit)
             case "--state.tracked-keys":

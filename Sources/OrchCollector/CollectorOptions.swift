@@ -29,6 +29,11 @@ public struct CollectorOptions: Sendable, Equatable {
     public static let maxTrackedKeys = 100_000_000
     /// `--poll.interval` seconds between scans when inotify is quiet (default 0.1).
     public var pollInterval: Double = 0.1
+    /// `--source.group REGEX`: source directories whose name matches share the `source` named
+    /// by the first capture group.
+    public var sourceGroup: String?
+    /// `--metrics.per-instance`: the collector's per-source families also carry `instance_dir`.
+    public var perInstance = false
     /// `--once`: ingest what is there, print the text exposition, exit.
     public var once = false
 

@@ -44,6 +44,8 @@ struct FeedPlan: Sendable {
         let condition: Condition
         /// Histograms: the observed field is in nanoseconds (observed as seconds).
         let seconds: Bool
+        /// Gauges: how a group's instances combine.
+        let combine: MetricFeed.Combine
 
         /// Series the feed has in a bundle.
         var width: Int { each.map { $0.names.count + 1 } ?? 1 }
@@ -160,6 +162,9 @@ struct FeedPlan: Sendable {
             case .observe: .histogram
             }
             guard family.type == wanted else { throw fail(feed, "records into a \(family.type), not a \(wanted)") }
+            guard (wanted == .gauge) == (feed.instances != nil) else {
+                throw fail(feed, wanted == .gauge ? "a gauge must say how instances combine (instances: .sum or .max)" : "only gauges combine instances")
+            }
             let condition: Condition
             switch feed.condition {
             case .always: condition = Condition(kind: .always, slot: 0, value: 0)
@@ -176,7 +181,7 @@ struct FeedPlan: Sendable {
                 condition = Condition(kind: .flagged, slot: 0, value: 0)
             }
             let made = Feed(family: feed.family, familyType: family.type, offset: offset, labels: labels, each: each,
-                            record: record, condition: condition, seconds: seconds)
+                            record: record, condition: condition, seconds: seconds, combine: feed.instances ?? .sum)
             compiled.append(made)
             offset += made.width
         }

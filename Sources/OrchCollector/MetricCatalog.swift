@@ -86,7 +86,12 @@ public struct MetricCatalog {
 
     /// Registers every family in `registry`.
     /// - Throws: `CollectorError` when a name clashes (a programming error caught by tests).
-    public init(registry r: MetricRegistry) throws {
+    /// Whether the collector's per-source families also carry `instance_dir`, the source
+    /// directory (`--metrics.per-instance`; matters only for source groups).
+    public let perInstance: Bool
+
+    public init(registry r: MetricRegistry, perInstance: Bool = false) throws {
+        self.perInstance = perInstance
         // The unit, for OpenMetrics' `# UNIT` line: the base unit the name ends with.
         func unit(_ name: String) -> String? {
             let base = name.hasSuffix("_total") ? String(name.dropLast(6)) : name
@@ -106,8 +111,8 @@ public struct MetricCatalog {
         }
         var feeds: [MetricFeed] = []
         func feed(_ family: MetricFamilyID, _ type: EventType, _ labels: [MetricFeed.Label], _ record: MetricFeed.Record,
-                  when condition: MetricFeed.Condition = .always) {
-            feeds.append(MetricFeed(family, type, labels, record, when: condition))
+                  when condition: MetricFeed.Condition = .always, instances: MetricFeed.Combine? = nil) {
+            feeds.append(MetricFeed(family, type, labels, record, when: condition, instances: instances))
         }
         let s = "source"
         invocationsStarted = try c("orch_invocations_started_total", "Agent invocations taken off the queue and started.", [s, "agent"])
@@ -119,15 +124,15 @@ public struct MetricCatalog {
         queueWait = try h("orch_queue_wait_seconds", "Time invocations waited in the request queue before a worker took them.", [s, "queue"], Self.waitBuckets)
         feed(queueWait, .invocationFinished, [.fieldOr("queue", empty: "default")], .observe("queue_wait_ns"), when: .notEquals("outcome", "rejected"))
         queueDepth = try g("orch_queue_depth", "Requests waiting in the queue at the last sample.", [s, "queue"])
-        feed(queueDepth, .queueSample, [.field("queue")], .set("depth"))
+        feed(queueDepth, .queueSample, [.field("queue")], .set("depth"), instances: .sum)
         queueCapacity = try g("orch_queue_capacity", "Capacity of the queue at the last sample.", [s, "queue"])
-        feed(queueCapacity, .queueSample, [.field("queue")], .set("capacity"))
+        feed(queueCapacity, .queueSample, [.field("queue")], .set("capacity"), instances: .sum)
         queueRejections = try c("orch_queue_rejections_total", "Requests turned away by backpressure, with a retry-after.", [s, "queue", "reason"])
         feed(queueRejections, .queueRejection, [.field("queue"), .field("reason")], .count)
         workersBusy = try g("orch_workers_busy", "Busy workers (agent instances) at the last sample.", [s, "pool"])
-        feed(workersBusy, .workerPoolSample, [.field("pool")], .set("busy"))
+        feed(workersBusy, .workerPoolSample, [.field("pool")], .set("busy"), instances: .sum)
         workers = try g("orch_workers", "Size of the worker pool at the last sample.", [s, "pool"])
-        feed(workers, .workerPoolSample, [.field("pool")], .set("size"))
+        feed(workers, .workerPoolSample, [.field("pool")], .set("size"), instances: .sum)
         stateReads = try c("orch_state_reads_total", "State reads, by where they were served from (read_source: cache or store).", [s, "shard", "read_source"])
         feed(stateReads, .stateRead, [.field("shard"), .each("read_source")], .count)
         stateReadDuration = try h("orch_state_read_duration_seconds", "Latency of state reads.", [s, "shard"], Self.storeBuckets)
@@ -145,7 +150,7 @@ public struct MetricCatalog {
         staleReads = try c("orch_state_stale_reads_total", "Reads that returned a version older than one committed for the key before the read started.", [s, "shard"])
         feed(staleReads, .stateRead, [.field("shard")], .count, when: .flaggedByTracker)
         writebackPending = try g("orch_memory_writeback_pending", "Writes acknowledged but not yet flushed to the backing store, at the last flush.", [s, "shard"])
-        feed(writebackPending, .memoryFlush, [.field("shard")], .set("pending"))
+        feed(writebackPending, .memoryFlush, [.field("shard")], .set("pending"), instances: .sum)
         flushDuration = try h("orch_memory_flush_duration_seconds", "Duration of write-back flushes to the backing store.", [s, "shard"], Self.storeBuckets)
         feed(flushDuration, .memoryFlush, [.field("shard")], .observe("latency_ns"))
         flushes = try c("orch_memory_flushes_total", "Write-back flushes by outcome (success, error, timeout).", [s, "shard", "outcome"])
@@ -157,7 +162,7 @@ public struct MetricCatalog {
         toolFallbacks = try c("orch_tool_fallbacks_total", "Tool calls answered by the tool's fallback.", [s, "tool"])
         feed(toolFallbacks, .toolCall, [.field("tool")], .count, when: .nonzero("fallback"))
         breakerState = try g("orch_circuit_breaker_state", "Circuit breaker state: 1 for the current state, 0 for the others.", [s, "tool", "state"])
-        feed(breakerState, .breakerTransition, [.field("tool"), .each("to")], .oneHot)
+        feed(breakerState, .breakerTransition, [.field("tool"), .each("to")], .oneHot, instances: .sum)
         breakerTransitions = try c("orch_circuit_breaker_transitions_total", "Circuit breaker state changes.", [s, "tool", "from", "to"])
         feed(breakerTransitions, .breakerTransition, [.field("tool"), .value("from"), .value("to")], .count)
         llmRequests = try c("orch_llm_requests_total", "LLM requests by outcome (success, rate_limited, error, timeout).", [s, "provider", "model", "key", "outcome"])
@@ -170,15 +175,15 @@ public struct MetricCatalog {
         llmRateLimitWait = try h("orch_llm_ratelimit_wait_seconds", "Time LLM requests waited in the client-side rate limiter.", [s, "provider", "model"], Self.waitBuckets)
         feed(llmRateLimitWait, .llmRequest, [.field("provider"), .field("model")], .observe("ratelimit_wait_ns"))
         llmInflight = try g("orch_llm_inflight", "LLM requests in flight at the last limiter sample.", [s, "limiter"])
-        feed(llmInflight, .rateLimiterSample, [.field("limiter")], .set("inflight"))
+        feed(llmInflight, .rateLimiterSample, [.field("limiter")], .set("inflight"), instances: .sum)
         llmConcurrencyLimit = try g("orch_llm_concurrency_limit", "The limiter's concurrency limit at the last sample.", [s, "limiter"])
-        feed(llmConcurrencyLimit, .rateLimiterSample, [.field("limiter")], .set("concurrency_limit"))
+        feed(llmConcurrencyLimit, .rateLimiterSample, [.field("limiter")], .set("concurrency_limit"), instances: .sum)
         llmAvailable = try g("orch_llm_ratelimit_available", "Tokens available in the limiter's bucket at the last sample.", [s, "limiter"])
-        feed(llmAvailable, .rateLimiterSample, [.field("limiter")], .set("available"))
+        feed(llmAvailable, .rateLimiterSample, [.field("limiter")], .set("available"), instances: .sum)
         llmCapacity = try g("orch_llm_ratelimit_capacity", "Capacity of the limiter's bucket.", [s, "limiter"])
-        feed(llmCapacity, .rateLimiterSample, [.field("limiter")], .set("capacity"))
+        feed(llmCapacity, .rateLimiterSample, [.field("limiter")], .set("capacity"), instances: .sum)
         llmWaiting = try g("orch_llm_ratelimit_waiting", "Requests waiting for the limiter at the last sample.", [s, "limiter"])
-        feed(llmWaiting, .rateLimiterSample, [.field("limiter")], .set("waiting"))
+        feed(llmWaiting, .rateLimiterSample, [.field("limiter")], .set("waiting"), instances: .sum)
         keyRotations = try c("orch_llm_key_rotations_total", "API key rotations by reason.", [s, "provider", "reason"])
         feed(keyRotations, .keyRotation, [.field("provider"), .field("reason")], .count)
         genAITokens = try h("gen_ai_client_token_usage", "OpenTelemetry GenAI: tokens used per request, by gen_ai_token_type (input, output).",
@@ -192,12 +197,13 @@ public struct MetricCatalog {
         feed(eventsDropped, .eventsDropped, [.each("reason")], .sum("count"))
         // extending: new event-fed families go above this line (docs/extending.md)
 
+        let own = perInstance ? [s, "instance_dir"] : [s]
         buildInfo = try i("orchlog_collector_build_info", "Build information of the collector; the value is 1.", ["version", "format_version", "swift", "revision", "build_date", "platform"])
-        eventsIngested = try c("orchlog_collector_events_ingested_total", "Events read from the source's log and aggregated.", [s])
-        decodeErrors = try c("orchlog_collector_decode_errors_total", "Corrupt frames and unreadable segments found in the source's log (skipped).", [s])
-        eventsLost = try c("orchlog_collector_events_lost_total", "Events deleted (retention) before the collector read them.", [s])
-        lag = try g("orchlog_collector_lag_seconds", "How far behind the newest event the collector is: 0 when caught up, else the age of the last event it ingested.", [s])
-        lastEvent = try g("orchlog_collector_last_event_timestamp_seconds", "Timestamp of the last event ingested from the source.", [s])
+        eventsIngested = try c("orchlog_collector_events_ingested_total", "Events read from the source's log and aggregated.", own)
+        decodeErrors = try c("orchlog_collector_decode_errors_total", "Corrupt frames and unreadable segments found in the source's log (skipped).", own)
+        eventsLost = try c("orchlog_collector_events_lost_total", "Events deleted (retention) before the collector read them.", own)
+        lag = try g("orchlog_collector_lag_seconds", "How far behind the newest event the collector is: 0 when caught up, else the age of the last event it ingested.", own)
+        lastEvent = try g("orchlog_collector_last_event_timestamp_seconds", "Timestamp of the last event ingested from the source.", own)
         series = try g("orchlog_collector_series", "Series held by the collector.", [])
         seriesDropped = try c("orchlog_collector_series_dropped_total", "New series folded into the overflow series by the cardinality guard.", ["metric"])
         scrapeDuration = try g("orchlog_collector_scrape_duration_seconds", "Time the previous /metrics rendering took.", [])

@@ -59,18 +59,30 @@ package struct MetricFeed: Sendable {
         case flaggedByTracker
     }
 
+    /// How a gauge's value combines the values of a source group's instances (one per
+    /// directory): each instance's last value, summed (depths, in flight, pool sizes; a
+    /// one-hot state gauge becomes the count of instances in each state) or their maximum
+    /// (ages, lags).
+    package enum Combine: String, Sendable, Equatable {
+        case sum, max
+    }
+
     package let family: MetricFamilyID
     package let type: EventType
     package let labels: [Label]
     package let record: Record
     package let condition: Condition
+    /// Gauges (`.set`, `.oneHot`) must say; nil for counters and histograms.
+    package let instances: Combine?
 
-    package init(_ family: MetricFamilyID, _ type: EventType, _ labels: [Label], _ record: Record, when condition: Condition = .always) {
+    package init(_ family: MetricFamilyID, _ type: EventType, _ labels: [Label], _ record: Record, when condition: Condition = .always,
+                 instances: Combine? = nil) {
         self.family = family
         self.type = type
         self.labels = labels
         self.record = record
         self.condition = condition
+        self.instances = instances
     }
 
     /// The fields the feed reads, for the metric reference.
@@ -129,6 +141,7 @@ package struct MetricFeed: Sendable {
         case .notEquals(let f, let v): text += " when `\(f)` ≠ `\(v)`"
         case .flaggedByTracker: text += " when the state tracker flags it"
         }
+        if let instances { text += "; instances: \(instances.rawValue)" }
         return text
     }
 }

@@ -1,8 +1,10 @@
 import OrchLog
 import OrchMetrics
 
-/// What the aggregator keeps per source: interned label values, the current block's string
-/// mapping, handle bundles, and the source's own collector metrics.
+/// What the aggregator keeps per source — the series `source` label, one source directory or
+/// a group of them (`--source.group`, a two-level root): interned label values, the current
+/// block's string mapping, handle bundles, and its instances (one per directory: their own
+/// read state, collector metrics and gauge values, `InstanceAggregation`).
 final class SourceAggregation {
     let name: String
     /// Mixed into state-key hashes so equal keys of different sources stay apart.
@@ -33,9 +35,21 @@ final class SourceAggregation {
     /// The `unknown` series made for an `each` label, by (family, the series of the label's
     /// first value): a bundle made later, or another bundle with the same series, gets it.
     @exclusivity(unchecked) private(set) var unknownSlots: [UInt64: Int32] = [:]
-    @exclusivity(unchecked) var lastEventTs: UInt64 = 0
-    @exclusivity(unchecked) var caughtUp = true
-    @exclusivity(unchecked) private(set) var own: OwnHandles
+    /// The source's directories, in the order first seen, and the one whose block is being
+    /// applied (the first until `ingest` says otherwise).
+    @exclusivity(unchecked) private(set) var instances: [InstanceAggregation] = []
+    @exclusivity(unchecked) var current: InstanceAggregation
+    /// Whether `orchlog_collector_*` series carry `instance_dir` (`--metrics.per-instance`).
+    let perInstance: Bool
+
+    /// The current instance's last event.
+    var lastEventTs: UInt64 {
+        get { current.lastEventTs }
+        set { current.lastEventTs = newValue }
+    }
+
+    /// The current instance's collector metrics.
+    var own: OwnHandles { current.own }
 
     struct OwnHandles {
         let ingested, decodeErrors, lost, lag, lastEvent: SeriesHandle
@@ -50,7 +64,31 @@ final class SourceAggregation {
         overflowID = UInt32(internLimit)
         cacheKeys.initialize(repeating: .empty, count: Self.cacheSize)
         cacheValues.initialize(repeating: 0, count: Self.cacheSize)
-        own = try Self.makeOwn(name, aggregator)
+        perInstance = aggregator.catalog.perInstance
+        current = InstanceAggregation(name: name, path: "", own: try Self.makeOwn(name, instance: name, aggregator))
+        instances = [current]
+    }
+
+    /// The instance of directory `name` at `path`, made on first use (the first directory
+    /// takes over the instance the source was made with).
+    func instance(name dir: String, path: String, _ a: Aggregator) throws -> InstanceAggregation {
+        if let found = instances.first(where: { $0.path == path }) { return found }
+        if instances.count == 1, instances[0].path.isEmpty {
+            let first = InstanceAggregation(name: dir, path: path, own: try Self.makeOwn(name, instance: dir, a))
+            first.lastEventTs = instances[0].lastEventTs
+            instances = [first]
+            current = first
+            return first
+        }
+        let made = InstanceAggregation(name: dir, path: path, own: try Self.makeOwn(name, instance: dir, a))
+        instances.append(made)
+        return made
+    }
+
+    /// Forgets directory `path` (gone past the TTL while others of the group remain).
+    func removeInstance(path: String) {
+        instances.removeAll { $0.path == path }
+        if current.path == path, let first = instances.first { current = first }
     }
 
     deinit {
@@ -63,7 +101,7 @@ final class SourceAggregation {
         slots.removeAll()
         unknownSlots.removeAll()
         cacheKeys.update(repeating: .empty, count: Self.cacheSize)
-        own = try Self.makeOwn(name, a)
+        for i in instances { i.replaceOwn(try Self.makeOwn(name, instance: i.name, a)) }
     }
 
     /// Distinct label values interned so far.
@@ -176,10 +214,11 @@ final class SourceAggregation {
         return h
     }
 
-    private static func makeOwn(_ name: String, _ a: Aggregator) throws -> OwnHandles {
+    private static func makeOwn(_ name: String, instance: String, _ a: Aggregator) throws -> OwnHandles {
         let r = a.registry, c = a.catalog
+        let values = c.perInstance ? [name, instance] : [name]
         func h(_ f: MetricFamilyID) throws -> SeriesHandle {
-            do { return try r.series(f, labelValues: [name]) } catch { throw CollectorError(.invalidArgument, "\(error)") }
+            do { return try r.series(f, labelValues: values) } catch { throw CollectorError(.invalidArgument, "\(error)") }
         }
         return OwnHandles(ingested: try h(c.eventsIngested), decodeErrors: try h(c.decodeErrors), lost: try h(c.eventsLost),
                           lag: try h(c.lag), lastEvent: try h(c.lastEvent))

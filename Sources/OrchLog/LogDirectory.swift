@@ -13,13 +13,17 @@ package struct SegmentFile: Sendable, Equatable {
 
 /// A source: one writer's directory.
 public struct SourceDirectory: Sendable, Equatable {
-    /// The directory's name, used as the `source` label.
+    /// The directory's name (`SERVICE/INSTANCE` in a two-level root), as readers show it.
     public let name: String
     public let path: String
+    /// The `source` label of its series by layout: its name, or SERVICE in a two-level root
+    /// (the collector's `--source.group` may say otherwise).
+    public let group: String
 
-    public init(name: String, path: String) {
+    public init(name: String, path: String, group: String? = nil) {
         self.name = name
         self.path = path
+        self.group = group ?? name
     }
 }
 
@@ -78,11 +82,23 @@ public enum LogDirectory {
         if isSource(trimmed) {
             return [SourceDirectory(name: baseName(trimmed), path: trimmed)]
         }
-        return try entries(trimmed).sorted().compactMap { name in
+        // A root of sources, or of service directories holding a source per instance
+        // (ROOT/SERVICE/INSTANCE/): the instances of a service share its `source`.
+        var found: [SourceDirectory] = []
+        for name in try entries(trimmed).sorted() {
             let child = trimmed + "/" + name
-            guard !name.hasPrefix("."), isDirectory(child), isSource(child) else { return nil }
-            return SourceDirectory(name: name, path: child)
+            guard !name.hasPrefix("."), isDirectory(child) else { continue }
+            if isSource(child) {
+                found.append(SourceDirectory(name: name, path: child))
+                continue
+            }
+            guard let instances = try? entries(child).sorted() else { continue }
+            for instance in instances where !instance.hasPrefix(".") {
+                let dir = child + "/" + instance
+                if isDirectory(dir), isSource(dir) { found.append(SourceDirectory(name: name + "/" + instance, path: dir, group: name)) }
+            }
         }
+        return found
     }
 
     /// Whether a writer holds the source directory's lock right now (`.lock`, flock). Probed

@@ -213,6 +213,13 @@ public final class MetricRegistry {
         return storages[Int(series.family)].labels(ofSlot: Int(series.slot))
     }
 
+    /// The label values of `family`'s series in `slot`, or nil when no live series is there.
+    public func labelValues(family: MetricFamilyID, slot: Int32) -> [String]? {
+        let handle = SeriesHandle(family: family.index, slot: slot)
+        guard family.index >= 0, family.index < storages.count, isLive(handle) else { return nil }
+        return storages[family.index].labels(ofSlot: Int(slot))
+    }
+
     // MARK: Hot-path updates
 
     /// Adds `amount` to a counter or gauge. For counters, amounts that are
