@@ -41,6 +41,7 @@ public final class Collector: Sendable {
         let catalog = try MetricCatalog(registry: registry)
         let aggregator = Aggregator(registry: registry, catalog: catalog, trackedKeys: options.trackedKeys)
         let s = CollectorState(registry: registry, catalog: catalog, aggregator: aggregator)
+        s.statusHistory = StatusHistory(capacity: StatusHistory.defaultCapacity, maxSources: options.statusMaxSources)
         logDirs = options.logDirs
         if let path = options.checkpointFile {
             checkpointLock = try CheckpointLock.acquire(for: path)
@@ -95,8 +96,10 @@ public final class Collector: Sendable {
     public func run() {
         let watcher = DirectoryWatcher(paths: options.logDirs)
         var lastCheckpoint = Date().timeIntervalSince1970
+        sampleStatus()  // the baseline: what the checkpoint restored, or zeros
         while !stopFlag.load(ordering: .acquiring) {
             let busy = ingestPass()
+            sampleStatusIfDue()
             readyFlag.store(true, ordering: .releasing)
             let now = Date().timeIntervalSince1970
             if now - lastCheckpoint >= options.checkpointInterval {
@@ -308,6 +311,10 @@ final class CollectorState: @unchecked Sendable {
     var rootProblems: [String: String] = [:]
     /// Corrupt frames and unreadable segments met so far (`--once` exits 1 when any).
     var corruptionFound = 0
+    /// The status page's samples (`Collector+Status`).
+    var statusHistory = StatusHistory()
+    /// When the last status sample was taken (seconds since the epoch; 0 before the first).
+    var lastStatusSample: Double = 0
 
     init(registry: MetricRegistry, catalog: MetricCatalog, aggregator: Aggregator) {
         self.registry = registry

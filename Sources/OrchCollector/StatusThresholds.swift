@@ -1,0 +1,62 @@
+/// The thresholds the status page (`/`) flags a failure mode with: the shipped alert rules'
+/// defaults (`alerts/orchlog.rules.yml`, `orchlog rules` without `--config`). `OrchCLI`
+/// renders the rules from its own table above this module; a test in `OrchCLITests` keeps
+/// `StatusThresholds.ruleDefaults` equal to it, so the page and the rules cannot drift apart.
+///
+/// The page flags the condition a rule tests as soon as it holds (a rule waits its `for:`
+/// first), over the rule's window or the page's history when that is shorter.
+public struct StatusThresholds: Sendable, Equatable {
+    /// How bad a flagged indicator is; the rule's severity.
+    public enum Severity: String, Sendable, Codable, Comparable {
+        case ok, warning, critical
+
+        private var rank: Int { self == .ok ? 0 : self == .warning ? 1 : 2 }
+        public static func < (a: Severity, b: Severity) -> Bool { a.rank < b.rank }
+    }
+
+    /// A threshold and the severity of crossing it.
+    public struct Limit: Sendable, Equatable {
+        /// Flagged when the value is above this (`>`, as in the rules).
+        public var threshold: Double
+        public var severity: Severity
+
+        public init(_ threshold: Double, _ severity: Severity) {
+            self.threshold = threshold
+            self.severity = severity
+        }
+    }
+
+    /// `slo.target`: the share of invocations that must succeed.
+    public var sloTarget: Double
+    /// Error-budget burn rates (error share / (1 − target)): the fast-burn alert's factors,
+    /// 14.4 (its 1h/5m pair, critical) and 6 (its 6h/30m pair, flagged as a warning here).
+    public var burnCritical: Double
+    public var burnWarning: Double
+    /// `state.lost_updates`: lost updates plus stale reads in `lostUpdatesWindow`.
+    public var lostUpdates: Limit
+    /// `memory.write_timeouts`: timed-out state writes / writes over `rateWindow`.
+    public var writeTimeouts: Limit
+    /// `tools.circuit_open`: breakers open or half-open.
+    public var circuitOpen: Limit
+    /// `llm.rate_limit_saturation`: HTTP 429 / LLM requests over `rateWindow`.
+    public var rateLimited: Limit
+    /// `queue.near_capacity`: depth / capacity of the fullest queue.
+    public var queueNearCapacity: Limit
+    /// `queue.rejecting`: rejections per second over `rateWindow`.
+    public var queueRejecting: Limit
+    /// `queue.growing`: items per second, a linear fit of the depth over `growthWindow`.
+    public var queueGrowing: Limit
+    /// The rules' `rate(…[5m])` window, seconds.
+    public var rateWindow: Double
+    /// `increase(orch_state_lost_updates_total[10m])`, seconds.
+    public var lostUpdatesWindow: Double
+    /// `deriv(orch_queue_depth[15m])`, seconds.
+    public var growthWindow: Double
+
+    /// The shipped rules' defaults (docs/alerts.md says why each).
+    public static let ruleDefaults = StatusThresholds(
+        sloTarget: 0.99, burnCritical: 14.4, burnWarning: 6,
+        lostUpdates: Limit(0, .critical), writeTimeouts: Limit(0.05, .critical), circuitOpen: Limit(0, .warning),
+        rateLimited: Limit(0.05, .warning), queueNearCapacity: Limit(0.8, .warning), queueRejecting: Limit(0, .warning),
+        queueGrowing: Limit(0.1, .warning), rateWindow: 300, lostUpdatesWindow: 600, growthWindow: 900)
+}
