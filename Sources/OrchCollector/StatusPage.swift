@@ -95,6 +95,12 @@ public enum StatusPage {
         return ((try? encoder.encode(report)).map { Array($0) } ?? Array("{}".utf8)) + [10]
     }
 
+    /// "Lost updates" → "lost updates"; "LLM 429 share" stays (an initialism).
+    static func lowercasedFirst(_ title: String) -> String {
+        guard let first = title.first, title.dropFirst().first?.isLowercase ?? true else { return title }
+        return first.lowercased() + title.dropFirst()
+    }
+
     static let stateWords: [StatusThresholds.Severity: String] = [.ok: "ok", .warning: "WARNING", .critical: "CRITICAL"]
 
     /// The whole page.
@@ -122,7 +128,7 @@ public enum StatusPage {
             html += "<p class=\"summary sev-ok\" id=\"summary\">All \(report.sources.count) source\(report.sources.count == 1 ? "" : "s") healthy: no failure mode over its alert threshold.</p>\n"
         } else {
             let names = troubled.map { s in
-                "<b>\(escape(s.name))</b> (\(s.indicators.filter { $0.severity != .ok }.map { escape($0.title.lowercased()) }.joined(separator: ", ")))"
+                "<b>\(escape(s.name))</b> (\(s.indicators.filter { $0.severity != .ok }.map { escape(lowercasedFirst($0.title)) }.joined(separator: ", ")))"
             }
             html += "<p class=\"summary sev-\(troubled.map(\.severity).max()!.rawValue)\" id=\"summary\">\(troubled.count) of \(report.sources.count) source\(report.sources.count == 1 ? "" : "s") in trouble: \(names.joined(separator: "; ")).</p>\n"
         }

@@ -223,8 +223,9 @@ public struct StatusReport: Sendable, Codable, Equatable {
         return String(format: abs(v) >= 10 ? "%.0f" : "%.2g", v)
     }
 
-    /// "45s", "5m", "2m30s".
+    /// "0.5s", "45s", "5m", "2m30s".
     static func duration(_ seconds: Double) -> String {
+        if seconds < 10 && seconds != seconds.rounded() { return String(format: "%.1fs", seconds) }
         let s = Int(seconds.rounded())
         if s < 60 { return "\(s)s" }
         return s % 60 == 0 ? "\(s / 60)m" : "\(s / 60)m\(s % 60)s"

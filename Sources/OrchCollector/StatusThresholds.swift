@@ -1,3 +1,5 @@
+import Foundation
+
 /// The thresholds the status page (`/`) flags a failure mode with: the shipped alert rules'
 /// defaults (`alerts/orchlog.rules.yml`, `orchlog rules` without `--config`). `OrchCLI`
 /// renders the rules from its own table above this module; a test in `OrchCLITests` keeps
@@ -59,4 +61,33 @@ public struct StatusThresholds: Sendable, Equatable {
         lostUpdates: Limit(0, .critical), writeTimeouts: Limit(0.05, .critical), circuitOpen: Limit(0, .warning),
         rateLimited: Limit(0.05, .warning), queueNearCapacity: Limit(0.8, .warning), queueRejecting: Limit(0, .warning),
         queueGrowing: Limit(0.1, .warning), rateWindow: 300, lostUpdatesWindow: 600, growthWindow: 900)
+}
+
+extension StatusThresholds {
+    /// The indicators and what flags each, as the Markdown table in docs/status-page.md (a
+    /// test keeps the file equal to it).
+    public func referenceTable() -> String {
+        func p(_ r: Double) -> String { StatusReport.percent(r) }
+        func m(_ s: Double) -> String { StatusReport.duration(s) }
+        func n(_ v: Double) -> String { String(format: "%g", v) }
+        let rows: [(String, String, String, String, String)] = [
+            ("success_rate", "Success rate", "successful / finished invocations over \(m(rateWindow))",
+             "error-budget burn (error share / (1 − \(p(sloTarget)))) above \(n(burnCritical)) (critical) or \(n(burnWarning)) (warning)",
+             "`OrchInvocationErrorBudgetBurn` (fast burn)"),
+            ("queue", "Queue depth", "depth summed over queues; the fullest queue's depth / capacity; growth (a linear fit over \(m(growthWindow))); rejections per second over \(m(rateWindow))",
+             "fullest queue above \(p(queueNearCapacity.threshold)), growth above \(n(queueGrowing.threshold))/s, or rejections above \(n(queueRejecting.threshold))/s (\(queueNearCapacity.severity.rawValue))",
+             "`OrchQueueBackpressure`"),
+            ("lost_updates", "Lost updates", "lost updates plus stale reads (from versions) over \(m(lostUpdatesWindow))",
+             "above \(n(lostUpdates.threshold)) (\(lostUpdates.severity.rawValue))", "`OrchStateLostUpdates`"),
+            ("write_timeouts", "Write timeouts", "timed-out / all state writes over \(m(rateWindow))",
+             "above \(p(writeTimeouts.threshold)) (\(writeTimeouts.severity.rawValue))", "`OrchMemoryWriteTimeouts`"),
+            ("open_breakers", "Open breakers", "tools whose circuit breaker is open or half-open now",
+             "above \(n(circuitOpen.threshold)) (\(circuitOpen.severity.rawValue))", "`OrchToolCircuitOpen`"),
+            ("rate_limited", "LLM 429 share", "rate-limited (HTTP 429) / all LLM requests over \(m(rateWindow))",
+             "above \(p(rateLimited.threshold)) (\(rateLimited.severity.rawValue))", "`OrchLLMRateLimitSaturation`"),
+        ]
+        var out = "| indicator | key | measures | flagged when | alert rule |\n|---|---|---|---|---|\n"
+        for r in rows { out += "| \(r.1) | `\(r.0)` | \(r.2) | \(r.3) | \(r.4) |\n" }
+        return out
+    }
 }

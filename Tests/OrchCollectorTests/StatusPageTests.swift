@@ -168,3 +168,13 @@ import Testing
         #expect((b.writes, b.openBreakers, b.llmRequests, b.rateLimited) == (7, 0, 10, 4))
     }
 }
+
+/// docs/status-page.md states what flags each indicator: generated from the code, kept equal by this test.
+@Suite struct StatusPageDocTests {
+    @Test func docsTableIsTheCodesThresholds() throws {
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        let doc = try String(contentsOf: root.appendingPathComponent("docs/status-page.md"), encoding: .utf8)
+        let table = StatusThresholds.ruleDefaults.referenceTable()
+        #expect(doc.contains(table), "docs/status-page.md must contain this table:\n\(table)")
+    }
+}
