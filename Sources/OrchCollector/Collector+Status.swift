@@ -38,7 +38,6 @@ extension Collector {
 
     /// The page at `/`.
     public func statusPage() -> String {
-        let info = sourceStatus().map { StatusPage.SourceInfo(name: $0.name, path: $0.path, lastEventTs: $0.lastEventTs, position: $0.position) }
-        return StatusPage.render(statusReport(), sources: info, version: Collector.version)
+        StatusPage.render(statusReport(), sources: sourceStatus(), version: Collector.version)
     }
 }

@@ -107,7 +107,8 @@ public final class Collector: Sendable {
                 lastCheckpoint = now
             }
             watcher.refresh(locked { Array($0.readers.keys) })
-            if !busy { watcher.wait(timeoutMs: Int32(options.pollInterval * 1000)) }
+            // Woken at least once a status sample interval, so that samples are on time.
+            if !busy { watcher.wait(timeoutMs: Int32(min(options.pollInterval, options.statusSampleInterval) * 1000)) }
         }
         checkpoint()
     }

@@ -9,20 +9,8 @@ import OrchLog
 /// Every string that comes from outside (source names are directory names, paths) goes
 /// through `escape`.
 public enum StatusPage {
-    /// What the page says about a source's reader, beside its indicators.
-    public struct SourceInfo: Sendable {
-        public var name: String
-        public var path: String
-        public var lastEventTs: UInt64
-        public var position: LogPosition
-
-        public init(name: String, path: String, lastEventTs: UInt64, position: LogPosition) {
-            self.name = name
-            self.path = path
-            self.lastEventTs = lastEventTs
-            self.position = position
-        }
-    }
+    /// What the page says about a source's reader, beside its indicators (`Collector.sourceStatus()`).
+    public typealias SourceInfo = (name: String, path: String, lastEventTs: UInt64, position: LogPosition)
 
     /// Sparkline size in CSS pixels.
     static let sparkWidth = 120.0, sparkHeight = 28.0
@@ -32,17 +20,13 @@ public enum StatusPage {
         var out = ""
         out.reserveCapacity(text.utf8.count)
         for c in text.unicodeScalars {
-            switch c {
-            case "&": out += "&amp;"
-            case "<": out += "&lt;"
-            case ">": out += "&gt;"
-            case "\"": out += "&quot;"
-            case "'": out += "&#39;"
-            default: out.unicodeScalars.append(c)
-            }
+            if let entity = entities[c] { out += entity } else { out.unicodeScalars.append(c) }
         }
         return out
     }
+
+    /// What `escape` replaces.
+    static let entities: [Unicode.Scalar: String] = ["&": "&amp;", "<": "&lt;", ">": "&gt;", "\"": "&quot;", "'": "&#39;"]
 
     /// The sparkline's line segments in SVG coordinates (y down): point `i` of `n` at
     /// x = i × width / (n − 1), y from 0 (bottom) to the larger of the highest point and

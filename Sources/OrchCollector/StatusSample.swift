@@ -7,26 +7,21 @@ import OrchMetrics
 public struct StatusSample: Sendable, Equatable, Codable {
     /// Seconds since the Unix epoch (the collector's wall clock when it was taken).
     public var time: Double
-    /// `orch_invocations_total`, all outcomes, and `{outcome="success"}`.
-    public var invocations: Double = 0
-    public var successes: Double = 0
-    /// `orch_queue_depth` and `orch_queue_capacity`, summed over queues.
-    public var queueDepth: Double = 0
-    public var queueCapacity: Double = 0
-    /// The fullest queue's depth / capacity (queues with a capacity); 0 without one.
-    public var queueFill: Double = 0
+    /// `orch_invocations_total`: all outcomes, and `{outcome="success"}`.
+    public var invocations = 0.0, successes = 0.0
+    /// `orch_queue_depth` and `orch_queue_capacity`, summed over queues; the fullest queue's
+    /// depth / capacity (among queues with a capacity; 0 without one).
+    public var queueDepth = 0.0, queueCapacity = 0.0, queueFill = 0.0
     /// `orch_queue_rejections_total`.
-    public var rejections: Double = 0
-    /// `orch_state_writes_total`, all outcomes, and `{outcome="timeout"}`.
-    public var writes: Double = 0
-    public var writeTimeouts: Double = 0
+    public var rejections = 0.0
+    /// `orch_state_writes_total`: all outcomes, and `{outcome="timeout"}`.
+    public var writes = 0.0, writeTimeouts = 0.0
     /// `orch_state_lost_updates_total` plus `orch_state_stale_reads_total`.
-    public var lostUpdates: Double = 0
+    public var lostUpdates = 0.0
     /// Breakers whose `orch_circuit_breaker_state` is 1 for `open` or `half_open`.
-    public var openBreakers: Double = 0
-    /// `orch_llm_requests_total`, all outcomes, and `{outcome="rate_limited"}`.
-    public var llmRequests: Double = 0
-    public var rateLimited: Double = 0
+    public var openBreakers = 0.0
+    /// `orch_llm_requests_total`: all outcomes, and `{outcome="rate_limited"}`.
+    public var llmRequests = 0.0, rateLimited = 0.0
 
     public init(time: Double) { self.time = time }
 

@@ -21,11 +21,6 @@ public struct StatusThresholds: Sendable, Equatable {
         /// Flagged when the value is above this (`>`, as in the rules).
         public var threshold: Double
         public var severity: Severity
-
-        public init(_ threshold: Double, _ severity: Severity) {
-            self.threshold = threshold
-            self.severity = severity
-        }
     }
 
     /// `slo.target`: the share of invocations that must succeed.
@@ -58,9 +53,9 @@ public struct StatusThresholds: Sendable, Equatable {
     /// The shipped rules' defaults (docs/alerts.md says why each).
     public static let ruleDefaults = StatusThresholds(
         sloTarget: 0.99, burnCritical: 14.4, burnWarning: 6,
-        lostUpdates: Limit(0, .critical), writeTimeouts: Limit(0.05, .critical), circuitOpen: Limit(0, .warning),
-        rateLimited: Limit(0.05, .warning), queueNearCapacity: Limit(0.8, .warning), queueRejecting: Limit(0, .warning),
-        queueGrowing: Limit(0.1, .warning), rateWindow: 300, lostUpdatesWindow: 600, growthWindow: 900)
+        lostUpdates: Limit(threshold: 0, severity: .critical), writeTimeouts: Limit(threshold: 0.05, severity: .critical), circuitOpen: Limit(threshold: 0, severity: .warning),
+        rateLimited: Limit(threshold: 0.05, severity: .warning), queueNearCapacity: Limit(threshold: 0.8, severity: .warning), queueRejecting: Limit(threshold: 0, severity: .warning),
+        queueGrowing: Limit(threshold: 0.1, severity: .warning), rateWindow: 300, lostUpdatesWindow: 600, growthWindow: 900)
 }
 
 extension StatusThresholds {

@@ -126,7 +126,7 @@ import Testing
         now.lostUpdates = 2
         let source = StatusReport.evaluate(name: hostile, history: [StatusSample(time: 10)], now: now, thresholds: .ruleDefaults)
         let report = StatusReport(time: 20, sampleInterval: 10, capacity: 90, sources: [source], unsampledSources: 0)
-        let html = StatusPage.render(report, sources: [StatusPage.SourceInfo(name: hostile, path: "/logs/" + hostile, lastEventTs: 0, position: LogPosition())],
+        let html = StatusPage.render(report, sources: [(name: hostile, path: "/logs/" + hostile, lastEventTs: 0, position: LogPosition())],
                                      version: "1<b>")
         #expect(!html.contains("<script"))
         #expect(!html.contains("<img"))
@@ -143,23 +143,26 @@ import Testing
     @Test func samplesReadFromTheRegistryPerSource() throws {
         let registry = MetricRegistry()
         let catalog = try MetricCatalog(registry: registry)
-        func set(_ f: MetricFamilyID, _ labels: [String], _ v: Double) throws { registry.set(try registry.series(f, labelValues: labels), v) }
-        try set(catalog.stateWrites, ["a", "shard-1", "committed"], 90)
-        try set(catalog.stateWrites, ["a", "shard-1", "timeout"], 10)
-        try set(catalog.stateWrites, ["a", "shard-2", "timeout"], 5)
-        try set(catalog.stateWrites, ["b", "shard-1", "committed"], 7)
-        try set(catalog.lostUpdates, ["a", "shard-1"], 3)
-        try set(catalog.staleReads, ["a", "shard-2"], 2)
-        try set(catalog.breakerState, ["a", "crm", "open"], 1)
-        try set(catalog.breakerState, ["a", "crm", "closed"], 0)
-        try set(catalog.breakerState, ["a", "search", "half_open"], 1)
-        try set(catalog.breakerState, ["b", "crm", "closed"], 1)
-        try set(catalog.queueDepth, ["a", "q1"], 50)
-        try set(catalog.queueCapacity, ["a", "q1"], 100)
-        try set(catalog.queueDepth, ["a", "q2"], 90)
-        try set(catalog.queueCapacity, ["a", "q2"], 100)
-        try set(catalog.llmRequests, ["b", "openai", "m", "k1", "rate_limited"], 4)
-        try set(catalog.llmRequests, ["b", "openai", "m", "k1", "success"], 6)
+        let c = catalog
+        let series: [(MetricFamilyID, [String], Double)] = [
+            (c.stateWrites, ["a", "shard-1", "committed"], 90),
+            (c.stateWrites, ["a", "shard-1", "timeout"], 10),
+            (c.stateWrites, ["a", "shard-2", "timeout"], 5),
+            (c.stateWrites, ["b", "shard-1", "committed"], 7),
+            (c.lostUpdates, ["a", "shard-1"], 3),
+            (c.staleReads, ["a", "shard-2"], 2),
+            (c.breakerState, ["a", "crm", "open"], 1),
+            (c.breakerState, ["a", "crm", "closed"], 0),
+            (c.breakerState, ["a", "search", "half_open"], 1),
+            (c.breakerState, ["b", "crm", "closed"], 1),
+            (c.queueDepth, ["a", "q1"], 50),
+            (c.queueCapacity, ["a", "q1"], 100),
+            (c.queueDepth, ["a", "q2"], 90),
+            (c.queueCapacity, ["a", "q2"], 100),
+            (c.llmRequests, ["b", "openai", "m", "k1", "rate_limited"], 4),
+            (c.llmRequests, ["b", "openai", "m", "k1", "success"], 6),
+        ]
+        for (family, labels, value) in series { registry.set(try registry.series(family, labelValues: labels), value) }
         let samples = StatusSample.read(registry, catalog, at: 5)
         #expect(samples.keys.sorted() == ["a", "b"])
         let a = samples["a"]!, b = samples["b"]!
