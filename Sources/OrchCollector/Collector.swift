@@ -290,7 +290,7 @@ public final class Collector: Sendable {
         return out
     }
 
-    /// Per-source status for the landing page.
+    /// Per-source reader status for the status page.
     public func sourceStatus() -> [(name: String, path: String, lastEventTs: UInt64, position: LogPosition)] {
         locked { s in
             s.readers.values.map { ($0.source.name, $0.source.path, $0.aggregation.lastEventTs, $0.committed) }.sorted { $0.name < $1.name }

@@ -2,6 +2,7 @@ import Foundation
 @testable import OrchCollector
 import OrchLog
 import OrchMetrics
+import OrchTestSupport
 import Testing
 
 /// The status page's parts in process: the ring's bound, the indicators computed from known
@@ -179,5 +180,47 @@ import Testing
         let doc = try String(contentsOf: root.appendingPathComponent("docs/status-page.md"), encoding: .utf8)
         let table = StatusThresholds.ruleDefaults.referenceTable()
         #expect(doc.contains(table), "docs/status-page.md must contain this table:\n\(table)")
+    }
+}
+
+/// The collector's sampling, in process: a real log, the ingest pass, samples at chosen times.
+@Suite struct CollectorStatusTests {
+    /// Writes `successes` successful and `failures` failed invocations into source `name` under `root`.
+    static func write(_ root: String, _ name: String, successes: Int, failures: Int) throws {
+        var options = EventLogOptions()
+        options.fsync = .never
+        let log = try EventLog(directory: root + "/" + name, options: options)
+        defer { log.close() }
+        let agent = log.label("support")
+        for i in 0..<(successes + failures) {
+            log.emit(.invocationFinished(agent: agent, outcome: i < successes ? .success : .failure, durationNs: 1_000_000,
+                                         queueWaitNs: 0, invocationID: UInt64(i)))
+        }
+    }
+
+    @Test func aSourceFirstSeenAfterTheBaselineCountsWhatItBrought() throws {
+        let dir = TempDir("status-collector"); defer { dir.remove() }
+        var options = CollectorOptions()
+        options.logDirs = [dir.path]
+        let collector = try Collector(options: options)
+        collector.sampleStatus(now: 100)  // the baseline: no sources yet
+        try Self.write(dir.path, "late", successes: 80, failures: 20)
+        collector.ingestAll()
+        collector.sampleStatus(now: 110)
+        let report = collector.statusReport(now: 111)
+        let source = try #require(report.sources.first { $0.name == "late" })
+        let success = try #require(source.indicators.first { $0.key == "success_rate" })
+        // Measured from the empty sample at the baseline's time: 80 of 100, burn 20: critical.
+        #expect(success.value == 0.8)
+        #expect(success.detail.hasPrefix("80 of 100 invocations"))
+        #expect(success.severity == .critical)
+        #expect(success.points == [0.8, nil])
+        #expect(source.historySeconds == 11)
+        // Skipped until the interval has passed, then taken.
+        collector.sampleStatusIfDue(now: 115)
+        #expect(collector.statusReport(now: 116).sources[0].indicators[0].points.count == 2)
+        collector.sampleStatusIfDue(now: 120)
+        #expect(collector.statusReport(now: 121).sources[0].indicators[0].points.count == 3)
+        #expect(MemoryLayout<StatusSample>.stride == 104, "the documented sample size")
     }
 }
