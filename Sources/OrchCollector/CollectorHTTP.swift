@@ -20,6 +20,7 @@ public enum CollectorHTTP {
             case "/":
                 var response = HTTPResponse(status: 200, body: Array(collector.statusPage().utf8))
                 response.headers.set("Content-Type", "text/html; charset=utf-8")
+                response.headers.set("Content-Security-Policy", StatusPage.contentSecurityPolicy)
                 return response.compressed(for: request)
             case "/status.json":
                 var response = HTTPResponse(status: 200, body: StatusPage.json(collector.statusReport()))

@@ -12,6 +12,10 @@ public enum StatusPage {
     /// What the page says about a source's reader, beside its indicators (`Collector.sourceStatus()`).
     public typealias SourceInfo = (name: String, path: String, lastEventTs: UInt64, position: LogPosition)
 
+    /// The page's `Content-Security-Policy`: its own inline style, nothing else — no script,
+    /// no outside request — should an escape ever be missed.
+    public static let contentSecurityPolicy = "default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'"
+
     /// Sparkline size in CSS pixels.
     static let sparkWidth = 120.0, sparkHeight = 28.0
 

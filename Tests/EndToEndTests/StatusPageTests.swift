@@ -110,6 +110,9 @@ import Testing
         #expect(summary.contains("production-naive") && summary.contains("lost updates"), "\(summary)")
         // The links to the metrics stay.
         #expect(dom.contains("href=\"/metrics\""))
+        // Nothing but its own inline style may run or load.
+        let head = try curl(["-sI", url])
+        #expect(head.stdout.contains("Content-Security-Policy: default-src 'none'; style-src 'unsafe-inline'"), "\(head.stdout)")
 
         // The JSON variant says the same.
         let json = try curl(["http://127.0.0.1:\(port)/status.json"])
