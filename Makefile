@@ -79,7 +79,7 @@ install: $(if $(filter $(RELEASE_BIN),$(BIN_DIR)),release)
 	$(INSTALL) -m 0755 $(addprefix $(BIN_DIR)/,$(INSTALL_BINS)) $(INSTALL_BIN_DIR)/
 	$(INSTALL) -m 0644 alerts/*.rules.yml $(INSTALL_SHARE_DIR)/rules/
 	$(INSTALL) -m 0644 dashboards/*.json $(INSTALL_SHARE_DIR)/dashboards/
-	$(INSTALL) -m 0644 README.md docs/*.md $(INSTALL_SHARE_DIR)/docs/
+	$(INSTALL) -m 0644 README.md docs/*.md docs/*.png $(INSTALL_SHARE_DIR)/docs/
 	find clients/python -type f ! -path '*/__pycache__/*' ! -path '*/.pytest_cache/*' ! -path '*.egg-info/*' ! -path '*/build/*' \
 		-exec $(INSTALL) -D -m 0644 {} $(INSTALL_SHARE_DIR)/{} \;
 	$(INSTALL) -m 0644 deploy/kubernetes/*.yaml $(INSTALL_SHARE_DIR)/deploy/kubernetes/

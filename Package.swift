@@ -72,7 +72,7 @@ let package = Package(
         .testTarget(name: "OrchMetricsTests", dependencies: ["OrchMetrics"]),
         .testTarget(name: "OrchCollectorTests", dependencies: ["OrchCollector", "OrchLog", "OrchMetrics", "OrchTestSupport"]),
         .testTarget(name: "OrchReferenceTests", dependencies: ["OrchReference", "OrchLog", "OrchTestSupport"]),
-        .testTarget(name: "OrchCLITests", dependencies: ["OrchCLI", "OrchLog"]),
+        .testTarget(name: "OrchCLITests", dependencies: ["OrchCLI", "OrchCollector", "OrchLog"]),
         .testTarget(name: "OrchLiveTests", dependencies: ["OrchLive", "OrchLog", "OrchTestSupport"]),
         .testTarget(name: "EndToEndTests", dependencies: ["OrchLog", "OrchTestSupport"]),
     ]

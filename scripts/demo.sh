@@ -52,7 +52,7 @@ cat <<MSG
 
 orchlog demo: reference orchestrator, scenario $scenario (simulated time ×$speed).
   metrics:        http://localhost:$port/metrics
-  landing page:   http://localhost:$port/
+  status page:    http://localhost:$port/
 $prometheus_line
   live events:    $bin/orchlog tail -f $dir
   log summary:    $bin/orchlog inspect $dir

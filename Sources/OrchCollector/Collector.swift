@@ -44,6 +44,7 @@ public final class Collector: Sendable {
         grouping = try SourceGrouping(pattern: options.sourceGroup)
         let aggregator = Aggregator(registry: registry, catalog: catalog, trackedKeys: options.trackedKeys)
         let s = CollectorState(registry: registry, catalog: catalog, aggregator: aggregator)
+        s.statusHistory = StatusHistory(capacity: StatusHistory.defaultCapacity, maxSources: options.statusMaxSources)
         logDirs = options.logDirs
         if let path = options.checkpointFile {
             checkpointLock = try CheckpointLock.acquire(for: path)
@@ -98,8 +99,10 @@ public final class Collector: Sendable {
     public func run() {
         let watcher = DirectoryWatcher(paths: options.logDirs)
         var lastCheckpoint = Date().timeIntervalSince1970
+        sampleStatus()  // the baseline: what the checkpoint restored, or zeros
         while !stopFlag.load(ordering: .acquiring) {
             let busy = ingestPass()
+            sampleStatusIfDue()
             readyFlag.store(true, ordering: .releasing)
             let now = Date().timeIntervalSince1970
             if now - lastCheckpoint >= options.checkpointInterval {
@@ -107,7 +110,8 @@ public final class Collector: Sendable {
                 lastCheckpoint = now
             }
             watcher.refresh(locked { Array($0.readers.keys) })
-            if !busy { watcher.wait(timeoutMs: Int32(options.pollInterval * 1000)) }
+            // Woken at least once a status sample interval, so that samples are on time.
+            if !busy { watcher.wait(timeoutMs: Int32(min(options.pollInterval, options.statusSampleInterval) * 1000)) }
         }
         checkpoint()
     }
@@ -302,7 +306,7 @@ public final class Collector: Sendable {
         return out
     }
 
-    /// Per-source status for the landing page.
+    /// Per-source reader status for the status page.
     public func sourceStatus() -> [(name: String, path: String, lastEventTs: UInt64, position: LogPosition)] {
         locked { s in
             s.readers.values.map { ($0.source.name, $0.source.path, $0.instance.lastEventTs, $0.committed) }.sorted { $0.name < $1.name }
@@ -324,6 +328,10 @@ final class CollectorState: @unchecked Sendable {
     var rootProblems: [String: String] = [:]
     /// Corrupt frames and unreadable segments met so far (`--once` exits 1 when any).
     var corruptionFound = 0
+    /// The status page's samples (`Collector+Status`).
+    var statusHistory = StatusHistory()
+    /// When the last status sample was taken (seconds since the epoch; 0 before the first).
+    var lastStatusSample: Double = 0
 
     init(registry: MetricRegistry, catalog: MetricCatalog, aggregator: Aggregator) {
         self.registry = registry

@@ -32,12 +32,16 @@ public enum CollectorCommand {
       --metrics.max-series-per-family N cardinality guard (default 10000, at most 10000000)
       --state.tracked-keys N            keys tracked for lost updates / stale reads (default 100000, at most 100000000)
       --poll.interval SECONDS           scan interval when inotify is quiet (default 0.1, at most 3600)
+      --status.sample-interval SECONDS  how often the status page (/) samples each source; it keeps
+                                        90 samples (default 10: 15 minutes; from 0.1 to 3600)
+      --status.max-sources N            sources the status page keeps history for (default 500,
+                                        at most 100000; about 9.4 KB each)
       --once                            ingest what is there, print the text exposition, exit
       --metrics.reference               print the metric reference (docs/metrics.md) and exit
       --version                         version, revision, build date, Swift version, platform
       -h, --help                        this help
 
-    Endpoints: /metrics, / (landing page), /-/healthy, /-/ready.
+    Endpoints: /metrics, / (status page), /status.json, /-/healthy, /-/ready.
     Exit status: 0 ok, 1 failure (e.g. bad web config, address in use; with --once also corrupt
     data found, which is skipped and reported), 2 usage. A torn tail is a warning (status 0);
     a root with no sources yet is a warning too (docs/exit-status.md).
@@ -93,6 +97,10 @@ public enum CollectorCommand {
             case "--state.tracked-keys":
                 o.trackedKeys = try count(flag, try value(flag, inline: inline), min: 2, max: CollectorOptions.maxTrackedKeys)
             case "--poll.interval": o.pollInterval = try number(flag, try value(flag, inline: inline), min: 0.001, max: 3_600)
+            case "--status.sample-interval":
+                o.statusSampleInterval = try number(flag, try value(flag, inline: inline), min: 0.1, max: 3_600)
+            case "--status.max-sources":
+                o.statusMaxSources = try count(flag, try value(flag, inline: inline), min: 0, max: 100_000)
             case "--once": o.once = true
             case "--checkpoint.reset": o.checkpointReset = true
             case "--metrics.reference":

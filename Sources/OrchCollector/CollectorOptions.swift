@@ -36,6 +36,13 @@ public struct CollectorOptions: Sendable, Equatable {
     public var perInstance = false
     /// `--once`: ingest what is there, print the text exposition, exit.
     public var once = false
+    /// `--status.sample-interval` seconds between the status page's samples (default 10: its
+    /// 90-sample history spans 15 minutes).
+    public var statusSampleInterval: Double = 10
+    /// `--status.max-sources`: sources the status page keeps history for (default 500).
+    public var statusMaxSources = StatusHistory.defaultMaxSources
+    /// What the status page flags (the alert rules' defaults).
+    public var statusThresholds = StatusThresholds.ruleDefaults
 
     public init() {}
 }

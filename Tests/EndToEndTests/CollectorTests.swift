@@ -316,6 +316,7 @@ import Testing
         ["--metrics.max-series-per-family", "1.5"], ["--metrics.max-series-per-family", "0"],
         ["--state.tracked-keys", "9223372036854775807"], ["--state.tracked-keys", "1e19"], ["--state.tracked-keys", "abc"],
         ["--poll.interval", "1e300"], ["--poll.interval", "0"],
+        ["--status.sample-interval", "0"], ["--status.sample-interval", "1e9"], ["--status.max-sources", "-1"], ["--status.max-sources", "1e6"],
     ])
     func outOfRangeNumbersAreUsageErrors(_ flag: [String]) throws {
         let dir = TempDir("flags")
