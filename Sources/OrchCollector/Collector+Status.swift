@@ -15,7 +15,7 @@ extension Collector {
     func sampleStatus(now: Double = Date().timeIntervalSince1970) {
         locked { s in
             let samples = StatusSample.read(s.registry, s.catalog, at: now)
-            let names = Set(s.readers.values.map(\.source.name)).union(samples.keys)
+            let names = Set(s.readers.values.map(\.aggregation.name)).union(samples.keys)
             s.statusHistory.record(samples, sources: Array(names), at: now,
                                    newSourcesSince: s.lastStatusSample > 0 ? s.lastStatusSample : nil)
             s.lastStatusSample = now
