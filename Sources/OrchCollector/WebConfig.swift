@@ -115,8 +115,9 @@ public struct WebConfig: Sendable, Equatable {
             if let b = m["http2"] { config.http2 = try p.bool(b, what: "http_server_config.http2") }
             if let h = m["headers"] { config.headers = try p.headers(h) }
         }
-        if let tls = config.tls, let n = top["tls_server_config"] {
-            try p.checkHTTP2Ciphers(tls, http2: config.http2, at: n)
+        if let tls = config.tls, let n = top["tls_server_config"],
+           let suites = try p.mapping(n, what: "tls_server_config", keys: nil)["cipher_suites"] {
+            try p.checkHTTP2Ciphers(tls, http2: config.http2, at: suites)
         }
         if let n = top["basic_auth_users"] { config.basicAuthUsers = try p.users(n) }
         if let n = top["rate_limit"] { config.rateLimit = try p.rateLimit(n) }
