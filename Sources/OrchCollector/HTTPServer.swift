@@ -10,9 +10,10 @@ import Synchronization
 /// connections idle past `Options.connectionTimeoutSeconds` are closed (slowloris),
 /// and past `Options.connectionLimit` open connections no more are accepted.
 ///
-/// In front of the handler the server applies the web config: its extra headers on
-/// every response, its rate limit (429), and Basic auth against bcrypt hashes on every
-/// path except `Options.unauthenticatedPaths` (401 with
+/// In front of the handler the server applies the web config, read again for every request
+/// and TLS connection as exporter-toolkit does (`WebConfigReloader`, `TLSPolicy`): its extra
+/// headers on every response, its rate limit (429), and Basic auth against bcrypt hashes
+/// (`BasicAuthenticator`) on every path except `Options.unauthenticatedPaths` (401 with
 /// `WWW-Authenticate: Basic realm="orchlog"`). Methods other than GET and HEAD get
 /// 405 with `Allow: GET, HEAD`.
 ///

@@ -228,7 +228,7 @@ private func orchCollectorCheckCipherSuite(_ session: gnutls_session_t?, _ type:
                                            _ message: UnsafePointer<gnutls_datum_t>?) -> Int32 {
     guard let session, let (policy, state) = orchCollectorPolicy(session) else { return GNUTLS_E_INTERNAL_ERROR }
     if let suite = policy.disallowedNegotiatedSuite(session) {
-        state.log?("TLS handshake refused: the client offers none of cipher_suites (negotiated \(suite))")
+        state.log?("TLS handshake refused: the client offers none of the allowed TLS 1.2 suites (cipher_suites, or Go's defaults); it would get \(suite)")
         return GNUTLS_E_NO_CIPHER_SUITES
     }
     return 0

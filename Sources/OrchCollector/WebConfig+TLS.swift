@@ -91,6 +91,16 @@ extension WebConfig {
             .init(name: "TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256", kx: "ECDHE-RSA", cipher: "CHACHA20-POLY1305", mac: "AEAD"),
         ]
 
+        /// Go's default TLS 1.0–1.2 suites (Go ≥ 1.22), in its preference order: ECDHE only —
+        /// Go has no DHE, and no longer offers RSA key exchange unless configured.
+        public static let goDefaults: [CipherSuite] = [
+            "TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256", "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256",
+            "TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384", "TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384",
+            "TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256", "TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256",
+            "TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA", "TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA",
+            "TLS_ECDHE_ECDSA_WITH_AES_256_CBC_SHA", "TLS_ECDHE_RSA_WITH_AES_256_CBC_SHA",
+        ].compactMap(named)
+
         /// The suite Go calls `name`, or nil.
         public static func named(_ name: String) -> CipherSuite? { all.first { $0.name == name } }
     }
@@ -140,8 +150,8 @@ extension WebConfig {
         /// `client_allowed_sans`: a client certificate must carry one of these DNS, e-mail,
         /// IP or URI SANs exactly; nil (or empty) for no SAN check.
         public var clientAllowedSANs: [String]?
-        /// `cipher_suites` by Go's names; empty for the GnuTLS defaults. As in Go they
-        /// restrict TLS 1.0–1.2 only.
+        /// `cipher_suites` by Go's names; empty for Go's defaults. As in Go they restrict
+        /// TLS 1.0–1.2 only.
         public var cipherSuites: [CipherSuite] = []
         /// `curve_preferences` in preference order; empty for the default.
         public var curvePreferences: [Curve] = []
@@ -158,17 +168,19 @@ extension WebConfig {
             self.key = key
         }
 
-        /// The TLS 1.0–1.2 suites `cipher_suites` allows (nil: any).
+        /// The TLS 1.0–1.2 suites allowed: those `cipher_suites` lists, or Go's defaults; nil
+        /// when only TLS 1.3 is allowed.
         var restrictedSuites: [CipherSuite]? {
+            guard minVersion < .tls13 else { return nil }
             let suites = cipherSuites.filter { !$0.isTLS13 }
-            return suites.isEmpty ? nil : suites
+            return suites.isEmpty ? CipherSuite.goDefaults : suites
         }
 
-        /// The GnuTLS priority string each connection is started with. With `cipher_suites`,
-        /// the key exchanges, ciphers and MACs they are made of come first, in the listed order;
-        /// the TLS 1.3 suites' ciphers stay enabled (Go does not restrict TLS 1.3). Since a
-        /// priority string cannot name whole suites, the handshake also checks that a TLS ≤ 1.2
-        /// connection got a listed suite (see `TLSPolicy`).
+        /// The GnuTLS priority string each connection is started with. For TLS ≤ 1.2 the key
+        /// exchanges, ciphers and MACs of the allowed suites (`cipher_suites`, else Go's
+        /// defaults) come first, in order; the TLS 1.3 suites' ciphers stay enabled (Go does not
+        /// restrict TLS 1.3). Since a priority string cannot name whole suites, the handshake
+        /// also checks that a TLS ≤ 1.2 connection got an allowed suite (see `TLSPolicy`).
         public var gnutlsPriorities: String {
             var p = "NORMAL:-VERS-ALL"
             for v in TLSVersion.allCases.reversed() where v >= minVersion && v <= maxVersion {

@@ -143,11 +143,15 @@ import Testing
         // …and no suite that is not listed: not one TLS 1.3 keeps enabled, nor a CBC one.
         #expect(try !listed.accepts(["--tls-max", "1.2", "--ciphers", "ECDHE-RSA-CHACHA20-POLY1305"]))
         #expect(try !listed.accepts(["--tls-max", "1.2", "--ciphers", "ECDHE-RSA-AES128-SHA"]))
-        #expect(listed.daemon.waitForStderr("TLS handshake refused: the client offers none of cipher_suites") != nil)
+        #expect(listed.daemon.waitForStderr("TLS handshake refused: the client offers none of the allowed TLS 1.2 suites.*it would get ECDHE_RSA_CHACHA20_POLY1305") != nil)
         #expect(listed.daemon.stop() == 0)
 
+        // Without cipher_suites, TLS 1.2 gets Go's defaults: ECDHE only, so no RSA key exchange
+        // (which would also dodge curve_preferences).
         let tls12 = try start(pki, "  max_version: TLS12\n  curve_preferences: [CurveP384]")
-        #expect(suite(try tls12.get())?.hasPrefix("TLSv1.2 / ") == true)
+        #expect(suite(try tls12.get()) == "TLSv1.2 / ECDHE-RSA-AES128-GCM-SHA256")
+        #expect(try !tls12.accepts(["--ciphers", "AES128-GCM-SHA256"]), "RSA key exchange is not among Go's defaults")
+        #expect(try !tls12.accepts(["--ciphers", "DHE-RSA-AES128-GCM-SHA256"]), "Go has no DHE")
         #expect(try tls12.accepts(["--curves", "P-384"]))
         #expect(try !tls12.accepts(["--curves", "X25519"]), "a curve not in curve_preferences")
         #expect(tls12.daemon.stop() == 0)

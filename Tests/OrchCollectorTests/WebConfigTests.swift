@@ -5,6 +5,8 @@ import Testing
 
 @Suite struct WebConfigTests {
     private static let hash = "$2a$05$CCCCCCCCCCCCCCCCCCCCC.E5YPO9kmyuRGyh0XouQYb4YMJKvyOeW"
+    /// The priorities of Go's default TLS ≤ 1.2 suites (with TLS 1.3's ciphers kept).
+    private static let goDefaultSuites = ":-KX-ALL:+ECDHE-ECDSA:+ECDHE-RSA:-CIPHER-ALL:+AES-128-GCM:+AES-256-GCM:+CHACHA20-POLY1305:+AES-128-CBC:+AES-256-CBC:-MAC-ALL:+AEAD:+SHA1"
 
     /// Parses `yaml` as if it were the file `/etc/orchlog/web.yml`.
     private func parse(_ yaml: String) throws -> WebConfig {
@@ -62,7 +64,9 @@ import Testing
         let tls = try #require(c.tls)
         #expect(tls.certificate == .inline("inline-cert"))
         #expect(tls.minVersion == .tls12 && tls.maxVersion == .tls13 && tls.preferServerCipherSuites)
-        #expect(tls.gnutlsPriorities == "NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2:%SERVER_PRECEDENCE")
+        // TLS ≤ 1.2 as Go by default: its ECDHE suites only (no RSA or DHE key exchange).
+        #expect(tls.gnutlsPriorities == "NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2" + Self.goDefaultSuites + ":%SERVER_PRECEDENCE")
+        #expect(tls.restrictedSuites?.count == 10 && tls.restrictedSuites?.allSatisfy { $0.name.hasPrefix("TLS_ECDHE_") } == true)
         #expect(c.basicAuthUsers.isEmpty && c.headers.isEmpty && c.rateLimit == nil)
     }
 
@@ -242,7 +246,7 @@ import Testing
         #expect(noHTTP2.http2 == false)
         #expect(noHTTP2.tls?.gnutlsPriorities == "NORMAL:-VERS-ALL:+VERS-TLS1.2:-KX-ALL:+ECDHE-RSA:-CIPHER-ALL:+AES-256-GCM:-MAC-ALL:+AEAD:%SERVER_PRECEDENCE")
         let order = try parse("tls_server_config:\n  cert_file: c\n  key_file: k\n  prefer_server_cipher_suites: false\n  curve_preferences: [CurveP521, CurveP384]\n  min_version: TLS10\n")
-        #expect(order.tls?.gnutlsPriorities == "NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2:+VERS-TLS1.1:+VERS-TLS1.0:-GROUP-ALL:+GROUP-SECP521R1:+GROUP-SECP384R1")
+        #expect(order.tls?.gnutlsPriorities == "NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2:+VERS-TLS1.1:+VERS-TLS1.0" + Self.goDefaultSuites + ":-GROUP-ALL:+GROUP-SECP521R1:+GROUP-SECP384R1")
     }
 
     /// docs/deploying.md's table of web config keys lists exactly the keys the parser takes.
