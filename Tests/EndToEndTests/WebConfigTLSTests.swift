@@ -125,6 +125,33 @@ import Testing
         #expect(try !any.accepts(carol))
     }
 
+    /// `cert`, `key` and `client_ca` given inline instead of files (upstream's inline test files).
+    @Test func inlineCertificateKeyAndClientCA() throws {
+        let dir = TempDir("mtls-inline")
+        defer { dir.remove() }
+        let pki = try TestPKI(in: dir)
+        let alice = try pki.client("alice", sans: "DNS:alice.example")
+        func block(_ path: String) throws -> String {
+            try String(contentsOfFile: path, encoding: .utf8).split(separator: "\n").map { "    " + $0 }.joined(separator: "\n")
+        }
+        try """
+        tls_server_config:
+          cert: |
+        \(try block(pki.serverCert))
+          key: |
+        \(try block(pki.serverKey))
+          client_auth_type: RequireAndVerifyClientCert
+          client_ca: |
+        \(try block(pki.caCert))
+        """.write(toFile: dir.sub("web.yml"), atomically: true, encoding: .utf8)
+        #expect(try runTool("orchlog", ["generate", "--out", dir.sub("root/app"), "--events", "10"]).status == 0)
+        let (daemon, port) = try startCollector(["--log.dir", dir.sub("root"), "--web.config.file", dir.sub("web.yml")], dir: dir)
+        let server = Server(daemon: daemon, url: "https://127.0.0.1:\(port)/-/healthy", pki: pki)
+        #expect(try server.accepts(alice))
+        #expect(try !server.accepts())
+        #expect(daemon.stop() == 0)
+    }
+
     @Test func cipherSuitesVersionsAndCurvesAsGo() throws {
         let dir = TempDir("tls-ciphers")
         defer { dir.remove() }
