@@ -32,6 +32,8 @@ let package = Package(
         // Header-only C: CPU hints (prefetch) Swift cannot spell.
         .systemLibrary(name: "COrchSys"),
         .systemLibrary(name: "COrchMicroHTTPD", pkgConfig: "libmicrohttpd", providers: [.apt(["libmicrohttpd-dev"])]),
+        // The GnuTLS that libmicrohttpd serves HTTPS with: client certificates, cipher checks.
+        .systemLibrary(name: "COrchGnuTLS", pkgConfig: "gnutls", providers: [.apt(["libgnutls28-dev"])]),
         .systemLibrary(name: "COrchYAML", pkgConfig: "yaml-0.1", providers: [.apt(["libyaml-dev"])]),
         .systemLibrary(name: "COrchCrypt", pkgConfig: "libcrypt", providers: [.apt(["libcrypt-dev"])]),
         // Clients of the live reference orchestrator (Redis, PostgreSQL, HTTP).
@@ -49,7 +51,7 @@ let package = Package(
         // Layers: OrchLog → OrchMetrics → OrchCollector; OrchReference → OrchLog.
         .target(name: "OrchLog", dependencies: ["COrchDeflate", "COrchSys"]),
         .target(name: "OrchMetrics"),
-        .target(name: "OrchCollector", dependencies: ["OrchLog", "OrchMetrics", "OrchVersion", "COrchZlib", "COrchMicroHTTPD", "COrchYAML", "COrchCrypt"]),
+        .target(name: "OrchCollector", dependencies: ["OrchLog", "OrchMetrics", "OrchVersion", "COrchZlib", "COrchMicroHTTPD", "COrchGnuTLS", "COrchYAML", "COrchCrypt"]),
         .target(name: "OrchReference", dependencies: ["OrchLog", "OrchVersion"]),
         // The reference orchestrator's live mode: real Redis / PostgreSQL stores and HTTP.
         .target(name: "OrchLive", dependencies: ["OrchReference", "OrchLog", "COrchHiredis", "COrchPQ", "COrchCurl", "COrchSpawn"]),

@@ -2,7 +2,7 @@
 # Installs the Debian packages orchlog builds, tests and demos with. Root runs apt-get;
 # anyone else is told the exact command.
 set -euo pipefail
-packages=(pkg-config zlib1g-dev libdeflate-dev libmicrohttpd-dev libyaml-dev libcrypt-dev libhiredis-dev libpq-dev libcurl4-openssl-dev redis-server postgresql prometheus curl openssl python3-yaml chromium python3-venv python3-setuptools python3-wheel systemd util-linux time)
+packages=(pkg-config zlib1g-dev libdeflate-dev libmicrohttpd-dev libgnutls28-dev libyaml-dev libcrypt-dev libhiredis-dev libpq-dev libcurl4-openssl-dev redis-server postgresql prometheus curl openssl python3-yaml chromium python3-venv python3-setuptools python3-wheel systemd util-linux time)
 # Extra packages a target needs on top (e.g. `scripts/deps.sh wrk` for make test-load).
 packages+=("$@")
 missing=()

@@ -46,4 +46,23 @@ static inline uint16_t COrchMicroHTTPD_boundPort(struct MHD_Daemon *daemon) {
     const union MHD_DaemonInfo *info = MHD_get_daemon_info(daemon, MHD_DAEMON_INFO_BIND_PORT);
     return info == NULL ? 0 : info->port;
 }
+
+/// The MHD_OPTION_NOTIFY_CONNECTION item (function pointer in `value`, context in `ptr_value`).
+static inline struct MHD_OptionItem COrchMicroHTTPD_notifyConnectionOption(MHD_NotifyConnectionCallback callback,
+                                                                           void *context) {
+    struct MHD_OptionItem item = { MHD_OPTION_NOTIFY_CONNECTION, (intptr_t)callback, context };
+    return item;
+}
+
+/// MHD_get_connection_info is variadic: the connection's gnutls_session_t, NULL without TLS.
+static inline void *COrchMicroHTTPD_tlsSession(struct MHD_Connection *connection) {
+    const union MHD_ConnectionInfo *info = MHD_get_connection_info(connection, MHD_CONNECTION_INFO_GNUTLS_SESSION);
+    return info == NULL ? NULL : info->tls_session;
+}
+
+/// MHD_get_connection_info is variadic: the socket context set when the connection started.
+static inline void *COrchMicroHTTPD_socketContext(struct MHD_Connection *connection) {
+    const union MHD_ConnectionInfo *info = MHD_get_connection_info(connection, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+    return info == NULL ? NULL : info->socket_context;
+}
 #endif

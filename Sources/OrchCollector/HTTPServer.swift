@@ -10,9 +10,10 @@ import Synchronization
 /// connections idle past `Options.connectionTimeoutSeconds` are closed (slowloris),
 /// and past `Options.connectionLimit` open connections no more are accepted.
 ///
-/// In front of the handler the server applies the web config: its extra headers on
-/// every response, its rate limit (429), and Basic auth against bcrypt hashes on every
-/// path except `Options.unauthenticatedPaths` (401 with
+/// In front of the handler the server applies the web config, read again for every request
+/// and TLS connection as exporter-toolkit does (`WebConfigReloader`, `TLSPolicy`): its extra
+/// headers on every response, its rate limit (429), and Basic auth against bcrypt hashes
+/// (`BasicAuthenticator`) on every path except `Options.unauthenticatedPaths` (401 with
 /// `WWW-Authenticate: Basic realm="orchlog"`). Methods other than GET and HEAD get
 /// 405 with `Allow: GET, HEAD`.
 ///
@@ -38,6 +39,8 @@ public final class HTTPServer: Sendable {
         public var realm = "orchlog"
         /// Paths served without authentication even when `basic_auth_users` is set.
         public var unauthenticatedPaths: Set<String> = ["/-/healthy"]
+        /// Checks a password against a bcrypt hash; nil for `PasswordHasher.verify` (tests count calls).
+        var passwordVerifier: (@Sendable (_ password: String, _ hash: String) -> Bool)?
 
         /// The defaults.
         public init() {}
@@ -51,9 +54,9 @@ public final class HTTPServer: Sendable {
     private let running: Mutex<RunningDaemon?>
     private let context: ServerContext
 
-    /// How many bcrypt verifications authentication has run (one per request that
-    /// needed auth, whatever was wrong with it); for tests of the uniform timing path.
-    var authenticationChecks: Int { context.authChecks.load(ordering: .relaxed) }
+    /// How many bcrypt verifications authentication has run (one per distinct credentials,
+    /// whatever was wrong with them; repeats are cached); for tests of the uniform timing path.
+    var authenticationChecks: Int { context.authenticator.verifications.load(ordering: .relaxed) }
 
     /// Starts serving on `listenAddress` (`host:port`, `:port` or `[v6]:port`).
     ///
@@ -73,22 +76,19 @@ public final class HTTPServer: Sendable {
         let resolved = try address.resolve()
         let config = webConfig ?? WebConfig()
 
-        var dummyHash = ""
-        if !config.basicAuthUsers.isEmpty {
-            // Unknown users and unusable headers are checked against this hash so that
-            // every rejection costs the same bcrypt work as a wrong password.
-            var counts: [Int: Int] = [:]
-            for h in config.basicAuthUsers.values { counts[PasswordHasher.bcryptCost(h) ?? 10, default: 0] += 1 }
-            let cost = counts.max { $0.value != $1.value ? $0.value < $1.value : $0.key < $1.key }?.key ?? 10
-            var rng = SystemRandomNumberGenerator()
-            let secret = (0..<3).map { _ in String(rng.next(), radix: 36) }.joined()
-            dummyHash = try PasswordHasher.hash(password: secret, cost: cost)
+        // The TLS policy is built now so that a bad certificate, key or CA fails the start.
+        var policy: TLSPolicy?
+        if let tls = config.tls {
+            do { policy = try TLSPolicy(tls) } catch let e as CollectorError {
+                let prefix = config.path.map { "web config \($0): " } ?? ""
+                throw CollectorError(e.code, prefix + e.message, errno: e.errno)
+            }
         }
-
+        let authenticator = BasicAuthenticator(verify: options.passwordVerifier ?? PasswordHasher.verify)
+        authenticator.prepare(for: config.basicAuthUsers)
         let context = ServerContext(
-            handler: handler, users: config.basicAuthUsers, dummyHash: dummyHash, realm: options.realm,
-            unauthenticatedPaths: options.unauthenticatedPaths,
-            extraHeaders: config.headers.sorted { $0.key < $1.key }.map { (name: $0.key, value: $0.value) },
+            handler: handler, webConfig: WebConfigReloader(initial: config, policy: policy, logger: logger),
+            authenticator: authenticator, realm: options.realm, unauthenticatedPaths: options.unauthenticatedPaths,
             limiter: config.rateLimit.map { RateLimiter($0) }, logger: logger)
 
         var flags = MHD_USE_AUTO_INTERNAL_THREAD.rawValue | MHD_USE_ERROR_LOG.rawValue
@@ -150,6 +150,10 @@ public final class HTTPServer: Sendable {
                 items.append(COrchMicroHTTPD_intOption(.PER_IP_CONNECTION_LIMIT, options.perIPConnectionLimit))
             }
             items += tlsOptions
+            if config.tls != nil {
+                // Each new connection gets the then-current TLS policy (HTTPServer+TLS.swift).
+                items.append(COrchMicroHTTPD_notifyConnectionOption(orchCollectorConnectionNotify, contextPointer))
+            }
             items.append(COrchMicroHTTPD_endOption())
             return items.withUnsafeMutableBufferPointer { buf in
                 COrchMicroHTTPD_startDaemon(flags, address.port, orchCollectorAccessHandler, contextPointer, buf.baseAddress)
@@ -205,27 +209,24 @@ private struct RunningDaemon {
 /// Everything the C callbacks need, reached through an `Unmanaged` pointer.
 final class ServerContext: Sendable {
     let handler: @Sendable (HTTPRequest) -> HTTPResponse
-    let users: [String: String]
-    let dummyHash: String
+    /// The web config, re-read for every request and new TLS connection.
+    let webConfig: WebConfigReloader
+    let authenticator: BasicAuthenticator
     let realm: String
     let unauthenticatedPaths: Set<String>
-    let extraHeaders: [(name: String, value: String)]
     let limiter: RateLimiter?
     let logger: (@Sendable (String) -> Void)?
-    /// Counts bcrypt verifications (see `HTTPServer.authenticationChecks`).
-    let authChecks = Atomic<Int>(0)
     /// Messages logged while the daemon starts (nil once it has started).
     private let startupLog = Mutex<[String]?>([])
 
-    init(handler: @escaping @Sendable (HTTPRequest) -> HTTPResponse, users: [String: String], dummyHash: String,
-         realm: String, unauthenticatedPaths: Set<String>, extraHeaders: [(name: String, value: String)],
+    init(handler: @escaping @Sendable (HTTPRequest) -> HTTPResponse, webConfig: WebConfigReloader,
+         authenticator: BasicAuthenticator, realm: String, unauthenticatedPaths: Set<String>,
          limiter: RateLimiter?, logger: (@Sendable (String) -> Void)?) {
         self.handler = handler
-        self.users = users
-        self.dummyHash = dummyHash
+        self.webConfig = webConfig
+        self.authenticator = authenticator
         self.realm = realm
         self.unauthenticatedPaths = unauthenticatedPaths
-        self.extraHeaders = extraHeaders
         self.limiter = limiter
         self.logger = logger
     }
@@ -250,25 +251,31 @@ final class ServerContext: Sendable {
         }
     }
 
-    /// Decides the response for one request: rate limit, authentication, method, handler.
-    func respond(method: String, path: String, headers: HTTPHeaders,
-                 credentials: (user: String, password: String)?) -> (HTTPResponse, challenge: Bool) {
-        if let limiter, !limiter.allow() {
-            return (.text(429, "Too Many Requests\n"), false)
+    /// Decides the response for one request: web config (500 while it is broken), rate limit,
+    /// authentication, method, handler. Returns the headers `http_server_config` adds.
+    func respond(method: String, path: String, headers: HTTPHeaders, credentials: (user: String, password: String)?)
+        -> (HTTPResponse, challenge: Bool, extraHeaders: [(name: String, value: String)]) {
+        let config: WebConfig
+        switch webConfig.config() {
+        case .failure: return (.text(500, "Internal Server Error\n"), false, [])
+        case .success(let c): config = c
         }
-        if !users.isEmpty && !unauthenticatedPaths.contains(path) {
-            // One bcrypt verification on every path through here, whatever is wrong.
-            let stored = credentials.flatMap { users[$0.user] }
-            authChecks.add(1, ordering: .relaxed)
-            let ok = PasswordHasher.verify(password: credentials?.password ?? "", hash: stored ?? dummyHash)
-            guard ok && stored != nil else { return (.text(401, "Unauthorized\n"), true) }
+        let extra = config.headers.sorted { $0.key < $1.key }.map { (name: $0.key, value: $0.value) }
+        if let limiter, !limiter.allow() {
+            return (.text(429, "Too Many Requests\n"), false, extra)
+        }
+        if !config.basicAuthUsers.isEmpty && !unauthenticatedPaths.contains(path) {
+            // One bcrypt verification (or a cached result) on every path through here, whatever is wrong.
+            guard authenticator.authenticate(users: config.basicAuthUsers, credentials: credentials) else {
+                return (.text(401, "Unauthorized\n"), true, extra)
+            }
         }
         guard method == "GET" || method == "HEAD" else {
             var r = HTTPResponse.text(405, "Method Not Allowed\n")
             r.headers.add("Allow", "GET, HEAD")
-            return (r, false)
+            return (r, false, extra)
         }
-        return (handler(HTTPRequest(method: method, path: path, headers: headers)), false)
+        return (handler(HTTPRequest(method: method, path: path, headers: headers)), false, extra)
     }
 }
 
@@ -330,7 +337,7 @@ private func orchCollectorAccessHandler(
     }
 
     var credentials: (user: String, password: String)? = nil
-    if !context.users.isEmpty {
+    do {
         var password: UnsafeMutablePointer<CChar>? = nil
         let user = MHD_basic_auth_get_username_password(connection, &password)
         if let user, let password {
@@ -343,9 +350,9 @@ private func orchCollectorAccessHandler(
         if let user { MHD_free(user) }
     }
 
-    let (response, challenge) = context.respond(method: methodString, path: path, headers: HTTPHeaders(fields),
-                                                credentials: credentials)
-    return orchCollectorQueue(connection, response, extraHeaders: context.extraHeaders,
+    let (response, challenge, extraHeaders) = context.respond(method: methodString, path: path, headers: HTTPHeaders(fields),
+                                                              credentials: credentials)
+    return orchCollectorQueue(connection, response, extraHeaders: extraHeaders,
                               challengeRealm: challenge ? context.realm : nil)
 }
 

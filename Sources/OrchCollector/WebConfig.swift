@@ -16,116 +16,10 @@ import Glibc
 /// ```
 ///
 /// Parsing is strict like exporter-toolkit's `yaml.UnmarshalStrict`: unknown or
-/// duplicate keys are errors. Options this libmicrohttpd-based server cannot honour
-/// (client certificates, `cipher_suites`) are rejected with `.unsupported` rather
-/// than silently ignored. `http2` is accepted and ignored (libmicrohttpd speaks HTTP/1.1).
+/// duplicate keys are errors, and every message names the key at fault. Every
+/// exporter-toolkit key is honoured (client certificates through GnuTLS, see `TLSPolicy`);
+/// `http2` is accepted and has no effect (libmicrohttpd speaks HTTP/1.1).
 public struct WebConfig: Sendable, Equatable {
-    /// A TLS protocol version, spelled as in exporter-toolkit.
-    public enum TLSVersion: String, Sendable, Equatable, Comparable, CaseIterable {
-        /// TLS 1.0 … 1.3.
-        case tls10 = "TLS10", tls11 = "TLS11", tls12 = "TLS12", tls13 = "TLS13"
-
-        /// The GnuTLS priority keyword for this version.
-        var gnutlsName: String {
-            switch self {
-            case .tls10: "VERS-TLS1.0"
-            case .tls11: "VERS-TLS1.1"
-            case .tls12: "VERS-TLS1.2"
-            case .tls13: "VERS-TLS1.3"
-            }
-        }
-
-        /// Older versions sort first.
-        public static func < (a: TLSVersion, b: TLSVersion) -> Bool {
-            allCases.firstIndex(of: a)! < allCases.firstIndex(of: b)!
-        }
-    }
-
-    /// Where PEM data comes from: a file (absolute or relative to the working
-    /// directory, already resolved against the config file's directory) or inline text.
-    public enum PEMSource: Sendable, Equatable {
-        /// PEM read from this file when the server starts.
-        case file(String)
-        /// PEM text given in the config (`cert:` / `key:`).
-        case inline(String)
-    }
-
-    /// `tls_server_config`: serve HTTPS with this certificate and key.
-    public struct TLSServerConfig: Sendable, Equatable {
-        /// `cert_file` or `cert`.
-        public var certificate: PEMSource
-        /// `key_file` or `key`.
-        public var key: PEMSource
-        /// `min_version` (default TLS12).
-        public var minVersion: TLSVersion = .tls12
-        /// `max_version` (default TLS13).
-        public var maxVersion: TLSVersion = .tls13
-        /// `prefer_server_cipher_suites` (default true).
-        public var preferServerCipherSuites = true
-        /// `curve_preferences` as GnuTLS group names, in preference order; empty for the default.
-        public var gnutlsGroups: [String] = []
-
-        /// Creates a TLS config with exporter-toolkit's defaults.
-        public init(certificate: PEMSource, key: PEMSource) {
-            self.certificate = certificate
-            self.key = key
-        }
-
-        /// The GnuTLS priority string libmicrohttpd is started with.
-        public var gnutlsPriorities: String {
-            var p = "NORMAL:-VERS-ALL"
-            for v in TLSVersion.allCases.reversed() where v >= minVersion && v <= maxVersion {
-                p += ":+" + v.gnutlsName
-            }
-            if !gnutlsGroups.isEmpty {
-                p += ":-GROUP-ALL" + gnutlsGroups.map { ":+" + $0 }.joined()
-            }
-            if preferServerCipherSuites { p += ":%SERVER_PRECEDENCE" }
-            return p
-        }
-
-        /// Reads the certificate and key PEM (from their files, or inline). Throws
-        /// `.io` naming the file when it cannot be read and `.config` when it holds no
-        /// PEM certificate or private key.
-        public func loadCertificateAndKey() throws -> (certificate: [UInt8], key: [UInt8]) {
-            let cert = try Self.read(certificate, what: "cert_file")
-            let key = try Self.read(key, what: "key_file")
-            guard contains(cert, "-----BEGIN CERTIFICATE-----") else {
-                throw CollectorError(.config, "tls_server_config: \(describe(certificate, "cert")) holds no PEM certificate")
-            }
-            guard contains(key, "-----BEGIN "), contains(key, "PRIVATE KEY-----") else {
-                throw CollectorError(.config, "tls_server_config: \(describe(self.key, "key")) holds no PEM private key")
-            }
-            return (cert, key)
-        }
-
-        private static func read(_ source: PEMSource, what: String) throws -> [UInt8] {
-            switch source {
-            case .inline(let text): return Array(text.utf8)
-            case .file(let path):
-                do { return try WebConfigFiles.read(path, limit: 1 << 20) } catch let e as CollectorError {
-                    throw CollectorError(e.code, "tls_server_config: \(what) \(e.message)", errno: e.errno)
-                }
-            }
-        }
-
-        private func describe(_ s: PEMSource, _ field: String) -> String {
-            switch s {
-            case .file(let p): "\(field)_file \(p)"
-            case .inline: "inline \(field)"
-            }
-        }
-
-        private func contains(_ hay: [UInt8], _ needle: String) -> Bool {
-            let n = Array(needle.utf8)
-            guard hay.count >= n.count else { return false }
-            for i in 0...(hay.count - n.count) where hay[i] == n[0] && Array(hay[i..<(i + n.count)]) == n {
-                return true
-            }
-            return false
-        }
-    }
-
     /// `rate_limit`: a token bucket over all requests (exporter-toolkit semantics:
     /// one token every `interval`, at most `burst` stored).
     public struct RateLimit: Sendable, Equatable {
@@ -150,6 +44,13 @@ public struct WebConfig: Sendable, Equatable {
         "X-XSS-Protection": nil,
         "Content-Security-Policy": nil,
     ]
+
+    /// Every key the parser takes, dotted (`tls_server_config.cert_file`); `basic_auth_users`
+    /// and `http_server_config.headers` are maps of names. docs/deploying.md's table is
+    /// checked against this list.
+    public static let keys: [String] =
+        WebConfigParser.tlsKeys.map { "tls_server_config." + $0 } + WebConfigParser.httpKeys.map { "http_server_config." + $0 }
+        + ["basic_auth_users"] + WebConfigParser.rateLimitKeys.map { "rate_limit." + $0 }
 
     /// The file this config was loaded from, if any.
     public var path: String?
@@ -186,7 +87,10 @@ public struct WebConfig: Sendable, Equatable {
         }
         let config = try parse(bytes, path: path)
         if let tls = config.tls {
-            do { _ = try tls.loadCertificateAndKey() } catch let e as CollectorError {
+            do {
+                _ = try tls.loadCertificateAndKey()
+                _ = try tls.loadClientCA()
+            } catch let e as CollectorError {
                 throw CollectorError(e.code, "web config \(path): \(e.message)", errno: e.errno)
             }
         }
@@ -204,12 +108,16 @@ public struct WebConfig: Sendable, Equatable {
         guard let root = try YAMLNode.load(yaml, name: name), !root.isNull else { return config }
         let p = WebConfigParser(name: name, directory: directoryOf(path))
         let top = try p.mapping(root, what: "the top level",
-                                keys: ["tls_server_config", "http_server_config", "basic_auth_users", "rate_limit"])
+                                keys: Set(WebConfigParser.topKeys))
         if let n = top["tls_server_config"] { config.tls = try p.tls(n) }
         if let n = top["http_server_config"] {
-            let m = try p.mapping(n, what: "http_server_config", keys: ["http2", "headers"])
+            let m = try p.mapping(n, what: "http_server_config", keys: Set(WebConfigParser.httpKeys))
             if let b = m["http2"] { config.http2 = try p.bool(b, what: "http_server_config.http2") }
             if let h = m["headers"] { config.headers = try p.headers(h) }
+        }
+        if let tls = config.tls, let n = top["tls_server_config"],
+           let suites = try p.mapping(n, what: "tls_server_config", keys: nil)["cipher_suites"] {
+            try p.checkHTTP2Ciphers(tls, http2: config.http2, at: suites)
         }
         if let n = top["basic_auth_users"] { config.basicAuthUsers = try p.users(n) }
         if let n = top["rate_limit"] { config.rateLimit = try p.rateLimit(n) }

@@ -2,6 +2,7 @@ import Foundation
 import Glibc
 @testable import OrchCollector
 import OrchTestSupport
+import Synchronization
 import Testing
 
 @Suite struct HTTPServerTests {
@@ -128,9 +129,16 @@ import Testing
             let r = try HTTPTesting.curl(url, args, in: dir)
             #expect(r.status == 401, "\(what)")
             #expect(r.headers["WWW-Authenticate"] == "Basic realm=\"orchlog\"", "\(what)")
-            // Every rejection runs exactly one bcrypt verification, as a wrong password does.
-            #expect(server.authenticationChecks == before + 1, "\(what)")
+            // A rejection runs one bcrypt verification, as a wrong password does — or none when
+            // the same credentials (or the same lack of them) were checked before.
+            #expect(server.authenticationChecks - before <= 1, "\(what)")
         }
+        // The wrong password, the unknown user and "no usable credentials" each cost one.
+        #expect(server.authenticationChecks == 2 + 3)
+        for (what, args) in failures {
+            #expect(try HTTPTesting.curl(url, args, in: dir).status == 401, "\(what), again")
+        }
+        #expect(server.authenticationChecks == 2 + 3, "repeated failures are answered from the cache")
         // Paths that do not exist and other methods are not revealed without credentials.
         #expect(try HTTPTesting.curl("http://127.0.0.1:\(server.port)/nope", in: dir).status == 401)
         #expect(try HTTPTesting.curl(url, ["-X", "POST", "-d", "x"], in: dir).status == 401)
@@ -139,6 +147,75 @@ import Testing
         let healthy = try HTTPTesting.curl("http://127.0.0.1:\(server.port)/-/healthy", in: dir)
         #expect(healthy.status == 200)
         #expect(handler.calls.count == 3)  // two good scrapes and /-/healthy
+    }
+
+    /// exporter-toolkit's cache: a bcrypt per distinct (user, hash, password), the hash part of
+    /// the key; an unknown user costs a bcrypt against a dummy hash of the users' cost.
+    @Test func basicAuthCachesResultsAndAnUnknownUserCostsABcrypt() throws {
+        let dir = TempDir("http"); defer { dir.remove() }
+        let alice = try PasswordHasher.hash(password: "wonderland", cost: 5)
+        try HTTPTesting.writeFile("basic_auth_users:\n  alice: '\(alice)'\n", to: dir.sub("web.yml"))
+        let hashes = HashLog()
+        var options = HTTPServer.Options()
+        options.passwordVerifier = { password, hash in
+            hashes.append(hash)
+            return PasswordHasher.verify(password: password, hash: hash)
+        }
+        let server = try start(try WebConfig.load(path: dir.sub("web.yml")), options: options)
+        defer { server.stop() }
+        let url = "http://127.0.0.1:\(server.port)/metrics"
+        func status(_ user: String) throws -> Int { try HTTPTesting.curl(url, ["-u", user], in: dir).status }
+
+        for _ in 0..<3 { #expect(try status("alice:wonderland") == 200) }
+        #expect(hashes.all == [alice], "three scrapes, one bcrypt")
+
+        #expect(try status("mallory:wonderland") == 401)
+        let dummy = try #require(hashes.all.last)
+        #expect(hashes.all.count == 2, "an unknown user costs a bcrypt too")
+        #expect(dummy != alice && PasswordHasher.bcryptCost(dummy) == 5, "against a dummy hash of the users' cost")
+        #expect(try status("mallory:wonderland") == 401)
+        #expect(try status("alice:builder") == 401)
+        #expect(try status("alice:builder") == 401)
+        #expect(hashes.all.count == 3, "repeats are cached, failures too")
+
+        // A new password in the file: the old one is checked again (the hash is in the key), and fails.
+        let newHash = try PasswordHasher.hash(password: "looking-glass", cost: 5)
+        try HTTPTesting.writeFile("basic_auth_users:\n  alice: '\(newHash)'\n", to: dir.sub("web.yml"))
+        #expect(try status("alice:wonderland") == 401)
+        #expect(try status("alice:looking-glass") == 200)
+        #expect(hashes.all.suffix(2) == [newHash, newHash])
+        #expect(server.authenticationChecks == 5)
+    }
+
+    /// exporter-toolkit reads the file for every request: headers and users change without a
+    /// restart, and a broken file gives 500 (no fallback to the last good one) until fixed.
+    @Test func theWebConfigFileIsReadAgainForRequests() throws {
+        let dir = TempDir("http"); defer { dir.remove() }
+        let web = dir.sub("web.yml")
+        try HTTPTesting.writeFile("http_server_config:\n  headers:\n    X-Frame-Options: deny\n", to: web)
+        let logged = HashLog()
+        let server = try HTTPServer(listenAddress: "127.0.0.1:0", webConfig: try WebConfig.load(path: web),
+                                    logger: { logged.append($0) }, handler: HTTPTestHandler().handler)
+        defer { server.stop() }
+        let url = "http://127.0.0.1:\(server.port)/metrics"
+        #expect(try HTTPTesting.curl(url, in: dir).headers["X-Frame-Options"] == "deny")
+
+        let hash = try PasswordHasher.hash(password: "pw", cost: 4)
+        try HTTPTesting.writeFile("http_server_config:\n  headers:\n    X-Frame-Options: sameorigin\n    X-Content-Type-Options: nosniff\nbasic_auth_users:\n  bob: '\(hash)'\n", to: web)
+        let denied = try HTTPTesting.curl(url, in: dir)
+        #expect(denied.status == 401)
+        #expect(denied.headers["X-Frame-Options"] == "sameorigin" && denied.headers["X-Content-Type-Options"] == "nosniff")
+        #expect(try HTTPTesting.curl(url, ["-u", "bob:pw"], in: dir).status == 200)
+
+        try HTTPTesting.writeFile("basic_auth_users: [\n", to: web)
+        #expect(try HTTPTesting.curl(url, ["-u", "bob:pw"], in: dir).status == 500)
+        #expect(try HTTPTesting.curl(url, ["-u", "bob:pw"], in: dir).status == 500)
+        #expect(logged.all.filter { $0.contains("web config \(web): line") && $0.contains("invalid YAML") }.count == 1,
+                "the error is logged once: \(logged.all)")
+
+        try HTTPTesting.writeFile("", to: web)
+        let fixed = try HTTPTesting.curl(url, in: dir)
+        #expect(fixed.status == 200 && fixed.headers["X-Frame-Options"] == nil)
     }
 
     @Test func tlsServesHTTPSAndRefusesPlainHTTPCleanly() throws {
@@ -345,4 +422,11 @@ import Testing
             (error as? CollectorError)?.message.contains("do not match") == true
         }
     }
+}
+
+/// Strings recorded from server threads (hashes a verifier saw, log lines).
+final class HashLog: Sendable {
+    private let items = Mutex<[String]>([])
+    func append(_ s: String) { items.withLock { $0.append(s) } }
+    var all: [String] { items.withLock { $0 } }
 }
