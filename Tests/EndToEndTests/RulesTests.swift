@@ -203,7 +203,7 @@ import Testing
         let rules = try String(contentsOfFile: dir.sub("orchlog.rules.yml"), encoding: .utf8)
         #expect(rules.contains(#"provider_model:orch_llm_requests_rate_limited:ratio_rate5m{model!="gpt-4o"} > 0.05"#))
         #expect(rules.contains(#"provider_model:orch_llm_requests_rate_limited:ratio_rate5m{model="gpt-4o"} > 0.3"#))
-        #expect(rules.contains("has been open or half-open on {{ $value }} source(s) for 10 minutes:"), "the description follows for:")
+        #expect(rules.contains("has been open or half-open in {{ $value }} process(es) for 10 minutes:"), "the description follows for:")
         #expect(rules.contains("(1 - 0.995) > 14.4") && rules.contains("its 99.5% invocation-success SLO"))
         #expect(!rules.contains("github.com/orchlog"), "every runbook_url uses the configured base")
 
