@@ -30,12 +30,9 @@ extension RuleRenderer {
                 summary: "State {{ $labels.anomaly }}s detected on shard {{ $labels.shard }} of \(w)",
                 description: "About {{ $value | printf \"%.0f\" }} {{ $labels.anomaly }} event(s) on state shard {{ $labels.shard }} of \(w) in the last 10 minutes: agents are acting on state that another invocation overwrote or had already changed. No error is raised for this; the collector found it from the versions.")
         }
-        for v in Self.variants(thresholds[.stateConflictRate]) {
-            alert("OrchStateConflictRateHigh", "\(Self.selector("shard:orch_state_write_conflicts:ratio_rate5m", v.matchers)) > \(Self.number(v.threshold))",
-                  block: false, variant: v,
-                  summary: "High optimistic-concurrency conflict ratio on shard {{ $labels.shard }} of \(w)",
-                  description: "{{ $value | humanizePercentage }} of state write attempts on shard {{ $labels.shard }} of \(w) failed a version check (outcome=\"conflict\") over the last 5 minutes: hot keys are contended and retries add load and latency.")
-        }
+        recordedAlert("OrchStateConflictRateHigh", .stateConflictRate, "shard:orch_state_write_conflicts:ratio_rate5m",
+                      summary: "High optimistic-concurrency conflict ratio on shard {{ $labels.shard }} of \(w)",
+                      description: "{{ $value | humanizePercentage }} of state write attempts on shard {{ $labels.shard }} of \(w) failed a version check (outcome=\"conflict\") over the last 5 minutes: hot keys are contended and retries add load and latency.")
     }
 
     mutating func renderMemory() {
@@ -49,18 +46,12 @@ extension RuleRenderer {
             """, block: true)
         record("shard:orch_state_write_duration_seconds:p99_rate5m",
                "histogram_quantile(0.99, sum by (\(by("shard", "le"))) (rate(orch_state_write_duration_seconds_bucket[5m])))", block: true)
-        for v in Self.variants(thresholds[.memoryWriteTimeouts]) {
-            alert("OrchMemoryWriteTimeouts", "\(Self.selector("shard:orch_state_write_timeouts:ratio_rate5m", v.matchers)) > \(Self.number(v.threshold))",
-                  block: false, variant: v,
-                  summary: "State writes timing out on shard {{ $labels.shard }} of \(w)",
-                  description: "{{ $value | humanizePercentage }} of state writes on shard {{ $labels.shard }} of \(w) timed out over the last 5 minutes: the memory layer cannot keep up and the work of those invocations is not persisted.")
-        }
-        for v in Self.variants(thresholds[.memoryWriteLatency]) {
-            alert("OrchMemoryWriteLatencyHigh", "\(Self.selector("shard:orch_state_write_duration_seconds:p99_rate5m", v.matchers)) > \(Self.number(v.threshold))",
-                  block: false, variant: v,
-                  summary: "Slow state writes on shard {{ $labels.shard }} of \(w)",
-                  description: "p99 state write latency on shard {{ $labels.shard }} of \(w) is {{ $value | humanizeDuration }} over the last 5 minutes: the memory layer is saturating and write timeouts usually follow.")
-        }
+        recordedAlert("OrchMemoryWriteTimeouts", .memoryWriteTimeouts, "shard:orch_state_write_timeouts:ratio_rate5m",
+                      summary: "State writes timing out on shard {{ $labels.shard }} of \(w)",
+                      description: "{{ $value | humanizePercentage }} of state writes on shard {{ $labels.shard }} of \(w) timed out over the last 5 minutes: the memory layer cannot keep up and the work of those invocations is not persisted.")
+        recordedAlert("OrchMemoryWriteLatencyHigh", .memoryWriteLatency, "shard:orch_state_write_duration_seconds:p99_rate5m",
+                      summary: "Slow state writes on shard {{ $labels.shard }} of \(w)",
+                      description: "p99 state write latency on shard {{ $labels.shard }} of \(w) is {{ $value | humanizeDuration }} over the last 5 minutes: the memory layer is saturating and write timeouts usually follow.")
     }
 
     /// A template query for the busiest worker pool of the alert's own source (and
@@ -118,19 +109,12 @@ extension RuleRenderer {
                 "The limit belongs to the API account, so every process reports the",
                 "same number: take it once (max), and add up what is in flight.",
             ])
-        for v in Self.variants(thresholds[.llmRateLimitSaturation]) {
-            alert("OrchLLMRateLimitSaturation",
-                  "\(Self.selector("provider_model:orch_llm_requests_rate_limited:ratio_rate5m", v.matchers)) > \(Self.number(v.threshold))",
-                  block: false, variant: v,
-                  summary: "LLM requests from \(w) to {{ $labels.provider }}/{{ $labels.model }} are being rate limited",
-                  description: "{{ $value | humanizePercentage }} of LLM requests from \(w) to {{ $labels.provider }} model {{ $labels.model }} got HTTP 429 (outcome=\"rate_limited\") over the last 5 minutes, across all API keys.")
-        }
-        for v in Self.variants(thresholds[.llmConcurrencyOverLimit]) {
-            alert("OrchLLMConcurrencyOverLimit", "\(Self.selector("limiter:orch_llm_inflight:ratio_limit", v.matchers)) > \(Self.number(v.threshold))",
-                  block: false, variant: v,
-                  summary: "More LLM requests in flight in \(w) than limiter {{ $labels.limiter }} allows",
-                  description: "LLM requests in flight in \(w) through limiter {{ $labels.limiter }}, summed over its processes, are {{ $value | humanizePercentage }} of its concurrency limit: the provider will answer the excess with HTTP 429.")
-        }
+        recordedAlert("OrchLLMRateLimitSaturation", .llmRateLimitSaturation, "provider_model:orch_llm_requests_rate_limited:ratio_rate5m",
+                      summary: "LLM requests from \(w) to {{ $labels.provider }}/{{ $labels.model }} are being rate limited",
+                      description: "{{ $value | humanizePercentage }} of LLM requests from \(w) to {{ $labels.provider }} model {{ $labels.model }} got HTTP 429 (outcome=\"rate_limited\") over the last 5 minutes, across all API keys.")
+        recordedAlert("OrchLLMConcurrencyOverLimit", .llmConcurrencyOverLimit, "limiter:orch_llm_inflight:ratio_limit",
+                      summary: "More LLM requests in flight in \(w) than limiter {{ $labels.limiter }} allows",
+                      description: "LLM requests in flight in \(w) through limiter {{ $labels.limiter }}, summed over its processes, are {{ $value | humanizePercentage }} of its concurrency limit: the provider will answer the excess with HTTP 429.")
     }
 
     mutating func renderQueue() {
@@ -142,12 +126,9 @@ extension RuleRenderer {
         ])
         record("queue:orch_queue_depth:max_ratio_capacity", "max by (\(by("queue"))) (orch_queue_depth / (orch_queue_capacity > 0))", block: true,
                comment: ["Queues are per process: the fullest one of each source counts."])
-        for v in Self.variants(thresholds[.queueNearCapacity]) {
-            alert("OrchQueueBackpressure", "\(Self.selector("queue:orch_queue_depth:max_ratio_capacity", v.matchers)) > \(Self.number(v.threshold))",
-                  block: false, variant: v, labels: [("signal", "near_capacity")],
-                  summary: "Queue {{ $labels.queue }} of \(w) is nearly full",
-                  description: "Queue {{ $labels.queue }} of \(w) is {{ $value | humanizePercentage }} full in its fullest process: arrivals outpace the worker pool, and once it is full callers are rejected.")
-        }
+        recordedAlert("OrchQueueBackpressure", .queueNearCapacity, "queue:orch_queue_depth:max_ratio_capacity", labels: [("signal", "near_capacity")],
+                      summary: "Queue {{ $labels.queue }} of \(w) is nearly full",
+                      description: "Queue {{ $labels.queue }} of \(w) is {{ $value | humanizePercentage }} full in its fullest process: arrivals outpace the worker pool, and once it is full callers are rejected.")
         for v in Self.variants(thresholds[.queueRejecting]) {
             alert("OrchQueueBackpressure", "sum by (\(by("queue"))) (rate(\(Self.selector("orch_queue_rejections_total", v.matchers))[5m])) > \(Self.number(v.threshold))",
                   block: false, variant: v, labels: [("signal", "rejecting")],
@@ -216,37 +197,41 @@ extension RuleRenderer {
 
     mutating func renderPipeline() {
         let w = whereText
+        let by = pipelineBy()
         group("orchlog.pipeline", title: [
             "The pipeline itself: writers and collectors. These keep `instance` and",
             "`source`, because the broken log directory is what the alert is about.",
         ])
-        for v in Self.variants(thresholds[.pipelineEventsDropped]) {
-            alert("OrchEventsDropped",
-                  "sum by (\(pipelineBy("reason"))) (increase(\(Self.selector("orch_events_dropped_total", v.matchers))[10m])) > \(Self.number(v.threshold))",
-                  block: false, variant: v,
-                  summary: "Writer of \(w) is dropping events",
-                  description: "The OrchLog writer of source \(w) (collector {{ $labels.instance }}) dropped about {{ $value | printf \"%.0f\" }} events in the last 10 minutes (reason {{ $labels.reason }}): metrics and alerts for this source undercount.")
+        /// `sum by (…) (increase(metric{matchers}[10m]))`.
+        func increase(_ metric: String, by labels: String = by) -> ([String]) -> String {
+            { "sum by (\(labels)) (increase(\(Self.selector(metric, $0))[10m]))" }
         }
-        for v in Self.variants(thresholds[.pipelineCollectorLagging]) {
-            alert("OrchCollectorLagging",
-                  "max by (\(pipelineBy())) (\(Self.selector("orchlog_collector_lag_seconds", v.matchers))) > \(Self.number(v.threshold))",
-                  block: false, variant: v,
-                  summary: "Collector {{ $labels.instance }} is behind on \(w)",
-                  description: "Collector {{ $labels.instance }} is {{ $value | humanizeDuration }} behind the log of source \(w): its metrics, and every alert on them, describe the past.")
+        thresholdAlert("OrchEventsDropped", .pipelineEventsDropped, increase("orch_events_dropped_total", by: pipelineBy("reason")),
+                      summary: "Writer of \(w) is dropping events",
+                      description: "The OrchLog writer of source \(w) (collector {{ $labels.instance }}) dropped about {{ $value | printf \"%.0f\" }} events in the last 10 minutes (reason {{ $labels.reason }}): metrics and alerts for this source undercount.")
+        thresholdAlert("OrchCollectorLagging", .pipelineCollectorLagging, { "max by (\(by)) (\(Self.selector("orchlog_collector_lag_seconds", $0)))" },
+                      summary: "Collector {{ $labels.instance }} is behind on \(w)",
+                      description: "Collector {{ $labels.instance }} is {{ $value | humanizeDuration }} behind the log of source \(w): its metrics, and every alert on them, describe the past.")
+        thresholdAlert("OrchCollectorDecodeErrors", .pipelineDecodeErrors, increase("orchlog_collector_decode_errors_total"),
+                      summary: "Collector {{ $labels.instance }} found corrupt frames in \(w)",
+                      description: "Collector {{ $labels.instance }} could not decode about {{ $value | printf \"%.0f\" }} frame(s) of source \(w) in the last 10 minutes: the events in them are not counted.")
+        thresholdAlert("OrchCollectorEventsLost", .pipelineEventsLost, increase("orchlog_collector_events_lost_total"),
+                      summary: "Collector {{ $labels.instance }} lost events of \(w) to retention",
+                      description: "About {{ $value | printf \"%.0f\" }} events of source \(w) were deleted by retention before collector {{ $labels.instance }} read them (last 10 minutes): they are missing from every metric.")
+    }
+
+    /// One rule per variant of `key`'s knobs: `expression(matchers) > threshold`.
+    private mutating func thresholdAlert(_ name: String, _ key: RuleThresholds.AlertKey, labels: [(String, String)] = [],
+                                         _ expression: ([String]) -> String, summary: String, description: String) {
+        for v in Self.variants(thresholds[key]) {
+            alert(name, "\(expression(v.matchers)) > \(Self.number(v.threshold))", block: false, variant: v, labels: labels,
+                  summary: summary, description: description)
         }
-        for v in Self.variants(thresholds[.pipelineDecodeErrors]) {
-            alert("OrchCollectorDecodeErrors",
-                  "sum by (\(pipelineBy())) (increase(\(Self.selector("orchlog_collector_decode_errors_total", v.matchers))[10m])) > \(Self.number(v.threshold))",
-                  block: false, variant: v,
-                  summary: "Collector {{ $labels.instance }} found corrupt frames in \(w)",
-                  description: "Collector {{ $labels.instance }} could not decode about {{ $value | printf \"%.0f\" }} frame(s) of source \(w) in the last 10 minutes: the events in them are not counted.")
-        }
-        for v in Self.variants(thresholds[.pipelineEventsLost]) {
-            alert("OrchCollectorEventsLost",
-                  "sum by (\(pipelineBy())) (increase(\(Self.selector("orchlog_collector_events_lost_total", v.matchers))[10m])) > \(Self.number(v.threshold))",
-                  block: false, variant: v,
-                  summary: "Collector {{ $labels.instance }} lost events of \(w) to retention",
-                  description: "About {{ $value | printf \"%.0f\" }} events of source \(w) were deleted by retention before collector {{ $labels.instance }} read them (last 10 minutes): they are missing from every metric.")
-        }
+    }
+
+    /// `thresholdAlert` on a recorded series: `record{matchers} > threshold`.
+    private mutating func recordedAlert(_ name: String, _ key: RuleThresholds.AlertKey, _ record: String, labels: [(String, String)] = [],
+                                        summary: String, description: String) {
+        thresholdAlert(name, key, labels: labels, { Self.selector(record, $0) }, summary: summary, description: description)
     }
 }

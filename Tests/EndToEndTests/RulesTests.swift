@@ -191,6 +191,20 @@ import Testing
     \(conflictAlert("s1", "info", 40))
     """
 
+    /// `dir/orchlog.rules.yml` passes promtool's lint and the promtool unit tests `tests`;
+    /// the same tests fail against the default rules (written over it), so they can fail.
+    static func expectUnitTestsPassThenFailAgainstTheDefaults(_ tests: String, name: String, in dir: TempDir) throws {
+        let lint = try run(promtool, ["check", "rules", "--lint-fatal", dir.sub("orchlog.rules.yml")])
+        #expect(lint.status == 0, "\(lint.stdout)\(lint.stderr)")
+        try tests.write(toFile: dir.sub(name), atomically: true, encoding: .utf8)
+        let passed = try run(promtool, ["test", "rules", dir.sub(name)])
+        #expect(passed.status == 0, "\(passed.stdout)\(passed.stderr)")
+        let defaults = try runTool("orchlog", ["rules"])
+        try defaults.stdout.write(toFile: dir.sub("orchlog.rules.yml"), atomically: true, encoding: .utf8)
+        let againstDefaults = try run(promtool, ["test", "rules", dir.sub(name)])
+        #expect(againstDefaults.status != 0, "\(name) must fail against the default rules")
+    }
+
     @Test func overridesAndExtraLabelsChangeWhichSeriesFire() throws {
         let dir = TempDir("rules-custom")
         defer { dir.remove() }
@@ -207,18 +221,8 @@ import Testing
         #expect(rules.contains("(1 - 0.995) > 14.4") && rules.contains("its 99.5% invocation-success SLO"))
         #expect(!rules.contains("github.com/orchlog"), "every runbook_url uses the configured base")
 
-        let lint = try run(Self.promtool, ["check", "rules", "--lint-fatal", dir.sub("orchlog.rules.yml")])
-        #expect(lint.status == 0, "\(lint.stdout)\(lint.stderr)")
-
-        try Self.customUnitTests.write(toFile: dir.sub("custom.test.yml"), atomically: true, encoding: .utf8)
-        let tests = try run(Self.promtool, ["test", "rules", dir.sub("custom.test.yml")])
-        #expect(tests.status == 0, "\(tests.stdout)\(tests.stderr)")
-
         // Failing proof that the unit tests can fail: against the defaults, gpt-4o's 10% fires.
-        let defaults = try runTool("orchlog", ["rules"])
-        try defaults.stdout.write(toFile: dir.sub("orchlog.rules.yml"), atomically: true, encoding: .utf8)
-        let againstDefaults = try run(Self.promtool, ["test", "rules", dir.sub("custom.test.yml")])
-        #expect(againstDefaults.status != 0, "the custom unit tests must fail against the default thresholds")
+        try Self.expectUnitTestsPassThenFailAgainstTheDefaults(Self.customUnitTests, name: "custom.test.yml", in: dir)
 
         // JSON says the same thing and renders the same bytes.
         try Self.customJSON.write(toFile: dir.sub("thresholds.json"), atomically: true, encoding: .utf8)
@@ -320,17 +324,8 @@ import Testing
         for s in summaries {
             #expect(s.contains("{{ $labels.source }} (cluster {{ $labels.cluster }}, namespace {{ $labels.namespace }})"), "\(s)")
         }
-        let lint = try run(Self.promtool, ["check", "rules", "--lint-fatal", dir.sub("orchlog.rules.yml")])
-        #expect(lint.status == 0, "\(lint.stdout)\(lint.stderr)")
-        try Self.groupByUnitTests.write(toFile: dir.sub("group-by.test.yml"), atomically: true, encoding: .utf8)
-        let tests = try run(Self.promtool, ["test", "rules", dir.sub("group-by.test.yml")])
-        #expect(tests.status == 0, "\(tests.stdout)\(tests.stderr)")
-
         // Failing proof: the default rules (no cluster in their grouping) fail these tests.
-        let defaults = try runTool("orchlog", ["rules"])
-        try defaults.stdout.write(toFile: dir.sub("orchlog.rules.yml"), atomically: true, encoding: .utf8)
-        let againstDefaults = try run(Self.promtool, ["test", "rules", dir.sub("group-by.test.yml")])
-        #expect(againstDefaults.status != 0)
+        try Self.expectUnitTestsPassThenFailAgainstTheDefaults(Self.groupByUnitTests, name: "group-by.test.yml", in: dir)
 
         // Repeated flags add up; --check takes them too (an extra label of the same name is refused).
         let repeated = try runTool("orchlog", ["rules", "--group-by", "cluster", "--group-by=namespace"])
