@@ -100,10 +100,12 @@ import Testing
             ("/etc/prometheus/orchlog/*.yml", dir.sub("targets") + "/*.yml"),
             ("http://prometheus-central:9090/api/v1/write", "http://127.0.0.1:\(receiverPort)/api/v1/write"),
         ])
-        let (agent, _) = try Self.prometheus("agent", defaults: "agent.default", config: agentConfig,
-                                             storage: ["--storage.agent.path", dir.sub("agent-wal")], dir: dir)
+        let (agent, agentPort) = try Self.prometheus("agent", defaults: "agent.default", config: agentConfig,
+                                                     storage: ["--storage.agent.path", dir.sub("agent-wal")], dir: dir)
         daemons.append(agent)
-        #expect(agent.stderr.contains("agent"), "the agent runs in agent mode: \(agent.stderr.prefix(500))")
+        // An agent stores nothing it could query: it only forwards.
+        let agentQuery = try curl(["-sG", "http://127.0.0.1:\(agentPort)/api/v1/query", "--data-urlencode", "query=up"])
+        #expect(agentQuery.stdout.contains("unavailable with Prometheus Agent"), "the agent runs in agent mode: \(agentQuery.stdout)")
 
         // The services: checkout on both hosts, search on host-b; each run paced over ~20 s.
         let probe = try runTool("reference-orchestrator", ["--scenario", "production-naive", "--out", dir.sub("probe"), "--quiet", "--no-log",
