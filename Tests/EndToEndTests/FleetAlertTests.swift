@@ -8,12 +8,12 @@ import Testing
 /// second Prometheus (receiver.yml, receiver.default) that evaluates alerts/ — the shipped
 /// rules as they are; only the receiver's global evaluation interval is shortened.
 ///
-/// host-a serves the log of service `checkout`; host-b serves `checkout` too (a second
-/// process of that service) and `search`. All three are `reference-orchestrator --scenario
-/// production-naive` runs, so both services have the same shard, tool, agent and limiter
-/// names. The receiver's failure-mode alerts must be per source: both services, as separate
-/// alerts, each with its `source` label and no `instance` label (checkout's two hosts add
-/// up to one alert), and none without a source.
+/// Each host serves a log of service `checkout` and one of `search` (two processes of each
+/// service, one per host). All four are `reference-orchestrator --scenario production-naive`
+/// runs, so both services have the same shard, tool, agent and limiter names. The
+/// receiver's failure-mode alerts must be per source: both services, as separate alerts,
+/// each with its `source` label and no `instance` label (a service's two hosts add up to
+/// one alert), and none without a source.
 @Suite struct FleetAlertTests {
     static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().path
 
@@ -107,14 +107,14 @@ import Testing
         let agentQuery = try curl(["-sG", "http://127.0.0.1:\(agentPort)/api/v1/query", "--data-urlencode", "query=up"])
         #expect(agentQuery.stdout.contains("unavailable with Prometheus Agent"), "the agent runs in agent mode: \(agentQuery.stdout)")
 
-        // The services: checkout on both hosts, search on host-b; each run paced over ~20 s.
+        // The services: each on both hosts (two processes of it); each run paced over ~20 s.
         let probe = try runTool("reference-orchestrator", ["--scenario", "production-naive", "--out", dir.sub("probe"), "--quiet", "--no-log",
                                                            "--summary-json", dir.sub("probe.json")])
         #expect(probe.status == 0, "\(probe.stderr)")
         let simulated = (try readJSON(dir.sub("probe.json"))["simulated_seconds"] as? Double) ?? 86_400
         let speed = String(format: "%.0f", max(1, simulated / 20))
         var orchestrators: [Daemon] = []
-        for (i, (host, source)) in [("host-a", "checkout"), ("host-b", "checkout"), ("host-b", "search")].enumerated() {
+        for (i, (host, source)) in [("host-a", "checkout"), ("host-b", "checkout"), ("host-a", "search"), ("host-b", "search")].enumerated() {
             let o = try Daemon(binaryPath("reference-orchestrator"),
                                ["--scenario", "production-naive", "--out", dir.sub(host), "--source", source, "--seed", "\(i + 1)",
                                 "--speed", speed, "--quiet"], dir: dir, name: "orchestrator-\(host)-\(source)")
@@ -124,7 +124,7 @@ import Testing
 
         // Wait (at most 60 s) until every expected alert has been active for both services.
         // The alerts seen at any poll are kept (by label set): an alert whose expression holds
-        // at some evaluations only (search's in-flight LLM requests hover at the limit) counts.
+        // at some evaluations only (in-flight LLM requests move around the limit) counts.
         func key(_ labels: [String: String]) -> String {
             labels.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: ",")
         }
@@ -158,7 +158,7 @@ import Testing
         }
         let lost = seen.values.filter { $0.labels["alertname"] == "OrchStateLostUpdates" }
         #expect(!lost.isEmpty && lost.allSatisfy { $0.state == "firing" }, "OrchStateLostUpdates (for: 0m) fires: \(summary)")
-        // Where: every failure-mode alert has its source and no host; checkout's two hosts are
+        // Where: every failure-mode alert has its source and no host; a service's two hosts are
         // one alert (an alert per host would be two with the same labels once `instance` is gone).
         for a in seen.values {
             #expect(a.labels["source"].map(Self.services.contains) == true, "an alert without a known source: \(a.labels)")
