@@ -3,6 +3,14 @@
 
     python3 dashboards/generate.py            # rewrite dashboards/*.json
     python3 dashboards/generate.py --check    # exit 1 if a JSON file differs
+    python3 dashboards/generate.py --group-by cluster,namespace --out DIR
+
+--group-by takes the labels a deployment adds to every series (relabelling,
+external_labels), the same list as `orchlog rules --group-by`: every query
+keeps them in its grouping, each gets a template variable that filters the
+queries, and the legends name them. --out writes the JSON files to DIR
+instead of dashboards/ (the checked-in files are the rendering without
+--group-by).
 
 The JSON files are what Grafana imports or provisions; this script is how they
 are edited, so that both dashboards share panel definitions and the threshold
@@ -255,11 +263,11 @@ def slo_section(s, a, detail):
     ]
     if not detail:
         items.append(timeseries(
-            "Error budget burn rate (all sources)",
-            "How many times faster than sustainable each agent spends the 1% error budget of the 99% SLO, over the 1h and 6h windows, from the recording rules (computed over every source, so the source filter does not apply). 14.4 (1h) and 6 (6h) page; 3 (1d) and 1 (3d) warn.",
+            "Error budget burn rate",
+            "How many times faster than sustainable each agent of each source spends the 1% error budget of the 99% SLO, over the 1h and 6h windows, from the recording rules (per source and agent, as the alert sees it). 14.4 (1h) and 6 (6h) page; 3 (1d) and 1 (3d) warn.",
             "suffix:×",
-            targets((f'agent:orch_invocations_errors:ratio_rate1h{{{a}}} / (1 - 0.99)', "{{agent}} 1h"),
-                    (f'agent:orch_invocations_errors:ratio_rate6h{{{a}}} / (1 - 0.99)', "{{agent}} 6h")),
+            targets((f'agent:orch_invocations_errors:ratio_rate1h{{{sa}}} / (1 - 0.99)', "{{source}} {{agent}} 1h"),
+                    (f'agent:orch_invocations_errors:ratio_rate6h{{{sa}}} / (1 - 0.99)', "{{source}} {{agent}} 6h")),
             alert_line=threshold("OrchInvocationErrorBudgetBurn"), w=12))
     items.append(timeseries(
         "Invocation duration p50 / p95", "Time from start to finish of an invocation (queue wait excluded), by agent.",
@@ -271,16 +279,17 @@ def slo_section(s, a, detail):
 
 
 def queue_section(s, detail):
-    by_src = ", source" if detail else ""
+    # Per source, as OrchQueueBackpressure and OrchToolTimeoutCascade see it.
+    by_src = ", source"
     return [
         row("Request queue and worker pool"),
         timeseries("Queue depth", "Invocations waiting in each queue (summed over sources), with its capacity. A depth that climbs for hours means arrivals outpace service (the reference incident: 4,200 and climbing).",
                    "short",
                    targets((f"sum by (queue) (orch_queue_depth{{{s}}})", "{{queue}} depth"),
                            (f"sum by (queue) (orch_queue_capacity{{{s}}})", "{{queue}} capacity"))),
-        timeseries("Queue fill (fullest source)", "Depth / capacity of each queue on its fullest source. OrchQueueBackpressure (near_capacity) fires above the red line for 5 minutes.",
+        timeseries("Queue fill (fullest source)", "Depth / capacity of each queue of each source, in its fullest process. OrchQueueBackpressure (near_capacity) fires above the red line for 5 minutes.",
                    "percentunit",
-                   targets((f"max by (queue{by_src}) (orch_queue_depth{{{s}}} / (orch_queue_capacity{{{s}}} > 0))", "{{queue}}" + (" {{source}}" if detail else ""))),
+                   targets((f"max by (queue{by_src}) (orch_queue_depth{{{s}}} / (orch_queue_capacity{{{s}}} > 0))", "{{source}} {{queue}}")),
                    alert_line=threshold("OrchQueueBackpressure:near_capacity"), maximum=1),
         timeseries("Rejections", "Callers turned away by backpressure per second, by queue and reason. OrchQueueBackpressure (rejecting) fires when this stays above zero for 5 minutes.",
                    "ops",
@@ -289,9 +298,9 @@ def queue_section(s, detail):
                    "s",
                    targets((quantile(0.5, "orch_queue_wait_seconds", s, "queue"), "{{queue}} p50"),
                            (quantile(0.95, "orch_queue_wait_seconds", s, "queue"), "{{queue}} p95"))),
-        timeseries("Worker pool busy (fullest source)", "Busy workers / pool size on the fullest source of each pool. Above 90% together with tool timeouts, OrchToolTimeoutCascade fires.",
+        timeseries("Worker pool busy (fullest source)", "Busy workers / pool size of each pool of each source, in its fullest process. Above 90% together with tool timeouts, OrchToolTimeoutCascade fires.",
                    "percentunit",
-                   targets((f"max by (pool{by_src}) (orch_workers_busy{{{s}}} / (orch_workers{{{s}}} > 0))", "{{pool}}" + (" {{source}}" if detail else ""))),
+                   targets((f"max by (pool{by_src}) (orch_workers_busy{{{s}}} / (orch_workers{{{s}}} > 0))", "{{source}} {{pool}}")),
                    alert_line=threshold("OrchToolTimeoutCascade", 1), maximum=1),
         timeseries("Workers busy / size", "Busy workers and pool size, summed over sources.",
                    "short",
@@ -301,17 +310,17 @@ def queue_section(s, detail):
 
 
 def state_section(s, detail):
-    shard = "shard"
+    shard = "source, shard"  # per source, as the alerts see it
     return [
         row("Failure mode: state consistency"),
         timeseries("Lost updates and stale reads", "Detected from versions by the collector: lost updates (two commits from one base version) and stale reads (a read older than an already committed version), per rate interval. Any is an alert (OrchStateLostUpdates): this failure mode raises no error anywhere else.",
                    "short",
-                   targets((f"sum by ({shard}) (increase(orch_state_lost_updates_total{{{s}}}[{RI}]))", "{{shard}} lost updates"),
-                           (f"sum by ({shard}) (increase(orch_state_stale_reads_total{{{s}}}[{RI}]))", "{{shard}} stale reads")),
+                   targets((f"sum by ({shard}) (increase(orch_state_lost_updates_total{{{s}}}[{RI}]))", "{{source}} {{shard}} lost updates"),
+                           (f"sum by ({shard}) (increase(orch_state_stale_reads_total{{{s}}}[{RI}]))", "{{source}} {{shard}} stale reads")),
                    draw="bars"),
-        timeseries("OCC conflict ratio", "State write attempts rejected by the version check / all write attempts, by shard. OrchStateConflictRateHigh fires above the red line for 10 minutes.",
+        timeseries("OCC conflict ratio", "State write attempts rejected by the version check / all write attempts, by source and shard. OrchStateConflictRateHigh fires above the red line for 10 minutes.",
                    "percentunit",
-                   targets((ratio("orch_state_writes_total", 'outcome="conflict"', s, shard), "{{shard}}")),
+                   targets((ratio("orch_state_writes_total", 'outcome="conflict"', s, shard), "{{source}} {{shard}}")),
                    alert_line=threshold("OrchStateConflictRateHigh")),
         timeseries("Attempts per committed write p50 / p99", "How many attempts (OCC retries included) a committed write took. 1 means no retries.",
                    "short",
@@ -333,13 +342,13 @@ def state_section(s, detail):
 def memory_section(s, detail):
     return [
         row("Failure mode: memory layer throughput"),
-        timeseries("Write timeout ratio", "State writes that timed out / all state writes, by shard. OrchMemoryWriteTimeouts fires above the red line for 5 minutes (the reference incident: 18%).",
+        timeseries("Write timeout ratio", "State writes that timed out / all state writes, by source and shard. OrchMemoryWriteTimeouts fires above the red line for 5 minutes (the reference incident: 18%).",
                    "percentunit",
-                   targets((ratio("orch_state_writes_total", 'outcome="timeout"', s, "shard"), "{{shard}}")),
+                   targets((ratio("orch_state_writes_total", 'outcome="timeout"', s, "source, shard"), "{{source}} {{shard}}")),
                    alert_line=threshold("OrchMemoryWriteTimeouts")),
-        timeseries("Write latency p99", "99th percentile of state write latency, by shard. OrchMemoryWriteLatencyHigh fires above the red line for 10 minutes.",
+        timeseries("Write latency p99", "99th percentile of state write latency, by source and shard. OrchMemoryWriteLatencyHigh fires above the red line for 10 minutes.",
                    "s",
-                   targets((quantile(0.99, "orch_state_write_duration_seconds", s, "shard"), "{{shard}}")),
+                   targets((quantile(0.99, "orch_state_write_duration_seconds", s, "source, shard"), "{{source}} {{shard}}")),
                    alert_line=threshold("OrchMemoryWriteLatencyHigh")),
         timeseries("Write-back pending", "Writes acknowledged from the cache and not yet flushed to the backing store, by shard (summed over sources). A backlog that only grows means flushes cannot keep up.",
                    "short",
@@ -366,9 +375,9 @@ def tool_section(s, detail):
                    "ops",
                    targets((f"sum by (tool, outcome) (rate(orch_tool_calls_total{{{s}}}[{RI}]))", "{{tool}} {{outcome}}")),
                    w=12),
-        timeseries("Tool timeout ratio", "Tool calls that timed out / all tool calls, by tool. With the worker pool above 90% busy, OrchToolTimeoutCascade fires above the red line for 5 minutes.",
+        timeseries("Tool timeout ratio", "Tool calls that timed out / all tool calls, by source and tool. With the worker pool above 90% busy, OrchToolTimeoutCascade fires above the red line for 5 minutes.",
                    "percentunit",
-                   targets((ratio("orch_tool_calls_total", 'outcome="timeout"', s, "tool"), "{{tool}}")),
+                   targets((ratio("orch_tool_calls_total", 'outcome="timeout"', s, "source, tool"), "{{source}} {{tool}}")),
                    alert_line=threshold("OrchToolTimeoutCascade"), w=12),
         timeseries("Tool call latency p99", "99th percentile of tool call duration, by tool. A p99 at the timeout means calls are timing out.",
                    "s",
@@ -386,14 +395,14 @@ def tool_section(s, detail):
 def llm_section(s, detail):
     return [
         row("Failure mode: LLM rate limits"),
-        timeseries("429 ratio", "LLM requests answered with HTTP 429 (outcome=rate_limited) / all LLM requests, by provider and model, over all keys. OrchLLMRateLimitSaturation fires above the red line for 5 minutes (the reference incident: 23%).",
+        timeseries("429 ratio", "LLM requests answered with HTTP 429 (outcome=rate_limited) / all LLM requests, by source, provider and model, over all keys. OrchLLMRateLimitSaturation fires above the red line for 5 minutes (the reference incident: 23%).",
                    "percentunit",
-                   targets((ratio("orch_llm_requests_total", 'outcome="rate_limited"', s, "provider, model"), "{{provider}}/{{model}}")),
+                   targets((ratio("orch_llm_requests_total", 'outcome="rate_limited"', s, "source, provider, model"), "{{source}} {{provider}}/{{model}}")),
                    alert_line=threshold("OrchLLMRateLimitSaturation")),
-        timeseries("In flight vs concurrency limit", "LLM requests in flight (summed over sources) and the limiter's concurrency limit (the account's, reported by every source). The reference incident: 40 in flight against a limit of 20.",
+        timeseries("In flight vs concurrency limit", "LLM requests in flight per source (summed over its processes) and the limiter's concurrency limit (the account's, reported by every process), as OrchLLMConcurrencyOverLimit compares them. The reference incident: 40 in flight against a limit of 20.",
                    "short",
-                   targets((f"sum by (limiter) (orch_llm_inflight{{{s}}})", "{{limiter}} in flight"),
-                           (f"max by (limiter) (orch_llm_concurrency_limit{{{s}}})", "{{limiter}} limit"))),
+                   targets((f"sum by (source, limiter) (orch_llm_inflight{{{s}}})", "{{source}} {{limiter}} in flight"),
+                           (f"max by (source, limiter) (orch_llm_concurrency_limit{{{s}}})", "{{source}} {{limiter}} limit"))),
         timeseries("Token bucket available", "Tokens (requests) available in each client-side rate limiter's bucket, summed over sources. At zero, requests wait.",
                    "short",
                    targets((f"sum by (limiter) (orch_llm_ratelimit_available{{{s}}})", "{{limiter}}"))),
@@ -487,9 +496,71 @@ ANNOTATIONS = {"list": [
 ]}
 
 
+# --------------------------------------------------------------------------
+# --group-by: extra labels in every query's grouping, a variable each.
+# --------------------------------------------------------------------------
+GROUP_BY = []
+
+
+def extra_selector():
+    """`cluster=~"$cluster", …` for the --group-by labels (empty without)."""
+    return "".join(f', {g}=~"${g}"' for g in GROUP_BY)
+
+
+def regroup(expr):
+    """Puts the --group-by labels first in every aggregation's `by (…)`; an aggregation
+    without one gets `by (<the labels>)`."""
+    if not GROUP_BY:
+        return expr
+    labels = ", ".join(GROUP_BY)
+    expr = re.sub(r"\b(sum|max|min|avg|count) by \(", lambda m: f"{m.group(1)} by ({labels}, ", expr)
+    return re.sub(r"\b(sum|max|min|avg|count)\(", lambda m: f"{m.group(1)} by ({labels}) (", expr)
+
+
+def regroup_panels(panels):
+    for p in panels:
+        for t in p.get("targets", []):
+            t["expr"] = regroup(t["expr"])
+            t["legendFormat"] = "".join("{{" + g + "}} " for g in GROUP_BY) + t["legendFormat"]
+        regroup_panels(p.get("panels", []))
+    return panels
+
+
+def group_variables(templating):
+    """A multi-value variable per --group-by label, before `source`, which they filter."""
+    out = []
+    for i, g in enumerate(GROUP_BY):
+        before = "".join(f'{h}=~"${h}", ' for h in GROUP_BY[:i]).rstrip(", ")
+        q = f"label_values(orchlog_collector_events_ingested_total{{{before}}}, {g})" if before \
+            else f"label_values(orchlog_collector_events_ingested_total, {g})"
+        out.append({
+            "name": g, "label": g, "type": "query", "datasource": DS,
+            "definition": q, "query": {"query": q, "refId": g},
+            "current": {}, "hide": 0, "includeAll": True, "multi": True, "allValue": ".*", "options": [],
+            "refresh": 2, "regex": "", "sort": 1, "skipUrlSync": False,
+        })
+    if GROUP_BY:
+        source = next(v for v in templating["list"] if v["name"] == "source")
+        sel = ", ".join(f'{g}=~"${g}"' for g in GROUP_BY)
+        q = f"label_values(orchlog_collector_events_ingested_total{{{sel}}}, source)"
+        source["definition"], source["query"] = q, {"query": q, "refId": "source"}
+    templating["list"][1:1] = out
+    return templating
+
+
+def annotations():
+    if not GROUP_BY:
+        return ANNOTATIONS
+    a = json.loads(json.dumps(ANNOTATIONS))
+    alert = a["list"][1]
+    alert["expr"] = 'ALERTS{alertstate="firing", alertname=~"Orch.*"' + extra_selector() + "}"
+    alert["textFormat"] = "".join("{{" + g + "}} " for g in GROUP_BY) + alert["textFormat"]
+    return a
+
+
 def dashboard(uid, title, description, items, multi_source, link_title, link_uid):
     return {
-        "annotations": ANNOTATIONS,
+        "annotations": annotations(),
         "description": description,
         "editable": True,
         "fiscalYearStartMonth": 0,
@@ -503,11 +574,11 @@ def dashboard(uid, title, description, items, multi_source, link_title, link_uid
              "url": "https://github.com/orchlog/orchlog/blob/main/docs/runbooks.md",
              "includeVars": False, "keepTime": False, "targetBlank": True, "asDropdown": False, "tags": []},
         ],
-        "panels": layout(items),
+        "panels": regroup_panels(layout(items)),
         "refresh": "30s",
         "schemaVersion": 39,
         "tags": ["orchlog"],
-        "templating": variables(multi_source),
+        "templating": group_variables(variables(multi_source)),
         "time": {"from": "now-6h", "to": "now"},
         "timepicker": {},
         "timezone": "",
@@ -519,7 +590,7 @@ def dashboard(uid, title, description, items, multi_source, link_title, link_uid
 
 
 def overview():
-    s, a = 'source=~"$source"', 'agent=~"$agent"'
+    s, a = 'source=~"$source"' + extra_selector(), 'agent=~"$agent"'
     items = (slo_section(s, a, False) + queue_section(s, False) + state_section(s, False)
              + memory_section(s, False) + tool_section(s, False) + llm_section(s, False)
              + pipeline_section(s, False))
@@ -529,7 +600,7 @@ def overview():
 
 
 def source():
-    s, a = 'source=~"$source"', 'agent=~"$agent"'
+    s, a = 'source=~"$source"' + extra_selector(), 'agent=~"$agent"'
     items = (slo_section(s, a, True) + queue_section(s, True) + state_section(s, True)
              + memory_section(s, True) + tool_section(s, True) + llm_section(s, True)
              + pipeline_section(s, True))
@@ -542,12 +613,50 @@ def render(d):
     return json.dumps(d, indent=2, ensure_ascii=False) + "\n"
 
 
+def parse_args(argv):
+    """--check, --group-by LABELS (comma-separated, repeatable), --out DIR."""
+    check, group_by, out, i = False, [], OUT, 0
+    while i < len(argv):
+        arg = argv[i]
+        name, _, inline = arg.partition("=")
+        if arg == "--check":
+            check = True
+        elif name in ("--group-by", "--out"):
+            if not inline:
+                i += 1
+                if i >= len(argv):
+                    sys.exit(f"dashboards/generate.py: {name} needs a value")
+                inline = argv[i]
+            if name == "--out":
+                out = inline
+            else:
+                group_by += inline.split(",")
+        else:
+            sys.exit(f"dashboards/generate.py: unknown argument {arg} (see the docstring)")
+        i += 1
+    reserved = {"source", "instance", "agent", "shard", "tool", "pool", "provider", "model", "limiter",
+                "queue", "reason", "outcome", "state", "key", "read_source", "type", "from", "to", "le"}
+    for g in group_by:
+        if not re.fullmatch(r"[a-zA-Z_][a-zA-Z0-9_]*", g) or g.startswith("__"):
+            sys.exit(f"dashboards/generate.py: --group-by: {g!r} is not a valid label name")
+        if g in reserved:
+            sys.exit(f"dashboards/generate.py: --group-by: {g} is a label of orchlog's metrics; "
+                     "group by the labels your deployment adds (cluster, namespace, ...)")
+    if len(set(group_by)) != len(group_by):
+        sys.exit("dashboards/generate.py: --group-by: a label is given twice")
+    if check and (group_by or out != OUT):
+        sys.exit("dashboards/generate.py: --check compares dashboards/ with the rendering without --group-by")
+    return check, group_by, out
+
+
 def main():
-    check = "--check" in sys.argv[1:]
+    global GROUP_BY
+    check, GROUP_BY, out = parse_args(sys.argv[1:])
+    os.makedirs(out, exist_ok=True)
     outputs = {"orchlog-overview.json": render(overview()), "orchlog-source.json": render(source())}
     stale = []
     for name, text in outputs.items():
-        path = os.path.join(OUT, name)
+        path = os.path.join(out, name)
         if check:
             try:
                 with open(path) as f:

@@ -11,14 +11,18 @@ Dashboards (dashboards/*.json):
     `${datasource}` variable as its datasource uid, and a `datasource` template
     variable of type datasource (query prometheus) exists, as do `source` and `agent`;
   - every range selector in a query is `[$__rate_interval]`;
-  - every query parses as PromQL (promtool check rules on a temporary file).
+  - every query parses as PromQL (promtool check rules on a temporary file);
+  - rendered with `generate.py --group-by cluster,namespace`, all of the above hold,
+    every aggregation keeps cluster and namespace first, and every query filters by them.
 Rules (alerts/*.rules.yml) and their tests (alerts/tests/*.yml):
   - every alert has a severity (critical|warning|info) and summary, description
     and runbook_url annotations; the contract alert names all exist;
   - every runbook_url points at docs/runbooks.md and its anchor exists there
     (as GitHub renders heading anchors);
   - every alert has a promtool test where it fires and one where it must not;
-  - a rule reads a recorded series only if it is recorded earlier in its own group.
+  - a rule reads a recorded series only if it is recorded earlier in its own group;
+  - every aggregation keeps `source`; the failure-mode rules aggregate `instance` away
+    (the pipeline alerts keep it); every summary and description names the source.
 Runbooks (docs/runbooks.md):
   - every line of a ```promql block parses and uses known metrics.
 Everywhere:
@@ -187,6 +191,7 @@ def check_rules():
                 where = f"{rel(path)}: group {group.get('name')}: {name}"
                 exprs.append((where, str(rule.get("expr", ""))))
                 uses.append((where, metric_names(str(rule.get("expr", ""))), set(earlier)))
+                check_grouping(where, str(rule.get("expr", "")), group.get("name") == "orchlog.pipeline")
                 if "record" in rule:
                     recorded.add(rule["record"])
                     earlier.add(rule["record"])
@@ -210,6 +215,9 @@ def check_rules():
                         fail(where, f"runbook_url anchor #{anchor} should be #{name.lower()}")
                 if "{{" not in str(ann.get("description", "")):
                     fail(where, "description uses no labels or value ({{ $labels.x }}, {{ $value }})")
+                for key in ("summary", "description"):
+                    if "{{ $labels.source }}" not in str(ann.get(key, "")):
+                        fail(where, f"{key} does not name the source ({{{{ $labels.source }}}})")
 
     for name in CONTRACT_ALERTS:
         if name not in alerts:
@@ -227,6 +235,30 @@ def check_rules():
 
     check_rule_tests(alerts)
     return recorded
+
+
+AGGREGATION = re.compile(r"\b(sum|max|min|avg|count)\s*(by\s*\(([^)]*)\))?\s*\(")
+
+
+def check_grouping(where, expr, pipeline, extra=()):
+    """Every aggregation keeps `source` (the service) after the --group-by labels `extra`;
+    the failure-mode rules drop `instance` (hosts add up), the pipeline's keep it; a vector
+    match (`on (…)`) keeps the same labels."""
+    for m in AGGREGATION.finditer(expr):
+        labels = [l.strip() for l in (m.group(3) or "").split(",") if l.strip()]
+        if m.group(2) is None:
+            fail(where, f"{m.group(1)}(…) without by: it would aggregate `source` away")
+            continue
+        if labels[:len(extra)] != list(extra):
+            fail(where, f"by ({', '.join(labels)}) does not start with the --group-by labels {', '.join(extra)}")
+        if "source" not in labels:
+            fail(where, f"by ({', '.join(labels)}) aggregates `source` away")
+        if ("instance" in labels) != pipeline:
+            fail(where, f"by ({', '.join(labels)}): " + ("a pipeline alert keeps `instance`" if pipeline
+                                                          else "a failure-mode rule aggregates `instance` (the hosts) away"))
+    for m in re.finditer(r"\bon\s*\(([^)]*)\)", expr):
+        if [l.strip() for l in m.group(1).split(",") if l.strip()] != list(extra) + ["source"]:
+            fail(where, f"on ({m.group(1)}) matches across sources")
 
 
 def check_rule_tests(alerts):
@@ -268,8 +300,13 @@ def ds_is_variable(ds):
     return ds == DS_UID
 
 
-def check_dashboards(recorded):
-    paths = sorted(glob.glob(os.path.join(ROOT, "dashboards", "*.json")))
+def check_dashboards(recorded, paths=None, extra=()):
+    """The checks above on `paths` (dashboards/*.json); with `extra` (the --group-by labels
+    they were rendered with) also that every aggregation keeps them first and that each has
+    a template variable."""
+    generated = paths is None
+    if paths is None:
+        paths = sorted(glob.glob(os.path.join(ROOT, "dashboards", "*.json")))
     if not paths:
         fail("dashboards/", "no dashboard JSON files")
     queries = []  # (where, promql)
@@ -288,7 +325,7 @@ def check_dashboards(recorded):
         dsv = variables.get("datasource")
         if not dsv or dsv.get("type") != "datasource" or dsv.get("query") != "prometheus":
             fail(where, "needs a template variable `datasource` of type datasource with query prometheus")
-        for name in ("source", "agent"):
+        for name in ("source", "agent") + tuple(extra):
             if name not in variables:
                 fail(where, f"needs a template variable `{name}`")
         for name, v in variables.items():
@@ -352,6 +389,13 @@ def check_dashboards(recorded):
                 for r in range_selectors(expr):
                     if r != "$__rate_interval":
                         fail(tw, f"range [{r}] must be [$__rate_interval]")
+                for m in AGGREGATION.finditer(expr) if extra else ():
+                    labels = [l.strip() for l in (m.group(3) or "").split(",")]
+                    if labels[:len(extra)] != list(extra):
+                        fail(tw, f"{m.group(0)} does not keep the --group-by labels {', '.join(extra)} first")
+                for g in extra:
+                    if f'{g}=~"${g}"' not in expr and "{" in expr:
+                        fail(tw, f"does not filter by ${g}")
                 queries.append((tw, expr))
         if not has_timeline:
             fail(where, "no state-timeline panel for orch_circuit_breaker_state")
@@ -360,7 +404,21 @@ def check_dashboards(recorded):
         for name in sorted(metric_names(expr) - METRICS - recorded):
             fail(qw, f"unknown metric {name}")
     check_promql_parses(queries)
-    check_generated()
+    if generated:
+        check_generated()
+
+
+def check_group_by_dashboards(recorded):
+    """dashboards/generate.py --group-by cluster,namespace renders dashboards that pass every
+    check, keep both labels in every aggregation and filter by them."""
+    extra = ("cluster", "namespace")
+    with tempfile.TemporaryDirectory() as tmp:
+        proc = subprocess.run([sys.executable, os.path.join(ROOT, "dashboards", "generate.py"),
+                               "--group-by", ",".join(extra), "--out", tmp], capture_output=True, text=True)
+        if proc.returncode != 0:
+            fail("dashboards/generate.py --group-by", (proc.stderr or proc.stdout).strip())
+            return
+        check_dashboards(recorded, sorted(glob.glob(os.path.join(tmp, "*.json"))), extra)
 
 
 def check_promql_parses(queries):
@@ -417,6 +475,7 @@ def check_runbook_queries(recorded):
 def main():
     recorded = check_rules()
     check_dashboards(recorded)
+    check_group_by_dashboards(recorded)
     check_runbook_queries(recorded)
     if failures:
         for f in failures:

@@ -98,11 +98,32 @@ struct RuleRenderer {
         return out
     }
 
+    // MARK: Grouping
+
+    /// The labels every failure-mode rule keeps: the deployment's extra grouping labels
+    /// (`--group-by`), then `source` (the service). `instance` (the host) is aggregated away.
+    var kept: [String] { thresholds.groupBy + ["source"] }
+
+    /// A `by (…)` list: the kept labels, then the failure mode's own `dimensions`.
+    func by(_ dimensions: String...) -> String { (kept + dimensions).joined(separator: ", ") }
+
+    /// A pipeline alert's `by (…)` list: these keep `instance` too (the collector is the subject).
+    func pipelineBy(_ dimensions: String...) -> String {
+        (thresholds.groupBy + ["instance", "source"] + dimensions).joined(separator: ", ")
+    }
+
+    /// Where an alert is, for its summary and description: `{{ $labels.source }}`, followed by
+    /// the extra grouping labels, e.g. `{{ $labels.source }} (cluster {{ $labels.cluster }})`.
+    var whereText: String {
+        let extra = thresholds.groupBy.map { "\($0) {{ $labels.\($0) }}" }
+        return "{{ $labels.source }}" + (extra.isEmpty ? "" : " (" + extra.joined(separator: ", ") + ")")
+    }
+
     // MARK: Output
 
-    private mutating func emit(_ line: String) { lines.append(line) }
+    mutating func emit(_ line: String) { lines.append(line) }
 
-    private mutating func group(_ name: String, title: [String]) {
+    mutating func group(_ name: String, title: [String]) {
         if groupCount > 0 { emit("") }
         groupCount += 1
         emit("  # " + String(repeating: "-", count: 75))
@@ -113,11 +134,11 @@ struct RuleRenderer {
         rulesInGroup = 0
     }
 
-    private mutating func comment(_ text: [String]) {
+    mutating func comment(_ text: [String]) {
         for t in text { emit("      # " + t) }
     }
 
-    private mutating func expr(_ text: String, block: Bool) {
+    mutating func expr(_ text: String, block: Bool) {
         let exprLines = text.split(separator: "\n", omittingEmptySubsequences: false)
         if !block, exprLines.count == 1, Self.isPlainSafe(text) {
             emit("        expr: " + text)
@@ -127,7 +148,7 @@ struct RuleRenderer {
         }
     }
 
-    private mutating func record(_ name: String, _ expression: String, block: Bool, comment text: [String] = []) {
+    mutating func record(_ name: String, _ expression: String, block: Bool, comment text: [String] = []) {
         comment(text)
         emit("      - record: \(name)")
         expr(expression, block: block)
@@ -135,7 +156,7 @@ struct RuleRenderer {
         recordCount += 1
     }
 
-    private mutating func alert(_ name: String, _ expression: String, block: Bool, variant: Variant,
+    mutating func alert(_ name: String, _ expression: String, block: Bool, variant: Variant,
                                 labels: [(String, String)] = [], summary: String, description: String) {
         if rulesInGroup > 0 { emit("") }
         if let c = variant.comment { comment([c]) }
@@ -156,7 +177,7 @@ struct RuleRenderer {
     }
 
     /// " for 5 minutes" (with `prefix`), or nothing for a zero `for:`.
-    private static func held(_ d: RuleThresholds.PromDuration, _ prefix: String = " for ") -> String {
+    static func held(_ d: RuleThresholds.PromDuration, _ prefix: String = " for ") -> String {
         d.milliseconds == 0 ? "" : prefix + d.spoken
     }
 
@@ -165,11 +186,14 @@ struct RuleRenderer {
     private mutating func renderFile() {
         let t = thresholds
         let slo = Self.number(t.slo.target)
-        let source = t == .defaults ? "the default thresholds" : "a deployment's thresholds file"
+        var defaults = t
+        defaults.groupBy = []
+        let source = defaults == .defaults ? "the default thresholds" : "a deployment's thresholds file"
+        let command = t.groupBy.isEmpty ? "`orchlog rules`" : "`orchlog rules --group-by \(t.groupBy.joined(separator: ","))`"
         for l in [
             "# orchlog alerting and recording rules.",
             "#",
-            "# Rendered by `orchlog rules` from \(source); do not edit by hand.",
+            "# Rendered by \(command) from \(source); do not edit by hand.",
             "# To change a threshold, a `for:` duration, a severity, the SLO target, the",
             "# runbook links or the labels, write a thresholds file",
             "# (alerts/thresholds.example.yml lists every knob with its default) and",
@@ -191,9 +215,12 @@ struct RuleRenderer {
             "#     further rule with the same alert name that selects that label value",
             "#     ({model=\"x\"}) while the rules before it exclude it ({model!=\"x\"}):",
             "#     every series is compared against exactly one threshold;",
-            "#   - every rule aggregates away `source` and `instance` (`sum by`/`max by`),",
-            "#     so it holds across any number of collectors and log directories; only",
-            "#     the pipeline alerts keep them, because there the source is the subject.",
+            "#   - every rule keeps `source` (the service) and aggregates the hosts",
+            "#     (`instance`) away: `sum by (\(by("shard")))`, `max by (\(by("queue")))`, ...,",
+            "#     so an alert says which service it is about, the same shard, tool or",
+            "#     agent name in two services never adds up, and one service on any number",
+            "#     of hosts fires once; only the pipeline alerts keep `instance`, because",
+            "#     there the collector is the subject.",
             "",
             "groups:",
         ] { emit(l) }
@@ -204,233 +231,5 @@ struct RuleRenderer {
         renderQueue()
         renderSLO()
         renderPipeline()
-    }
-
-    private mutating func renderState() {
-        group("orchlog.state", title: ["Failure mode 1: state consistency degradation (produces no errors)."])
-        record("shard:orch_state_write_conflicts:ratio_rate5m", """
-            sum by (shard) (rate(orch_state_writes_total{outcome="conflict"}[5m]))
-            /
-            sum by (shard) (rate(orch_state_writes_total[5m]))
-            """, block: true, comment: [
-                "Recording rules first: a group evaluates its rules in order, so the",
-                "alerts below see this evaluation's values, never the previous one's.",
-                "Each write attempt is one orch_state_writes_total increment, whatever",
-                "its outcome.",
-            ])
-        for v in Self.variants(thresholds[.stateLostUpdates]) {
-            let n = Self.number(v.threshold)
-            alert("OrchStateLostUpdates", """
-                label_replace(sum by (shard) (increase(\(Self.selector("orch_state_lost_updates_total", v.matchers))[10m])) > \(n), "anomaly", "lost_update", "", "")
-                or
-                label_replace(sum by (shard) (increase(\(Self.selector("orch_state_stale_reads_total", v.matchers))[10m])) > \(n), "anomaly", "stale_read", "", "")
-                """, block: true, variant: v,
-                summary: "State {{ $labels.anomaly }}s detected on shard {{ $labels.shard }}",
-                description: "About {{ $value | printf \"%.0f\" }} {{ $labels.anomaly }} event(s) on state shard {{ $labels.shard }} in the last 10 minutes: agents are acting on state that another invocation overwrote or had already changed. No error is raised for this; the collector found it from the versions.")
-        }
-        for v in Self.variants(thresholds[.stateConflictRate]) {
-            alert("OrchStateConflictRateHigh", "\(Self.selector("shard:orch_state_write_conflicts:ratio_rate5m", v.matchers)) > \(Self.number(v.threshold))",
-                  block: false, variant: v,
-                  summary: "High optimistic-concurrency conflict ratio on shard {{ $labels.shard }}",
-                  description: "{{ $value | humanizePercentage }} of state write attempts on shard {{ $labels.shard }} failed a version check (outcome=\"conflict\") over the last 5 minutes: hot keys are contended and retries add load and latency.")
-        }
-    }
-
-    private mutating func renderMemory() {
-        group("orchlog.memory", title: ["Failure mode 2: memory layer throughput collapse."])
-        record("shard:orch_state_writes:rate5m", "sum by (shard) (rate(orch_state_writes_total[5m]))", block: false)
-        record("shard:orch_state_write_timeouts:ratio_rate5m", """
-            sum by (shard) (rate(orch_state_writes_total{outcome="timeout"}[5m]))
-            /
-            sum by (shard) (rate(orch_state_writes_total[5m]))
-            """, block: true)
-        record("shard:orch_state_write_duration_seconds:p99_rate5m",
-               "histogram_quantile(0.99, sum by (shard, le) (rate(orch_state_write_duration_seconds_bucket[5m])))", block: true)
-        for v in Self.variants(thresholds[.memoryWriteTimeouts]) {
-            alert("OrchMemoryWriteTimeouts", "\(Self.selector("shard:orch_state_write_timeouts:ratio_rate5m", v.matchers)) > \(Self.number(v.threshold))",
-                  block: false, variant: v,
-                  summary: "State writes timing out on shard {{ $labels.shard }}",
-                  description: "{{ $value | humanizePercentage }} of state writes on shard {{ $labels.shard }} timed out over the last 5 minutes: the memory layer cannot keep up and the work of those invocations is not persisted.")
-        }
-        for v in Self.variants(thresholds[.memoryWriteLatency]) {
-            alert("OrchMemoryWriteLatencyHigh", "\(Self.selector("shard:orch_state_write_duration_seconds:p99_rate5m", v.matchers)) > \(Self.number(v.threshold))",
-                  block: false, variant: v,
-                  summary: "Slow state writes on shard {{ $labels.shard }}",
-                  description: "p99 state write latency on shard {{ $labels.shard }} is {{ $value | humanizeDuration }} over the last 5 minutes: the memory layer is saturating and write timeouts usually follow.")
-        }
-    }
-
-    private mutating func renderTools() {
-        group("orchlog.tools", title: ["Failure mode 3: tool call timeout cascades."])
-        record("tool:orch_tool_call_timeouts:ratio_rate5m", """
-            sum by (tool) (rate(orch_tool_calls_total{outcome="timeout"}[5m]))
-            /
-            sum by (tool) (rate(orch_tool_calls_total[5m]))
-            """, block: true)
-        record("pool:orch_workers_busy:max_ratio", "max by (pool) (orch_workers_busy / (orch_workers > 0))", block: true, comment: [
-            "Busy fraction of the fullest instance of each pool (pools are per",
-            "process, so a fleet-wide average would hide one exhausted process).",
-        ])
-        for v in Self.variants(thresholds[.toolsCircuitOpen]) {
-            alert("OrchToolCircuitOpen",
-                  "sum by (tool) (\(Self.selector("orch_circuit_breaker_state", ["state=~\"open|half_open\""] + v.matchers))) > \(Self.number(v.threshold))",
-                  block: true, variant: v,
-                  summary: "Circuit breaker for tool {{ $labels.tool }} is open",
-                  description: "The circuit breaker of tool {{ $labels.tool }} has been open or half-open on {{ $value }} source(s)\(Self.held(v.forDuration)): calls to it are short-circuited to its fallback.")
-        }
-        for v in Self.variants(thresholds[.toolsTimeoutCascade]) {
-            alert("OrchToolTimeoutCascade", """
-                \(Self.selector("tool:orch_tool_call_timeouts:ratio_rate5m", v.matchers)) > \(Self.number(v.threshold))
-                and on ()
-                max(pool:orch_workers_busy:max_ratio) > \(Self.number(v.poolBusyThreshold ?? 0.9))
-                """, block: true, variant: v,
-                summary: "Tool {{ $labels.tool }} timeouts are exhausting the worker pool",
-                description: "{{ $value | humanizePercentage }} of calls to tool {{ $labels.tool }} timed out over the last 5 minutes while the busiest worker pool is {{ with query \"max(pool:orch_workers_busy:max_ratio)\" }}{{ . | first | value | humanizePercentage }}{{ end }} busy: workers wait on the timeouts and new work is about to fail.")
-        }
-    }
-
-    private mutating func renderLLM() {
-        group("orchlog.llm", title: ["Failure mode 4: LLM rate-limit saturation."])
-        record("provider_model:orch_llm_requests_rate_limited:ratio_rate5m", """
-            sum by (provider, model) (rate(orch_llm_requests_total{outcome="rate_limited"}[5m]))
-            /
-            sum by (provider, model) (rate(orch_llm_requests_total[5m]))
-            """, block: true)
-        record("limiter:orch_llm_inflight:ratio_limit", """
-            sum by (limiter) (orch_llm_inflight)
-            /
-            max by (limiter) (orch_llm_concurrency_limit > 0)
-            """, block: true, comment: [
-                "In flight across every source against the provider's concurrency",
-                "limit. The limit belongs to the API account, so every source reports",
-                "the same number: take it once (max), and add up what is in flight.",
-            ])
-        for v in Self.variants(thresholds[.llmRateLimitSaturation]) {
-            alert("OrchLLMRateLimitSaturation",
-                  "\(Self.selector("provider_model:orch_llm_requests_rate_limited:ratio_rate5m", v.matchers)) > \(Self.number(v.threshold))",
-                  block: false, variant: v,
-                  summary: "LLM requests to {{ $labels.provider }}/{{ $labels.model }} are being rate limited",
-                  description: "{{ $value | humanizePercentage }} of LLM requests to {{ $labels.provider }} model {{ $labels.model }} got HTTP 429 (outcome=\"rate_limited\") over the last 5 minutes, across all API keys.")
-        }
-        for v in Self.variants(thresholds[.llmConcurrencyOverLimit]) {
-            alert("OrchLLMConcurrencyOverLimit", "\(Self.selector("limiter:orch_llm_inflight:ratio_limit", v.matchers)) > \(Self.number(v.threshold))",
-                  block: false, variant: v,
-                  summary: "More LLM requests in flight than limiter {{ $labels.limiter }} allows",
-                  description: "LLM requests in flight through limiter {{ $labels.limiter }}, summed over all sources, are {{ $value | humanizePercentage }} of its concurrency limit: the provider will answer the excess with HTTP 429.")
-        }
-    }
-
-    private mutating func renderQueue() {
-        group("orchlog.queue", title: [
-            "The request queue. One alert name, three signals (label `signal`):",
-            "near capacity (bounded queues), rejecting (backpressure engaged), growing",
-            "(arrivals outpace service; the only signal for an unbounded queue).",
-        ])
-        record("queue:orch_queue_depth:max_ratio_capacity", "max by (queue) (orch_queue_depth / (orch_queue_capacity > 0))", block: true,
-               comment: ["Queues are per process: the fullest one counts."])
-        for v in Self.variants(thresholds[.queueNearCapacity]) {
-            alert("OrchQueueBackpressure", "\(Self.selector("queue:orch_queue_depth:max_ratio_capacity", v.matchers)) > \(Self.number(v.threshold))",
-                  block: false, variant: v, labels: [("signal", "near_capacity")],
-                  summary: "Queue {{ $labels.queue }} is nearly full",
-                  description: "Queue {{ $labels.queue }} is {{ $value | humanizePercentage }} full on its fullest source: arrivals outpace the worker pool, and once it is full callers are rejected.")
-        }
-        for v in Self.variants(thresholds[.queueRejecting]) {
-            alert("OrchQueueBackpressure", "sum by (queue) (rate(\(Self.selector("orch_queue_rejections_total", v.matchers))[5m])) > \(Self.number(v.threshold))",
-                  block: false, variant: v, labels: [("signal", "rejecting")],
-                  summary: "Queue {{ $labels.queue }} is rejecting callers",
-                  description: "Queue {{ $labels.queue }} has been turning callers away (backpressure) at {{ $value | printf \"%.2f\" }}/s, averaged over 5 minutes\(Self.held(v.forDuration, ", for "))."
-            )
-        }
-        for v in Self.variants(thresholds[.queueGrowing]) {
-            alert("OrchQueueBackpressure", "sum by (queue) (deriv(\(Self.selector("orch_queue_depth", v.matchers))[15m])) > \(Self.number(v.threshold))",
-                  block: false, variant: v, labels: [("signal", "growing")],
-                  summary: "Queue {{ $labels.queue }} is growing",
-                  description: "Queue {{ $labels.queue }}, summed over all sources, has been growing by {{ $value | printf \"%.2f\" }} items/s (a linear fit over 15 minutes)\(Self.held(v.forDuration)): the orchestrator serves fewer invocations than arrive.")
-        }
-    }
-
-    private mutating func renderSLO() {
-        let s = thresholds.slo
-        let pct = Self.percent(s.target)
-        group("orchlog.slo", title: [
-            "SLO: \(pct)% of invocations succeed (per agent). Multi-window, multi-burn-rate",
-            "alerts from the Google SRE workbook. $value is the burn rate of the long",
-            "window: how many times faster than sustainable the budget is being spent.",
-        ])
-        for (i, window) in ["5m", "30m", "1h", "2h", "6h", "1d", "3d"].enumerated() {
-            record("agent:orch_invocations_errors:ratio_rate\(window)", """
-                sum by (agent) (rate(orch_invocations_total{outcome!="success"}[\(window)]))
-                /
-                sum by (agent) (rate(orch_invocations_total[\(window)]))
-                """, block: true, comment: i > 0 ? [] : [
-                    "SLI: an invocation is good when outcome=\"success\"; failure, timeout",
-                    "and rejected are bad. SLO: \(pct)% good (see docs/alerts.md).",
-                ])
-        }
-        // (tier, burn-rate pairs of long/short windows, summary, description tail)
-        let tiers: [(RuleThresholds.BurnTier, [(String, String, String)], String, String, String)] = [
-            (s.fastBurn, [("1h", "5m", "14.4"), ("6h", "30m", "6")], " fast", "1h/5m or 6h/30m",
-             "at this rate a 30-day budget is gone within days."),
-            (s.slowBurn, [("1d", "2h", "3"), ("3d", "6h", "1")], "", "1d/2h or 3d/6h",
-             "the budget will run out before the 30-day window ends."),
-        ]
-        for (tier, pairs, fast, windows, consequence) in tiers {
-            let knobs = RuleThresholds.Knobs(
-                threshold: s.target, poolBusyThreshold: nil, forDuration: tier.forDuration, severity: tier.severity,
-                overrides: s.overrides.map {
-                    RuleThresholds.Override(label: "agent", value: $0.agent, threshold: $0.target, poolBusyThreshold: nil,
-                                            forDuration: tier.forDuration, severity: tier.severity)
-                })
-            for v in Self.variants(knobs) {
-                let target = Self.number(v.threshold)
-                let expression = pairs.map { long, short, burn in
-                    """
-                    (
-                      \(Self.selector("agent:orch_invocations_errors:ratio_rate\(long)", v.matchers)) / (1 - \(target)) > \(burn)
-                      and
-                      \(Self.selector("agent:orch_invocations_errors:ratio_rate\(short)", v.matchers)) / (1 - \(target)) > \(burn)
-                    )
-                    """
-                }.joined(separator: "\nor\n")
-                alert("OrchInvocationErrorBudgetBurn", expression, block: true, variant: v,
-                      summary: "Agent {{ $labels.agent }} is burning its error budget\(fast)",
-                      description: "Agent {{ $labels.agent }} is spending the error budget of its \(Self.percent(v.threshold))% invocation-success SLO {{ $value | printf \"%.1f\" }} times faster than sustainable (\(windows) windows): \(consequence)")
-            }
-        }
-    }
-
-    private mutating func renderPipeline() {
-        group("orchlog.pipeline", title: [
-            "The pipeline itself: writers and collectors. These keep `instance` and",
-            "`source`, because the broken log directory is what the alert is about.",
-        ])
-        for v in Self.variants(thresholds[.pipelineEventsDropped]) {
-            alert("OrchEventsDropped",
-                  "sum by (instance, source, reason) (increase(\(Self.selector("orch_events_dropped_total", v.matchers))[10m])) > \(Self.number(v.threshold))",
-                  block: false, variant: v,
-                  summary: "Writer of {{ $labels.source }} is dropping events",
-                  description: "The OrchLog writer of source {{ $labels.source }} (collector {{ $labels.instance }}) dropped about {{ $value | printf \"%.0f\" }} events in the last 10 minutes (reason {{ $labels.reason }}): metrics and alerts for this source undercount.")
-        }
-        for v in Self.variants(thresholds[.pipelineCollectorLagging]) {
-            alert("OrchCollectorLagging",
-                  "max by (instance, source) (\(Self.selector("orchlog_collector_lag_seconds", v.matchers))) > \(Self.number(v.threshold))",
-                  block: false, variant: v,
-                  summary: "Collector {{ $labels.instance }} is behind on {{ $labels.source }}",
-                  description: "Collector {{ $labels.instance }} is {{ $value | humanizeDuration }} behind the log of source {{ $labels.source }}: its metrics, and every alert on them, describe the past.")
-        }
-        for v in Self.variants(thresholds[.pipelineDecodeErrors]) {
-            alert("OrchCollectorDecodeErrors",
-                  "sum by (instance, source) (increase(\(Self.selector("orchlog_collector_decode_errors_total", v.matchers))[10m])) > \(Self.number(v.threshold))",
-                  block: false, variant: v,
-                  summary: "Collector {{ $labels.instance }} found corrupt frames in {{ $labels.source }}",
-                  description: "Collector {{ $labels.instance }} could not decode about {{ $value | printf \"%.0f\" }} frame(s) of source {{ $labels.source }} in the last 10 minutes: the events in them are not counted.")
-        }
-        for v in Self.variants(thresholds[.pipelineEventsLost]) {
-            alert("OrchCollectorEventsLost",
-                  "sum by (instance, source) (increase(\(Self.selector("orchlog_collector_events_lost_total", v.matchers))[10m])) > \(Self.number(v.threshold))",
-                  block: false, variant: v,
-                  summary: "Collector {{ $labels.instance }} lost events of {{ $labels.source }} to retention",
-                  description: "About {{ $value | printf \"%.0f\" }} events of source {{ $labels.source }} were deleted by retention before collector {{ $labels.instance }} read them (last 10 minutes): they are missing from every metric.")
-        }
     }
 }

@@ -65,14 +65,15 @@ struct RuleThresholds: Sendable, Equatable {
             }
         }
 
-        /// The labels the alert's series keep: the ones an override may match on.
+        /// The labels the alert's series keep (besides `--group-by`'s): the ones an override
+        /// may match on. Every failure-mode alert keeps `source`, the service.
         var labels: [String] {
             switch self {
-            case .stateLostUpdates, .stateConflictRate, .memoryWriteTimeouts, .memoryWriteLatency: ["shard"]
-            case .toolsCircuitOpen, .toolsTimeoutCascade: ["tool"]
-            case .llmRateLimitSaturation: ["provider", "model"]
-            case .llmConcurrencyOverLimit: ["limiter"]
-            case .queueNearCapacity, .queueRejecting, .queueGrowing: ["queue"]
+            case .stateLostUpdates, .stateConflictRate, .memoryWriteTimeouts, .memoryWriteLatency: ["source", "shard"]
+            case .toolsCircuitOpen, .toolsTimeoutCascade: ["source", "tool"]
+            case .llmRateLimitSaturation: ["source", "provider", "model"]
+            case .llmConcurrencyOverLimit: ["source", "limiter"]
+            case .queueNearCapacity, .queueRejecting, .queueGrowing: ["source", "queue"]
             case .pipelineEventsDropped: ["instance", "source", "reason"]
             case .pipelineCollectorLagging, .pipelineDecodeErrors, .pipelineEventsLost: ["instance", "source"]
             }
@@ -166,6 +167,10 @@ struct RuleThresholds: Sendable, Equatable {
     var runbookBaseURL = RuleThresholds.defaultRunbookBaseURL
     /// Labels added to every alert (never to recording rules).
     var extraLabels: [String: String] = [:]
+    /// Labels a deployment adds to every series (relabelling, `external_labels`: `cluster`,
+    /// `namespace`) that every rule keeps, before `source`, when it aggregates. Set by
+    /// `orchlog rules --group-by`; checked by `groupByProblems`.
+    var groupBy: [String] = []
     var alerts: [AlertKey: Knobs] = Dictionary(uniqueKeysWithValues: AlertKey.allCases.map { ($0, $0.defaults) })
     var slo = SLO(target: 0.99, fastBurn: BurnTier(forDuration: .minutes(2), severity: .critical),
                   slowBurn: BurnTier(forDuration: .minutes(15), severity: .warning), overrides: [])
@@ -178,6 +183,30 @@ struct RuleThresholds: Sendable, Equatable {
     /// Labels an extra label may not be named: the rules set or keep them.
     static let reservedLabels = Set(["alertname", "severity", "signal", "anomaly", "le", "agent", "pool"]
         + AlertKey.allCases.flatMap(\.labels))
+
+    /// Labels of orchlog's own metrics that a rule selects on or splits by: grouping by one
+    /// would split a ratio's numerator from its denominator.
+    static let metricLabels: Set<String> = ["outcome", "state", "key", "read_source", "type", "from", "to"]
+
+    /// What is wrong with `labels` as `--group-by` labels beside these `extraLabels`: one
+    /// message per problem (an invalid name, a label the rules set or keep, an extra label,
+    /// a repeat); empty when they can be used.
+    static func groupByProblems(_ labels: [String], extraLabels: [String: String]) -> [String] {
+        var problems: [String] = []
+        var seen = Set<String>()
+        for label in labels {
+            if !Reader.isLabelName(label) {
+                problems.append("\(label.isEmpty ? "an empty name" : label) is not a valid label name ([a-zA-Z_][a-zA-Z0-9_]*, not starting with __)")
+            } else if reservedLabels.contains(label) || metricLabels.contains(label) {
+                problems.append("\(label) is set, kept or selected on by the rules themselves; group by the labels your deployment adds (cluster, namespace, ...)")
+            } else if extraLabels[label] != nil {
+                problems.append("\(label) is also in extra_labels: a static label would overwrite the series' own value")
+            } else if !seen.insert(label).inserted {
+                problems.append("\(label) is given twice")
+            }
+        }
+        return problems
+    }
 
     // MARK: Loading
 

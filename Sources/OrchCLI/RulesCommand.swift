@@ -5,8 +5,8 @@ import Glibc
 /// the defaults), or checks a thresholds file.
 enum RulesCommand {
     static let help = """
-    Usage: orchlog rules [--config FILE] [--out DIR]
-           orchlog rules --check FILE
+    Usage: orchlog rules [--config FILE] [--group-by LABELS] [--out DIR]
+           orchlog rules --check FILE [--group-by LABELS]
 
     Renders orchlog's Prometheus rules: recording rules and alerts for every failure mode,
     the request queue, the invocation-success SLO (multi-window burn rates) and the log
@@ -17,10 +17,19 @@ enum RulesCommand {
       --config FILE   thresholds file: YAML, or JSON when FILE ends in .json. Every knob is
                       optional; alerts/thresholds.example.yml lists them with their defaults.
                       Without --config the defaults are rendered (alerts/orchlog.rules.yml).
+      --group-by LABELS
+                      labels your deployment adds to every series (relabelling,
+                      external_labels), comma-separated, e.g. cluster,namespace: every
+                      rule keeps them, before `source`, when it aggregates, and the
+                      alerts name them. Render the dashboards with the same list:
+                      python3 dashboards/generate.py --group-by LABELS
       --out DIR       write DIR/\(RuleRenderer.fileName) (atomically; DIR is created if
                       missing) instead of printing the rules to stdout
       --check FILE    validate a thresholds file only: every problem on its own line
                       (file:line: key: problem); nothing is rendered
+
+    Every failure-mode rule keeps `source` (the service) and aggregates the hosts
+    (`instance`) away; the pipeline alerts keep both.
 
     Knobs: per alert `threshold`, `for` and `severity`, and `overrides` (a label value with
     its own knobs, e.g. match: {model: gpt-4o}); slo.target and its burn tiers;
@@ -31,7 +40,7 @@ enum RulesCommand {
     """
 
     static func run(_ argv: [String]) throws -> Int32 {
-        let args = try Arguments(argv, switches: [], options: ["--config", "--out", "--check"])
+        let args = try Arguments(argv, switches: [], options: ["--config", "--out", "--check", "--group-by"])
         if args.has("--help", "-h") { Output.out(help); return 0 }
         guard args.positional.isEmpty else {
             throw CLIError.usage("rules: unexpected argument \(args.positional[0]) (see --help)")
@@ -39,12 +48,15 @@ enum RulesCommand {
         for name in ["--config", "--out", "--check"] where args.all(name).count > 1 {
             throw CLIError.usage("rules: \(name) given more than once")
         }
+        // --group-by a,b and --group-by a --group-by b say the same.
+        let groupBy = args.all("--group-by").flatMap { $0.split(separator: ",", omittingEmptySubsequences: false).map(String.init) }
 
         if let file = args.value("--check") {
             guard !args.has("--config", "--out") else {
                 throw CLIError.usage("rules: --check FILE only validates; it takes no --config or --out")
             }
-            guard let thresholds = load(file, then: "") else { return 1 }
+            guard var thresholds = load(file, then: "") else { return 1 }
+            try group(&thresholds, by: groupBy)
             let rendered = RuleRenderer.render(thresholds)
             Output.out("\(file): ok (\(rendered.records) recording rules, \(rendered.alerts) alerting rules)")
             return 0
@@ -59,6 +71,7 @@ enum RulesCommand {
             guard let loaded = load(file, then: out == nil ? "nothing rendered" : "nothing written") else { return 1 }
             thresholds = loaded
         }
+        try group(&thresholds, by: groupBy)
         // Render to memory first; only a complete rendering is ever written.
         let rendered = RuleRenderer.render(thresholds)
         guard let out else {
@@ -68,6 +81,13 @@ enum RulesCommand {
         let path = try write(rendered.text, inDirectory: out)
         Output.out("\(path): \(rendered.records) recording rules, \(rendered.alerts) alerting rules")
         return 0
+    }
+
+    /// Sets `--group-by`'s labels, or throws a usage error naming every problem with them.
+    private static func group(_ thresholds: inout RuleThresholds, by labels: [String]) throws {
+        let problems = RuleThresholds.groupByProblems(labels, extraLabels: thresholds.extraLabels)
+        guard problems.isEmpty else { throw CLIError.usage("rules: --group-by: " + problems.joined(separator: "; ")) }
+        thresholds.groupBy = labels
     }
 
     /// Loads `file`; on problems prints each as its own line, then a summary, and returns nil.

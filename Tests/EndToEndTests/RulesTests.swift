@@ -110,17 +110,18 @@ import Testing
         ])
     }
 
-    static func llmAlert(_ model: String, _ percent: Int) -> String {
+    static func llmAlert(_ model: String, _ percent: Int, source: String) -> String {
         yaml(10, [
             "- exp_labels:",
             "    severity: warning",
+            "    source: \(source)",
             "    provider: openai",
             "    model: \(model)",
             "    team: payments",
             "    environment: production",
             "  exp_annotations:",
-            "    summary: 'LLM requests to openai/\(model) are being rate limited'",
-            "    description: '\(percent)% of LLM requests to openai model \(model) got HTTP 429 (outcome=\"rate_limited\") over the last 5 minutes, across all API keys.'",
+            "    summary: 'LLM requests from \(source) to openai/\(model) are being rate limited'",
+            "    description: '\(percent)% of LLM requests from \(source) to openai model \(model) got HTTP 429 (outcome=\"rate_limited\") over the last 5 minutes, across all API keys.'",
             "    runbook_url: https://runbooks.example.com/orchlog#orchllmratelimitsaturation",
         ])
     }
@@ -129,12 +130,13 @@ import Testing
         yaml(10, [
             "- exp_labels:",
             "    severity: \(severity)",
+            "    source: orch-1",
             "    shard: \(shard)",
             "    team: payments",
             "    environment: production",
             "  exp_annotations:",
-            "    summary: 'High optimistic-concurrency conflict ratio on shard \(shard)'",
-            "    description: '\(percent)% of state write attempts on shard \(shard) failed a version check (outcome=\"conflict\") over the last 5 minutes: hot keys are contended and retries add load and latency.'",
+            "    summary: 'High optimistic-concurrency conflict ratio on shard \(shard) of orch-1'",
+            "    description: '\(percent)% of state write attempts on shard \(shard) of orch-1 failed a version check (outcome=\"conflict\") over the last 5 minutes: hot keys are contended and retries add load and latency.'",
             "    runbook_url: https://runbooks.example.com/orchlog#orchstateconflictratehigh",
         ])
     }
@@ -155,7 +157,7 @@ import Testing
           - eval_time: 20m
             alertname: OrchLLMRateLimitSaturation
             exp_alerts:
-    \(llmAlert("gpt-4o-mini", 10))
+    \(llmAlert("gpt-4o-mini", 10, source: "orch-2"))
       # 35% is above gpt-4o's own 30%: it fires, once (the default rule excludes gpt-4o).
       - name: a 35% 429 ratio fires for gpt-4o, once
         interval: 1m
@@ -164,7 +166,7 @@ import Testing
           - eval_time: 20m
             alertname: OrchLLMRateLimitSaturation
             exp_alerts:
-    \(llmAlert("gpt-4o", 35))      # Still under for: 5m.
+    \(llmAlert("gpt-4o", 35, source: "orch-1"))      # Still under for: 5m.
           - eval_time: 5m
             alertname: OrchLLMRateLimitSaturation
             exp_alerts: []
@@ -189,6 +191,20 @@ import Testing
     \(conflictAlert("s1", "info", 40))
     """
 
+    /// `dir/orchlog.rules.yml` passes promtool's lint and the promtool unit tests `tests`;
+    /// the same tests fail against the default rules (written over it), so they can fail.
+    static func expectUnitTestsPassThenFailAgainstTheDefaults(_ tests: String, name: String, in dir: TempDir) throws {
+        let lint = try run(promtool, ["check", "rules", "--lint-fatal", dir.sub("orchlog.rules.yml")])
+        #expect(lint.status == 0, "\(lint.stdout)\(lint.stderr)")
+        try tests.write(toFile: dir.sub(name), atomically: true, encoding: .utf8)
+        let passed = try run(promtool, ["test", "rules", dir.sub(name)])
+        #expect(passed.status == 0, "\(passed.stdout)\(passed.stderr)")
+        let defaults = try runTool("orchlog", ["rules"])
+        try defaults.stdout.write(toFile: dir.sub("orchlog.rules.yml"), atomically: true, encoding: .utf8)
+        let againstDefaults = try run(promtool, ["test", "rules", dir.sub(name)])
+        #expect(againstDefaults.status != 0, "\(name) must fail against the default rules")
+    }
+
     @Test func overridesAndExtraLabelsChangeWhichSeriesFire() throws {
         let dir = TempDir("rules-custom")
         defer { dir.remove() }
@@ -201,28 +217,127 @@ import Testing
         let rules = try String(contentsOfFile: dir.sub("orchlog.rules.yml"), encoding: .utf8)
         #expect(rules.contains(#"provider_model:orch_llm_requests_rate_limited:ratio_rate5m{model!="gpt-4o"} > 0.05"#))
         #expect(rules.contains(#"provider_model:orch_llm_requests_rate_limited:ratio_rate5m{model="gpt-4o"} > 0.3"#))
-        #expect(rules.contains("has been open or half-open on {{ $value }} source(s) for 10 minutes:"), "the description follows for:")
+        #expect(rules.contains("has been open or half-open in {{ $value }} process(es) for 10 minutes:"), "the description follows for:")
         #expect(rules.contains("(1 - 0.995) > 14.4") && rules.contains("its 99.5% invocation-success SLO"))
         #expect(!rules.contains("github.com/orchlog"), "every runbook_url uses the configured base")
 
-        let lint = try run(Self.promtool, ["check", "rules", "--lint-fatal", dir.sub("orchlog.rules.yml")])
-        #expect(lint.status == 0, "\(lint.stdout)\(lint.stderr)")
-
-        try Self.customUnitTests.write(toFile: dir.sub("custom.test.yml"), atomically: true, encoding: .utf8)
-        let tests = try run(Self.promtool, ["test", "rules", dir.sub("custom.test.yml")])
-        #expect(tests.status == 0, "\(tests.stdout)\(tests.stderr)")
-
         // Failing proof that the unit tests can fail: against the defaults, gpt-4o's 10% fires.
-        let defaults = try runTool("orchlog", ["rules"])
-        try defaults.stdout.write(toFile: dir.sub("orchlog.rules.yml"), atomically: true, encoding: .utf8)
-        let againstDefaults = try run(Self.promtool, ["test", "rules", dir.sub("custom.test.yml")])
-        #expect(againstDefaults.status != 0, "the custom unit tests must fail against the default thresholds")
+        try Self.expectUnitTestsPassThenFailAgainstTheDefaults(Self.customUnitTests, name: "custom.test.yml", in: dir)
 
         // JSON says the same thing and renders the same bytes.
         try Self.customJSON.write(toFile: dir.sub("thresholds.json"), atomically: true, encoding: .utf8)
         let fromJSON = try runTool("orchlog", ["rules", "--config", dir.sub("thresholds.json")])
         #expect(fromJSON.status == 0, "\(fromJSON.stderr)")
         #expect(fromJSON.stdout == rules)
+    }
+
+    /// promtool unit tests of `--group-by cluster,namespace`: service checkout in two clusters,
+    /// with the same shard, tool and pool names. Each cluster's series are compared on their
+    /// own (eu fires, us does not, though summed they would not fire / would fire), and the
+    /// alerts carry and name the cluster.
+    static let groupByUnitTests = """
+    rule_files:
+      - orchlog.rules.yml
+    evaluation_interval: 1m
+
+    tests:
+      - name: write timeouts are per cluster and namespace
+        interval: 1m
+        input_series:
+          - series: 'orch_state_writes_total{cluster="eu", namespace="agents", instance="a:9464", source="checkout", shard="s1", outcome="committed"}'
+            values: '0+82x30'
+          - series: 'orch_state_writes_total{cluster="eu", namespace="agents", instance="a:9464", source="checkout", shard="s1", outcome="timeout"}'
+            values: '0+18x30'
+          - series: 'orch_state_writes_total{cluster="us", namespace="agents", instance="a:9464", source="checkout", shard="s1", outcome="committed"}'
+            values: '0+900x30'
+        alert_rule_test:
+          - eval_time: 30m
+            alertname: OrchMemoryWriteTimeouts
+            exp_alerts:
+              - exp_labels:
+                  severity: critical
+                  cluster: eu
+                  namespace: agents
+                  source: checkout
+                  shard: s1
+                exp_annotations:
+                  summary: 'State writes timing out on shard s1 of checkout (cluster eu, namespace agents)'
+                  description: '18% of state writes on shard s1 of checkout (cluster eu, namespace agents) timed out over the last 5 minutes: the memory layer cannot keep up and the work of those invocations is not persisted.'
+                  runbook_url: https://github.com/orchlog/orchlog/blob/main/docs/runbooks.md#orchmemorywritetimeouts
+      # crm times out on 20% in both clusters; only eu's pool is exhausted.
+      - name: the cascade's busy pool is the same cluster's
+        interval: 1m
+        input_series:
+          - series: 'orch_tool_calls_total{cluster="eu", namespace="agents", instance="a:9464", source="checkout", tool="crm", outcome="success"}'
+            values: '0+80x20'
+          - series: 'orch_tool_calls_total{cluster="eu", namespace="agents", instance="a:9464", source="checkout", tool="crm", outcome="timeout"}'
+            values: '0+20x20'
+          - series: 'orch_workers_busy{cluster="eu", namespace="agents", instance="a:9464", source="checkout", pool="agents"}'
+            values: '10x20'
+          - series: 'orch_workers{cluster="eu", namespace="agents", instance="a:9464", source="checkout", pool="agents"}'
+            values: '10x20'
+          - series: 'orch_tool_calls_total{cluster="us", namespace="agents", instance="a:9464", source="checkout", tool="crm", outcome="success"}'
+            values: '0+80x20'
+          - series: 'orch_tool_calls_total{cluster="us", namespace="agents", instance="a:9464", source="checkout", tool="crm", outcome="timeout"}'
+            values: '0+20x20'
+          - series: 'orch_workers_busy{cluster="us", namespace="agents", instance="a:9464", source="checkout", pool="agents"}'
+            values: '4x20'
+          - series: 'orch_workers{cluster="us", namespace="agents", instance="a:9464", source="checkout", pool="agents"}'
+            values: '10x20'
+        alert_rule_test:
+          - eval_time: 20m
+            alertname: OrchToolTimeoutCascade
+            exp_alerts:
+              - exp_labels:
+                  severity: critical
+                  cluster: eu
+                  namespace: agents
+                  source: checkout
+                  tool: crm
+                exp_annotations:
+                  summary: 'Tool crm timeouts are exhausting the worker pool of checkout (cluster eu, namespace agents)'
+                  description: '20% of calls to tool crm in checkout (cluster eu, namespace agents) timed out over the last 5 minutes while its busiest worker pool is 100% busy: workers wait on the timeouts and new work is about to fail.'
+                  runbook_url: https://github.com/orchlog/orchlog/blob/main/docs/runbooks.md#orchtooltimeoutcascade
+
+    """
+
+    @Test func groupByLabelsAreKeptByEveryRuleAndNamedByEveryAlert() throws {
+        let dir = TempDir("rules-group-by")
+        defer { dir.remove() }
+        let r = try runTool("orchlog", ["rules", "--group-by", "cluster,namespace", "--out", dir.path])
+        #expect(r.status == 0, "\(r.stderr)")
+        let rules = try String(contentsOfFile: dir.sub("orchlog.rules.yml"), encoding: .utf8)
+        #expect(rules.contains("# Rendered by `orchlog rules --group-by cluster,namespace` from the default thresholds"))
+        // Every aggregation keeps the labels first; the pipeline's keep instance after them.
+        let bys = rules.matches(of: /(sum|max) by \(([^)]*)\)/).map { String($0.output.2) }
+        #expect(bys.count > 30)
+        for labels in bys {
+            #expect(labels.hasPrefix("cluster, namespace, instance, source") || labels.hasPrefix("cluster, namespace, source"), "by (\(labels))")
+        }
+        #expect(rules.contains("and on (cluster, namespace, source)"))
+        let expressions = rules.split(separator: "\n").filter { !$0.contains("summary:") && !$0.contains("description:") }.joined(separator: "\n")
+        #expect(!expressions.contains("and on ()") && !expressions.contains("max(") && !expressions.contains("sum("), "no aggregation without by")
+        #expect(rules.contains(#"printf "max(pool:orch_workers_busy:max_ratio{cluster=%q, namespace=%q, source=%q})" $labels.cluster $labels.namespace $labels.source | query"#))
+        // Every summary names the source and the labels.
+        let summaries = rules.split(separator: "\n").filter { $0.contains("summary:") }
+        #expect(summaries.count == 17)
+        for s in summaries {
+            #expect(s.contains("{{ $labels.source }} (cluster {{ $labels.cluster }}, namespace {{ $labels.namespace }})"), "\(s)")
+        }
+        // Failing proof: the default rules (no cluster in their grouping) fail these tests.
+        try Self.expectUnitTestsPassThenFailAgainstTheDefaults(Self.groupByUnitTests, name: "group-by.test.yml", in: dir)
+
+        // Repeated flags add up; --check takes them too (an extra label of the same name is refused).
+        let repeated = try runTool("orchlog", ["rules", "--group-by", "cluster", "--group-by=namespace"])
+        #expect(repeated.status == 0 && repeated.stdout == rules, "\(repeated.stderr)")
+        try "extra_labels:\n  cluster: eu\n".write(toFile: dir.sub("t.yml"), atomically: true, encoding: .utf8)
+        for args in [["--group-by", "source"], ["--group-by", "shard"], ["--group-by", "cluster,cluster"], ["--group-by", "bad-name"],
+                     ["--group-by", ""], ["--group-by", "outcome"], ["--check", dir.sub("t.yml"), "--group-by", "cluster"],
+                     ["--config", dir.sub("t.yml"), "--group-by", "cluster"]] {
+            let bad = try runTool("orchlog", ["rules"] + args)
+            #expect(bad.status == 2, "\(args): \(bad.stderr)")
+            #expect(bad.stdout.isEmpty && bad.stderr.hasPrefix("orchlog: rules: --group-by: "), "\(args): \(bad.stderr)")
+        }
     }
 
     /// Each bad thresholds file and what the error must name.

@@ -16,12 +16,19 @@ import Testing
     static let expectations: [(String, Set<String>?)] = [
         ("pilot", nil),
         ("production-hardened", nil),
-        ("production-naive", ["OrchStateLostUpdates", "OrchMemoryWriteTimeouts", "OrchLLMRateLimitSaturation", "OrchLLMConcurrencyOverLimit"]),
+        ("production-naive", ["OrchStateLostUpdates", "OrchMemoryWriteTimeouts", "OrchLLMRateLimitSaturation"]),
         ("tool-outage", ["OrchToolCircuitOpen"]),
         ("llm-quota-cut", ["OrchLLMRateLimitSaturation"]),
         ("hot-key-contention", ["OrchStateConflictRateHigh"]),
         ("memory-slowdown", ["OrchMemoryWriteTimeouts"]),
     ]
+
+    /// production-naive's own in-flight LLM requests, sampled every second, hover at its
+    /// limit of 20 (16–25): over it at single scrapes, not for the shortened `for:`, and
+    /// sometimes at no evaluation at all. The rules compare each source on its own, so the
+    /// generator's synthetic in-flight requests (limiter "openai" too, 5–19) no longer add
+    /// to it and OrchLLMConcurrencyOverLimit is not expected; its ratio must reach the limit.
+    static let limitReached = ["production-naive"]
 
     final class Run: @unchecked Sendable {  // one per scenario, used by this test only
         let scenario: String
@@ -123,6 +130,10 @@ import Testing
             let prometheus = run.prometheus!
             let fired = Set(try prometheus.query("count by (alertname) (max_over_time(ALERTS{alertstate=\"firing\"}[10m]))").compactMap { $0.0["alertname"] })
             let modeAlerts = fired.intersection(Self.failureModeAlerts)
+            if Self.limitReached.contains(scenario) {
+                let peak = try prometheus.query("max(max_over_time(limiter:orch_llm_inflight:ratio_limit{source=\"\(scenario)\"}[10m]))").first?.1 ?? 0
+                #expect(peak >= 1, "\(scenario): in-flight LLM requests reach the concurrency limit, peak ratio \(peak)")
+            }
             if let expected {
                 #expect(expected.isSubset(of: fired), "\(scenario): expected \(expected.sorted()), fired \(fired.sorted())")
             } else {
