@@ -86,6 +86,8 @@ install: $(if $(filter $(RELEASE_BIN),$(BIN_DIR)),release)
 	$(INSTALL_SED) deploy/systemd/orchlog-collector.service > $(INSTALL_UNIT_DIR)/orchlog-collector.service
 	$(INSTALL_SED) deploy/systemd/orchestrator-logdir.conf > $(INSTALL_SHARE_DIR)/systemd/orchestrator-logdir.conf
 	$(INSTALL_SED) deploy/prometheus/prometheus.yml > $(INSTALL_SHARE_DIR)/deploy/prometheus/prometheus.yml
+	for f in agent.yml agent.default receiver.yml receiver.default; do \
+		$(INSTALL_SED) deploy/prometheus/$$f > $(INSTALL_SHARE_DIR)/deploy/prometheus/$$f && chmod 0644 $(INSTALL_SHARE_DIR)/deploy/prometheus/$$f; done
 	$(INSTALL_SED) deploy/grafana/provisioning/datasources/orchlog.yml > $(INSTALL_SHARE_DIR)/deploy/grafana/provisioning/datasources/orchlog.yml
 	$(INSTALL_SED) deploy/grafana/provisioning/dashboards/orchlog.yml > $(INSTALL_SHARE_DIR)/deploy/grafana/provisioning/dashboards/orchlog.yml
 	chmod 0644 $(INSTALL_UNIT_DIR)/orchlog-collector.service $(INSTALL_SHARE_DIR)/systemd/orchestrator-logdir.conf \
