@@ -40,7 +40,8 @@ public final class Collector: Sendable {
         options.logDirs = Checkpoint.canonical(options.logDirs)
         self.options = options
         let registry = MetricRegistry(seriesLimitPerFamily: options.seriesLimit)
-        let catalog = try MetricCatalog(registry: registry, perInstance: options.perInstance)
+        let catalog = try MetricCatalog(registry: registry, perInstance: options.perInstance,
+                                        filter: try FamilyFilter(keep: options.metricsKeep, drop: options.metricsDrop))
         grouping = try SourceGrouping(pattern: options.sourceGroup)
         let aggregator = Aggregator(registry: registry, catalog: catalog, trackedKeys: options.trackedKeys)
         let s = CollectorState(registry: registry, catalog: catalog, aggregator: aggregator)

@@ -29,6 +29,9 @@ public enum CollectorCommand {
                                         a root of service directories (ROOT/SERVICE/INSTANCE/) groups
                                         by SERVICE without it
       --metrics.per-instance            orchlog_collector_* per-source series also carry instance_dir
+      --metrics.keep REGEX              export only families whose whole name matches (repeatable)
+      --metrics.drop REGEX              neither feed nor export families whose name matches
+                                        (repeatable; e.g. 'gen_ai_.*' when the orch_* twins suffice)
       --metrics.max-series-per-family N cardinality guard (default 10000, at most 10000000)
       --state.tracked-keys N            keys tracked for lost updates / stale reads (default 100000, at most 100000000)
       --poll.interval SECONDS           scan interval when inotify is quiet (default 0.1, at most 3600)
@@ -92,6 +95,10 @@ public enum CollectorCommand {
                 _ = try SourceGrouping(pattern: pattern)
                 o.sourceGroup = pattern
             case "--metrics.per-instance": o.perInstance = true
+            case "--metrics.keep", "--metrics.drop":
+                let pattern = try value(flag, inline: inline)
+                _ = try FamilyFilter(keep: [pattern], drop: [])
+                if flag == "--metrics.keep" { o.metricsKeep.append(pattern) } else { o.metricsDrop.append(pattern) }
             case "--metrics.max-series-per-family":
                 o.seriesLimit = try count(flag, try value(flag, inline: inline), min: 1, max: CollectorOptions.maxSeriesLimit)
             case "--state.tracked-keys":

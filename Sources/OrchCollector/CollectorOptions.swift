@@ -34,6 +34,10 @@ public struct CollectorOptions: Sendable, Equatable {
     public var sourceGroup: String?
     /// `--metrics.per-instance`: the collector's per-source families also carry `instance_dir`.
     public var perInstance = false
+    /// `--metrics.keep REGEX` (repeatable): export only the families whose name matches one.
+    public var metricsKeep: [String] = []
+    /// `--metrics.drop REGEX` (repeatable): do not export (or feed) the families whose name matches.
+    public var metricsDrop: [String] = []
     /// `--once`: ingest what is there, print the text exposition, exit.
     public var once = false
     /// `--status.sample-interval` seconds between the status page's samples (default 10: its

@@ -81,6 +81,10 @@ public struct MetricCatalog {
         return out
     }
 
+    public init(registry r: MetricRegistry, perInstance: Bool = false) throws {
+        try self.init(registry: r, perInstance: perInstance, filter: .all)
+    }
+
     /// Base units a family name may end with (OpenMetrics `# UNIT`).
     static let units = ["seconds", "bytes"]
 
@@ -90,7 +94,8 @@ public struct MetricCatalog {
     /// directory (`--metrics.per-instance`; matters only for source groups).
     public let perInstance: Bool
 
-    public init(registry r: MetricRegistry, perInstance: Bool = false) throws {
+    /// - Parameter filter: the families to export (and feed); every one by default.
+    init(registry r: MetricRegistry, perInstance: Bool = false, filter: FamilyFilter) throws {
         self.perInstance = perInstance
         // The unit, for OpenMetrics' `# UNIT` line: the base unit the name ends with.
         func unit(_ name: String) -> String? {
@@ -217,6 +222,10 @@ public struct MetricCatalog {
         processFDs = try g("process_open_fds", "Number of open file descriptors.", [])
         processMaxFDs = try g("process_max_fds", "Maximum number of open file descriptors.", [])
         processStart = try g("process_start_time_seconds", "Start time of the process since unix epoch in seconds.", [])
+        for (i, f) in r.families.enumerated() where !filter.exports(f) {
+            if let id = r.family(named: f.name) { r.setExported(id, false) }
+            feeds.removeAll { $0.family.index == i }
+        }
         self.feeds = feeds
         plans = try FeedPlan.plans(feeds, registry: r)
     }

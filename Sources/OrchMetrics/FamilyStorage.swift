@@ -55,6 +55,8 @@ struct FamilyStorage {
 
     var index = SeriesIndex()
     var freeSlots: [Int32] = []
+    /// Whether the family is rendered (an operator's `--metrics.drop` turns it off).
+    var exported = true
     var arena: [UInt8] = []
     var deadArenaBytes = 0
     var liveCount = 0

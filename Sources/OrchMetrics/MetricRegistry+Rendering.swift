@@ -23,7 +23,7 @@ extension MetricRegistry {
     ///     exposition, render all but the last with `terminate: false`.
     public func render(format: ExpositionFormat, into buffer: inout [UInt8], terminate: Bool = true) {
         buffer.reserveCapacity(buffer.count + estimatedRenderSize(format: format))
-        for f in storages.indices {
+        for f in storages.indices where storages[f].exported {
             storages[f].render(format: format, into: &buffer)
         }
         if format == .openMetrics && terminate {
@@ -33,9 +33,15 @@ extension MetricRegistry {
 
     /// An upper-leaning estimate of the bytes `render` appends, used to
     /// reserve capacity once.
+    /// Stops or resumes rendering `family` (its series, if any, are still kept).
+    public func setExported(_ family: MetricFamilyID, _ exported: Bool) {
+        guard family.index >= 0, family.index < storages.count else { return }
+        storages[family.index].exported = exported
+    }
+
     public func estimatedRenderSize(format: ExpositionFormat) -> Int {
         var total = 16
-        for storage in storages {
+        for storage in storages where storage.exported {
             total += storage.estimatedRenderSize(format: format)
         }
         return total

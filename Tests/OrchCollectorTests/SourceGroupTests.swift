@@ -177,4 +177,20 @@ import Testing
             #expect(after[k] == v, "\(k): restarted \(after[k] ?? .nan), single run \(v)")
         }
     }
+
+    @Test func metricsDropAndKeepFilterFamiliesAndFeedNothingDropped() throws {
+        let dir = TempDir("families-filter")
+        defer { dir.remove() }
+        try write(dir.sub("root/checkout"), seed: 1, depth: 5, breakerTo: .open)
+        let dropped = try collect([dir.sub("root")]) { $0.metricsDrop = ["gen_ai_.*", "orch_tool_.*"] }
+        #expect(!dropped.keys.contains { $0.hasPrefix("gen_ai_") || $0.hasPrefix("orch_tool_") })
+        #expect(dropped["orch_queue_depth{source=\"checkout\",queue=\"requests\"}"] == 5)
+        let kept = try collect([dir.sub("root")]) { $0.metricsKeep = ["orch_queue_.*", "orchlog_collector_.*"] }
+        #expect(kept.keys.contains { $0.hasPrefix("orch_queue_depth") })
+        #expect(!kept.keys.contains { $0.hasPrefix("orch_invocations") || $0.hasPrefix("process_") })
+        let all = try collect([dir.sub("root")])
+        let keptSeries = kept["orchlog_collector_series"] ?? .nan, allSeries = all["orchlog_collector_series"] ?? .nan
+        #expect(keptSeries <= allSeries - 25, "dropped families are not fed: \(keptSeries) series of \(allSeries)")
+        #expect(throws: CollectorError.self) { _ = try FamilyFilter(keep: ["(bad"], drop: []) }
+    }
 }
