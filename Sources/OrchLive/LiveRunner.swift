@@ -22,6 +22,7 @@ public enum LiveRunner {
         if let h = options.startHour { setup.workload.startHour = h }
         if options.flatProfile { setup.workload.hourlyProfile = Array(repeating: 1, count: 24) }
         if let x = options.latencyScale { setup.world.latencyScale = x }
+        if let m = options.llmModel { setup.world.llm.model = m }
         for name in options.naive { _ = setup.config.components.set(name, to: false) }
         for name in options.protect { _ = setup.config.components.set(name, to: true) }
 

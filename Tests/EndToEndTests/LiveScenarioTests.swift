@@ -134,6 +134,34 @@ import Testing
         #expect(Self.sum(metrics, "orch_memory_flushes_total", where: "outcome=\"timeout\"") == Double(memory["flush_timeouts"] as? Int ?? -1))
     }
 
+    /// Pointed at an OpenAI-compatible server of the user's (here a reference-backends the test
+    /// runs, standing for vLLM, Ollama or a gateway) with `--llm-url`, `--llm-key` and
+    /// `--llm-model`, every LLM request goes there with that key and model, the LLM metrics
+    /// carry the model's name, and the secret key is never written to the log (its events
+    /// name keys by alias).
+    @Test func pointedAtAnotherOpenAICompatibleServerItsModelIsInTheMetricsAndTheKeyIsNotLogged() throws {
+        let dir = TempDir("live-llm-url")
+        defer { dir.remove() }
+        let (server, url) = try ReferenceBackendsTests.start(dir, speed: "100")
+        defer { _ = server.stop() }
+        let (summary, metrics, _) = try Self.runLive("pilot", store: "redis", seconds: 10, dir: dir,
+                                                     extra: ["--llm-url", url + "/v1", "--llm-key", "key-c", "--llm-model", "llama3.1:8b"])
+        let llm = try #require(summary["llm"] as? [String: Any])
+        let requests = try #require(llm["requests"] as? Int)
+        #expect(requests > 0)
+        #expect(Self.sum(metrics, "orch_llm_requests_total", where: "model=\"llama3.1:8b\"") == Double(requests), "\(metrics.filter { $0.key.hasPrefix("orch_llm_requests_total") })")
+        // The server saw them, all on the key given.
+        let stats = try JSONSerialization.jsonObject(with: Data(try curl([url + "/admin/stats"]).stdout.utf8)) as? [String: Any]
+        let keys = try #require(stats?["keys"] as? [String: [String: Int]])
+        #expect(keys["key-c"]?["requests"] == requests, "\(keys.filter { $0.value["requests"] ?? 0 > 0 })")
+        #expect(keys.filter { $0.key != "key-c" }.allSatisfy { $0.value["requests"] == 0 })
+        let log = try runTool("orchlog", ["tail", "--from-start", "-o", "json", dir.sub("root")])
+        #expect(log.status == 0 && log.stdout.contains("\"model\":\"llama3.1:8b\""))
+        #expect(!log.stdout.contains("key-c"), "the API key must not be written to the log")
+        let badModel = try runTool("reference-orchestrator", ["--scenario", "pilot", "--no-log", "--llm-model", "x"])
+        #expect(badModel.status == 2 && badModel.stderr.contains("--llm-model needs --live"), "\(badModel.stderr)")
+    }
+
     @Test func liveOnlyFlagsNeedLiveAndLiveNeedsAFactor() throws {
         let noLive = try runTool("reference-orchestrator", ["--scenario", "pilot", "--no-log", "--state-store", "postgres"])
         #expect(noLive.status == 2)
