@@ -90,10 +90,12 @@ final class LiveLLMClient: Sendable {
         return picked
     }
 
+    // guide:begin live-rotation
     private func rotate(_ from: Int, _ to: Int) {
         counters.update { $0.keyRotations += 1 }
         log?.emit(.keyRotation(provider: provider, from: keyLabels[from], to: keyLabels[to], reason: rotationReason), at: clock.nowNs())
     }
+    // guide:end live-rotation
 
     private func release(_ i: Int, coolForNs: UInt64?, limits: (rpm: Double, tpm: Double)?) {
         let now = scenarioNow()
@@ -191,6 +193,7 @@ final class LiveLLMClient: Sendable {
         }
     }
 
+    // guide:begin live-llm-request
     private func emit(_ key: Int, _ outcome: LLMOutcome, _ usage: (Int, Int), _ latency: UInt64, _ waitNs: UInt64) {
         counters.update {
             $0.llmRequests += 1
@@ -205,7 +208,9 @@ final class LiveLLMClient: Sendable {
         log?.emit(.llmRequest(provider: provider, model: model, key: keyLabels[key], outcome: outcome, inputTokens: UInt64(usage.0),
                               outputTokens: UInt64(usage.1), latencyNs: latency, rateLimitWaitNs: waitNs), at: clock.nowNs())
     }
+    // guide:end live-llm-request
 
+    // guide:begin live-limiter-sample
     /// The limiter's state now, as the simulated limiter samples it.
     func sample() {
         let now = scenarioNow()
@@ -216,4 +221,5 @@ final class LiveLLMClient: Sendable {
                                      waiting: UInt64(max(0, waiting.load(ordering: .relaxed))), inflight: UInt64(max(0, inflight.load(ordering: .relaxed))),
                                      concurrencyLimit: UInt64(limit)), at: clock.nowNs())
     }
+    // guide:end live-limiter-sample
 }

@@ -43,14 +43,17 @@ final class LiveOrchestrator: Sendable {
         backends = TimedBackends(world: setup.world, config: setup.config, clock: clock, log: log, counters: counters, seed: seed &+ 0x1111,
                                  toolURL: toolURL, llmURL: llmURL, llmKeys: llmKeys)
         queue = LiveRequestQueue(capacity: setup.config.components.boundedQueue ? setup.config.queueCapacity : nil)
+        // guide:begin live-labels
         func label(_ s: String) -> Label { log?.label(s) ?? Label(id: 0) }
         agentLabels = setup.workload.agents.map { label($0.name) }
         queueLabel = label("requests")
         poolLabel = label("agents")
         rejectFull = label("queue_full")
         rejectBackpressure = label("llm_backpressure")
+        // guide:end live-labels
     }
 
+    // guide:begin live-key-labels
     /// The label of a state key (interned once).
     func keyLabel(_ name: String) -> Label {
         guard let log else { return Label(id: 0) }
@@ -59,6 +62,7 @@ final class LiveOrchestrator: Sendable {
         labels.withLock { $0[name] = l }
         return l
     }
+    // guide:end live-key-labels
 
     /// Nanoseconds of scenario time since the run started (wall-clock × K).
     func simulatedNs() -> UInt64 {
@@ -171,9 +175,11 @@ final class LiveOrchestrator: Sendable {
             }
             let drain = Double(queue.depth + 1) * 20 / Double(max(1, config.poolSize))
             let retryAfter = min(max(drain, config.minRetryAfterSeconds), config.maxRetryAfterSeconds)
+            // guide:begin live-rejection
             let now = clock.nowNs()
             counters.update { $0.queueRejections += 1 }
             log?.emit(.queueRejection(queue: queueLabel, reason: backpressure ? rejectBackpressure : rejectFull, retryAfterNs: clock.ns(simulatedSeconds: retryAfter)), at: now)
+            // guide:end live-rejection
             if inv.submissions >= config.callerAttempts {
                 finish(inv, .rejected, reason: "rejected", startedAt: nil)
                 return
@@ -199,6 +205,7 @@ final class LiveOrchestrator: Sendable {
 
     // MARK: invocations
 
+    // guide:begin live-invocations
     func started(_ inv: LiveInvocation) -> UInt64 {
         let now = clock.nowNs()
         let n = busy.wrappingAdd(1, ordering: .relaxed).newValue
@@ -235,6 +242,7 @@ final class LiveOrchestrator: Sendable {
                                       invocationID: inv.id, queue: queueLabel), at: now)
         if (outcome == .failure || outcome == .timeout) && inv.resubmissionsLeft > 0 { resubmit(inv) }
     }
+    // guide:end live-invocations
 
     // MARK: faults
 
@@ -295,6 +303,7 @@ final class LiveOrchestrator: Sendable {
         }
     }
 
+    // guide:begin live-sample
     private func sample() {
         let now = clock.nowNs()
         let depth = queue.depth
@@ -302,4 +311,5 @@ final class LiveOrchestrator: Sendable {
         backends.httpLLM?.sample()
         log?.emit(.workerPoolSample(pool: poolLabel, busy: UInt64(max(0, busy.load(ordering: .relaxed))), size: UInt64(config.poolSize)), at: now)
     }
+    // guide:end live-sample
 }
