@@ -275,14 +275,30 @@ final class LiveOrchestrator: Sendable {
         }
     }
 
-    /// The memory slowdown on the real store: on Redis, `CLIENT PAUSE … WRITE` duty cycles on
-    /// every server (writes wait out the pause; the server is writable 1/`factor` of each
-    /// 100 ms) until the fault ends. Not scripted on PostgreSQL.
+    /// The memory slowdown on the real store, writes blocked for 1 − 1/`factor` of each
+    /// period (reads go on) until the fault ends: on Redis, `CLIENT PAUSE … WRITE` on every
+    /// server (100 ms periods); on PostgreSQL, a lock holder (`LOCK TABLE … IN EXCLUSIVE
+    /// MODE` through `pg_sleep`) on a connection of its own (2 s periods: PostgreSQL lets
+    /// every queued writer through between two holds, so holds shorter than the store's
+    /// 1 s lock timeout would only delay the flushes; longer ones time some out).
     private func slowStore(factor: Double, untilScenarioNs end: UInt64) async {
-        guard let redis = state.store as? RedisStateStore, factor > 1 else {
-            FileHandle.standardError.write(Data("reference-orchestrator: warning: the store slowdown is scripted on Redis only\n".utf8))
+        guard factor > 1 else { return }
+        if let pg = state.store as? PostgresStateStore {
+            let periodMs = 2_000.0
+            let pauseMs = Int(periodMs * (1 - 1 / factor))
+            guard let holder = try? PostgresConnection(dsn: pg.dsn) else {
+                FileHandle.standardError.write(Data("reference-orchestrator: warning: no connection for the store slowdown's lock holder\n".utf8))
+                return
+            }
+            while !Task.isCancelled && simulatedNs() < end {
+                let cycle = clock.nowNs()
+                try? pg.holdWriteLock(on: holder, milliseconds: pauseMs)
+                let spent = clock.nowNs() &- cycle
+                try? await Task.sleep(nanoseconds: UInt64(periodMs * 1e6) &- min(UInt64(periodMs * 1e6) - 1_000_000, spent))
+            }
             return
         }
+        guard let redis = state.store as? RedisStateStore else { return }
         let periodMs = 100.0
         let pauseMs = Int(periodMs * (1 - 1 / factor))
         let connections = redis.endpoints.compactMap { try? RedisConnection($0, timeoutMs: 2_000) }

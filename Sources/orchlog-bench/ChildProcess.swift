@@ -40,6 +40,14 @@ struct ChildProcess {
             + Double(usage.ru_stime.tv_sec) + Double(usage.ru_stime.tv_usec) / 1e6
     }
 
+    /// Stops a server child: SIGTERM, then reaps it whatever its exit status.
+    func terminate() {
+        kill(pid, SIGTERM)
+        var status: Int32 = 0
+        var got: pid_t
+        repeat { got = waitpid(pid, &status, 0) } while got < 0 && errno == EINTR
+    }
+
     /// The executable `name` beside this one (the build directory the benchmark was built in).
     static func sibling(_ name: String) throws -> String {
         let me = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
