@@ -51,7 +51,7 @@ struct BenchConfig {
     var liveSeconds = 20.0
     var liveThroughputRuns = 3
     var liveOfferedPerSecond = 1_000.0
-    var livePairs = 5
+    var livePairs = 15
     var livePairedPerSecond = 80.0
 
     static func quick() -> BenchConfig {
