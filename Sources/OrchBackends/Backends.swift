@@ -38,15 +38,15 @@ public final class Backends: Sendable {
     let world: WorldConfig
     /// Time runs this many times faster than wall-clock time.
     let speed: Double
-    private let keys: Mutex<[String: KeyState]>
-    private let faults = Mutex<[ActiveFault]>([])
-    private let rng: Mutex<RandomSource>
+    private let keys: BlockingLock<[String: KeyState]>
+    private let faults = BlockingLock<[ActiveFault]>([])
+    private let rng: BlockingLock<RandomSource>
 
     func keysLock<R>(_ body: (inout [String: KeyState]) -> R) -> R { keys.withLock { body(&$0) } }
     func rngLock<R>(_ body: (inout RandomSource) -> R) -> R { rng.withLock { body(&$0) } }
     private let started = Backends.monotonicNs()
     private let stopping = Atomic<Bool>(false)
-    private let toolCalls = Mutex<[String: (calls: Int, errors: Int, hung: Int)]>([:])
+    private let toolCalls = BlockingLock<[String: (calls: Int, errors: Int, hung: Int)]>([:])
 
     public init(world: WorldConfig = WorldConfig(), speed: Double = 1, seed: UInt64 = 1) {
         self.world = world
@@ -56,8 +56,8 @@ public final class Backends: Sendable {
             k[key.alias] = KeyState(config: key, rpm: .perMinute(key.rpm, burstSeconds: world.llm.burstSeconds),
                                     tpm: .perMinute(key.tpm, burstSeconds: world.llm.burstSeconds))
         }
-        keys = Mutex(k)
-        rng = Mutex(RandomSource(seed: seed))
+        keys = BlockingLock(k)
+        rng = BlockingLock(RandomSource(seed: seed))
     }
 
     static func monotonicNs() -> UInt64 {

@@ -104,6 +104,12 @@ public enum BackendsCommand {
             s.resume()
             return s
         }
+        // A parent may have spawned us with these blocked; Dispatch needs them delivered.
+        var unblock = sigset_t()
+        sigemptyset(&unblock)
+        sigaddset(&unblock, SIGINT)
+        sigaddset(&unblock, SIGTERM)
+        pthread_sigmask(SIG_UNBLOCK, &unblock, nil)
         stop.wait()
         for s in sources { s.cancel() }
         backends.shutdown()

@@ -35,6 +35,7 @@ final class CommitSequencer: Sendable {
         return stripes[Int(h % UInt64(stripes.count))]
     }
 
+    // guide:begin live-sequencer
     /// Logs `event` (the `sequence`-th commit of `key`, at `timestamp`) once every earlier
     /// commit of the key is logged.
     func committed(_ key: String, sequence: UInt64, _ event: Event, at timestamp: UInt64) {
@@ -54,6 +55,7 @@ final class CommitSequencer: Sendable {
             table[key] = order
         }
     }
+    // guide:end live-sequencer
 
     /// Commits still parked behind a gap (writes whose replies were lost).
     var parkedCount: Int {

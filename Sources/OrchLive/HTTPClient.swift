@@ -21,7 +21,7 @@ final class HTTPClient: Sendable {
         let curl: UnsafeMutableRawPointer
     }
 
-    private let idle = Mutex<[Handle]>([])
+    private let idle = Locked<[Handle]>([])
     private static let globalInit: CURLcode = curl_global_init(Int(CURL_GLOBAL_DEFAULT))
 
     init() {
@@ -93,11 +93,16 @@ private func orchLiveCurlWrite(_ data: UnsafeMutablePointer<CChar>?, _ size: Int
 private func orchLiveCurlHeader(_ data: UnsafeMutablePointer<CChar>?, _ size: Int, _ count: Int, _ context: UnsafeMutableRawPointer?) -> Int {
     guard let data, let context else { return 0 }
     let n = size * count
-    let line = data.withMemoryRebound(to: UInt8.self, capacity: n) { String(decoding: UnsafeBufferPointer(start: $0, count: n), as: UTF8.self) }
-    if let colon = line.firstIndex(of: ":") {
-        let name = line[..<colon].lowercased()
-        let value = line[line.index(after: colon)...].trimmingCharacters(in: .whitespacesAndNewlines)
-        Unmanaged<ResponseBuffer>.fromOpaque(context).takeUnretainedValue().headers[name] = value
+    data.withMemoryRebound(to: UInt8.self, capacity: n) { p in
+        let line = UnsafeBufferPointer(start: p, count: n)
+        guard let colon = line.firstIndex(of: UInt8(ascii: ":")) else { return }
+        // ASCII bytes: the name lowercased, the value without surrounding blanks and CRLF.
+        let name = String(decoding: line[..<colon].map { $0 >= 0x41 && $0 <= 0x5a ? $0 | 0x20 : $0 }, as: UTF8.self)
+        func blank(_ b: UInt8) -> Bool { b == 0x20 || b == 0x09 || b == 0x0d || b == 0x0a }
+        var lo = colon + 1, hi = n
+        while lo < hi, blank(line[lo]) { lo += 1 }
+        while hi > lo, blank(line[hi - 1]) { hi -= 1 }
+        Unmanaged<ResponseBuffer>.fromOpaque(context).takeUnretainedValue().headers[name] = String(decoding: line[lo..<hi], as: UTF8.self)
     }
     return n
 }

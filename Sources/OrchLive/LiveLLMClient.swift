@@ -90,10 +90,12 @@ final class LiveLLMClient: Sendable {
         return picked
     }
 
+    // guide:begin live-rotation
     private func rotate(_ from: Int, _ to: Int) {
         counters.update { $0.keyRotations += 1 }
         log?.emit(.keyRotation(provider: provider, from: keyLabels[from], to: keyLabels[to], reason: rotationReason), at: clock.nowNs())
     }
+    // guide:end live-rotation
 
     private func release(_ i: Int, coolForNs: UInt64?, limits: (rpm: Double, tpm: Double)?) {
         let now = scenarioNow()
@@ -162,11 +164,10 @@ final class LiveLLMClient: Sendable {
 
     /// Sends one attempt on key `i`: outcome, the retry-after of a 429 (wall ns), usage, latency.
     private func send(key i: Int, input: Int, output: Int) -> (LLMOutcome, UInt64?, (Int, Int), UInt64, (rpm: Double, tpm: Double)?) {
-        let prompt = String(repeating: "word ", count: max(1, input * 4 / 5))
-        let body = #"{"model":"\#(world.llm.model)","messages":[{"role":"user","content":"\#(prompt)"}],"max_tokens":\#(output)}"#
+        let body = requestBody(promptWords: max(1, input * 4 / 5), maxTokens: output)
         let timeoutMs = max(1, Int(config.llmTimeoutSeconds / clock.speed * 1000))
         let start = clock.nowNs()
-        let result = http.post(url + "/chat/completions", headers: ["Authorization: Bearer \(aliases[i])"], body: Array(body.utf8),
+        let result = http.post(url + "/chat/completions", headers: ["Authorization: Bearer \(aliases[i])"], body: body,
                                connectTimeoutMs: timeoutMs, timeoutMs: timeoutMs)
         let latency = clock.nowNs() &- start
         var limits: (rpm: Double, tpm: Double)?
@@ -176,9 +177,8 @@ final class LiveLLMClient: Sendable {
         }
         switch result {
         case let .response(status, _, body) where status == 200:
-            let o = (try? JSONSerialization.jsonObject(with: Data(body))) as? [String: Any]
-            let u = o?["usage"] as? [String: Any]
-            return (.success, nil, ((u?["prompt_tokens"] as? Int) ?? input, (u?["completion_tokens"] as? Int) ?? output), latency, limits)
+            let usage = (Self.integer(of: Self.promptTokensKey, in: body) ?? input, Self.integer(of: Self.completionTokensKey, in: body) ?? output)
+            return (.success, nil, usage, latency, limits)
         case let .response(status, headers, _) where status == 429:
             let ms = headers["retry-after-ms"].flatMap(Double.init) ?? headers["retry-after"].flatMap(Double.init).map { $0 * 1000 } ?? 1000
             return (.rateLimited, UInt64(ms * 1e6), (0, 0), latency, limits)
@@ -191,6 +191,60 @@ final class LiveLLMClient: Sendable {
         }
     }
 
+    // MARK: request and response bytes
+
+    /// Five bytes a word ("word "), 1,024 of them: prompts are cut from it.
+    private static let wordBlock = Array(String(repeating: "word ", count: 1_024).utf8)
+    private static let promptTokensKey = Array(#""prompt_tokens""#.utf8)
+    private static let completionTokensKey = Array(#""completion_tokens""#.utf8)
+
+    /// The chat-completions request: one user message of `promptWords` words (what the
+    /// server counts the input tokens from), built as bytes without an intermediate string.
+    private func requestBody(promptWords: Int, maxTokens: Int) -> [UInt8] {
+        let head = Array(#"{"model":"\#(world.llm.model)","messages":[{"role":"user","content":""#.utf8)
+        let tail = Array(#""}],"max_tokens":\#(maxTokens)}"#.utf8)
+        var body: [UInt8] = []
+        body.reserveCapacity(head.count + promptWords * 5 + tail.count)
+        body.append(contentsOf: head)
+        var remaining = promptWords * 5
+        while remaining > 0 {
+            let n = min(remaining, Self.wordBlock.count)
+            body.append(contentsOf: Self.wordBlock[0..<n])
+            remaining -= n
+        }
+        body.append(contentsOf: tail)
+        return body
+    }
+
+    /// The non-negative integer after `"key":` in a JSON body (the usage object's counts: the
+    /// only keys of those names in a chat completion), or nil.
+    static func integer(of key: [UInt8], in body: [UInt8]) -> Int? {
+        func isBlank(_ b: UInt8) -> Bool { b == 0x20 || b == 0x09 || b == 0x0a || b == 0x0d }
+        guard !key.isEmpty, body.count > key.count else { return nil }
+        var i = 0
+        while i <= body.count - key.count {
+            defer { i += 1 }
+            guard body[i] == key[0], body[i..<(i + key.count)].elementsEqual(key) else { continue }
+            var j = i + key.count
+            while j < body.count && isBlank(body[j]) { j += 1 }
+            guard j < body.count, body[j] == UInt8(ascii: ":") else { continue }
+            j += 1
+            while j < body.count && isBlank(body[j]) { j += 1 }
+            var value = 0
+            var digits = 0
+            while j < body.count && digits < 18, let d = Self.digit(body[j]) {
+                value = value * 10 + d
+                j += 1
+                digits += 1
+            }
+            return digits > 0 ? value : nil
+        }
+        return nil
+    }
+
+    private static func digit(_ b: UInt8) -> Int? { b >= 0x30 && b <= 0x39 ? Int(b - 0x30) : nil }
+
+    // guide:begin live-llm-request
     private func emit(_ key: Int, _ outcome: LLMOutcome, _ usage: (Int, Int), _ latency: UInt64, _ waitNs: UInt64) {
         counters.update {
             $0.llmRequests += 1
@@ -205,7 +259,9 @@ final class LiveLLMClient: Sendable {
         log?.emit(.llmRequest(provider: provider, model: model, key: keyLabels[key], outcome: outcome, inputTokens: UInt64(usage.0),
                               outputTokens: UInt64(usage.1), latencyNs: latency, rateLimitWaitNs: waitNs), at: clock.nowNs())
     }
+    // guide:end live-llm-request
 
+    // guide:begin live-limiter-sample
     /// The limiter's state now, as the simulated limiter samples it.
     func sample() {
         let now = scenarioNow()
@@ -216,4 +272,5 @@ final class LiveLLMClient: Sendable {
                                      waiting: UInt64(max(0, waiting.load(ordering: .relaxed))), inflight: UInt64(max(0, inflight.load(ordering: .relaxed))),
                                      concurrencyLimit: UInt64(limit)), at: clock.nowNs())
     }
+    // guide:end live-limiter-sample
 }

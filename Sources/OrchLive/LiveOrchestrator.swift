@@ -43,14 +43,17 @@ final class LiveOrchestrator: Sendable {
         backends = TimedBackends(world: setup.world, config: setup.config, clock: clock, log: log, counters: counters, seed: seed &+ 0x1111,
                                  toolURL: toolURL, llmURL: llmURL, llmKeys: llmKeys)
         queue = LiveRequestQueue(capacity: setup.config.components.boundedQueue ? setup.config.queueCapacity : nil)
+        // guide:begin live-labels
         func label(_ s: String) -> Label { log?.label(s) ?? Label(id: 0) }
         agentLabels = setup.workload.agents.map { label($0.name) }
         queueLabel = label("requests")
         poolLabel = label("agents")
         rejectFull = label("queue_full")
         rejectBackpressure = label("llm_backpressure")
+        // guide:end live-labels
     }
 
+    // guide:begin live-key-labels
     /// The label of a state key (interned once).
     func keyLabel(_ name: String) -> Label {
         guard let log else { return Label(id: 0) }
@@ -59,6 +62,7 @@ final class LiveOrchestrator: Sendable {
         labels.withLock { $0[name] = l }
         return l
     }
+    // guide:end live-key-labels
 
     /// Nanoseconds of scenario time since the run started (wall-clock × K).
     func simulatedNs() -> UInt64 {
@@ -171,9 +175,11 @@ final class LiveOrchestrator: Sendable {
             }
             let drain = Double(queue.depth + 1) * 20 / Double(max(1, config.poolSize))
             let retryAfter = min(max(drain, config.minRetryAfterSeconds), config.maxRetryAfterSeconds)
+            // guide:begin live-rejection
             let now = clock.nowNs()
             counters.update { $0.queueRejections += 1 }
             log?.emit(.queueRejection(queue: queueLabel, reason: backpressure ? rejectBackpressure : rejectFull, retryAfterNs: clock.ns(simulatedSeconds: retryAfter)), at: now)
+            // guide:end live-rejection
             if inv.submissions >= config.callerAttempts {
                 finish(inv, .rejected, reason: "rejected", startedAt: nil)
                 return
@@ -199,6 +205,7 @@ final class LiveOrchestrator: Sendable {
 
     // MARK: invocations
 
+    // guide:begin live-invocations
     func started(_ inv: LiveInvocation) -> UInt64 {
         let now = clock.nowNs()
         let n = busy.wrappingAdd(1, ordering: .relaxed).newValue
@@ -235,6 +242,7 @@ final class LiveOrchestrator: Sendable {
                                       invocationID: inv.id, queue: queueLabel), at: now)
         if (outcome == .failure || outcome == .timeout) && inv.resubmissionsLeft > 0 { resubmit(inv) }
     }
+    // guide:end live-invocations
 
     // MARK: faults
 
@@ -267,14 +275,30 @@ final class LiveOrchestrator: Sendable {
         }
     }
 
-    /// The memory slowdown on the real store: on Redis, `CLIENT PAUSE … WRITE` duty cycles on
-    /// every server (writes wait out the pause; the server is writable 1/`factor` of each
-    /// 100 ms) until the fault ends. Not scripted on PostgreSQL.
+    /// The memory slowdown on the real store, writes blocked for 1 − 1/`factor` of each
+    /// period (reads go on) until the fault ends: on Redis, `CLIENT PAUSE … WRITE` on every
+    /// server (100 ms periods); on PostgreSQL, a lock holder (`LOCK TABLE … IN EXCLUSIVE
+    /// MODE` through `pg_sleep`) on a connection of its own (2 s periods: PostgreSQL lets
+    /// every queued writer through between two holds, so holds shorter than the store's
+    /// 1 s lock timeout would only delay the flushes; longer ones time some out).
     private func slowStore(factor: Double, untilScenarioNs end: UInt64) async {
-        guard let redis = state.store as? RedisStateStore, factor > 1 else {
-            FileHandle.standardError.write(Data("reference-orchestrator: warning: the store slowdown is scripted on Redis only\n".utf8))
+        guard factor > 1 else { return }
+        if let pg = state.store as? PostgresStateStore {
+            let periodMs = 2_000.0
+            let pauseMs = Int(periodMs * (1 - 1 / factor))
+            guard let holder = try? PostgresConnection(dsn: pg.dsn) else {
+                FileHandle.standardError.write(Data("reference-orchestrator: warning: no connection for the store slowdown's lock holder\n".utf8))
+                return
+            }
+            while !Task.isCancelled && simulatedNs() < end {
+                let cycle = clock.nowNs()
+                try? pg.holdWriteLock(on: holder, milliseconds: pauseMs)
+                let spent = clock.nowNs() &- cycle
+                try? await Task.sleep(nanoseconds: UInt64(periodMs * 1e6) &- min(UInt64(periodMs * 1e6) - 1_000_000, spent))
+            }
             return
         }
+        guard let redis = state.store as? RedisStateStore else { return }
         let periodMs = 100.0
         let pauseMs = Int(periodMs * (1 - 1 / factor))
         let connections = redis.endpoints.compactMap { try? RedisConnection($0, timeoutMs: 2_000) }
@@ -295,6 +319,7 @@ final class LiveOrchestrator: Sendable {
         }
     }
 
+    // guide:begin live-sample
     private func sample() {
         let now = clock.nowNs()
         let depth = queue.depth
@@ -302,4 +327,5 @@ final class LiveOrchestrator: Sendable {
         backends.httpLLM?.sample()
         log?.emit(.workerPoolSample(pool: poolLabel, busy: UInt64(max(0, busy.load(ordering: .relaxed))), size: UInt64(config.poolSize)), at: now)
     }
+    // guide:end live-sample
 }

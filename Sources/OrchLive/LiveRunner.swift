@@ -22,6 +22,7 @@ public enum LiveRunner {
         if let h = options.startHour { setup.workload.startHour = h }
         if options.flatProfile { setup.workload.hourlyProfile = Array(repeating: 1, count: 24) }
         if let x = options.latencyScale { setup.world.latencyScale = x }
+        if let m = options.llmModel { setup.world.llm.model = m }
         for name in options.naive { _ = setup.config.components.set(name, to: false) }
         for name in options.protect { _ = setup.config.components.set(name, to: true) }
 
@@ -44,6 +45,7 @@ public enum LiveRunner {
         case .failure(let e): throw e.code == .usage ? ReferenceError(.usage, e.message) : e
         }
 
+        // guide:begin live-open-log
         let sourceName = options.source ?? scenario.name
         var log: EventLog?
         if !options.noLog, let out = options.out {
@@ -54,6 +56,7 @@ public enum LiveRunner {
             }
             log = try EventLog(directory: out + "/" + sourceName)
         }
+        // guide:end live-open-log
         var toolURL = options.toolURL, llmURL = options.llmURL
         if toolURL == nil || llmURL == nil {
             let backends = try ManagedBackends(directory: scratch, speed: speed, seed: options.seed &+ 0x2222, world: setup.world)
@@ -73,10 +76,12 @@ public enum LiveRunner {
         let wall = Double(DispatchTime.now().uptimeNanoseconds - wallStart) / 1e9
         executor.shutdown()
         let truth = try store.totalTruth()
-        log?.close()
+        // guide:begin live-close-log
+        log?.close()  // flushes what is buffered and syncs
         if let stats = log?.stats, stats.dropped > 0 {
             FileHandle.standardError.write(Data("reference-orchestrator: warning: the event log dropped \(stats.dropped) events (\(stats.lastError ?? "buffer full"))\n".utf8))
         }
+        // guide:end live-close-log
         var summary = LiveSummary.make(orchestrator, truth: truth, wallSeconds: wall, interrupted: !completed)
         summary.scenario = scenario.name
         summary.source = options.noLog ? "" : sourceName

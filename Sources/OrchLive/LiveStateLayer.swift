@@ -79,6 +79,7 @@ final class LiveStateLayer: Sendable {
         }
     }
 
+    // guide:begin live-state-read
     private func emitRead(_ key: LiveKey, _ version: UInt64, _ source: ReadSource, _ start: UInt64) {
         let now = clock.nowNs()
         counters.update {
@@ -87,7 +88,9 @@ final class LiveStateLayer: Sendable {
         }
         log?.emit(.stateRead(shard: directShard, key: key.label, version: version, source: source, latencyNs: now - start), at: now)
     }
+    // guide:end live-state-read
 
+    // guide:begin live-state-write
     /// Writes a new version of `key` computed from `base` (the version the agent read);
     /// `attempt` counts from 1 across retries.
     func write(_ key: LiveKey, base: UInt64, attempt: Int, instance: Int, data: String) async -> LiveStateWrite {
@@ -121,6 +124,7 @@ final class LiveStateLayer: Sendable {
             return timedOut ? .timeout : .error
         }
     }
+    // guide:end live-state-write
 
     private func emitWrite(_ key: LiveKey, _ base: UInt64, _ new: UInt64, _ outcome: WriteOutcome, _ start: UInt64, _ attempt: Int) {
         let now = clock.nowNs()
@@ -147,12 +151,23 @@ final class LiveStateLayer: Sendable {
 struct LiveClock: Sendable {
     /// The speed factor K (> 0).
     let speed: Double
+    /// Unix time (ns) and the monotonic clock when this clock was made.
+    private let epochNs: UInt64
+    private let originNs: UInt64
 
-    /// Unix time now (ns): event timestamps are wall-clock.
-    func nowNs() -> UInt64 {
+    init(speed: Double) {
+        self.speed = speed
         var ts = timespec()
         clock_gettime(CLOCK_REALTIME, &ts)
-        return UInt64(ts.tv_sec) * 1_000_000_000 + UInt64(ts.tv_nsec)
+        originNs = DispatchTime.now().uptimeNanoseconds
+        epochNs = UInt64(ts.tv_sec) * 1_000_000_000 + UInt64(ts.tv_nsec)
+    }
+
+    /// Unix time now (ns), advanced by the monotonic clock since the clock was made: event
+    /// timestamps are wall-clock, and a latency taken as the difference of two readings is
+    /// never negative (a wall-clock step during the run moves neither).
+    func nowNs() -> UInt64 {
+        epochNs &+ (DispatchTime.now().uptimeNanoseconds &- originNs)
     }
 
     /// Wall-clock nanoseconds of `seconds` of scenario time.

@@ -33,6 +33,7 @@ final class LiveToolClient: Sendable {
     /// Scenario time (ns since the client was made, × K): what the breakers run on.
     private func scenarioNow() -> UInt64 { UInt64(Double(clock.nowNs() &- origin) * clock.speed) }
 
+    // guide:begin live-breaker
     private func transition(_ i: Int, _ change: BreakerChange?) {
         guard let change else { return }
         counters.update {
@@ -41,7 +42,9 @@ final class LiveToolClient: Sendable {
         }
         log?.emit(.breakerTransition(tool: labels[i], from: change.from, to: change.to), at: clock.nowNs())
     }
+    // guide:end live-breaker
 
+    // guide:begin live-tool-call
     /// One call of tool `i`.
     func call(_ i: Int) async -> TimedBackends.ToolResult {
         let protected = config.components.circuitBreakers
@@ -76,6 +79,7 @@ final class LiveToolClient: Sendable {
         if fallback { await clock.sleep(simulatedSeconds: tools[i].fallbackSeconds) }
         return outcome == .success ? .ok : (fallback ? .fallback : .failed)
     }
+    // guide:end live-tool-call
 
     private func emit(_ i: Int, _ outcome: ToolOutcome, _ start: UInt64, fallback: Bool) {
         let now = clock.nowNs()

@@ -144,6 +144,7 @@ final class LiveWriteBackCache: Sendable {
         let deadline = start + clock.ns(simulatedSeconds: config.writeTimeoutSeconds)
         let shard = shards[key.shard % shards.count]
         while true {
+            // guide:begin live-cache-commit
             let step: Step = shard.state.withLock { s in
                 guard var e = s.cache[key.name] else { return .miss }
                 if occ && e.version != base {
@@ -172,6 +173,7 @@ final class LiveWriteBackCache: Sendable {
                 emitWrite(shard, key, base, new, .committed, start, attempt)
                 return .done(.committed(version: new))
             }
+            // guide:end live-cache-commit
             switch step {
             case .done(let result):
                 return result

@@ -139,6 +139,22 @@ public final class PostgresStateStore: LiveStateStore {
         return StoreTruth(writes: UInt64(row[0] ?? "0") ?? 0, highestVersion: UInt64(row[1] ?? "0") ?? 0)
     }
 
+    /// Blocks every write to the table for `milliseconds` while reads go on (a lock holder:
+    /// `LOCK TABLE … IN EXCLUSIVE MODE` held through `pg_sleep` in a transaction), on
+    /// `connection`, a connection of the caller's own (not one of the store's). Writers
+    /// queue behind it and go through when it commits. The memory slowdown's duty cycle.
+    public func holdWriteLock(on connection: PostgresConnection, milliseconds: Int) throws(LiveError) {
+        try connection.exec("BEGIN")
+        do throws(LiveError) {
+            try connection.exec("LOCK TABLE orch_state IN EXCLUSIVE MODE")
+            try connection.exec("SELECT pg_sleep($1::float8)", [String(Double(milliseconds) / 1_000)])
+            try connection.exec("COMMIT")
+        } catch {
+            if connection.healthy { _ = try? connection.exec("ROLLBACK") }
+            throw error
+        }
+    }
+
     public func reset() throws(LiveError) {
         try with { c throws(LiveError) in try c.exec("TRUNCATE orch_state") }
     }

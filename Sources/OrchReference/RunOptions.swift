@@ -44,6 +44,8 @@ public struct RunOptions: Sendable, Equatable {
     public var llmURL: String?
     /// `--llm-key KEY` (repeatable): the API keys to use (default: reference-backends' key-a … key-p).
     public var llmKeys: [String] = []
+    /// `--llm-model NAME`: the model asked for (and the `model` label of the LLM events); nil: the scenario's.
+    public var llmModel: String?
     /// `--speed` was given as `max` (meaningless live).
     public var speedIsMax = false
 
@@ -141,6 +143,10 @@ public struct RunOptions: Sendable, Equatable {
                 guard u.hasPrefix("http://") || u.hasPrefix("https://") else { throw ReferenceError.usage("--llm-url \(u): give http://HOST:PORT/v1") }
                 o.llmURL = u.hasSuffix("/") ? String(u.dropLast()) : u
             case "--llm-key": o.llmKeys.append(try v())
+            case "--llm-model":
+                let m = try v()
+                guard !m.isEmpty, !m.contains("\""), !m.contains("\\") else { throw ReferenceError.usage("--llm-model \(m): give the model's name") }
+                o.llmModel = m
             case "--tool-url":
                 let u = try v()
                 guard u.hasPrefix("http://") || u.hasPrefix("https://") else { throw ReferenceError.usage("--tool-url \(u): give http://HOST:PORT") }
@@ -172,6 +178,7 @@ public struct RunOptions: Sendable, Equatable {
             if o.toolURL != nil { liveOnly.append("--tool-url") }
             if o.llmURL != nil { liveOnly.append("--llm-url") }
             if !o.llmKeys.isEmpty { liveOnly.append("--llm-key") }
+            if o.llmModel != nil { liveOnly.append("--llm-model") }
             if let flag = liveOnly.first { throw ReferenceError.usage("\(flag) needs --live") }
         }
         if let s = o.source, s.isEmpty || s.contains("/") || s.hasPrefix(".") {
@@ -236,6 +243,8 @@ public struct RunOptions: Sendable, Equatable {
                                   vLLM or Ollama) instead of the run's reference-backends
       --llm-key KEY               an API key (Authorization: Bearer KEY), repeatable: the limiter rotates over
                                   them (default: reference-backends' key-a … key-p)
+      --llm-model NAME            the model to ask for (default gpt-4o, which reference-backends serves);
+                                  the model label of the LLM metrics
       --quiet, -q                 no progress bar and no summary table
       --list-scenarios            list the scenarios and exit
       --version                   version, revision, build date, Swift version, platform

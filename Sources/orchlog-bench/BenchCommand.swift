@@ -17,6 +17,8 @@ enum BenchCommand {
       render        exposition time and bytes for 1k/10k/100k series; memory per series
       tail-latency  emit → visible to a follower (SourceReader + inotify), p50/p99
       overhead      reference orchestrator at 1,000 invocations/s, CPU with the log on vs off
+      live-overhead the live reference orchestrator (real threads, Redis, HTTP backends): invocations/s,
+                    and its CPU per invocation with the log on vs --no-log
 
     Options:
       --quick       small sizes, few runs: a smoke run that shows every benchmark works
@@ -27,7 +29,7 @@ enum BenchCommand {
     Exit status: 0 when every benchmark ran (targets met or not), 1 when one failed, 2 usage.
     """
 
-    static let names = ["emit", "write", "ingest", "relay", "render", "tail-latency", "overhead"]
+    static let names = ["emit", "write", "ingest", "relay", "render", "tail-latency", "overhead", "live-overhead"]
 
     static func run(_ argv: [String]) -> Int32 {
         var quick = false, json = false
@@ -107,6 +109,7 @@ enum BenchCommand {
         case "relay": return try RelayBenchmark(config: config).run()
         case "render": return try RenderBenchmark(config: config).run()
         case "tail-latency": return try TailLatencyBenchmark(config: config).run()
+        case "live-overhead": return try LiveOverheadBenchmark(config: config).run()
         default: return try OverheadBenchmark(config: config).run()
         }
     }

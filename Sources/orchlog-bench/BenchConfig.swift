@@ -46,6 +46,14 @@ struct BenchConfig {
     var overheadAttributionRuns = 3
     var overheadInvocationsPerSecond = 1_000.0
 
+    /// live-overhead: wall seconds per run, throughput runs (offered more than they can take)
+    /// and side-by-side pairs (offered well under capacity).
+    var liveSeconds = 20.0
+    var liveThroughputRuns = 3
+    var liveOfferedPerSecond = 1_000.0
+    var livePairs = 15
+    var livePairedPerSecond = 80.0
+
     static func quick() -> BenchConfig {
         var c = BenchConfig()
         c.quick = true
@@ -74,6 +82,9 @@ struct BenchConfig {
         c.overheadSeconds = 1
         c.overheadPairs = 1
         c.overheadAttributionRuns = 1
+        c.liveSeconds = 3
+        c.liveThroughputRuns = 1
+        c.livePairs = 1
         return c
     }
 }

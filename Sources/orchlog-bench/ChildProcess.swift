@@ -18,8 +18,22 @@ struct ChildProcess {
         posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0)
         let argv: [UnsafeMutablePointer<CChar>?] = ([path] + arguments).map { strdup($0) } + [nil]
         defer { for p in argv { free(p) } }
+        // The child starts with no signal blocked and SIGTERM/SIGINT at their defaults,
+        // whatever this process inherited (a test runner's threads block them): the servers
+        // the benchmark starts must end on `terminate()`.
+        var attributes = posix_spawnattr_t()
+        posix_spawnattr_init(&attributes)
+        defer { posix_spawnattr_destroy(&attributes) }
+        var none = sigset_t(), defaults = sigset_t()
+        sigemptyset(&none)
+        sigemptyset(&defaults)
+        sigaddset(&defaults, SIGTERM)
+        sigaddset(&defaults, SIGINT)
+        posix_spawnattr_setsigmask(&attributes, &none)
+        posix_spawnattr_setsigdefault(&attributes, &defaults)
+        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
         var pid: pid_t = 0
-        let rc = posix_spawn(&pid, path, &actions, nil, argv, environ)
+        let rc = posix_spawn(&pid, path, &actions, &attributes, argv, environ)
         guard rc == 0 else { throw BenchError("posix_spawn \(path): \(String(cString: strerror(rc)))") }
         return ChildProcess(pid: pid, command: ([path] + arguments).joined(separator: " "))
     }
@@ -38,6 +52,14 @@ struct ChildProcess {
         }
         return Double(usage.ru_utime.tv_sec) + Double(usage.ru_utime.tv_usec) / 1e6
             + Double(usage.ru_stime.tv_sec) + Double(usage.ru_stime.tv_usec) / 1e6
+    }
+
+    /// Stops a server child: SIGTERM, then reaps it whatever its exit status.
+    func terminate() {
+        kill(pid, SIGTERM)
+        var status: Int32 = 0
+        var got: pid_t
+        repeat { got = waitpid(pid, &status, 0) } while got < 0 && errno == EINTR
     }
 
     /// The executable `name` beside this one (the build directory the benchmark was built in).

@@ -131,7 +131,7 @@ import Testing
         var seen: [String: (labels: [String: String], state: String)] = [:]
         var duplicated: Set<String> = []
         let done = Daemon.waitUntil(timeout: 60) {
-            let now = ((try? Self.alerts(receiverPort)) ?? []).filter { ScenarioAlertTests.failureModeAlerts.contains($0.labels["alertname"] ?? "") }
+            let now = ((try? Self.alerts(receiverPort)) ?? []).filter { AlertedRun.failureModeAlerts.contains($0.labels["alertname"] ?? "") }
             let keys = now.map { key($0.labels) }
             duplicated.formUnion(keys.filter { k in keys.filter { $0 == k }.count > 1 })
             for a in now where seen[key(a.labels)]?.state != "firing" { seen[key(a.labels)] = a }

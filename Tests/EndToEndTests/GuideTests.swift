@@ -3,15 +3,27 @@ import OrchLog
 import OrchTestSupport
 import Testing
 
-/// docs/instrumenting.md cannot rot: its code blocks are the compiled Examples/ regions, and
+/// docs/instrumenting.md cannot rot: its code blocks are the compiled regions of Examples/
+/// and, for its worked example, of the live reference orchestrator (Sources/OrchLive), and
 /// the example binary built from them writes the events the guide promises.
 @Suite struct GuideTests {
     static let repoRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().path
 
-    /// `// guide:begin NAME` … `// guide:end NAME` regions of Examples/*.swift, name → text.
+    /// The directories whose Swift files hold the guide's regions: the example orchestrator,
+    /// and the live reference orchestrator the guide walks through.
+    static let regionDirectories = ["Examples", "Sources/OrchLive"]
+
+    /// `// guide:begin NAME` … `// guide:end NAME` regions of the `regionDirectories`' Swift
+    /// files, name → text (without their common indentation).
     static func exampleRegions() throws -> [String: String] {
-        let dir = repoRoot + "/Examples"
         var regions: [String: String] = [:]
+        for sub in regionDirectories {
+            try collectRegions(in: repoRoot + "/" + sub, into: &regions)
+        }
+        return regions
+    }
+
+    private static func collectRegions(in dir: String, into regions: inout [String: String]) throws {
         for file in try FileManager.default.contentsOfDirectory(atPath: dir).sorted() where file.hasSuffix(".swift") {
             let text = try String(contentsOfFile: dir + "/" + file, encoding: .utf8)
             var current: String?
@@ -26,7 +38,7 @@ import Testing
                     let name = String(trimmed.dropFirst("// guide:end ".count))
                     #expect(name == current, "\(file): guide:end \(name) does not match guide:begin \(current ?? "-")")
                     #expect(regions[name] == nil, "region \(name) defined twice")
-                    regions[name] = lines.joined(separator: "\n")
+                    regions[name] = dedented(lines).joined(separator: "\n")
                     current = nil
                 } else if current != nil {
                     lines.append(String(line))
@@ -34,7 +46,14 @@ import Testing
             }
             #expect(current == nil, "\(file): region \(current ?? "") never ended")
         }
-        return regions
+    }
+
+    /// `lines` without the indentation they all share (blank lines aside): a region taken from
+    /// inside a type reads in the guide as it would at the top level.
+    static func dedented(_ lines: [String]) -> [String] {
+        let indents = lines.filter { !$0.trimmingCharacters(in: .whitespaces).isEmpty }.map { $0.prefix { $0 == " " }.count }
+        let common = indents.min() ?? 0
+        return lines.map { $0.trimmingCharacters(in: .whitespaces).isEmpty ? "" : String($0.dropFirst(common)) }
     }
 
     /// The ```swift blocks of a Markdown file, in order.
@@ -61,10 +80,10 @@ import Testing
         #expect(blocks.count >= 10, "the guide shows code for every part")
         let regionTexts = Set(regions.values)
         for (i, block) in blocks.enumerated() {
-            #expect(regionTexts.contains(block), "```swift block \(i + 1) of docs/instrumenting.md is not verbatim a `// guide:begin` region of Examples/:\n\(block.prefix(300))")
+            #expect(regionTexts.contains(block), "```swift block \(i + 1) of docs/instrumenting.md is not verbatim a `// guide:begin` region of \(GuideTests.regionDirectories.joined(separator: " or ")):\n\(block.prefix(300))")
         }
         for (name, text) in regions.sorted(by: { $0.key < $1.key }) {
-            #expect(blocks.filter { $0 == text }.count == 1, "Examples region \(name) must appear exactly once in the guide")
+            #expect(blocks.filter { $0 == text }.count == 1, "region \(name) must appear exactly once in the guide")
             #expect(!text.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty, "region \(name) is empty")
         }
         // Every event an orchestrator emits is shown at its place in the guide's code.
