@@ -55,11 +55,22 @@ extension Aggregator {
             if max == UInt64.max { return UInt64(s.id(UInt32(truncatingIfNeeded: col[k]))) }
             return Swift.min(col[k], max)
         }
-        // Feeds with an `each` label: their code column and known count.
-        let eachFeeds = plan.feeds.filter { $0.each != nil }
-        let eachColumns = eachFeeds.map { v.number(type, $0.each!.slot) }
+        // Feeds with an `each` label whose column holds a code past the known ones in this
+        // run (rare: a scan of the column finds out first), and those columns.
+        var eachFeeds: [FeedPlan.Feed] = [], eachColumns: [UnsafeBufferPointer<UInt64>] = []
+        for feed in plan.feeds {
+            guard let each = feed.each else { continue }
+            let column = v.number(type, each.slot)
+            var high: UInt64 = 0
+            for k in range { high = Swift.max(high, column[k]) }
+            if high >= UInt64(each.names.count) {
+                eachFeeds.append(feed)
+                eachColumns.append(column)
+            }
+        }
         var made = false
         let lower = range.lowerBound
+        try bundleOf.withUnsafeMutableBufferPointer { out in
         for k in range {
             let p0 = part(c0, m0, k), p1 = part(c1, m1, k), p2 = part(c2, m2, k), p3 = part(c3, m3, k)
             let key = BundleKey(type: typeBits, p0, p1, p2, p3)
@@ -70,13 +81,16 @@ extension Aggregator {
                 b = try makeBundle(s, plan, key, components: [p0, p1, p2, p3], texts: texts(plan, v, s, k))
                 made = true
             }
-            for (i, feed) in eachFeeds.enumerated() where eachColumns[i][k] >= UInt64(feed.each!.names.count) {
-                if s.slots[b + feed.offset + feed.width - 1] < 0 {
-                    try makeUnknown(s, plan, feed, bundle: b, components: [p0, p1, p2, p3], texts: texts(plan, v, s, k))
-                    made = true
+            if !eachFeeds.isEmpty {
+                for (i, feed) in eachFeeds.enumerated() where eachColumns[i][k] >= UInt64(feed.each!.names.count) {
+                    if s.slots[b + feed.offset + feed.width - 1] < 0 {
+                        try makeUnknown(s, plan, feed, bundle: b, components: [p0, p1, p2, p3], texts: texts(plan, v, s, k))
+                        made = true
+                    }
                 }
             }
-            bundleOf[k - lower] = Int32(truncatingIfNeeded: b)
+            out[k &- lower] = Int32(truncatingIfNeeded: b)
+        }
         }
         return made
     }
@@ -118,12 +132,23 @@ extension Aggregator {
             return slots[Int(b &+ Int32(truncatingIfNeeded: Swift.min(codes[k], known)))]
         }
         let record = feed.record
+        let always = condition.kind == .always
         switch record.kind {
         case .count:
-            for k in range where holds(k) { cells.add(series(k), 1) }
+            if always, codes == nil {
+                for k in range { cells.add(slots[Int(bundles[k &- lower] &+ offset)], 1) }
+            } else if always {
+                for k in range { cells.add(series(k), 1) }
+            } else {
+                for k in range where holds(k) { cells.add(series(k), 1) }
+            }
         case .sum:
             let values = v.number(type, record.slot)
-            for k in range where holds(k) { cells.add(series(k), Self.double(values[k])) }
+            if always, codes == nil {
+                for k in range { cells.add(slots[Int(bundles[k &- lower] &+ offset)], Self.double(values[k])) }
+            } else {
+                for k in range where holds(k) { cells.add(series(k), Self.double(values[k])) }
+            }
         case .set:
             let values = v.number(type, record.slot)
             let gauge = GaugeCombiner(feed.family, feed.combine, cells, s)
@@ -134,7 +159,12 @@ extension Aggregator {
             guard let buckets else { throw CollectorError(.invalidArgument, "histogram feed without buckets") }
             let values = v.number(type, record.slot)
             let least = record.atLeast
-            if feed.seconds {
+            if feed.seconds, always, codes == nil, least == 0 {
+                for k in range {
+                    let n = values[k]
+                    cells.observe(slots[Int(bundles[k &- lower] &+ offset)], bucket: buckets.bucket(n), value: Self.seconds(n))
+                }
+            } else if feed.seconds {
                 for k in range where holds(k) {
                     let n = Swift.max(values[k], least)
                     cells.observe(series(k), bucket: buckets.bucket(n), value: Self.seconds(n))
