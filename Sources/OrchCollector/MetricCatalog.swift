@@ -31,7 +31,7 @@ public struct MetricCatalog {
     let genAITokens, genAIDuration: MetricFamilyID
     let eventsDropped: MetricFamilyID
     // The collector's own.
-    let buildInfo, eventsIngested, decodeErrors, eventsLost, lag, lastEvent, series, seriesDropped, scrapeDuration: MetricFamilyID
+    let buildInfo, eventsIngested, decodeErrors, unknownEvents, eventsLost, lag, lastEvent, series, seriesDropped, scrapeDuration: MetricFamilyID
     let checkpointWrites, checkpointErrors, lastCheckpoint, sources: MetricFamilyID
     let processCPU, processResident, processVirtual, processFDs, processMaxFDs, processStart: MetricFamilyID
 
@@ -135,6 +135,7 @@ public struct MetricCatalog {
         buildInfo = try i("orchlog_collector_build_info", "Build information of the collector; the value is 1.", ["version", "format_version", "swift", "revision", "build_date", "platform"])
         eventsIngested = try c("orchlog_collector_events_ingested_total", "Events read from the source's log and aggregated.", [s])
         decodeErrors = try c("orchlog_collector_decode_errors_total", "Corrupt frames and unreadable segments found in the source's log (skipped).", [s])
+        unknownEvents = try c("orchlog_collector_unknown_events_total", "Events a newer writer wrote that this collector does not fully know, by reason: type (an event type it does not know: skipped), field (an event of a known type carrying a field it does not know: aggregated without the field).", [s, "reason"])
         eventsLost = try c("orchlog_collector_events_lost_total", "Events deleted (retention) before the collector read them.", [s])
         lag = try g("orchlog_collector_lag_seconds", "How far behind the newest event the collector is: 0 when caught up, else the age of the last event it ingested.", [s])
         lastEvent = try g("orchlog_collector_last_event_timestamp_seconds", "Timestamp of the last event ingested from the source.", [s])

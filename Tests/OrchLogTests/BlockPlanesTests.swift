@@ -25,10 +25,10 @@ import Testing
         return out
     }
 
-    /// A version 2 block of `count` events with these strings and (key, stream body) pairs.
+    /// A version 2 (or `version`) block of `count` events with these strings and (key, stream body) pairs.
     static func block(count: Int, firstSeq: UInt64 = 1, baseTs: UInt64 = 1_000, strings: [String] = ["q"],
-                      streams: [(UInt64, [UInt8])]) -> [UInt8] {
-        var block: [UInt8] = [2]
+                      streams: [(UInt64, [UInt8])], version: UInt8 = 2) -> [UInt8] {
+        var block: [UInt8] = [version]
         varint(UInt64(count), &block); varint(firstSeq, &block); varint(baseTs, &block)
         varint(UInt64(strings.count), &block)
         for s in strings { varint(UInt64(s.utf8.count), &block); block += Array(s.utf8) }
@@ -173,7 +173,8 @@ import Testing
             #expect(length == 1 + widths[key]! * 300, "stream \(key)")
             try r.skip(length)
         }
-        #expect(widths == [0: 1, 1: 2, Self.queue << 4: 1, Self.queue << 4 | 1: 2, Self.queue << 4 | 2: 1])
+        // Version 3 keys: 64 × type + field.
+        #expect(widths == [0: 1, 1: 2, Self.queue << 6: 1, Self.queue << 6 | 1: 2, Self.queue << 6 | 2: 1])
         let (events, _) = try Self.decode(bytes)
         #expect(events.map(\.n0) == (0..<300).map { UInt64($0) })
         #expect(events.allSatisfy { $0.n1 == 100 && $0.l0 == 0 })
