@@ -24,5 +24,4 @@ awk -v RS= -v dir="$tmp" '{ print > (dir "/chunk" NR) }' "$here/events.ndjson"
 rm -f "$out/golden/.lock"
 "$bin/orchlog" tail --from-start -o json "$out" > "$out/tail.ndjson"
 "$bin/orchlog" tail --from-start "$out" > "$out/tail.txt"
-"$bin/orchlog" inspect "$out/golden" > "$out/inspect.txt" || true
 echo "wrote $out: $(ls "$out/golden")"
