@@ -84,6 +84,8 @@ package struct BlockDecoder {
         let planes = version != LogFormat.blockVersionVarints
         // Field stream keys: 64 × type + field (version 3), 16 × type + field (1 and 2).
         let keyShift: UInt64 = version == LogFormat.blockVersion ? 6 : 4
+        // Version 3 writes each stream key as its difference from the previous stream's.
+        let deltaKeys = version == LogFormat.blockVersion
         let count = try r.varint()
         guard count <= UInt64(LogFormat.maxEventsPerBlock) else { throw r.corrupt("event count \(count) exceeds limit") }
         let firstSeq = try r.varint()
@@ -110,8 +112,15 @@ package struct BlockDecoder {
         guard streamCount <= UInt64(r.remaining) else { throw r.corrupt("stream count \(streamCount) runs past end of block") }
         var previousKey: UInt64?
         for _ in 0..<Int(streamCount) {
-            let key = try r.varint()
+            var key = try r.varint()
             let length = try r.varint()
+            if deltaKeys, let previousKey {
+                // Version 3 stores each key as its difference from the previous one.
+                guard key > 0 else { throw r.corrupt("stream keys out of order (\(previousKey) twice)") }
+                let (sum, overflow) = previousKey.addingReportingOverflow(key)
+                guard !overflow else { throw r.corrupt("stream key past 2^64 after \(previousKey)") }
+                key = sum
+            }
             guard length <= UInt64(r.remaining) else { throw r.corrupt("stream \(key) of \(length) bytes runs past end of block") }
             if let previousKey, key <= previousKey { throw r.corrupt("stream keys out of order (\(key) after \(previousKey))") }
             previousKey = key

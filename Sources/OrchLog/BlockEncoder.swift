@@ -251,8 +251,8 @@ struct BlockEncoder {
     }
 
     /// Encodes the block (version 3, see docs/log-format.md): version, count, first seq, base
-    /// timestamp, string table, then the streams in ascending key order (key, length, then
-    /// the values' width in bytes and their byte planes).
+    /// timestamp, string table, then the streams in ascending key order (the key's difference
+    /// from the previous stream's, length, then the values' width in bytes and their byte planes).
     mutating func assemble(into raw: inout ByteBuffer) {
         raw.count = 0
         raw.reserve(strings.count + 64)
@@ -295,7 +295,9 @@ struct BlockEncoder {
             column[i] = zigzag(Int64(bitPattern: ts &- previous))
             previous = ts
         }
-        let tsWidth = Self.putPlanes(LogFormat.timestampStreamKey, column, count: n, into: &raw)
+        // Keys are written as the difference from the previous stream's key (version 3).
+        let tsWidth = Self.putPlanes(LogFormat.timestampStreamKey &- LogFormat.typeStreamKey, column, count: n, into: &raw)
+        var lastKey = LogFormat.timestampStreamKey
 
         // Counting sort of event indices by type.
         var start = 0
@@ -329,7 +331,9 @@ struct BlockEncoder {
                         column[j] = base.load(fromByteOffset: Int(indices[j]) &* stride &+ slot, as: UInt64.self)
                     }
                 }
-                fieldsWidth &+= Self.putPlanes(LogFormat.fieldStreamKey(type: t, field: f), column, count: m, into: &raw)
+                let key = LogFormat.fieldStreamKey(type: t, field: f)
+                fieldsWidth &+= Self.putPlanes(key &- lastKey, column, count: m, into: &raw)
+                lastKey = key
             }
             // Learn this type's size for the next block's estimate: type code, timestamp and
             // fields at this block's widths, plus a byte of stream overhead.
@@ -337,17 +341,18 @@ struct BlockEncoder {
         }
     }
 
-    /// Writes stream `key` of the `count` values at `values`: key, length, the width W in
+    /// Writes a stream of the `count` values at `values`: its key's difference from the
+    /// previous stream's key (`keyDelta`; the type stream's is its key, 0), length, the width W in
     /// bytes of the largest value (1…8), then W planes of `count` bytes, plane j holding byte
     /// j of every value (least significant first). Returns W.
     @inline(__always)
-    private static func putPlanes(_ key: Int, _ values: UnsafeMutablePointer<UInt64>, count: Int, into raw: inout ByteBuffer) -> Int {
+    private static func putPlanes(_ keyDelta: Int, _ values: UnsafeMutablePointer<UInt64>, count: Int, into raw: inout ByteBuffer) -> Int {
         var all: UInt64 = 0
         for i in 0..<count { all |= values[i] }
         let width = max(1, (71 &- all.leadingZeroBitCount) >> 3)
         let length = 1 &+ width &* count
         raw.reserve(length &+ 20)
-        raw.appendVarintUnchecked(UInt64(key))
+        raw.appendVarintUnchecked(UInt64(keyDelta))
         raw.appendVarintUnchecked(UInt64(length))
         raw.append(UInt8(truncatingIfNeeded: width))
         for plane in 0..<width {

@@ -33,7 +33,12 @@ import Testing
         varint(UInt64(strings.count), &block)
         for s in strings { varint(UInt64(s.utf8.count), &block); block += Array(s.utf8) }
         varint(UInt64(streams.count), &block)
-        for (key, body) in streams { varint(key, &block); varint(UInt64(body.count), &block); block += body }
+        var previous: UInt64 = 0
+        for (key, body) in streams {
+            // Version 3 stores each key as its difference from the previous one.
+            varint(version == 3 ? key &- previous : key, &block); varint(UInt64(body.count), &block); block += body
+            previous = key
+        }
         return block
     }
 
@@ -167,8 +172,11 @@ import Testing
         let strings = try r.varint()
         for _ in 0..<strings { try r.skip(Int(try r.varint())) }
         var widths: [UInt64: Int] = [:]
+        var key: UInt64 = 0
         for _ in 0..<(try r.varint()) {
-            let key = try r.varint(), length = Int(try r.varint())
+            // Version 3: each key is its difference from the previous one.
+            key += try r.varint()
+            let length = Int(try r.varint())
             widths[key] = Int(bytes[r.offset])
             #expect(length == 1 + widths[key]! * 300, "stream \(key)")
             try r.skip(length)

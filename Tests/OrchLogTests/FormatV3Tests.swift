@@ -24,7 +24,8 @@ import Testing
             for _ in 0..<(try r.varint()) { try r.skip(Int(try r.varint())) }
             var keys: [UInt64] = []
             for _ in 0..<(try r.varint()) {
-                keys.append(try r.varint())
+                // Each key is stored as its difference from the previous one.
+                keys.append((keys.last ?? 0) + (try r.varint()))
                 try r.skip(Int(try r.varint()))
             }
             return keys
@@ -136,6 +137,15 @@ import Testing
         #expect(columns.skippedUnknown == 1)
         #expect(columns.unknownFieldEvents == 0, "a reserved key belongs to no event")
 
+        // A key difference of 0 (a key twice) is corruption, and so is a key past 2^64: the
+        // differences written as they are (the version 2 builder), read as version 3.
+        for differences: [UInt64] in [[0, 1, 0], [0, 1, UInt64.max]] {
+            var raw = BlockPlanesTests.block(count: 1, streams: [
+                (differences[0], BlockPlanesTests.planes([q])), (differences[1], BlockPlanesTests.planes([0])), (differences[2], [1, 0]),
+            ])
+            raw[0] = 3
+            #expect(throws: OrchLogError.self, "\(differences)") { _ = try Self.decode(raw) }
+        }
         // A known field stream of the wrong length is still corruption in version 3.
         let bad = BlockPlanesTests.block(count: 1, streams: [
             (0, BlockPlanesTests.planes([q])), (1, BlockPlanesTests.planes([0])),
@@ -167,5 +177,17 @@ import Testing
         let highest = EventType.allCases.map { Int($0.rawValue) }.max()!
         #expect(EventSchema.codeLimit == highest + 1)
         #expect(BlockDecoder.streamTableSize == LogFormat.fieldsPerType * (highest + 1))
+    }
+
+    /// The block decoder's fuzz seeds of version 3 are the future log's blocks, byte for byte.
+    @Test func theVersionThreeFuzzSeedsAreTheFutureLogsBlocks() throws {
+        let corpus = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("fuzz/corpus/fuzz-block-decoder").path
+        var seq: UInt64 = 1
+        for (b, name) in zip(FutureLog.blocks, ["v3-future-types-and-fields.bin", "v3-future-max-type-and-field.bin"]) {
+            let seed = try [UInt8](Data(contentsOf: URL(fileURLWithPath: corpus + "/" + name)))
+            #expect(seed == HandBuiltSegment.block(firstSeq: seq, strings: b.strings, rows: b.rows), "\(name)")
+            seq += UInt64(b.rows.count)
+        }
     }
 }

@@ -26,7 +26,8 @@ public struct HandBuiltRow: Sendable {
 /// readers and the built tools.
 public enum HandBuiltSegment {
     /// The inflated bytes of a block of `version` (1 varints, 2 byte planes with keys
-    /// 16 × type + field, 3 byte planes with keys 64 × type + field) holding `rows`, in order.
+    /// 16 × type + field, 3 byte planes with keys 64 × type + field, each stored as the
+    /// difference from the previous stream's key) holding `rows`, in order.
     /// Every type's rows get the same streams: one per field index any of them has.
     public static func block(version: UInt8 = 3, firstSeq: UInt64, strings: [String], rows: [HandBuiltRow]) -> [UInt8] {
         var out: [UInt8] = [version]
@@ -58,9 +59,12 @@ public enum HandBuiltSegment {
             }
         }
         varint(UInt64(streams.count), &out)
+        var previous = 0
         for (key, values) in streams {
             let body = version == 1 ? values.reduce(into: []) { varint($1, &$0) } : planes(values)
-            varint(UInt64(key), &out)
+            // Version 3: the key's difference from the previous stream's.
+            varint(UInt64(version == 3 ? key - previous : key), &out)
+            previous = key
             varint(UInt64(body.count), &out)
             out += body
         }
