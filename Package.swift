@@ -69,7 +69,7 @@ let package = Package(
         .executableTarget(name: "orchlog-example", dependencies: ["OrchLog"], path: "Examples"),
 
         // Tests (Swift Testing).
-        .target(name: "OrchTestSupport", dependencies: ["OrchLog"], path: "Tests/OrchTestSupport"),
+        .target(name: "OrchTestSupport", dependencies: ["OrchLog", "COrchZlib"], path: "Tests/OrchTestSupport"),
         .testTarget(name: "OrchLogTests", dependencies: ["OrchLog", "OrchTestSupport", "COrchZlib"]),
         .testTarget(name: "OrchMetricsTests", dependencies: ["OrchMetrics"]),
         .testTarget(name: "OrchCollectorTests", dependencies: ["OrchCollector", "OrchLog", "OrchMetrics", "OrchTestSupport"]),

@@ -196,10 +196,8 @@ struct EventFilter {
         }
     }
 
-    /// `unknown(N)`: how `tail` shows an enumeration code this version does not know.
-    private static func isUnknownCode(_ value: String) -> Bool {
-        value.hasPrefix("unknown(") && value.hasSuffix(")") && UInt64(value.dropFirst(8).dropLast()) != nil
-    }
+    /// `unknown`: how `tail` shows an enumeration code this version does not know.
+    private static func isUnknownCode(_ value: String) -> Bool { value == EventRecord.unknownValue }
 
     private static func wholeNumber(_ value: String, _ w: String) throws -> UInt64 {
         guard let n = UInt64(value) else {

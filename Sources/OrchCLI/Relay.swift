@@ -112,7 +112,7 @@ final class Relay {
         parser = NDJSONEventParser(now: Ingester.wallClockNs)
         parser.lenient = config.lenient
         highWater = config.options.bufferCapacity * 3 / 4
-        var slots = [Int](repeating: 0, count: 256)
+        var slots = [Int](repeating: 0, count: EventSchema.codeLimit)
         for type in EventType.allCases { slots[Int(type.rawValue)] = EventSchema.of(type).labelCount }
         labelSlots = slots
     }

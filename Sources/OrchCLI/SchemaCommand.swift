@@ -2,10 +2,11 @@ import OrchLog
 
 /// `orchlog schema`: prints the event schema — every type, its code and fields (kind, unit,
 /// enumeration values, required or optional) — as a text table, Markdown or JSON. The
-/// Python client's checks and the NDJSON docs are compared with this output by tests.
+/// Python client's checks, the NDJSON docs and docs/log-format.md's type table are compared
+/// with this output by tests.
 enum SchemaCommand {
     static let help = """
-    Usage: orchlog schema [--markdown | -o json]
+    Usage: orchlog schema [--markdown | --log-format | -o json]
 
     Prints the event types orchlog stores, each with its type code and fields: the NDJSON
     field name, its kind (label, enum, flag, number, duration), unit, enumeration values and
@@ -13,20 +14,24 @@ enum SchemaCommand {
     against (docs/ndjson.md).
 
     Options:
-      --markdown            a Markdown table per event type
+      --markdown            a Markdown table per event type (docs/ndjson.md)
+      --log-format          one Markdown table of the type codes and the fields in stream
+                            order, as the log stores them (docs/log-format.md)
       -o, --output FORMAT   text (default) or json (one object: ndjson_version, types)
       -h, --help            this help
     """
 
     static func run(_ argv: [String]) throws -> Int32 {
-        let args = try Arguments(argv, switches: ["--markdown"], options: ["-o", "--output"])
+        let args = try Arguments(argv, switches: ["--markdown", "--log-format"], options: ["-o", "--output"])
         if args.has("--help", "-h") { Output.out(help); return 0 }
         guard args.positional.isEmpty else { throw CLIError.usage("schema: unexpected argument \(args.positional[0])") }
         let format = args.value("-o", "--output") ?? "text"
         guard format == "text" || format == "json" else { throw CLIError.usage("schema: -o \(format): expected text or json") }
-        if args.has("--markdown") {
-            guard args.value("-o", "--output") == nil else { throw CLIError.usage("schema: --markdown and -o go alone") }
-            Output.out(markdown(), terminator: "")
+        if args.has("--markdown") || args.has("--log-format") {
+            guard args.value("-o", "--output") == nil, !(args.has("--markdown") && args.has("--log-format")) else {
+                throw CLIError.usage("schema: --markdown, --log-format and -o go alone")
+            }
+            Output.out(args.has("--markdown") ? markdown() : logFormat(), terminator: "")
         } else if format == "json" {
             Output.out(json())
         } else {
@@ -99,6 +104,24 @@ enum SchemaCommand {
                 out += "| `\(field.name)` | \(kind) | \(field.required ? "yes" : "no") | \(field.doc) |\n"
             }
             out += "\n"
+        }
+        return out
+    }
+
+    /// docs/log-format.md's "Event types" table (a test keeps the doc equal to it): per type
+    /// its code and its fields in stream order (field i is stream 64 × code + i), each with
+    /// its kind — enumerations with their names in code order (the first is code 0).
+    static func logFormat() -> String {
+        var out = "| code | type | fields in stream order: name (kind) |\n|---|---|---|\n"
+        for schema in schemas {
+            let fields = schema.fields.map { field -> String in
+                switch field.kind {
+                case .enumeration(let names): return "\(field.name) (enum: \(names.joined(separator: ", ")))"
+                case .nanoseconds: return "\(field.name) (duration, ns)"
+                default: return "\(field.name) (\(kindName(field.kind)))"
+                }
+            }
+            out += "| \(schema.type.rawValue) | `\(schema.name)` | \(fields.joined(separator: ", ")) |\n"
         }
         return out
     }

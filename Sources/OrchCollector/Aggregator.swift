@@ -123,6 +123,7 @@ final class Aggregator {
             }
         }
         registry.add(s.own.ingested, Double(columns.knownCount))
+        s.own.countUnknown(columns, in: registry)
     }
 
     /// Records problems the reader of `instance` reported.

@@ -32,7 +32,7 @@ public struct MetricCatalog {
     let genAITokens, genAIDuration: MetricFamilyID
     let eventsDropped: MetricFamilyID
     // The collector's own.
-    let buildInfo, eventsIngested, decodeErrors, eventsLost, lag, lastEvent, series, seriesDropped, scrapeDuration: MetricFamilyID
+    let buildInfo, eventsIngested, decodeErrors, unknownEvents, eventsLost, lag, lastEvent, series, seriesDropped, scrapeDuration: MetricFamilyID
     let checkpointWrites, checkpointErrors, lastCheckpoint, sources: MetricFamilyID
     let processCPU, processResident, processVirtual, processFDs, processMaxFDs, processStart: MetricFamilyID
 
@@ -209,6 +209,7 @@ public struct MetricCatalog {
         eventsLost = try c("orchlog_collector_events_lost_total", "Events deleted (retention) before the collector read them.", own)
         lag = try g("orchlog_collector_lag_seconds", "How far behind the newest event the collector is: 0 when caught up, else the age of the last event it ingested.", own)
         lastEvent = try g("orchlog_collector_last_event_timestamp_seconds", "Timestamp of the last event ingested from the source.", own)
+        unknownEvents = try c("orchlog_collector_unknown_events_total", "Events a newer writer wrote that this collector does not fully know, by reason: type (an event type it does not know: skipped), field (an event of a known type carrying a field it does not know: aggregated without the field).", own + ["reason"])
         series = try g("orchlog_collector_series", "Series held by the collector.", [])
         seriesDropped = try c("orchlog_collector_series_dropped_total", "New series folded into the overflow series by the cardinality guard.", ["metric"])
         scrapeDuration = try g("orchlog_collector_scrape_duration_seconds", "Time the previous /metrics rendering took.", [])

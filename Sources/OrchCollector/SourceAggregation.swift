@@ -53,6 +53,15 @@ final class SourceAggregation {
 
     struct OwnHandles {
         let ingested, decodeErrors, lost, lag, lastEvent: SeriesHandle
+        /// `orchlog_collector_unknown_events_total` with reason `type` and `field`.
+        let unknownTypes, unknownFields: SeriesHandle
+
+        /// Counts the block's events of types the reader does not know (skipped) and events of
+        /// known types carrying fields it does not know (aggregated without them).
+        func countUnknown(_ columns: BlockColumns, in registry: MetricRegistry) {
+            if columns.skippedUnknown > 0 { registry.add(unknownTypes, Double(columns.skippedUnknown)) }
+            if columns.unknownFieldEvents > 0 { registry.add(unknownFields, Double(columns.unknownFieldEvents)) }
+        }
     }
 
     init(name: String, salt: UInt64, aggregator: Aggregator) throws {
@@ -217,10 +226,11 @@ final class SourceAggregation {
     private static func makeOwn(_ name: String, instance: String, _ a: Aggregator) throws -> OwnHandles {
         let r = a.registry, c = a.catalog
         let values = c.perInstance ? [name, instance] : [name]
-        func h(_ f: MetricFamilyID) throws -> SeriesHandle {
-            do { return try r.series(f, labelValues: values) } catch { throw CollectorError(.invalidArgument, "\(error)") }
+        func h(_ f: MetricFamilyID, _ more: String...) throws -> SeriesHandle {
+            do { return try r.series(f, labelValues: values + more) } catch { throw CollectorError(.invalidArgument, "\(error)") }
         }
         return OwnHandles(ingested: try h(c.eventsIngested), decodeErrors: try h(c.decodeErrors), lost: try h(c.eventsLost),
-                          lag: try h(c.lag), lastEvent: try h(c.lastEvent))
+                          lag: try h(c.lag), lastEvent: try h(c.lastEvent),
+                          unknownTypes: try h(c.unknownEvents, "type"), unknownFields: try h(c.unknownEvents, "field"))
     }
 }

@@ -18,23 +18,29 @@ package struct BlockColumns {
     package internal(set) var rowCount = 0
 
     /// Per row (the first `rowCount`): its type code, 0 for a type this reader does not know.
-    var rowTypes: [UInt8] = []
+    var rowTypes: [UInt16] = []
     /// Per row (the first `rowCount`): nanoseconds since the Unix epoch.
     var timestamps: [UInt64] = []
     /// Row numbers grouped by type code, ascending within a type: type `t` owns
     /// `byType[typeStart[t] ..< typeStart[t + 1]]`. Code 0 holds the unknown rows.
     var byType: [Int32] = []
-    var typeStart = [Int](repeating: 0, count: 17)
+    var typeStart = [Int](repeating: 0, count: EventSchema.codeLimit + 1)
     /// Field values: column `c` of type `t` is `values[columnStart[t * maxColumns + c] ...]`,
     /// one value per row of that type (0 when the block has no stream for the field); -1 for a
     /// slot the type's schema does not have.
     var values: [UInt64] = []
-    var columnStart = [Int](repeating: 0, count: 16 * BlockColumns.maxColumns)
+    var columnStart = [Int](repeating: 0, count: EventSchema.codeLimit * BlockColumns.maxColumns)
 
     package init() {}
 
-    /// Events of types this reader does not know, skipped.
+    /// Events of types this reader does not know, skipped (a newer writer's types).
     package var skippedUnknown: Int { typeStart[1] - typeStart[0] }
+    /// Events of known types that carry a field this reader does not know (a newer writer
+    /// appended it to the type): read without it. Each event counts once, however many such
+    /// fields it has.
+    package internal(set) var unknownFieldEvents = 0
+    /// Field streams of known types that this reader does not know, skipped.
+    package internal(set) var unknownFieldStreams = 0
 
     /// Events of known types.
     package var knownCount: Int { rowCount - skippedUnknown }
@@ -44,6 +50,8 @@ package struct BlockColumns {
     /// columns `columnStart` points at) mean anything.
     mutating func clear() {
         rowCount = 0
+        unknownFieldEvents = 0
+        unknownFieldStreams = 0
         stringTable.removeAll()
         for i in typeStart.indices { typeStart[i] = 0 }
     }
@@ -99,7 +107,7 @@ package struct BlockColumns {
 /// Unsafe, read-only pointers into a `BlockColumns`, valid inside `BlockColumns.withView`.
 package struct BlockColumnsView {
     /// Per row: its type code, 0 for a type this reader does not know.
-    package let rowTypes: UnsafeBufferPointer<UInt8>
+    package let rowTypes: UnsafeBufferPointer<UInt16>
     /// Per row: nanoseconds since the Unix epoch.
     package let timestamps: UnsafeBufferPointer<UInt64>
     @usableFromInline let byType: UnsafeBufferPointer<Int32>

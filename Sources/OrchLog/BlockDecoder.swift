@@ -1,23 +1,37 @@
 import COrchSys
 /// Decodes one inflated block (see docs/log-format.md): string table, then columnar streams,
-/// into `BlockColumns` (column by column: tight loops over one stream each). Version 2 streams
-/// are byte planes, widened value by value; version 1 streams (varints, logs written before
-/// 2026-11-26) are still read.
+/// into `BlockColumns` (column by column: tight loops over one stream each). Version 3 and 2
+/// streams are byte planes, widened value by value (version 2 keys its field streams
+/// 16 × type + field, version 3 64 × type + field); version 1 streams (varints, logs written
+/// before 2026-11-26) are still read.
 /// Every length, index and count is checked against the block's bounds and `LogFormat`
 /// limits; anything out of range is `.corrupt`, never a crash. Events of unknown types and
-/// fields a newer writer appended (streams this reader does not know) are skipped.
+/// fields a newer writer appended (streams this reader does not know) are skipped, and
+/// counted (`BlockColumns.skippedUnknown`, `unknownFieldEvents`); so are a version 3 block's
+/// reserved streams (keys 2…63), uncounted.
 package struct BlockDecoder {
     /// The last block, decoded (empty after a block that failed to decode).
     package private(set) var columns = BlockColumns()
-    /// Cursor (position, end) per known stream key; (0, 0) when absent.
-    private var cursors = [(Int, Int)](repeating: (0, 0), count: BlockEncoder.streamLimit)
-    private var present = [Bool](repeating: false, count: BlockEncoder.streamLimit)
+    /// Streams of the types this reader knows, by version 3 key (64 × type + field; 0 and 1
+    /// the type and timestamp streams): `fieldsPerType` per type code below the schema's
+    /// highest, whatever a block's type codes reach.
+    package static let streamTableSize = LogFormat.fieldsPerType * EventSchema.codeLimit
+    /// Cursor (position, end) per stream (version 3 key); (0, 0) when absent.
+    private var cursors = [(Int, Int)](repeating: (0, 0), count: streamTableSize)
+    private var present = [Bool](repeating: false, count: streamTableSize)
     private var presentKeys: [Int] = []
+    /// Known types with a field stream this reader does not know, in the last block.
+    private var unknownFieldTypes: [Int] = []
+    /// Per-block scratch, kept to be reused: events per type code, next row per type code.
+    private var perTypeScratch = [Int](repeating: 0, count: EventSchema.codeLimit)
+    private var nextScratch = [Int](repeating: 0, count: EventSchema.codeLimit)
 
-    /// Per type code (0…15): whether this reader knows it (EventType and schema).
-    private static let known: [Bool] = (0..<16).map { EventType(rawValue: UInt8($0)) != nil }
-    /// Per one-byte type code: the code if this reader knows it, else 0.
-    private static let typeCodeOf: [UInt8] = (0..<256).map { $0 < 16 && known[$0] ? UInt8($0) : 0 }
+    /// Per type code below `codeLimit`: whether this reader knows it (EventType and schema).
+    private static let known: [Bool] = (0..<EventSchema.codeLimit).map { EventType(rawValue: UInt16($0)) != nil }
+    /// Per type code below 256 or `codeLimit`: the code if this reader knows it, else 0.
+    private static let typeCodeOf: [UInt16] = (0..<max(256, EventSchema.codeLimit)).map {
+        $0 < EventSchema.codeLimit && known[$0] ? UInt16($0) : 0
+    }
 
     package init() {}
 
@@ -61,12 +75,17 @@ package struct BlockDecoder {
             cursors[key] = (0, 0)
         }
         presentKeys.removeAll(keepingCapacity: true)
+        unknownFieldTypes.removeAll(keepingCapacity: true)
         var r = ByteReader(block, context: context)
         let version = try r.byte()
-        guard version == LogFormat.blockVersion || version == LogFormat.blockVersionVarints else {
+        guard version >= LogFormat.blockVersionVarints && version <= LogFormat.blockVersion else {
             throw r.corrupt("block version \(version) is not supported")
         }
-        let planes = version == LogFormat.blockVersion
+        let planes = version != LogFormat.blockVersionVarints
+        // Field stream keys: 64 × type + field (version 3), 16 × type + field (1 and 2).
+        let keyShift: UInt64 = version == LogFormat.blockVersion ? 6 : 4
+        // Version 3 writes each stream key as its difference from the previous stream's.
+        let deltaKeys = version == LogFormat.blockVersion
         let count = try r.varint()
         guard count <= UInt64(LogFormat.maxEventsPerBlock) else { throw r.corrupt("event count \(count) exceeds limit") }
         let firstSeq = try r.varint()
@@ -93,13 +112,35 @@ package struct BlockDecoder {
         guard streamCount <= UInt64(r.remaining) else { throw r.corrupt("stream count \(streamCount) runs past end of block") }
         var previousKey: UInt64?
         for _ in 0..<Int(streamCount) {
-            let key = try r.varint()
+            var key = try r.varint()
             let length = try r.varint()
+            if deltaKeys, let previousKey {
+                // Version 3 stores each key as its difference from the previous one.
+                guard key > 0 else { throw r.corrupt("stream keys out of order (\(previousKey) twice)") }
+                let (sum, overflow) = previousKey.addingReportingOverflow(key)
+                guard !overflow else { throw r.corrupt("stream key past 2^64 after \(previousKey)") }
+                key = sum
+            }
             guard length <= UInt64(r.remaining) else { throw r.corrupt("stream \(key) of \(length) bytes runs past end of block") }
             if let previousKey, key <= previousKey { throw r.corrupt("stream keys out of order (\(key) after \(previousKey))") }
             previousKey = key
-            if key < UInt64(BlockEncoder.streamLimit) {
-                let k = Int(key)
+            // The stream's version 3 key, if this reader reads it: the type and timestamp
+            // streams, and the known fields of known types. Reserved keys (version 3: 2…63;
+            // before: 2…15, type 0) and streams of unknown types are skipped unread.
+            let type = key >> keyShift, field = Int(key & (1 << keyShift &- 1))
+            var k = -1
+            if key <= UInt64(LogFormat.timestampStreamKey) {
+                k = Int(key)
+            } else if type < UInt64(EventSchema.codeLimit), Self.known[Int(type)] {
+                if field < Int(EventSchema.layout[Int(type) &* EventSchema.layoutStride]) {
+                    k = LogFormat.fieldStreamKey(type: Int(type), field: field)
+                } else {
+                    // A field a newer writer appended to a type this reader knows.
+                    columns.unknownFieldStreams &+= 1
+                    if !unknownFieldTypes.contains(Int(type)) { unknownFieldTypes.append(Int(type)) }
+                }
+            }
+            if k >= 0 {
                 present[k] = true
                 presentKeys.append(k)
                 cursors[k] = (r.offset, r.offset + Int(length))
@@ -107,7 +148,7 @@ package struct BlockDecoder {
             try r.skip(Int(length))
         }
         guard r.remaining == 0 else { throw r.corrupt("\(r.remaining) trailing bytes after the streams") }
-        guard count == 0 || (present[BlockEncoder.typeStream] && present[BlockEncoder.timestampStream]) else {
+        guard count == 0 || (present[LogFormat.typeStreamKey] && present[LogFormat.timestampStreamKey]) else {
             throw r.corrupt("block of \(count) events lacks its type or timestamp stream")
         }
 
@@ -118,10 +159,18 @@ package struct BlockDecoder {
         if columns.timestamps.count < n { columns.timestamps += repeatElement(0, count: n - columns.timestamps.count) }
         if columns.byType.count < n { columns.byType += repeatElement(0, count: n - columns.byType.count) }
 
-        // Rows: type and timestamp of each, counted per type.
-        var perType = (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
-        try withUnsafeMutableBytes(of: &perType) { perTypeBytes in
-            let perType = perTypeBytes.bindMemory(to: Int.self)
+        // Rows: type and timestamp of each, counted per type (in scratch arrays taken out of
+        // `self` for the block, so that no block allocates them).
+        var perTypeArray = perTypeScratch, nextArray = nextScratch
+        perTypeScratch = []
+        nextScratch = []
+        defer {
+            perTypeScratch = perTypeArray
+            nextScratch = nextArray
+        }
+        let codeLimit = EventSchema.codeLimit
+        try perTypeArray.withUnsafeMutableBufferPointer { perType in
+            perType.update(repeating: 0)
             try columns.rowTypes.withUnsafeMutableBufferPointer { rowTypes in
                 try columns.timestamps.withUnsafeMutableBufferPointer { timestamps in
                     try Self.known.withUnsafeBufferPointer { known in
@@ -130,9 +179,9 @@ package struct BlockDecoder {
                             // Type codes and timestamp deltas as planes, widened in place. A
                             // type from a newer writer reads as code 0, skipped (it still took a
                             // sequence number).
-                            let typeStream = cursors[BlockEncoder.typeStream]
+                            let typeStream = cursors[LogFormat.typeStreamKey]
                             if typeStream.1 &- typeStream.0 == 1 &+ n, block[typeStream.0] == 1 {
-                                // One byte per code (every writer so far): read in place.
+                                // One byte per code (codes below 256): read in place.
                                 Self.typeCodeOf.withUnsafeBufferPointer { codeOf in
                                     for row in 0..<n {
                                         let t = codeOf[Int(block[typeStream.0 &+ 1 &+ row])]
@@ -143,18 +192,18 @@ package struct BlockDecoder {
                             } else {
                                 let typeCodes = timestamps.baseAddress!
                                 try Self.widenPlanes(block, typeStream, count: n, into: typeCodes,
-                                                     key: BlockEncoder.typeStream, context: context)
+                                                     key: LogFormat.typeStreamKey, context: context)
                                 Self.typeCodeOf.withUnsafeBufferPointer { codeOf in
                                     for row in 0..<n {
                                         let code = typeCodes[row]
-                                        let t = code < 256 ? codeOf[Int(code)] : 0
+                                        let t = code < UInt64(codeOf.count) ? codeOf[Int(code)] : 0
                                         rowTypes[row] = t
                                         perType[Int(t)] &+= 1
                                     }
                                 }
                             }
-                            try Self.widenPlanes(block, cursors[BlockEncoder.timestampStream], count: n, into: timestamps.baseAddress!,
-                                                 key: BlockEncoder.timestampStream, context: context)
+                            try Self.widenPlanes(block, cursors[LogFormat.timestampStreamKey], count: n, into: timestamps.baseAddress!,
+                                                 key: LogFormat.timestampStreamKey, context: context)
                             var ts = baseTs
                             for row in 0..<n {
                                 ts = ts &+ UInt64(bitPattern: unzigzag(timestamps[row]))
@@ -162,15 +211,15 @@ package struct BlockDecoder {
                             }
                             return
                         }
-                        var types = StreamReader(block, cursors[BlockEncoder.typeStream], key: BlockEncoder.typeStream, context: context)
-                        var deltas = StreamReader(block, cursors[BlockEncoder.timestampStream], key: BlockEncoder.timestampStream, context: context)
+                        var types = StreamReader(block, cursors[LogFormat.typeStreamKey], key: LogFormat.typeStreamKey, context: context)
+                        var deltas = StreamReader(block, cursors[LogFormat.timestampStreamKey], key: LogFormat.timestampStreamKey, context: context)
                         var ts = baseTs
                         for row in 0..<n {
                             let typeCode = try types.next()
                             ts = ts &+ UInt64(bitPattern: unzigzag(try deltas.next()))
                             // A type from a newer writer: code 0, skipped (it still took a sequence number).
-                            let t = typeCode <= 15 && known[Int(typeCode)] ? Int(typeCode) : 0
-                            rowTypes[row] = UInt8(t)
+                            let t = typeCode < UInt64(codeLimit) && known[Int(typeCode)] ? Int(typeCode) : 0
+                            rowTypes[row] = UInt16(t)
                             timestamps[row] = ts
                             perType[t] &+= 1
                         }
@@ -181,18 +230,17 @@ package struct BlockDecoder {
                 }
             }
             // Rows grouped by type (a counting sort), and each known type's columns laid out.
-            var next = [Int](repeating: 0, count: 16)
             var total = 0
             var width = 0
-            for t in 0..<16 {
+            for t in 0..<codeLimit {
                 columns.typeStart[t] = total
-                next[t] = total
+                nextArray[t] = total
                 total += perType[t]
                 for c in 0..<BlockColumns.maxColumns {
                     columns.columnStart[t * BlockColumns.maxColumns + c] = -1
                 }
                 if t > 0, Self.known[t] {
-                    let schema = EventSchema.of(EventType(rawValue: UInt8(t))!)
+                    let schema = EventSchema.of(EventType(rawValue: UInt16(t))!)
                     for slot in 0..<schema.labelCount {
                         columns.columnStart[t * BlockColumns.maxColumns + slot] = width
                         width += perType[t]
@@ -203,12 +251,13 @@ package struct BlockDecoder {
                     }
                 }
             }
-            columns.typeStart[16] = total
+            columns.typeStart[codeLimit] = total
+            for t in unknownFieldTypes { columns.unknownFieldEvents &+= perType[t] }
             // Only grows: each column is written whole by its stream, or zeroed below.
             if columns.values.count < width { columns.values += repeatElement(0, count: width - columns.values.count) }
             columns.rowTypes.withUnsafeBufferPointer { rowTypes in
                 columns.byType.withUnsafeMutableBufferPointer { byType in
-                    next.withUnsafeMutableBufferPointer { next in
+                    nextArray.withUnsafeMutableBufferPointer { next in
                         for row in 0..<n {
                             let t = Int(rowTypes[row])
                             byType[next[t]] = Int32(truncatingIfNeeded: row)
@@ -223,8 +272,8 @@ package struct BlockDecoder {
         // Field streams, column by column.
         try columns.values.withUnsafeMutableBufferPointer { values in
             try EventSchema.layout.withUnsafeBufferPointer { layout in
-                for key in presentKeys where key >= 16 {
-                    let typeCode = key >> 4, field = key & 15
+                for key in presentKeys where key >= LogFormat.fieldsPerType {
+                    let typeCode = key / LogFormat.fieldsPerType, field = key % LogFormat.fieldsPerType
                     let row = typeCode &* EventSchema.layoutStride
                     // Streams of unknown types, or fields a newer writer appended: ignored.
                     guard field < Int(layout[row]) else { continue }
@@ -262,11 +311,11 @@ package struct BlockDecoder {
                     }
                 }
                 // Fields the block has no stream for (an older writer, no events of the type): 0.
-                for typeCode in 1..<16 where Self.known[typeCode] {
+                for typeCode in 1..<codeLimit where Self.known[typeCode] {
                     let rows = columns.typeStart[typeCode + 1] - columns.typeStart[typeCode]
                     guard rows > 0 else { continue }
                     let row = typeCode &* EventSchema.layoutStride
-                    for field in 0..<Int(layout[row]) where !present[typeCode << 4 | field] {
+                    for field in 0..<Int(layout[row]) where !present[LogFormat.fieldStreamKey(type: typeCode, field: field)] {
                         let code = layout[row &+ 1 &+ field]
                         let c = code < 0 ? Int(-(code + 1)) : RawEvent.labelSlots + Int(code)
                         let start = columns.columnStart[typeCode * BlockColumns.maxColumns + c]

@@ -1,4 +1,4 @@
-/// Builds one block (version 2) in columnar form: the block's string table (each label value
+/// Builds one block (version 3) in columnar form: the block's string table (each label value
 /// interned once per block), then one stream per column — event types, timestamp deltas, and
 /// each (type, field) — so that the compressor sees similar values side by side. Each stream
 /// holds its values at the width of its largest, as byte planes (docs/log-format.md): 6%
@@ -12,29 +12,22 @@
 /// from the bytes per event each type took in earlier blocks, and bounded from above by the
 /// widest encoding an event can have.
 struct BlockEncoder {
-    /// Stream key of the event-type column.
-    static let typeStream = 0
-    /// Stream key of the timestamp-delta column.
-    static let timestampStream = 1
-    /// Stream key of field `field` of event type `type` (fields < 16).
-    @inline(__always)
-    static func fieldStream(type: Int, field: Int) -> Int { type &* 16 &+ field }
-    /// Streams this writer can produce (types ≤ 15).
-    static let streamLimit = 256
-    /// Type codes this writer can produce.
-    static let typeLimit = 16
+    /// Type codes this writer can produce: the schema's (below `EventSchema.codeLimit`).
+    static let typeLimit = EventSchema.codeLimit
+    /// Entries per type in `plan`: a field count, then one per field.
+    static let planStride = EventSchema.layoutStride
 
     /// The events of the block, in order (copied: the emit buffer they came from is reused),
     /// and their type codes (an enum's in-memory tag is not its raw value).
     private var events: UnsafeMutablePointer<RawEvent>
-    private var types: UnsafeMutablePointer<UInt8>
+    private var types: UnsafeMutablePointer<UInt16>
     private var eventCapacity: Int
     private(set) var count = 0
     /// Events per type in this block, and the types present (in order of first appearance).
     private let typeCounts: UnsafeMutablePointer<Int>
     private var typesUsed: [Int] = []
     /// Per type: field count, then per field the byte offset of its slot in `RawEvent`,
-    /// negated minus one for label slots (`plan[t * 16]` = n, `plan[t * 16 + 1 + f]`).
+    /// negated minus one for label slots (`plan[t * planStride]` = n, `plan[t * planStride + 1 + f]`).
     private let plan: UnsafeMutablePointer<Int>
     /// Per type: label slots used (they are always slots 0..<n).
     private let labelSlots: UnsafeMutablePointer<Int>
@@ -72,8 +65,8 @@ struct BlockEncoder {
         typeCounts.initialize(repeating: 0, count: Self.typeLimit)
         next = .allocate(capacity: Self.typeLimit)
         next.initialize(repeating: 0, count: Self.typeLimit)
-        plan = .allocate(capacity: Self.typeLimit * 16)
-        plan.initialize(repeating: 0, count: Self.typeLimit * 16)
+        plan = .allocate(capacity: Self.typeLimit * Self.planStride)
+        plan.initialize(repeating: 0, count: Self.typeLimit * Self.planStride)
         labelSlots = .allocate(capacity: Self.typeLimit)
         labelSlots.initialize(repeating: 0, count: Self.typeLimit)
         typeCost = .allocate(capacity: Self.typeLimit)
@@ -83,15 +76,16 @@ struct BlockEncoder {
         for t in 0..<Self.typeLimit {
             let row = t * EventSchema.layoutStride
             let n = Int(EventSchema.layout[row])
-            plan[t * 16] = n
+            let p = t * Self.planStride
+            plan[p] = n
             var labels = 0
             for f in 0..<n {
                 let code = Int(EventSchema.layout[row + 1 + f])
                 if code < 0 {
-                    plan[t * 16 + 1 + f] = -(labelOffsets[-(code + 1)] + 1)
+                    plan[p + 1 + f] = -(labelOffsets[-(code + 1)] + 1)
                     labels += 1
                 } else {
-                    plan[t * 16 + 1 + f] = numberOffsets[code]
+                    plan[p + 1 + f] = numberOffsets[code]
                 }
             }
             labelSlots[t] = labels
@@ -166,14 +160,15 @@ struct BlockEncoder {
         repeat {
             let e = events + count
             e.initialize(to: src[taken])
-            let t = Int(e.pointee.type.rawValue) & (Self.typeLimit - 1)
-            types[count] = UInt8(truncatingIfNeeded: t)
+            // Every case's raw value is below `typeLimit` (it is made from them).
+            let t = Int(e.pointee.type.rawValue)
+            types[count] = UInt16(truncatingIfNeeded: t)
             count &+= 1
             taken &+= 1
             if typeCounts[t] == 0 { typesUsed.append(t) }
             typeCounts[t] &+= 1
             estimate &+= typeCost[t]
-            bound &+= Self.widest(fields: plan[t &* 16])
+            bound &+= Self.widest(fields: plan[t &* Self.planStride])
             // Labels are replaced by their index in this block's string table.
             switch labelSlots[t] {
             case 4:
@@ -255,9 +250,9 @@ struct BlockEncoder {
         return index
     }
 
-    /// Encodes the block (version 2, see docs/log-format.md): version, count, first seq, base
-    /// timestamp, string table, then the streams in ascending key order (key, length, then
-    /// the values' width in bytes and their byte planes).
+    /// Encodes the block (version 3, see docs/log-format.md): version, count, first seq, base
+    /// timestamp, string table, then the streams in ascending key order (the key's difference
+    /// from the previous stream's, length, then the values' width in bytes and their byte planes).
     mutating func assemble(into raw: inout ByteBuffer) {
         raw.count = 0
         raw.reserve(strings.count + 64)
@@ -273,19 +268,25 @@ struct BlockEncoder {
         }
         typesUsed.sort()
         var streams = 2
-        for t in typesUsed { streams += plan[t * 16] }
+        for t in typesUsed { streams += plan[t * Self.planStride] }
         raw.appendVarint(UInt64(streams))
         let n = count
         let base = UnsafeRawPointer(events)
         let stride = MemoryLayout<RawEvent>.stride
         let tsOffset = MemoryLayout<RawEvent>.offset(of: \RawEvent.timestamp)!
 
-        // Types: one byte each (codes < 16): a single plane.
-        raw.reserve(n &+ 21)
-        raw.appendVarintUnchecked(UInt64(Self.typeStream))
-        raw.appendVarintUnchecked(UInt64(1 &+ n))
-        raw.append(1)
-        raw.append(UnsafeRawBufferPointer(start: types, count: n))
+        // Types: one plane while every code is below 256 (`typesUsed` is sorted), else two.
+        let typeWidth = typesUsed[typesUsed.count &- 1] < 256 ? 1 : 2
+        raw.reserve(typeWidth &* n &+ 21)
+        raw.appendVarintUnchecked(UInt64(LogFormat.typeStreamKey))
+        raw.appendVarintUnchecked(UInt64(1 &+ typeWidth &* n))
+        raw.append(UInt8(truncatingIfNeeded: typeWidth))
+        for plane in 0..<typeWidth {
+            let out = raw.base + raw.count
+            let shift = UInt16(plane &* 8)
+            for i in 0..<n { out[i] = UInt8(truncatingIfNeeded: types[i] >> shift) }
+            raw.count &+= n
+        }
 
         // Timestamps: zigzag deltas.
         var previous = firstTs
@@ -294,7 +295,9 @@ struct BlockEncoder {
             column[i] = zigzag(Int64(bitPattern: ts &- previous))
             previous = ts
         }
-        let tsWidth = Self.putPlanes(Self.timestampStream, column, count: n, into: &raw)
+        // Keys are written as the difference from the previous stream's key (version 3).
+        let tsWidth = Self.putPlanes(LogFormat.timestampStreamKey &- LogFormat.typeStreamKey, column, count: n, into: &raw)
+        var lastKey = LogFormat.timestampStreamKey
 
         // Counting sort of event indices by type.
         var start = 0
@@ -313,10 +316,10 @@ struct BlockEncoder {
         for t in typesUsed {
             let m = typeCounts[t]
             let indices = order + (next[t] &- m)
-            let fields = plan[t * 16]
-            var typeWidth = 0
+            let fields = plan[t * Self.planStride]
+            var fieldsWidth = 0
             for f in 0..<fields {
-                let slot = plan[t * 16 + 1 + f]
+                let slot = plan[t * Self.planStride + 1 + f]
                 if slot < 0 {
                     let offset = -(slot + 1)
                     for j in 0..<m {
@@ -328,25 +331,28 @@ struct BlockEncoder {
                         column[j] = base.load(fromByteOffset: Int(indices[j]) &* stride &+ slot, as: UInt64.self)
                     }
                 }
-                typeWidth &+= Self.putPlanes(Self.fieldStream(type: t, field: f), column, count: m, into: &raw)
+                let key = LogFormat.fieldStreamKey(type: t, field: f)
+                fieldsWidth &+= Self.putPlanes(key &- lastKey, column, count: m, into: &raw)
+                lastKey = key
             }
-            // Learn this type's size for the next block's estimate: type byte, timestamp and
+            // Learn this type's size for the next block's estimate: type code, timestamp and
             // fields at this block's widths, plus a byte of stream overhead.
-            typeCost[t] = 1 &+ tsWidth &+ typeWidth &+ 1
+            typeCost[t] = typeWidth &+ tsWidth &+ fieldsWidth &+ 1
         }
     }
 
-    /// Writes stream `key` of the `count` values at `values`: key, length, the width W in
+    /// Writes a stream of the `count` values at `values`: its key's difference from the
+    /// previous stream's key (`keyDelta`; the type stream's is its key, 0), length, the width W in
     /// bytes of the largest value (1…8), then W planes of `count` bytes, plane j holding byte
     /// j of every value (least significant first). Returns W.
     @inline(__always)
-    private static func putPlanes(_ key: Int, _ values: UnsafeMutablePointer<UInt64>, count: Int, into raw: inout ByteBuffer) -> Int {
+    private static func putPlanes(_ keyDelta: Int, _ values: UnsafeMutablePointer<UInt64>, count: Int, into raw: inout ByteBuffer) -> Int {
         var all: UInt64 = 0
         for i in 0..<count { all |= values[i] }
         let width = max(1, (71 &- all.leadingZeroBitCount) >> 3)
         let length = 1 &+ width &* count
         raw.reserve(length &+ 20)
-        raw.appendVarintUnchecked(UInt64(key))
+        raw.appendVarintUnchecked(UInt64(keyDelta))
         raw.appendVarintUnchecked(UInt64(length))
         raw.append(UInt8(truncatingIfNeeded: width))
         for plane in 0..<width {

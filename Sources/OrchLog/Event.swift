@@ -97,42 +97,49 @@ public enum Event: Sendable, Hashable {
 }
 
 extension Event {
-    /// Rebuilds a typed event from a raw event whose label slots hold writer label ids.
-    /// Unknown enumeration codes map to the first case.
-    package init(raw r: RawEvent) {
-        func e<T: RawRepresentable>(_ v: UInt64, _ fallback: T) -> T where T.RawValue == UInt8 {
-            v <= 255 ? (T(rawValue: UInt8(v)) ?? fallback) : fallback
+    /// Rebuilds a typed event from a raw event whose label slots hold writer label ids; nil
+    /// when an enumeration field holds a code this build does not know (it is never folded
+    /// into a known case).
+    package init?(raw r: RawEvent) {
+        struct Unknown: Error {}
+        func e<T: RawRepresentable>(_ v: UInt64, _: T.Type) throws(Unknown) -> T where T.RawValue == UInt8 {
+            guard v <= 255, let value = T(rawValue: UInt8(v)) else { throw Unknown() }
+            return value
         }
-        switch r.type {
-        case .invocationStarted:
-            self = .invocationStarted(agent: Label(id: r.l0), invocationID: r.n0)
-        case .invocationFinished:
-            self = .invocationFinished(agent: Label(id: r.l0), outcome: e(r.n0, InvocationOutcome.success), durationNs: r.n1, queueWaitNs: r.n2, invocationID: r.n3, queue: Label(id: r.l1))
-        case .queueSample:
-            self = .queueSample(queue: Label(id: r.l0), depth: r.n0, capacity: r.n1)
-        case .queueRejection:
-            self = .queueRejection(queue: Label(id: r.l0), reason: Label(id: r.l1), retryAfterNs: r.n0)
-        case .workerPoolSample:
-            self = .workerPoolSample(pool: Label(id: r.l0), busy: r.n0, size: r.n1)
-        case .stateRead:
-            self = .stateRead(shard: Label(id: r.l0), key: Label(id: r.l1), version: r.n0, source: e(r.n1, ReadSource.cache), latencyNs: r.n2)
-        case .stateWrite:
-            self = .stateWrite(shard: Label(id: r.l0), key: Label(id: r.l1), baseVersion: r.n0, newVersion: r.n1, outcome: e(r.n2, WriteOutcome.committed), latencyNs: r.n3, attempt: r.n4)
-        case .memoryFlush:
-            self = .memoryFlush(shard: Label(id: r.l0), pending: r.n0, latencyNs: r.n1, outcome: e(r.n2, FlushOutcome.success))
-        case .toolCall:
-            self = .toolCall(tool: Label(id: r.l0), outcome: e(r.n0, ToolOutcome.success), latencyNs: r.n1, fallbackUsed: r.n2 != 0)
-        case .breakerTransition:
-            self = .breakerTransition(tool: Label(id: r.l0), from: e(r.n0, BreakerState.closed), to: e(r.n1, BreakerState.closed))
-        case .llmRequest:
-            self = .llmRequest(provider: Label(id: r.l0), model: Label(id: r.l1), key: Label(id: r.l2), outcome: e(r.n0, LLMOutcome.success), inputTokens: r.n1, outputTokens: r.n2, latencyNs: r.n3, rateLimitWaitNs: r.n4)
-        case .rateLimiterSample:
-            self = .rateLimiterSample(limiter: Label(id: r.l0), available: r.n0, capacity: r.n1, waiting: r.n2, inflight: r.n3, concurrencyLimit: r.n4)
-        case .keyRotation:
-            self = .keyRotation(provider: Label(id: r.l0), from: Label(id: r.l1), to: Label(id: r.l2), reason: Label(id: r.l3))
-        case .eventsDropped:
-            self = .eventsDropped(count: r.n0, reason: e(r.n1, DropReason.bufferFull))
-        // extending: new decode arms go above this line
+        do {
+            switch r.type {
+            case .invocationStarted:
+                self = .invocationStarted(agent: Label(id: r.l0), invocationID: r.n0)
+            case .invocationFinished:
+                self = .invocationFinished(agent: Label(id: r.l0), outcome: try e(r.n0, InvocationOutcome.self), durationNs: r.n1, queueWaitNs: r.n2, invocationID: r.n3, queue: Label(id: r.l1))
+            case .queueSample:
+                self = .queueSample(queue: Label(id: r.l0), depth: r.n0, capacity: r.n1)
+            case .queueRejection:
+                self = .queueRejection(queue: Label(id: r.l0), reason: Label(id: r.l1), retryAfterNs: r.n0)
+            case .workerPoolSample:
+                self = .workerPoolSample(pool: Label(id: r.l0), busy: r.n0, size: r.n1)
+            case .stateRead:
+                self = .stateRead(shard: Label(id: r.l0), key: Label(id: r.l1), version: r.n0, source: try e(r.n1, ReadSource.self), latencyNs: r.n2)
+            case .stateWrite:
+                self = .stateWrite(shard: Label(id: r.l0), key: Label(id: r.l1), baseVersion: r.n0, newVersion: r.n1, outcome: try e(r.n2, WriteOutcome.self), latencyNs: r.n3, attempt: r.n4)
+            case .memoryFlush:
+                self = .memoryFlush(shard: Label(id: r.l0), pending: r.n0, latencyNs: r.n1, outcome: try e(r.n2, FlushOutcome.self))
+            case .toolCall:
+                self = .toolCall(tool: Label(id: r.l0), outcome: try e(r.n0, ToolOutcome.self), latencyNs: r.n1, fallbackUsed: r.n2 != 0)
+            case .breakerTransition:
+                self = .breakerTransition(tool: Label(id: r.l0), from: try e(r.n0, BreakerState.self), to: try e(r.n1, BreakerState.self))
+            case .llmRequest:
+                self = .llmRequest(provider: Label(id: r.l0), model: Label(id: r.l1), key: Label(id: r.l2), outcome: try e(r.n0, LLMOutcome.self), inputTokens: r.n1, outputTokens: r.n2, latencyNs: r.n3, rateLimitWaitNs: r.n4)
+            case .rateLimiterSample:
+                self = .rateLimiterSample(limiter: Label(id: r.l0), available: r.n0, capacity: r.n1, waiting: r.n2, inflight: r.n3, concurrencyLimit: r.n4)
+            case .keyRotation:
+                self = .keyRotation(provider: Label(id: r.l0), from: Label(id: r.l1), to: Label(id: r.l2), reason: Label(id: r.l3))
+            case .eventsDropped:
+                self = .eventsDropped(count: r.n0, reason: try e(r.n1, DropReason.self))
+            // extending: new decode arms go above this line
+            }
+        } catch {
+            return nil
         }
     }
 }

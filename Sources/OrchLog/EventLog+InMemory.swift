@@ -22,9 +22,11 @@ extension EventLog {
     public var isInMemory: Bool { memory != nil }
 
     /// The events emitted so far, in order, as emitted (labels as handles of this log, so
-    /// `log.label("crm")` compares equal). Empty for a file-backed log.
+    /// `log.label("crm")` compares equal). Empty for a file-backed log. A record emitted with
+    /// an enumeration code this build does not know (`emit(record:)`) has no `Event`: it is in
+    /// `recordedRecords` only.
     public var recordedEvents: [Event] {
-        recordedRaw.map(Event.init(raw:))
+        recordedRaw.compactMap(Event.init(raw:))
     }
 
     /// The events emitted so far, in order, with sequence numbers (from 1), timestamps and

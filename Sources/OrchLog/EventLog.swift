@@ -84,11 +84,29 @@ public final class EventLog: Sendable {
     /// simulated time.
     @inline(__always)
     public func emit(_ event: Event, at timestamp: UInt64) {
-        append { event.raw(seq: $0, timestamp: timestamp) }
+        append { seq in event.raw(seq: seq, timestamp: timestamp) }
     }
 
-    /// Puts the event `make(seq)` builds into the emit buffer (built straight in its slot),
-    /// or counts a drop. Never blocks on I/O.
+    /// Emits a decoded record (strings are interned on the way: allocates; for tools such as
+    /// `orchlog ingest`, not for hot paths). Written as it is: an enumeration code this build
+    /// does not know stays that code.
+    public func emit(record: EventRecord) {
+        emit(raw: record.raw(intern: label))
+    }
+
+    /// Emits an event already in the writer's layout (its label slots hold this log's label
+    /// ids) at its own timestamp: the relay's path from parsed bytes, no record in between.
+    @inline(__always)
+    package func emit(raw: RawEvent) {
+        append { seq in
+            var r = raw
+            r.seq = seq
+            return r
+        }
+    }
+
+    /// Puts the event `make` builds for the next sequence number into the buffer (or counts
+    /// it dropped), and wakes the flusher when it should run.
     @inline(__always)
     private func append(_ make: (UInt64) -> RawEvent) {
         let wakeFlusher = ring.withLock { s -> Bool in
@@ -117,23 +135,6 @@ public final class EventLog: Sendable {
             return s.count == s.wakeAt
         }
         if wakeFlusher { wake.signal() }
-    }
-
-    /// Emits a decoded record (strings are interned on the way: allocates; for tools such as
-    /// `orchlog ingest`, not for hot paths).
-    public func emit(record: EventRecord) {
-        emit(raw: record.raw(intern: label))
-    }
-
-    /// Emits an event already in the writer's layout (its label slots hold this log's label
-    /// ids) at its own timestamp: the relay's path from parsed bytes, no record in between.
-    @inline(__always)
-    package func emit(raw: RawEvent) {
-        append { seq in
-            var r = raw
-            r.seq = seq
-            return r
-        }
     }
 
     /// Waits until every event emitted before the call is written to the segment file (and,

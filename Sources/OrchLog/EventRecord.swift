@@ -46,7 +46,8 @@ public struct EventRecord: Sendable, Hashable {
     /// The schema of this record's type.
     public var schema: EventSchema { EventSchema.of(type) }
 
-    /// A field's value as text: label strings as is, enumerations by name, flags as
+    /// A field's value as text: label strings as is, enumerations by name (`unknown` for a code
+    /// this build does not know: a newer writer's value, never shown as a known one), flags as
     /// `true`/`false`, numbers in decimal. Nil for a field the type does not have.
     public func text(of fieldName: String) -> String? {
         guard let spec = schema.field(named: fieldName) else { return nil }
@@ -60,12 +61,22 @@ public struct EventRecord: Sendable, Hashable {
             return spec.slot < labels.count ? labels[spec.slot] : ""
         case .enumeration(let names):
             let code = spec.slot < numbers.count ? numbers[spec.slot] : 0
-            return code < UInt64(names.count) ? names[Int(code)] : "unknown(\(code))"
+            return code < UInt64(names.count) ? names[Int(code)] : EventRecord.unknownValue
         case .flag:
             return (spec.slot < numbers.count ? numbers[spec.slot] : 0) != 0 ? "true" : "false"
         case .number, .nanoseconds:
             return String(spec.slot < numbers.count ? numbers[spec.slot] : 0)
         }
+    }
+
+    /// How readers show an enumeration code this build does not know (`tail` text and JSON,
+    /// `text(of:)`); the collector counts such events under this label value too.
+    public static let unknownValue = "unknown"
+
+    /// Whether an enumeration field holds a code this build does not know.
+    public func hasUnknownValue(_ spec: FieldSpec) -> Bool {
+        guard case .enumeration(let names) = spec.kind else { return false }
+        return (spec.slot < numbers.count ? numbers[spec.slot] : 0) >= UInt64(names.count)
     }
 
     /// A numeric field's value, or nil when the type has no such numeric field.
@@ -75,13 +86,15 @@ public struct EventRecord: Sendable, Hashable {
         return spec.slot < numbers.count ? numbers[spec.slot] : 0
     }
 
-    /// Converts back to the typed, emit-side event, interning strings with `intern`.
-    public func event(intern: (String) -> Label) -> Event {
+    /// Converts back to the typed, emit-side event, interning strings with `intern`; nil when
+    /// an enumeration field holds a code this build does not know (`Event`'s enumerations have
+    /// no case for it, and a known case would misstate it). `EventLog.emit(record:)` writes
+    /// such a record as it is.
+    public func event(intern: (String) -> Label) -> Event? {
         Event(raw: raw(intern: intern))
     }
 
-    /// The record in the writer's layout (labels interned with `intern`): what the log stores,
-    /// enumeration codes as they are (an unknown code is kept, not folded).
+    /// The record in the writer's layout, label slots holding the ids `intern` gives.
     package func raw(intern: (String) -> Label) -> RawEvent {
         var raw = RawEvent(type: type, seq: seq, timestamp: timestamp)
         for (i, s) in labels.enumerated() where i < RawEvent.labelSlots { raw.setLabel(i, intern(s).id) }

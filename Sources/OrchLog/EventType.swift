@@ -1,6 +1,7 @@
-/// The kinds of event an orchestrator reports. The raw value is the type byte on disk;
-/// values are never reused. A reader skips a type byte it does not know.
-public enum EventType: UInt8, Sendable, CaseIterable, Hashable {
+/// The kinds of event an orchestrator reports. The raw value is the type code on disk
+/// (1…65535, `LogFormat.maxTypeCode`); values are never reused. A reader skips (and counts) a
+/// type code it does not know.
+public enum EventType: UInt16, Sendable, CaseIterable, Hashable {
     case invocationStarted = 1
     case invocationFinished = 2
     case queueSample = 3
@@ -88,6 +89,7 @@ public struct EventSchema: Sendable {
         }
         precondition(optional.isSubset(of: specs.map(\.0)), "optional names a field the type does not have")
         precondition(labels <= RawEvent.labelSlots && numbers <= RawEvent.numberSlots, "schema too wide")
+        precondition(specs.count <= LogFormat.fieldsPerType, "more fields than a block has streams for a type")
         self.type = type
         self.name = name
         self.summary = summary
@@ -102,16 +104,22 @@ public struct EventSchema: Sendable {
     /// The schema of a type.
     public static func of(_ type: EventType) -> EventSchema { all[Int(type.rawValue)]! }
 
+    /// One more than the highest type code this build knows: the size of every per-type table
+    /// of the codec (the format allows codes up to `LogFormat.maxTypeCode`; tables follow the
+    /// schema, not the format).
+    package static let codeLimit = Int(EventType.allCases.map(\.rawValue).max() ?? 0) + 1
+
     static let all: [EventSchema?] = {
-        var table = [EventSchema?](repeating: nil, count: 256)
+        var table = [EventSchema?](repeating: nil, count: codeLimit)
         for schema in definitions { table[Int(schema.type.rawValue)] = schema }
         return table
     }()
 
-    /// Flat field layout for the codec's hot paths, 16 bytes per type code: `[n, c0, c1, …]`,
-    /// where `c ≥ 0` is a number slot and `c < 0` is label slot `-(c + 1)`; n = 0 for unknown codes.
+    /// Flat field layout for the codec's hot paths, `layoutStride` entries per type code below
+    /// `codeLimit`: `[n, c0, c1, …]`, where `c ≥ 0` is a number slot and `c < 0` is label slot
+    /// `-(c + 1)`; n = 0 for unknown codes.
     static let layout: [Int8] = {
-        var table = [Int8](repeating: 0, count: 256 * layoutStride)
+        var table = [Int8](repeating: 0, count: codeLimit * layoutStride)
         for schema in definitions {
             let row = Int(schema.type.rawValue) * layoutStride
             table[row] = Int8(schema.fields.count)
@@ -125,7 +133,8 @@ public struct EventSchema: Sendable {
         }
         return table
     }()
-    static let layoutStride = 16
+    /// A count, then one entry per field: a type has at most one field per `RawEvent` slot.
+    static let layoutStride = 1 + RawEvent.labelSlots + RawEvent.numberSlots
 
     static let definitions: [EventSchema] = [
         EventSchema(.invocationStarted, "invocation_started", "An agent invocation was taken off the queue and started.", [

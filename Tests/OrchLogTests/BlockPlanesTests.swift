@@ -25,15 +25,20 @@ import Testing
         return out
     }
 
-    /// A version 2 block of `count` events with these strings and (key, stream body) pairs.
+    /// A version 2 (or `version`) block of `count` events with these strings and (key, stream body) pairs.
     static func block(count: Int, firstSeq: UInt64 = 1, baseTs: UInt64 = 1_000, strings: [String] = ["q"],
-                      streams: [(UInt64, [UInt8])]) -> [UInt8] {
-        var block: [UInt8] = [2]
+                      streams: [(UInt64, [UInt8])], version: UInt8 = 2) -> [UInt8] {
+        var block: [UInt8] = [version]
         varint(UInt64(count), &block); varint(firstSeq, &block); varint(baseTs, &block)
         varint(UInt64(strings.count), &block)
         for s in strings { varint(UInt64(s.utf8.count), &block); block += Array(s.utf8) }
         varint(UInt64(streams.count), &block)
-        for (key, body) in streams { varint(key, &block); varint(UInt64(body.count), &block); block += body }
+        var previous: UInt64 = 0
+        for (key, body) in streams {
+            // Version 3 stores each key as its difference from the previous one.
+            varint(version == 3 ? key &- previous : key, &block); varint(UInt64(body.count), &block); block += body
+            previous = key
+        }
         return block
     }
 
@@ -167,13 +172,17 @@ import Testing
         let strings = try r.varint()
         for _ in 0..<strings { try r.skip(Int(try r.varint())) }
         var widths: [UInt64: Int] = [:]
+        var key: UInt64 = 0
         for _ in 0..<(try r.varint()) {
-            let key = try r.varint(), length = Int(try r.varint())
+            // Version 3: each key is its difference from the previous one.
+            key += try r.varint()
+            let length = Int(try r.varint())
             widths[key] = Int(bytes[r.offset])
             #expect(length == 1 + widths[key]! * 300, "stream \(key)")
             try r.skip(length)
         }
-        #expect(widths == [0: 1, 1: 2, Self.queue << 4: 1, Self.queue << 4 | 1: 2, Self.queue << 4 | 2: 1])
+        // Version 3 keys: 64 × type + field.
+        #expect(widths == [0: 1, 1: 2, Self.queue << 6: 1, Self.queue << 6 | 1: 2, Self.queue << 6 | 2: 1])
         let (events, _) = try Self.decode(bytes)
         #expect(events.map(\.n0) == (0..<300).map { UInt64($0) })
         #expect(events.allSatisfy { $0.n1 == 100 && $0.l0 == 0 })

@@ -2,6 +2,7 @@ import Foundation
 import OrchLog
 @testable import OrchReference
 import OrchTestSupport
+import Testing
 
 /// Unix time (s) of simulated time 0 in every test run, so fault windows map to timestamps.
 let testEpochSeconds = 1_700_000_000.0
@@ -96,6 +97,8 @@ struct LogAudit {
                 byType[e.type, default: 0] += 1
                 let t = LogAudit.sim(e.timestamp)
                 switch Event(raw: e) {
+                case nil:
+                    Issue.record("event \(e.seq) carries an enumeration code this build does not know")
                 case .invocationStarted:
                     started += 1
                 case let .invocationFinished(_, outcome, _, _, _, _):
