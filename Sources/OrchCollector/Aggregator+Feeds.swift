@@ -225,15 +225,17 @@ struct GaugeCombiner {
     let combine: MetricFeed.Combine
     /// The current instance's values of this family, by series slot.
     let mine: GaugeValues
-    let others: [GaugeValues]
+    let family: MetricFamilyID
+    let source: SourceAggregation
     let alone: Bool
 
     init(_ family: MetricFamilyID, _ combine: MetricFeed.Combine, _ cells: FamilyCells, _ s: SourceAggregation) {
         self.cells = cells
         self.combine = combine
+        self.family = family
+        source = s
         mine = s.current.gaugeValues(family, slots: cells.slotCount)
         alone = s.instances.count == 1
-        others = alone ? [] : s.instances.filter { $0 !== s.current }.map { $0.gaugeValues(family, slots: cells.slotCount) }
     }
 
     @inline(__always)
@@ -254,10 +256,19 @@ struct GaugeCombiner {
                 cells.set(slot, value)
             } else if previous == held {
                 // This instance held the maximum and went down: the others' values decide.
-                var m = value
-                for o in others where i < o.values.count && !o.values[i].isNaN { m = Swift.max(m, o.values[i]) }
-                cells.set(slot, m)
+                cells.set(slot, othersMax(i, atLeast: value))
             }
         }
+    }
+
+    /// The largest of `value` and the other instances' values of series `i` (rare: when the
+    /// instance that held a maximum lowers it).
+    @inline(never)
+    private func othersMax(_ i: Int, atLeast value: Double) -> Double {
+        var m = value
+        for o in source.instances where o !== source.current {
+            if let g = o.existingGaugeValues(family), i < g.values.count, !g.values[i].isNaN { m = Swift.max(m, g.values[i]) }
+        }
+        return m
     }
 }

@@ -136,7 +136,9 @@ public final class Collector: Sendable {
     @discardableResult
     func ingestPass() -> Bool {
         discoverSources()
-        let readers = locked { s in s.readers.values.map { $0 } }
+        // In path order, so that a group's sums add its instances' blocks in the same order
+        // on every run over the same logs.
+        let readers = locked { s in s.readers.values.sorted { $0.source.path < $1.source.path } }
         var more = false
         for follow in readers {
             let batch = 64
@@ -194,7 +196,7 @@ public final class Collector: Sendable {
                 guard let aggregation = try? s.aggregator.source(group),
                       let instance = try? aggregation.instance(name: source.name, path: source.path, s.aggregator) else { continue }
                 let restored = s.restored[source.path]
-                let reader = SourceReader(source: source, from: restored?.position ?? LogPosition())
+                let reader = SourceReader(source: source, from: restored?.position ?? LogPosition(), buffers: s.readBuffers)
                 if let restored {
                     instance.lastEventTs = restored.lastEventTs
                     Checkpoint.restore(restored.gauges ?? [], into: instance, registry: s.registry)
@@ -322,6 +324,8 @@ final class CollectorState: @unchecked Sendable {
     let catalog: MetricCatalog
     let aggregator: Aggregator
     var readers: [String: SourceFollow] = [:]
+    /// Every reader's frame buffers and decoder: one set, as one thread reads them in turn.
+    let readBuffers = ReadBuffers()
     var restored: [String: Checkpoint.Source] = [:]
     var lastCheckpointError: String?
     var lastScrapeSeconds: Double = 0

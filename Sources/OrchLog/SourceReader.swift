@@ -68,10 +68,16 @@ public final class SourceReader {
     /// Called for each problem found (once per problem).
     public var onProblem: (LogProblem) -> Void = { _ in }
     @exclusivity(unchecked) private var reader: SegmentReader?
+    /// Where frames are read and decoded (shared with other readers on this thread, or its own).
+    let buffers: ReadBuffers
 
-    public init(source: SourceDirectory, from position: LogPosition = LogPosition()) {
+    /// A reader of `source` from `position`. Readers that one thread polls in turn may share
+    /// `buffers` (the collector's thousand sources then hold one set); each block is
+    /// delivered before the next read.
+    public init(source: SourceDirectory, from position: LogPosition = LogPosition(), buffers: ReadBuffers? = nil) {
         self.source = source
         self.position = position
+        self.buffers = buffers ?? ReadBuffers()
     }
 
     /// Delivers every complete event available now, in write order, with its strings and
@@ -205,7 +211,7 @@ public final class SourceReader {
         }
         moveOn = false
         do {
-            let r = try SegmentReader(path: segment.path)
+            let r = try SegmentReader(path: segment.path, buffers: buffers)
             if segment.number == position.segment, let expected = position.writerID, expected != r.header.writerID {
                 // Resuming (a checkpoint) in a segment another writer wrote since.
                 restart(segment.path, "segment \(segment.number) now holds another writer's log")
