@@ -3,64 +3,26 @@ import Foundation
 import OrchVersion
 import Glibc
 import OrchLog
+import OrchFlags
 import OrchMetrics
 
 /// `orchlog-collector`: flag parsing and the daemon's life cycle. The executable's main only
 /// calls `CollectorCommand.main`.
 public enum CollectorCommand {
-    public static let help = """
-    Usage: orchlog-collector --log.dir DIR [options]
+    /// The `--help` text.
+    public static var help: String { spec.help }
 
-    Follows orchlog event logs and serves them as Prometheus metrics.
+    /// What a command line asks for: a collector run, or text to print before exiting 0
+    /// (`--help`, `--version`, `--metrics.reference`, `--help-markdown`).
+    public enum Invocation: Sendable {
+        case run(CollectorOptions)
+        case print(String)
+    }
 
-    Options:
-      --log.dir DIR                     root whose subdirectories are sources, or a source
-                                        directory (repeatable; new sources are picked up live)
-      --web.listen-address ADDR         where to serve HTTP (default :\(CollectorOptions.defaultPort))
-      --web.config.file FILE            exporter-toolkit web config: TLS and bcrypt basic auth
-      --checkpoint.file FILE            aggregated state + read positions, so a restart neither
-                                        loses nor double-counts an event
-      --checkpoint.interval SECONDS     how often to checkpoint (default 5; also on SIGTERM/SIGINT)
-      --checkpoint.reset                start afresh: ignore the checkpoint (it records the --log.dir
-                                        set it was written for, and a different set is refused)
-      --source.ttl SECONDS              how long a vanished source keeps its series (default 3600)
-      --source.group REGEX              source directories whose name matches share one `source`:
-                                        the first capture group (e.g. '^(checkout-api)-[0-9a-f]+$');
-                                        a root of service directories (ROOT/SERVICE/INSTANCE/) groups
-                                        by SERVICE without it
-      --metrics.per-instance            orchlog_collector_* per-source series also carry instance_dir
-      --metrics.keep REGEX              export only families whose whole name matches (repeatable)
-      --metrics.drop REGEX              neither feed nor export families whose name matches
-                                        (repeatable; e.g. 'gen_ai_.*' when the orch_* twins suffice)
-      --metrics.max-series-per-family N cardinality guard (default 10000, at most 10000000)
-      --state.tracked-keys N            keys tracked for lost updates / stale reads (default 100000, at most 100000000)
-      --poll.interval SECONDS           scan interval when inotify is quiet (default 0.1, at most 3600)
-      --status.sample-interval SECONDS  how often the status page (/) samples each source; it keeps
-                                        90 samples (default 10: 15 minutes; from 0.1 to 3600)
-      --status.max-sources N            sources the status page keeps history for (default 500,
-                                        at most 100000; about 9.4 KB each)
-      --once                            ingest what is there, print the text exposition, exit
-      --metrics.reference               print the metric reference (docs/metrics.md) and exit
-      --version                         version, revision, build date, Swift version, platform
-      -h, --help                        this help
-
-    Endpoints: /metrics, / (status page), /status.json, /-/healthy, /-/ready.
-    Exit status: 0 ok, 1 failure (e.g. bad web config, address in use; with --once also corrupt
-    data found, which is skipped and reported), 2 usage. A torn tail is a warning (status 0);
-    a root with no sources yet is a warning too (docs/exit-status.md).
-    """
-
-    /// Parses flags into options.
+    /// Parses flags against `spec` into options.
     /// - Throws: `CollectorError(.invalidArgument)` for a usage error.
-    public static func parse(_ argv: [String]) throws -> CollectorOptions? {
+    public static func parse(_ argv: [String]) throws -> Invocation {
         var o = CollectorOptions()
-        var i = 0
-        func value(_ flag: String, inline: String?) throws -> String {
-            if let inline { return inline }
-            guard i < argv.count else { throw CollectorError(.invalidArgument, "\(flag) needs a value") }
-            defer { i += 1 }
-            return argv[i]
-        }
         func number(_ flag: String, _ text: String, min: Double, max: Double = .greatestFiniteMagnitude) throws -> Double {
             guard let v = Double(text), v >= min, v <= max, v.isFinite else {
                 let range = max == .greatestFiniteMagnitude ? "≥ \(min)" : "from \(min) to \(max)"
@@ -74,50 +36,46 @@ public enum CollectorCommand {
             }
             return v
         }
-        while i < argv.count {
-            var flag = argv[i]
-            i += 1
-            var inline: String?
-            if flag.hasPrefix("--"), let eq = flag.firstIndex(of: "=") {
-                inline = String(flag[flag.index(after: eq)...])
-                flag = String(flag[..<eq])
-            }
+        let parsed: ParsedFlags
+        do { parsed = try ParsedFlags(argv, spec: spec) } catch { throw CollectorError(.invalidArgument, error.message) }
+        if parsed.has("--help") { return .print(help + "\n") }
+        if let extra = parsed.positional.first { throw CollectorError(.invalidArgument, "unexpected argument \(extra) (see --help)") }
+        for (flag, text) in parsed.given {
             switch flag {
-            case "-h", "--help": return nil
-            case "--log.dir": o.logDirs.append(try value(flag, inline: inline))
-            case "--web.listen-address": o.listenAddress = try value(flag, inline: inline)
-            case "--web.config.file": o.webConfigFile = try value(flag, inline: inline)
-            case "--checkpoint.file": o.checkpointFile = try value(flag, inline: inline)
-            case "--checkpoint.interval": o.checkpointInterval = try number(flag, try value(flag, inline: inline), min: 0.01)
-            case "--source.ttl": o.sourceTTL = try number(flag, try value(flag, inline: inline), min: 0)
+            case "--log.dir": o.logDirs.append(text)
+            case "--web.listen-address": o.listenAddress = text
+            case "--web.config.file": o.webConfigFile = text
+            case "--checkpoint.file": o.checkpointFile = text
+            case "--checkpoint.interval": o.checkpointInterval = try number(flag, text, min: 0.01)
+            case "--source.ttl": o.sourceTTL = try number(flag, text, min: 0)
             case "--source.group":
-                let pattern = try value(flag, inline: inline)
+                let pattern = text
                 _ = try SourceGrouping(pattern: pattern)
                 o.sourceGroup = pattern
             case "--metrics.per-instance": o.perInstance = true
             case "--metrics.keep", "--metrics.drop":
-                let pattern = try value(flag, inline: inline)
+                let pattern = text
                 _ = try FamilyFilter(keep: [pattern], drop: [])
                 if flag == "--metrics.keep" { o.metricsKeep.append(pattern) } else { o.metricsDrop.append(pattern) }
             case "--metrics.max-series-per-family":
-                o.seriesLimit = try count(flag, try value(flag, inline: inline), min: 1, max: CollectorOptions.maxSeriesLimit)
+                o.seriesLimit = try count(flag, text, min: 1, max: CollectorOptions.maxSeriesLimit)
             case "--state.tracked-keys":
-                o.trackedKeys = try count(flag, try value(flag, inline: inline), min: 2, max: CollectorOptions.maxTrackedKeys)
-            case "--poll.interval": o.pollInterval = try number(flag, try value(flag, inline: inline), min: 0.001, max: 3_600)
+                o.trackedKeys = try count(flag, text, min: 2, max: CollectorOptions.maxTrackedKeys)
+            case "--poll.interval": o.pollInterval = try number(flag, text, min: 0.001, max: 3_600)
             case "--status.sample-interval":
-                o.statusSampleInterval = try number(flag, try value(flag, inline: inline), min: 0.1, max: 3_600)
+                o.statusSampleInterval = try number(flag, text, min: 0.1, max: 3_600)
             case "--status.max-sources":
-                o.statusMaxSources = try count(flag, try value(flag, inline: inline), min: 0, max: 100_000)
+                o.statusMaxSources = try count(flag, text, min: 0, max: 100_000)
             case "--once": o.once = true
             case "--checkpoint.reset": o.checkpointReset = true
-            case "--metrics.reference":
-                print(try MetricCatalog.reference(), terminator: "")
-                exit(0)
-            default: throw CollectorError(.invalidArgument, "unknown flag \(flag) (see --help)")
+            case "--metrics.reference": return .print(try MetricCatalog.reference())
+            case "--version": return .print(BuildInfo.versionText(program: "orchlog-collector") + "\n")
+            case "--help-markdown": return .print(spec.markdownTable)
+            default: throw CollectorError(.invalidArgument, "\(flag): in the flag spec but not parsed")
             }
         }
         guard !o.logDirs.isEmpty else { throw CollectorError(.invalidArgument, "--log.dir is required (see --help)") }
-        return o
+        return .run(o)
     }
 
     /// Runs the collector; returns the exit status.
@@ -129,17 +87,14 @@ public enum CollectorCommand {
             FileHandle.standardError.write(Data("orchlog-collector: \(message)\n".utf8))
             return status
         }
-        if argv.first == "--version" {
-            print(BuildInfo.versionText(program: "orchlog-collector"))
-            return 0
-        }
         let options: CollectorOptions
         do {
-            guard let parsed = try parse(argv) else {
-                print(help)
+            switch try parse(argv) {
+            case .run(let parsed): options = parsed
+            case .print(let text):
+                print(text, terminator: "")
                 return 0
             }
-            options = parsed
         } catch {
             return fail("\(error)", 2)
         }
