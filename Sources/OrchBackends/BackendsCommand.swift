@@ -19,7 +19,7 @@ public enum BackendsCommand {
     }
 
     /// What a command line asks for: serve, or print text (`--help`, `--help-markdown`) and exit 0.
-    public enum Invocation: Sendable {
+    public enum Invocation: Sendable, Equatable {
         case run(Options)
         case print(String)
     }

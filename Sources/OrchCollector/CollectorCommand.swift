@@ -14,7 +14,7 @@ public enum CollectorCommand {
 
     /// What a command line asks for: a collector run, or text to print before exiting 0
     /// (`--help`, `--version`, `--metrics.reference`, `--help-markdown`).
-    public enum Invocation: Sendable {
+    public enum Invocation: Sendable, Equatable {
         case run(CollectorOptions)
         case print(String)
     }
