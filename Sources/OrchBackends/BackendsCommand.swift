@@ -18,15 +18,10 @@ public enum BackendsCommand {
         public init() {}
     }
 
-    /// What a command line asks for: serve, or print text (`--help`, `--help-markdown`) and exit 0.
-    public enum Invocation: Sendable, Equatable {
-        case run(Options)
-        case print(String)
-    }
-
-    /// Parses `arguments` against `spec`.
+    /// Parses `arguments` against `spec` into options, or the text `--help`, `--version` or
+    /// `--help-markdown` print.
     /// - Throws: `FlagError` naming the flag or value at fault.
-    public static func parse(_ arguments: [String]) throws(FlagError) -> Invocation {
+    public static func parse(_ arguments: [String]) throws(FlagError) -> CommandRequest<Options> {
         let parsed = try ParsedFlags(arguments, spec: spec)
         if parsed.has("--help") { return .print(help + "\n") }
         if parsed.has("--help-markdown") { return .print(spec.markdownTable) }
@@ -65,12 +60,8 @@ public enum BackendsCommand {
     public static func main(_ arguments: [String]) -> Int32 {
         let options: Options
         do {
-            switch try parse(arguments) {
-            case .run(let o): options = o
-            case .print(let text):
-                print(text, terminator: "")
-                return 0
-            }
+            guard let parsed = try parse(arguments).optionsOrPrint() else { return 0 }
+            options = parsed
         } catch {
             FileHandle.standardError.write(Data("reference-backends: \(error.message)\n".utf8))
             return 2

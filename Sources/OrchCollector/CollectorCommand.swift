@@ -12,16 +12,10 @@ public enum CollectorCommand {
     /// The `--help` text.
     public static var help: String { spec.help }
 
-    /// What a command line asks for: a collector run, or text to print before exiting 0
-    /// (`--help`, `--version`, `--metrics.reference`, `--help-markdown`).
-    public enum Invocation: Sendable, Equatable {
-        case run(CollectorOptions)
-        case print(String)
-    }
-
-    /// Parses flags against `spec` into options.
+    /// Parses flags against `spec` into options, or the text `--help`, `--version`,
+    /// `--metrics.reference` or `--help-markdown` print.
     /// - Throws: `CollectorError(.invalidArgument)` for a usage error.
-    public static func parse(_ argv: [String]) throws -> Invocation {
+    public static func parse(_ argv: [String]) throws -> CommandRequest<CollectorOptions> {
         var o = CollectorOptions()
         func number(_ flag: String, _ text: String, min: Double, max: Double = .greatestFiniteMagnitude) throws -> Double {
             guard let v = Double(text), v >= min, v <= max, v.isFinite else {
@@ -89,12 +83,8 @@ public enum CollectorCommand {
         }
         let options: CollectorOptions
         do {
-            switch try parse(argv) {
-            case .run(let parsed): options = parsed
-            case .print(let text):
-                print(text, terminator: "")
-                return 0
-            }
+            guard let parsed = try parse(argv).optionsOrPrint() else { return 0 }
+            options = parsed
         } catch {
             return fail("\(error)", 2)
         }
