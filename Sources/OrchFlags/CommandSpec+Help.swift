@@ -20,7 +20,7 @@ extension CommandSpec {
     func helpRow(_ flag: Flag) -> String {
         let column = textColumn
         let lead = "  " + flag.synopsis
-        let words = flag.helpText.split(separator: " ", omittingEmptySubsequences: true)
+        let words = flag.helpText().split(separator: " ", omittingEmptySubsequences: true)
         var lines: [String] = []
         var line = lead.count + 1 <= column ? lead + String(repeating: " ", count: column - lead.count) : ""
         if line.isEmpty { lines.append(lead); line = String(repeating: " ", count: column) }
@@ -40,10 +40,15 @@ extension CommandSpec {
 }
 
 extension Flag {
-    /// The help paragraph with its default: `show the last N events (default 10)`, or inside
-    /// a closing parenthesis: `rotate past N bytes (at least 4096; default 67108864)`.
-    var helpText: String {
-        guard let d = defaultValue else { return help }
-        return help.hasSuffix(")") ? "\(help.dropLast()); default \(d))" : "\(help) (default \(d))"
+    /// The help paragraph with what the spec adds: `repeatable` (unless the text says so) and
+    /// the default — `show the last N events (default 10)`, or inside a closing parenthesis:
+    /// `rotate past N bytes (at least 4096; default 67108864)`.
+    func helpText(withDefault: Bool = true) -> String {
+        var notes: [String] = []
+        if repeatable && !help.contains("repeatable") { notes.append("repeatable") }
+        if withDefault, let d = defaultValue { notes.append("default \(d)") }
+        guard !notes.isEmpty else { return help }
+        let note = notes.joined(separator: "; ")
+        return help.hasSuffix(")") ? "\(help.dropLast()); \(note))" : "\(help) (\(note))"
     }
 }

@@ -10,7 +10,7 @@ extension CommandSpec {
                 let names = ((f.short.map { [$0] } ?? []) + [f.name] + f.aliases).map { "`\($0)`" }.joined(separator: ", ")
                 let cell = names + (f.value.map { " `\(Self.escape($0, code: true))`" } ?? "")
                 let def = f.required ? "required" : f.defaultValue.map { "`\(Self.escape($0, code: true))`" } ?? ""
-                out += "| \(cell) | \(def) | \(Self.escape(f.help, code: false)) |\n"
+                out += "| \(cell) | \(def) | \(Self.escape(f.helpText(withDefault: false), code: false)) |\n"
             }
         }
         return out

@@ -39,6 +39,11 @@ extension RunOptions {
                     """),
                 Flag("--latency-scale", value: "X", "multiply every simulated backend latency (0: instant backends, for benchmarks)"),
                 Flag("--no-log", "run without writing events (the uninstrumented baseline)"),
+                Flag("--quiet", short: "-q", "no progress bar and no summary table"),
+                Flag("--list-scenarios", "list the scenarios and exit"),
+                .version,
+                .helpMarkdown,
+                .help,
             ]),
             .init("LIVE MODE", [
                 Flag("--live", """
@@ -71,11 +76,6 @@ extension RunOptions {
                     the model to ask for (default gpt-4o, which reference-backends serves); the model label of \
                     the LLM metrics
                     """),
-                Flag("--quiet", short: "-q", "no progress bar and no summary table"),
-                Flag("--list-scenarios", "list the scenarios and exit"),
-                .version,
-                .helpMarkdown,
-                .help,
             ]),
         ],
         epilogue: """

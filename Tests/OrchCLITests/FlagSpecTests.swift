@@ -118,8 +118,17 @@ import Testing
     @Test func markdownCellsEscapeWhatMarkdownWouldRead() {
         #expect(CommandSpec.escape("a|b <x> *_ns __overflow__ snake_case `a|b <c>`", code: false)
                 == #"a\|b &lt;x> \*\_ns \_\_overflow\_\_ snake_case `a\|b <c>`"#)
-        let spec = CommandSpec("t", summary: "s", synopsis: "Usage: t", flags: [Flag("--mode", value: "a|b", default: "a", "pick")])
-        #expect(spec.markdownTable == "| flag | default | meaning |\n|---|---|---|\n| `--mode` `a\\|b` | `a` | pick |\n")
+        let spec = CommandSpec("t", summary: "s", synopsis: "Usage: t", flags: [
+            Flag("--mode", value: "a|b", default: "a", "pick"), Flag("--keep", short: "-k", value: "RE", repeatable: true, "keep (names)"),
+        ])
+        #expect(spec.markdownTable == """
+            | flag | default | meaning |
+            |---|---|---|
+            | `--mode` `a\\|b` | `a` | pick |
+            | `-k`, `--keep` `RE` |  | keep (names; repeatable) |
+
+            """)
+        #expect(spec.help.contains("  -k, --keep RE  keep (names; repeatable)") && spec.help.contains("  --mode a|b     pick (default a)"), "\(spec.help)")
     }
 }
 
