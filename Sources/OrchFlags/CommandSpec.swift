@@ -7,8 +7,11 @@
 public struct CommandSpec: Sendable {
     /// A titled list of flags (`Options:`, `LIVE MODE`).
     public struct Group: Sendable {
+        /// The heading help prints above the flags (`Options:`).
         public let title: String
+        /// The group's flags, in help order.
         public let flags: [Flag]
+        /// A group of `flags` under `title`.
         public init(_ title: String, _ flags: [Flag]) {
             self.title = title
             self.flags = flags
@@ -30,6 +33,7 @@ public struct CommandSpec: Sendable {
     /// The column help texts start at; a longer flag synopsis puts its text on the next line.
     public let helpColumn: Int?
 
+    /// A command's spec: its flags in titled groups, with the help prose around them.
     public init(_ name: String, summary: String, synopsis: String, groups: [Group], epilogue: String = "",
                 width: Int = 96, helpColumn: Int? = nil) {
         self.name = name

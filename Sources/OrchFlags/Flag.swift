@@ -1,5 +1,5 @@
 /// One flag of a command, as its spec declares it: the single place its name, short alias,
-/// value placeholder, default and help text are written. Parsing (`FlagParser`), `--help`
+/// value placeholder, default and help text are written. Parsing (`ParsedFlags`), `--help`
 /// (`CommandSpec.help`) and the README's tables (`CommandSpec.markdown`) all read it.
 public struct Flag: Sendable, Equatable {
     /// The long name, with its dashes: `--lines`.
@@ -46,8 +46,9 @@ public struct Flag: Sendable, Equatable {
     }
 }
 
-/// `-h, --help`: every command has it.
+/// The flags several commands share.
 public extension Flag {
+    /// `-h, --help`: every command has it.
     static let help = Flag("--help", short: "-h", "this help")
     /// `--version`: version, revision, build date, Swift version, platform.
     static let version = Flag("--version", "version, revision, build date, Swift version, platform")

@@ -133,7 +133,7 @@ import Testing
 }
 
 /// The parser the specs drive.
-@Suite struct FlagParserTests {
+@Suite struct ParsedFlagsTests {
     static let spec = CommandSpec("t", summary: "test", synopsis: "Usage: t", flags: [
         Flag("--follow", short: "-f", "follow"),
         Flag("--lines", short: "-n", value: "N", default: "10", "lines"),

@@ -1,15 +1,9 @@
-/// A command line that does not fit its command's spec: an unknown flag, a missing value.
-public struct FlagError: Error, CustomStringConvertible, Sendable {
-    public let message: String
-    public init(_ message: String) { self.message = message }
-    public var description: String { message }
-}
-
 /// A command line parsed against a `CommandSpec`: long flags (`--name value`,
 /// `--name=value`), short flags (`-n 5`, `-n5`), switches, repeated flags, and positional
 /// arguments (`--` ends the flags). A flag the spec does not declare is an error, so a
 /// command cannot accept a flag its help does not list.
 public struct ParsedFlags: Sendable {
+    /// The spec the command line was parsed against.
     public let spec: CommandSpec
     /// Values by flag name (the long name), in the order given; "" for a switch.
     private var values: [String: [String]] = [:]
@@ -18,6 +12,7 @@ public struct ParsedFlags: Sendable {
     /// The flags given, in order (with repeats): the long name and the value ("" for a switch).
     public private(set) var given: [(name: String, value: String)] = []
 
+    /// Parses `argv` (without the program name) against `spec`.
     /// - Throws: `FlagError` naming the flag at fault.
     public init(_ argv: [String], spec: CommandSpec) throws(FlagError) {
         self.spec = spec
