@@ -17,6 +17,11 @@ public enum CollectorCommand {
     /// - Throws: `CollectorError(.invalidArgument)` for a usage error.
     public static func parse(_ argv: [String]) throws -> CommandRequest<CollectorOptions> {
         var o = CollectorOptions()
+        /// A flag's value (ParsedFlags has read it: never nil for a flag that takes one).
+        func value(_ flag: String, inline: String?) throws -> String {
+            guard let inline else { throw CollectorError(.invalidArgument, "\(flag) needs a value") }
+            return inline
+        }
         func number(_ flag: String, _ text: String, min: Double, max: Double = .greatestFiniteMagnitude) throws -> Double {
             guard let v = Double(text), v >= min, v <= max, v.isFinite else {
                 let range = max == .greatestFiniteMagnitude ? "≥ \(min)" : "from \(min) to \(max)"
@@ -35,31 +40,32 @@ public enum CollectorCommand {
         if parsed.has("--help") { return .print(help + "\n") }
         if let extra = parsed.positional.first { throw CollectorError(.invalidArgument, "unexpected argument \(extra) (see --help)") }
         for (flag, text) in parsed.given {
+            let inline: String? = text
             switch flag {
-            case "--log.dir": o.logDirs.append(text)
-            case "--web.listen-address": o.listenAddress = text
-            case "--web.config.file": o.webConfigFile = text
-            case "--checkpoint.file": o.checkpointFile = text
-            case "--checkpoint.interval": o.checkpointInterval = try number(flag, text, min: 0.01)
-            case "--source.ttl": o.sourceTTL = try number(flag, text, min: 0)
+            case "--log.dir": o.logDirs.append(try value(flag, inline: inline))
+            case "--web.listen-address": o.listenAddress = try value(flag, inline: inline)
+            case "--web.config.file": o.webConfigFile = try value(flag, inline: inline)
+            case "--checkpoint.file": o.checkpointFile = try value(flag, inline: inline)
+            case "--checkpoint.interval": o.checkpointInterval = try number(flag, try value(flag, inline: inline), min: 0.01)
+            case "--source.ttl": o.sourceTTL = try number(flag, try value(flag, inline: inline), min: 0)
             case "--source.group":
-                let pattern = text
+                let pattern = try value(flag, inline: inline)
                 _ = try SourceGrouping(pattern: pattern)
                 o.sourceGroup = pattern
             case "--metrics.per-instance": o.perInstance = true
             case "--metrics.keep", "--metrics.drop":
-                let pattern = text
+                let pattern = try value(flag, inline: inline)
                 _ = try FamilyFilter(keep: [pattern], drop: [])
                 if flag == "--metrics.keep" { o.metricsKeep.append(pattern) } else { o.metricsDrop.append(pattern) }
             case "--metrics.max-series-per-family":
-                o.seriesLimit = try count(flag, text, min: 1, max: CollectorOptions.maxSeriesLimit)
+                o.seriesLimit = try count(flag, try value(flag, inline: inline), min: 1, max: CollectorOptions.maxSeriesLimit)
             case "--state.tracked-keys":
-                o.trackedKeys = try count(flag, text, min: 2, max: CollectorOptions.maxTrackedKeys)
-            case "--poll.interval": o.pollInterval = try number(flag, text, min: 0.001, max: 3_600)
+                o.trackedKeys = try count(flag, try value(flag, inline: inline), min: 2, max: CollectorOptions.maxTrackedKeys)
+            case "--poll.interval": o.pollInterval = try number(flag, try value(flag, inline: inline), min: 0.001, max: 3_600)
             case "--status.sample-interval":
-                o.statusSampleInterval = try number(flag, text, min: 0.1, max: 3_600)
+                o.statusSampleInterval = try number(flag, try value(flag, inline: inline), min: 0.1, max: 3_600)
             case "--status.max-sources":
-                o.statusMaxSources = try count(flag, text, min: 0, max: 100_000)
+                o.statusMaxSources = try count(flag, try value(flag, inline: inline), min: 0, max: 100_000)
             case "--once": o.once = true
             case "--checkpoint.reset": o.checkpointReset = true
             case "--metrics.reference": return .print(try MetricCatalog.reference())

@@ -64,12 +64,14 @@ public struct RunOptions: Sendable, Equatable {
         do { parsed = try ParsedFlags(arguments, spec: spec) } catch { throw ReferenceError.usage(error.message) }
         if let extra = parsed.positional.first { throw ReferenceError.usage("unknown argument \(extra) (see --help)") }
         for (arg, text) in parsed.given {
+            // The flag's value (ParsedFlags read it; "" for a switch).
+            func v() throws -> String { text }
             switch arg {
-            case "--scenario": o.scenario = text
-            case "--out": o.out = text
-            case "--source": o.source = text
+            case "--scenario": o.scenario = try v()
+            case "--out": o.out = try v()
+            case "--source": o.source = try v()
             case "--speed":
-                let s = text
+                let s = try v()
                 if s == "max" {
                     o.pacing = .maxSpeed
                     o.speedIsMax = true
@@ -80,43 +82,43 @@ public struct RunOptions: Sendable, Equatable {
                     throw ReferenceError.usage("--speed \(s): give a positive factor (1 = real time) or max")
                 }
             case "--invocations-per-day":
-                let s = text
+                let s = try v()
                 guard let n = Double(s.replacingOccurrences(of: "_", with: "")), n >= 0, n.isFinite, n <= 100_000_000 else {
                     throw ReferenceError.usage("\(arg) \(s): give a number of invocations per day (0...100000000)")
                 }
                 o.invocationsPerDay = n
             case "--duration":
-                let s = text
+                let s = try v()
                 guard let d = parseDuration(s), d > 0, d <= 366 * 86_400 else {
                     throw ReferenceError.usage("--duration \(s): give simulated time such as 3600, 90m, 6h or 1d (at most 366d)")
                 }
                 o.durationSeconds = d
-            case "--summary-json": o.summaryJSON = text
+            case "--summary-json": o.summaryJSON = try v()
             case "--seed":
-                let s = text
+                let s = try v()
                 guard let n = UInt64(s) else { throw ReferenceError.usage("--seed \(s): give an unsigned integer") }
                 o.seed = n
             case "--naive", "--protect":
-                let list = text.split(separator: ",").map { String($0).trimmingCharacters(in: .whitespaces) }
+                let list = try v().split(separator: ",").map { String($0).trimmingCharacters(in: .whitespaces) }
                 var probe = Components.none
                 for name in list where !probe.set(name, to: true) {
                     throw ReferenceError.usage("\(arg) \(name): unknown component (use \((Components.names + ["all"]).joined(separator: ", ")))")
                 }
                 if arg == "--naive" { o.naive += list } else { o.protect += list }
             case "--start-time":
-                let s = text
+                let s = try v()
                 guard let t = Double(s), t >= 0, t < 4e9 else { throw ReferenceError.usage("--start-time \(s): give Unix seconds") }
                 o.startTime = t
             case "--start-hour":
-                let s = text
+                let s = try v()
                 guard let h = Double(s), h >= 0, h < 24 else { throw ReferenceError.usage("--start-hour \(s): give an hour of the day, 0 to 24") }
                 o.startHour = h
             case "--latency-scale":
-                let s = text
+                let s = try v()
                 guard let x = Double(s), x >= 0, x <= 1_000 else { throw ReferenceError.usage("--latency-scale \(s): give a factor, 0 (instant backends) to 1000") }
                 o.latencyScale = x
             case "--profile":
-                let s = text
+                let s = try v()
                 switch s {
                 case "flat": o.flatProfile = true
                 case "working-hours": o.flatProfile = false
@@ -124,22 +126,22 @@ public struct RunOptions: Sendable, Equatable {
                 }
             case "--live": o.live = true
             case "--state-store":
-                let s = text
+                let s = try v()
                 guard s == "redis" || s == "postgres" else { throw ReferenceError.usage("--state-store \(s): give redis or postgres") }
                 o.stateStore = s
-            case "--redis": o.redisURLs.append(text)
-            case "--postgres": o.postgresDSN = text
+            case "--redis": o.redisURLs.append(try v())
+            case "--postgres": o.postgresDSN = try v()
             case "--llm-url":
-                let u = text
+                let u = try v()
                 guard u.hasPrefix("http://") || u.hasPrefix("https://") else { throw ReferenceError.usage("--llm-url \(u): give http://HOST:PORT/v1") }
                 o.llmURL = u.hasSuffix("/") ? String(u.dropLast()) : u
-            case "--llm-key": o.llmKeys.append(text)
+            case "--llm-key": o.llmKeys.append(try v())
             case "--llm-model":
-                let m = text
+                let m = try v()
                 guard !m.isEmpty, !m.contains("\""), !m.contains("\\") else { throw ReferenceError.usage("--llm-model \(m): give the model's name") }
                 o.llmModel = m
             case "--tool-url":
-                let u = text
+                let u = try v()
                 guard u.hasPrefix("http://") || u.hasPrefix("https://") else { throw ReferenceError.usage("--tool-url \(u): give http://HOST:PORT") }
                 o.toolURL = u.hasSuffix("/") ? String(u.dropLast()) : u
             case "--no-log": o.noLog = true
