@@ -1,6 +1,6 @@
 /// A command line parsed against a `CommandSpec`: long flags (`--name value`,
-/// `--name=value`), short flags (`-n 5`, `-n5`), switches, repeated flags, and positional
-/// arguments (`--` ends the flags). A flag the spec does not declare is an error, so a
+/// `--name=value`), short flags (`-n 5`, `-n5`), switches (grouped: `-fn5` is `-f -n5`),
+/// repeated flags, and positional arguments (`--` ends the flags). A flag the spec does not declare is an error, so a
 /// command cannot accept a flag its help does not list.
 public struct ParsedFlags: Sendable {
     /// The spec the command line was parsed against.
@@ -18,9 +18,11 @@ public struct ParsedFlags: Sendable {
         self.spec = spec
         var i = 0
         var onlyPositional = false
-        while i < argv.count {
-            let arg = argv[i]
-            i += 1
+        // The rest of a group of short switches (`-fn5` is `-f -n5`), read next.
+        var grouped: String?
+        while grouped != nil || i < argv.count {
+            let arg: String
+            if let g = grouped { arg = g; grouped = nil } else { arg = argv[i]; i += 1 }
             if onlyPositional || !arg.hasPrefix("-") || arg == "-" {
                 positional.append(arg)
                 continue
@@ -33,10 +35,18 @@ public struct ParsedFlags: Sendable {
                     spelling = String(arg[..<eq])
                     inline = String(arg[arg.index(after: eq)...])
                 }
-            } else if arg.count > 2, let f = spec.flag(String(arg.prefix(2))), f.takesValue {
-                // A short flag with its value attached: -n5, -ojson.
+            } else if arg.count > 2, let f = spec.flag(String(arg.prefix(2))) {
                 spelling = String(arg.prefix(2))
-                inline = String(arg.dropFirst(2))
+                if f.takesValue {
+                    // A short flag with its value attached: -n5, -ojson.
+                    inline = String(arg.dropFirst(2))
+                } else {
+                    // Short switches grouped: -fn5 is -f then -n5.
+                    let rest = arg.dropFirst(2)
+                    if rest.first == "=" { throw FlagError("\(spelling) takes no value") }
+                    guard rest.first?.isLetter == true else { throw FlagError("unknown flag \(arg) (see --help)") }
+                    grouped = "-" + rest
+                }
             }
             guard let flag = spec.flag(spelling) else { throw FlagError("unknown flag \(spelling) (see --help)") }
             let value: String

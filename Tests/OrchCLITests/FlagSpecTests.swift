@@ -151,6 +151,8 @@ import Testing
         #expect(p.positional == ["x", "-n", "y"])
         #expect(p.given.map(\.name) == ["--lines", "--where", "--where", "--follow", "--invocations-per-day"])
         #expect(try ParsedFlags(["-n", "5"], spec: Self.spec).value("--lines") == "5")
+        let grouped = try ParsedFlags(["-fn5", "-hf", "-fn", "7"], spec: Self.spec)
+        #expect(grouped.given.map(\.name) == ["--follow", "--lines", "--help", "--follow", "--follow", "--lines"] && grouped.all("-n") == ["5", "7"])
         #expect(try ParsedFlags(["--lines=5", "--lines", "6"], spec: Self.spec).value("--lines") == "6", "the last one counts")
         // A value may start with a dash: `--since -15m`.
         #expect(try ParsedFlags(["--lines", "-15m"], spec: Self.spec).value("--lines") == "-15m")
@@ -160,7 +162,8 @@ import Testing
         for (argv, message) in [
             (["--bogus"], "unknown flag --bogus (see --help)"), (["-x"], "unknown flag -x (see --help)"),
             (["--lines"], "--lines needs a value"), (["-n"], "-n needs a value"),
-            (["--follow=yes"], "--follow takes no value"), (["-fn5"], "unknown flag -fn5 (see --help)"),
+            (["--follow=yes"], "--follow takes no value"), (["-fx"], "unknown flag -x (see --help)"),
+            (["-fn"], "-n needs a value"), (["-f=1"], "-f takes no value"), (["-f-n"], "unknown flag -f-n (see --help)"),
             (["--Lines", "1"], "unknown flag --Lines (see --help)"),
         ] {
             #expect { _ = try ParsedFlags(argv, spec: Self.spec) } throws: { ($0 as? FlagError)?.message == message }
