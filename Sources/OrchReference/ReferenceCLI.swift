@@ -24,10 +24,6 @@ public enum ReferenceCLI {
     public static func main(_ arguments: [String], live: LiveRunner? = nil) -> Int32 {
         // Before anything opens a file: a closed 1 or 2 would otherwise be reused by the log.
         StandardStreams.reopenClosed()
-        if arguments.first == "--version" {
-            print(BuildInfo.versionText(program: "reference-orchestrator"))
-            return 0
-        }
         let options: RunOptions
         do {
             options = try RunOptions.parse(arguments)
@@ -40,6 +36,14 @@ public enum ReferenceCLI {
         }
         if options.help {
             print(RunOptions.help)
+            return 0
+        }
+        if options.version {
+            print(BuildInfo.versionText(program: "reference-orchestrator"))
+            return 0
+        }
+        if options.helpMarkdown {
+            print(RunOptions.spec.markdownTable, terminator: "")
             return 0
         }
         if options.listScenarios {
