@@ -32,6 +32,9 @@ struct BenchConfig {
     var fleetInstances = 1_000
     var fleetEventsPerInstance = 2_000
     var fleetRuns = 5
+    /// fleet-live: events/s each of `fleetInstances` sources writes, for this many seconds.
+    var fleetLiveEventsPerSecond = 10.0
+    var fleetLiveSeconds = 600.0
 
     var renderSizes = [1_000, 10_000, 100_000]
     var renderWarmup = 3
@@ -80,6 +83,7 @@ struct BenchConfig {
         c.fleetInstances = 20
         c.fleetEventsPerInstance = 500
         c.fleetRuns = 1
+        c.fleetLiveSeconds = 6
         c.renderSizes = [1_000, 10_000]
         c.renderWarmup = 1
         c.renderRuns = 2
