@@ -54,7 +54,7 @@ public final class Collector: Sendable {
             checkpointLock = -1
         }
         if let path = options.checkpointFile, !options.checkpointReset, let checkpoint = try Checkpoint.read(from: path) {
-            try checkpoint.check(logDirs: logDirs, path: path)
+            try checkpoint.check(logDirs: logDirs, sourceGroup: options.sourceGroup, path: path)
             let result = registry.restore(checkpoint.metrics)
             if !result.ignoredFamilies.isEmpty {
                 FileHandle.standardError.write(Data("orchlog-collector: checkpoint: ignored unknown families \(result.ignoredFamilies.joined(separator: ", "))\n".utf8))
@@ -246,7 +246,8 @@ public final class Collector: Sendable {
             }
             // Sources known from an earlier checkpoint but not (yet) seen again keep their place.
             for (path, restored) in s.restored where s.readers[path] == nil { sources.append(restored) }
-            return Checkpoint(version: Checkpoint.currentVersion, writtenAt: Date().timeIntervalSince1970, logDirs: logDirs, sources: sources,
+            return Checkpoint(version: Checkpoint.currentVersion, writtenAt: Date().timeIntervalSince1970, logDirs: logDirs,
+                              sourceGroup: options.sourceGroup ?? "", sources: sources,
                               metrics: s.registry.snapshot(), tracker: s.aggregator.trackerState.packed())
         }
         do {
