@@ -29,8 +29,9 @@ extension CollectorCommand {
                 """),
             Flag("--checkpoint.interval", value: "SECONDS", default: "5", "how often to checkpoint (also on SIGTERM/SIGINT)"),
             Flag("--checkpoint.reset", """
-                start afresh: ignore the checkpoint (it records the --log.dir set it was written for, and a \
-                different set is refused at start; one collector per checkpoint: a lock names the holder's pid)
+                start afresh: ignore the checkpoint (it records the --log.dir set and --source.group rule it \
+                was written for, and others are refused at start; one collector per checkpoint: a lock names \
+                the holder's pid)
                 """),
             Flag("--source.ttl", value: "SECONDS", default: "3600", "how long a vanished source keeps its series"),
             Flag("--source.group", value: "REGEX", """
