@@ -13,7 +13,7 @@ import Testing
         ("pilot", nil),
         ("production-hardened", nil),
         ("production-naive", ["OrchStateLostUpdates", "OrchMemoryWriteTimeouts", "OrchLLMRateLimitSaturation"]),
-        ("tool-outage", ["OrchToolCircuitOpen", "OrchToolTimeoutRateHigh"]),
+        ("tool-outage", ["OrchToolCircuitOpen"]),
         ("llm-quota-cut", ["OrchLLMRateLimitSaturation"]),
         ("hot-key-contention", ["OrchStateConflictRateHigh"]),
         ("memory-slowdown", ["OrchMemoryWriteTimeouts", "OrchMemoryFlushFailures"]),
