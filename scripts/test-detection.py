@@ -280,6 +280,9 @@ def main():
     a = p.parse_args()
     if shutil.which("prometheus") is None:
         raise SystemExit("detection: prometheus is not installed (scripts/deps.sh installs it)")
+    # SIGTERM (and SIGINT, even where a background job ignores it) stops every run cleanly.
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: sys.exit(130))
     runs = [Run(s, r, a) for s, r in RUNS]
     if a.only:
         wanted = a.only.split(",")

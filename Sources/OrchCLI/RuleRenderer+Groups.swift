@@ -31,9 +31,9 @@ extension RuleRenderer {
                 description: "About {{ $value | printf \"%.0f\" }} {{ $labels.anomaly }} event(s) on state shard {{ $labels.shard }} of \(w) in the last 10 minutes: agents are acting on state that another invocation overwrote or had already changed. No error is raised for this; the collector found it from the versions.")
         }
         let conflicts = Self.minimumCount(.stateConflictRate)
-        guardedAlert("OrchStateConflictRateHigh", .stateConflictRate, "orch_state_writes_total", bad: #"outcome="conflict""#, by: "shard",
-                     summary: "High optimistic-concurrency conflict ratio on shard {{ $labels.shard }} of \(w)",
-                     description: { "{{ $value | humanizePercentage }} of state write attempts on shard {{ $labels.shard }} of \(w) failed a version check (outcome=\"conflict\") over the last 2 minutes (at least \(conflicts) conflicts)\($0): hot keys are contended and retries add load and latency." })
+        conflictsPerInvocationAlert(
+            summary: "High optimistic-concurrency conflict rate on shard {{ $labels.shard }} of \(w)",
+            description: { "On shard {{ $labels.shard }} of \(w), {{ $value | printf \"%.2f\" }} state writes per invocation started failed a version check (outcome=\"conflict\") over the last 2 minutes (at least \(conflicts) conflicts)\($0): hot keys are contended and retries add load and latency." })
     }
 
     mutating func renderMemory() {

@@ -19,7 +19,7 @@ extension RuleRenderer {
     /// quietest series shows in two minutes, below what each fault produces at 12,000/day.
     static func minimumCount(_ key: RuleThresholds.AlertKey) -> Int {
         switch key {
-        case .stateConflictRate: 10
+        case .stateConflictRate: 8
         case .llmRateLimitSaturation: 5
         default: 3
         }
@@ -50,6 +50,30 @@ extension RuleRenderer {
         for v in Self.variants(thresholds[key]) {
             alert(name, guardedRatio(metric, bad: bad, by: labels, matchers: v.matchers, minimum: Self.minimumCount(key), threshold: v.threshold),
                   block: true, variant: v, summary: summary, description: description(Self.held(v.forDuration, ", for ")))
+        }
+    }
+
+    /// OrchStateConflictRateHigh: conflicts on a shard per invocation of its source, over
+    /// `fastWindow`, with at least `minimumCount` conflicts. Per invocation, not per write
+    /// attempt: a hot record's conflicts are not diluted by the shard's other writes, and the
+    /// measure does not grow with traffic (docs/alerts.md).
+    mutating func conflictsPerInvocationAlert(summary: String, description: (String) -> String) {
+        let w = Self.fastWindow
+        let key = RuleThresholds.AlertKey.stateConflictRate
+        let shardBy = by("shard"), sourceBy = by()
+        for v in Self.variants(thresholds[key]) {
+            // The invocations carry no shard label: only the source's (and --group-by's) matchers apply.
+            let sourceMatchers = v.matchers.filter { m in !m.hasPrefix("shard") }
+            let conflicts = "sum by (\(shardBy)) (increase(\(Self.selector("orch_state_writes_total", [#"outcome="conflict""#] + v.matchers))[\(w)]))"
+            alert("OrchStateConflictRateHigh", """
+                (
+                  \(conflicts)
+                  / on (\(sourceBy)) group_left
+                  sum by (\(sourceBy)) (increase(\(Self.selector("orch_invocations_started_total", sourceMatchers))[\(w)]))
+                  and on (\(shardBy))
+                  \(conflicts) >= \(Self.minimumCount(key))
+                ) > \(Self.number(v.threshold))
+                """, block: true, variant: v, summary: summary, description: description(Self.held(v.forDuration, ", for ")))
         }
     }
 }

@@ -85,10 +85,11 @@ struct RuleThresholds: Sendable, Equatable {
 
         var unit: Unit {
             switch self {
-            case .stateConflictRate, .memoryWriteTimeouts, .memoryFlushFailures, .toolsTimeoutCascade, .toolsTimeouts, .llmRateLimitSaturation,
+            case .memoryWriteTimeouts, .memoryFlushFailures, .toolsTimeoutCascade, .toolsTimeouts, .llmRateLimitSaturation,
                  .queueNearCapacity: .ratio
             case .stateLostUpdates, .pipelineEventsDropped, .pipelineDecodeErrors, .pipelineEventsLost: .nonNegative("a number of events")
             case .memoryWriteLatency, .pipelineCollectorLagging: .nonNegative("a number of seconds")
+            case .stateConflictRate: .nonNegative("conflicts per invocation")
             case .toolsCircuitOpen: .nonNegative("a number of sources")
             case .llmConcurrencyOverLimit: .nonNegative("a multiple of the concurrency limit")
             case .queueRejecting: .nonNegative("rejections per second")
@@ -101,12 +102,9 @@ struct RuleThresholds: Sendable, Equatable {
             func k(_ t: Double, _ minutes: Int64, _ s: Severity, pool: Double? = nil) -> Knobs {
                 Knobs(threshold: t, poolBusyThreshold: pool, forDuration: .minutes(minutes), severity: s, overrides: [])
             }
-            func k(_ t: Double, seconds: Int64, _ s: Severity) -> Knobs {
-                Knobs(threshold: t, poolBusyThreshold: nil, forDuration: .seconds(seconds), severity: s, overrides: [])
-            }
             switch self {
             case .stateLostUpdates: return k(0, 0, .critical)
-            case .stateConflictRate: return k(0.25, seconds: 90, .warning)
+            case .stateConflictRate: return k(0.25, 1, .warning)
             case .memoryWriteTimeouts: return k(0.05, 1, .critical)
             case .memoryWriteLatency: return k(0.5, 10, .warning)
             case .memoryFlushFailures: return k(0.1, 1, .critical)
@@ -325,8 +323,6 @@ extension RuleThresholds {
 
         /// `n` minutes, written `<n>m`.
         static func minutes(_ n: Int64) -> PromDuration { PromDuration(text: "\(n)m", milliseconds: n * 60_000) }
-        /// `n` seconds, written `<n>s`.
-        static func seconds(_ n: Int64) -> PromDuration { PromDuration(text: "\(n)s", milliseconds: n * 1000) }
 
         private init(text: String, milliseconds: Int64) {
             self.text = text
