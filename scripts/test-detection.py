@@ -137,7 +137,7 @@ class Run:
         for al in alerts:
             labels = dict(al["labels"])
             name = labels.pop("alertname")
-            key = name + "{" + ",".join("%s=%s" % kv for kv in sorted(labels.items()) if kv[0] != "severity") + "}"
+            key = name + "{" + ",".join("%s=%s" % kv for kv in sorted(labels.items())) + "}"
             seen.add(key)
             eps = self.episodes.setdefault(key, [])
             active = parse_time(al["activeAt"])
