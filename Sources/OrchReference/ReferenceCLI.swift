@@ -116,7 +116,8 @@ public enum ReferenceCLI {
         }
         let rate = options.invocationsPerDay ?? scenario.defaultInvocationsPerDay
         let duration = options.durationSeconds ?? scenario.defaultDurationSeconds
-        var setup = scenario.setup(invocationsPerDay: rate, durationSeconds: duration)
+        var setup = scenario.setup(invocationsPerDay: rate, durationSeconds: duration,
+                                   faultStartSeconds: options.faultStartSeconds, faultDurationSeconds: options.faultDurationSeconds)
         if let h = options.startHour { setup.workload.startHour = h }
         if options.flatProfile { setup.workload.hourlyProfile = Array(repeating: 1, count: 24) }
         if let x = options.latencyScale { setup.world.latencyScale = x }

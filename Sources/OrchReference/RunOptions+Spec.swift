@@ -28,6 +28,15 @@ extension RunOptions {
                     simulated time to run: seconds, or 90m, 6h, 1d (default: the scenario's); live: wall-clock \
                     time to run (default 60s), covering D × K of traffic
                     """),
+                Flag("--fault-start", value: "D", """
+                    fault scenarios: when the fault begins, seconds or 10m into the run (simulated time; live: \
+                    of traffic, wall × K; default: a third of the duration)
+                    """),
+                Flag("--fault-duration", value: "D", """
+                    fault scenarios: how long the fault lasts (default: a third of the duration; it ends with \
+                    the run at the latest). Fault scenarios run at any rate: --invocations-per-day 120000 is \
+                    the fault at ten times production traffic
+                    """),
                 Flag("--seed", value: "S", default: "1", "random seed; the same seed gives the same run"),
                 Flag("--summary-json", value: "FILE", "also write the summary as JSON to FILE"),
                 Flag("--naive", value: "LIST", repeatable: true, "switch components off: queue, occ, cache, breaker, limiter, all"),

@@ -11,6 +11,11 @@ public struct RunOptions: Sendable, Equatable {
     public var pacing: Pacing = .maxSpeed
     public var invocationsPerDay: Double?
     public var durationSeconds: Double?
+    /// `--fault-start`: seconds into the run (simulated; live: of traffic, wall × K) a fault
+    /// scenario's fault begins (default: a third of the duration).
+    public var faultStartSeconds: Double?
+    /// `--fault-duration`: how long the fault lasts (default: a third of the duration).
+    public var faultDurationSeconds: Double?
     public var summaryJSON: String?
     public var seed: UInt64 = 1
     /// Components switched off (`--naive`) and on (`--protect`), applied in that order.
@@ -93,6 +98,12 @@ public struct RunOptions: Sendable, Equatable {
                     throw ReferenceError.usage("--duration \(s): give simulated time such as 3600, 90m, 6h or 1d (at most 366d)")
                 }
                 o.durationSeconds = d
+            case "--fault-start", "--fault-duration":
+                let s = try v()
+                guard let d = parseDuration(s), d >= 0, d <= 366 * 86_400 else {
+                    throw ReferenceError.usage("\(arg) \(s): give simulated time such as 600, 10m or 1h (at most 366d)")
+                }
+                if arg == "--fault-start" { o.faultStartSeconds = d } else { o.faultDurationSeconds = d }
             case "--summary-json": o.summaryJSON = try v()
             case "--seed":
                 let s = try v()
@@ -159,6 +170,7 @@ public struct RunOptions: Sendable, Equatable {
             throw ReferenceError.usage("unknown scenario \(o.scenario) (one of: \(Scenario.all.map(\.name).joined(separator: ", ")))")
         }
         if !o.noLog && o.out == nil { throw ReferenceError.usage("--out is required (or --no-log)") }
+        try o.checkFaultWindow()
         if o.live {
             if o.speedIsMax { throw ReferenceError.usage("--speed max: a live run is in wall-clock time; give a factor K (latencies ÷ K, arrival rates × K)") }
             if o.stateStore == "redis" && o.postgresDSN != nil { throw ReferenceError.usage("--postgres needs --state-store postgres") }
@@ -178,6 +190,31 @@ public struct RunOptions: Sendable, Equatable {
             throw ReferenceError.usage("--source \(s): give a plain directory name")
         }
         return o
+    }
+
+    /// The run's length in scenario seconds: `--duration` (live: wall seconds × K, default 60 s).
+    public func scenarioSeconds(_ scenario: Scenario) -> Double {
+        guard live else { return durationSeconds ?? scenario.defaultDurationSeconds }
+        let speed: Double
+        if case .factor(let k) = pacing { speed = k } else { speed = 1 }
+        return (durationSeconds ?? 60) * speed
+    }
+
+    /// `--fault-start` and `--fault-duration` need a fault scenario, and a start inside the run.
+    private func checkFaultWindow() throws {
+        guard faultStartSeconds != nil || faultDurationSeconds != nil, let scenario = Scenario.named(scenario) else { return }
+        let flag = faultStartSeconds != nil ? "--fault-start" : "--fault-duration"
+        guard scenario.injectsFault else {
+            let faulty = Scenario.all.filter(\.injectsFault).map(\.name).joined(separator: ", ")
+            throw ReferenceError.usage("\(flag): scenario \(scenario.name) injects no fault (fault scenarios: \(faulty))")
+        }
+        let length = scenarioSeconds(scenario)
+        if let start = faultStartSeconds, start >= length {
+            throw ReferenceError.usage("--fault-start \(String(format: "%g", start)) s: the run lasts \(String(format: "%g", length)) s; start the fault before its end")
+        }
+        if let d = faultDurationSeconds, d <= 0 {
+            throw ReferenceError.usage("--fault-duration 0: give a positive duration")
+        }
     }
 
     /// Parses "3600", "3600s", "90m", "6h", "1d", "1.5h".

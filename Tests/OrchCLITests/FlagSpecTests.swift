@@ -205,12 +205,14 @@ import Testing
         "--state-store": ["--state-store", "postgres"], "--redis": ["--redis", "redis://h:1"], "--postgres": ["--postgres", "dbname=x"],
         "--tool-url": ["--tool-url", "http://h:1"], "--llm-url": ["--llm-url", "http://h:1/v1"],
         "--listen": ["--listen", "127.0.0.1:5"], "--concurrency": ["--concurrency", "3"],
+        "--fault-start": ["--fault-start", "60"], "--fault-duration": ["--fault-duration", "60"],
     ]
 
     /// What a flag needs beside it to be valid: the live-only flags `--live`.
     static let contexts: [String: [String]] = [
         "--state-store": ["--live"], "--redis": ["--live"], "--postgres": ["--live", "--state-store", "postgres"],
         "--tool-url": ["--live"], "--llm-url": ["--live"], "--llm-key": ["--live"], "--llm-model": ["--live"],
+        "--fault-start": ["--scenario", "tool-outage"], "--fault-duration": ["--scenario", "tool-outage"],
     ]
 
     static func probe(_ f: Flag) -> [String] { samples[f.name] ?? (f.takesValue ? [f.name, "1"] : [f.name]) }
