@@ -15,12 +15,9 @@ struct FleetBenchmark {
         let dir = try TempDirectory("fleet", under: config.baseDirectory)
         defer { dir.remove() }
         let instances = config.fleetInstances, events = config.fleetEventsPerInstance
-        var options = EventLogOptions()
-        options.fsync = .never
         for i in 0..<instances {
             let corpus = EventCorpus(count: events, seed: UInt64(i + 1))
-            let log = try EventLog(directory: dir.sub("root/checkout/pod-\(i)"), options: options)
-            try corpus.prepare(log)
+            let log = try Self.instanceLog(dir, i, corpus)
             LogFiller.fill(log, corpus.events)
             log.close()
         }
@@ -57,6 +54,16 @@ struct FleetBenchmark {
                           note: "orch_* and gen_ai_* sample lines of one source of \(events) events of the generate mix"))
         result.note("\(instances * events) events in \(instances) directories, fsync never, files in the page cache; the collector at its defaults")
         return result
+    }
+
+    /// Instance `i`'s log, `ROOT/checkout/pod-i/` under `dir` (fsync never), with `corpus`'s
+    /// labels interned.
+    static func instanceLog(_ dir: TempDirectory, _ i: Int, _ corpus: EventCorpus) throws -> EventLog {
+        var options = EventLogOptions()
+        options.fsync = .never
+        let log = try EventLog(directory: dir.sub("root/checkout/pod-\(i)"), options: options)
+        try corpus.prepare(log)
+        return log
     }
 
     /// Sample lines of an exposition (of families starting with one of `prefixes`, if given).

@@ -19,14 +19,8 @@ struct FleetLiveBenchmark {
         let dir = try TempDirectory("fleet-live", under: config.baseDirectory)
         defer { dir.remove() }
         let instances = config.fleetInstances, rate = config.fleetLiveEventsPerSecond
-        var options = EventLogOptions()
-        options.fsync = .never
         let corpus = EventCorpus(count: 50_000)
-        let logs = try (0..<instances).map { i in
-            let log = try EventLog(directory: dir.sub("root/checkout/pod-\(i)"), options: options)
-            try corpus.prepare(log)
-            return log
-        }
+        let logs = try (0..<instances).map { try FleetBenchmark.instanceLog(dir, $0, corpus) }
         let port = LiveBenchWorld.freePort()
         let collector = try ChildProcess.spawn(collectorPath, ["--log.dir", dir.sub("root"), "--web.listen-address", "127.0.0.1:\(port)"])
         defer { collector.terminate() }
