@@ -353,6 +353,8 @@ private final class PerEventReference {
             r.increment(try h("orch_llm_key_rotations_total", [t(e.l0), t(e.l3)]))
         case .eventsDropped:
             r.add(try h("orch_events_dropped_total", [name(DropReason.names, e.n1)]), Double(e.n0))
+        case .llmProviderLimits:
+            break
         }
     }
 }
