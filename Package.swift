@@ -51,13 +51,15 @@ let package = Package(
         // Layers: OrchLog → OrchMetrics → OrchCollector; OrchReference → OrchLog.
         .target(name: "OrchLog", dependencies: ["COrchDeflate", "COrchSys"]),
         .target(name: "OrchMetrics"),
-        .target(name: "OrchCollector", dependencies: ["OrchLog", "OrchMetrics", "OrchVersion", "COrchZlib", "COrchMicroHTTPD", "COrchGnuTLS", "COrchYAML", "COrchCrypt"]),
-        .target(name: "OrchReference", dependencies: ["OrchLog", "OrchVersion"]),
+        .target(name: "OrchYAML", dependencies: ["COrchYAML"]),
+        .target(name: "OrchPricing", dependencies: ["OrchYAML"]),
+        .target(name: "OrchCollector", dependencies: ["OrchLog", "OrchMetrics", "OrchVersion", "OrchYAML", "OrchPricing", "COrchZlib", "COrchMicroHTTPD", "COrchGnuTLS", "COrchCrypt"]),
+        .target(name: "OrchReference", dependencies: ["OrchLog", "OrchVersion", "OrchPricing"]),
         // The reference orchestrator's live mode: real Redis / PostgreSQL stores and HTTP.
         .target(name: "OrchLive", dependencies: ["OrchReference", "OrchLog", "COrchHiredis", "COrchPQ", "COrchCurl", "COrchSpawn"]),
         // The live mode's LLM provider and tools over real HTTP (libmicrohttpd).
         .target(name: "OrchBackends", dependencies: ["OrchReference", "COrchMicroHTTPD"]),
-        .target(name: "OrchCLI", dependencies: ["OrchLog", "OrchCollector", "OrchVersion", "COrchYAML"]),
+        .target(name: "OrchCLI", dependencies: ["OrchLog", "OrchCollector", "OrchVersion", "OrchYAML"]),
 
         // Thin executables.
         .executableTarget(name: "orchlog", dependencies: ["OrchCLI"]),
@@ -72,7 +74,7 @@ let package = Package(
         .target(name: "OrchTestSupport", dependencies: ["OrchLog", "COrchZlib"], path: "Tests/OrchTestSupport"),
         .testTarget(name: "OrchLogTests", dependencies: ["OrchLog", "OrchTestSupport", "COrchZlib"]),
         .testTarget(name: "OrchMetricsTests", dependencies: ["OrchMetrics"]),
-        .testTarget(name: "OrchCollectorTests", dependencies: ["OrchCollector", "OrchLog", "OrchMetrics", "OrchTestSupport"]),
+        .testTarget(name: "OrchCollectorTests", dependencies: ["OrchCollector", "OrchLog", "OrchMetrics", "OrchPricing", "OrchTestSupport"]),
         .testTarget(name: "OrchReferenceTests", dependencies: ["OrchReference", "OrchLog", "OrchTestSupport"]),
         .testTarget(name: "OrchCLITests", dependencies: ["OrchCLI", "OrchCollector", "OrchLog"]),
         .testTarget(name: "OrchLiveTests", dependencies: ["OrchLive", "OrchLog", "OrchTestSupport"]),

@@ -1,6 +1,7 @@
 import Foundation
 import Glibc
 import OrchCollector
+import OrchYAML
 
 /// A deployment's alert thresholds: for every alert (or alert signal) its threshold, `for:`
 /// duration, severity and per-label overrides; the invocation-success SLO; the runbook base
@@ -249,7 +250,7 @@ struct RuleThresholds: Sendable, Equatable {
         } else {
             do {
                 root = try YAMLNode.load([UInt8](data), name: path).map(Node.init(yaml:))
-            } catch let e as CollectorError {
+            } catch let e as YAMLError {
                 // The message names the file, line and column: "path: line 3 column 5: invalid YAML: …".
                 let prefix = path + ": "
                 var problem = Problem(file: path, path: "",

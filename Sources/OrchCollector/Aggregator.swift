@@ -1,5 +1,6 @@
 import OrchLog
 import OrchMetrics
+import OrchPricing
 
 /// Turns decoded blocks into metric updates, as the catalog's metric feeds declare them
 /// (`MetricFeed`, compiled per event type into a `FeedPlan`). For each event it finds a
@@ -39,10 +40,13 @@ final class Aggregator {
     @exclusivity(unchecked) var nextOfType: [Int] = []
     /// The state tracker's fields, found by name once.
     let trackedFields: TrackedFields
+    /// Prices LLM requests (a pass after the feeds).
+    let spend: LLMSpend
 
-    init(registry: MetricRegistry, catalog: MetricCatalog, trackedKeys: Int) {
+    init(registry: MetricRegistry, catalog: MetricCatalog, trackedKeys: Int, pricing: PriceTable = PriceTable()) {
         self.registry = registry
         self.catalog = catalog
+        spend = LLMSpend(pricing: pricing, registry: registry, catalog: catalog)
         tracker = StateTracker(capacity: trackedKeys)
         var base: [Int] = [], buckets: [IntegerBuckets?] = []
         for plan in catalog.plans {
@@ -118,6 +122,7 @@ final class Aggregator {
         hot = fetchCells()
         try columns.withView { v in
             try apply(v, s, strings: columns.stringTable.count)
+            try spend.ingest(v, s)
             if let row = v.rowTypes.lastIndex(where: { $0 != 0 }) {
                 s.lastEventTs = max(s.lastEventTs, v.timestamps[row])
             }

@@ -3,6 +3,7 @@ import Foundation
 import Glibc
 import OrchLog
 import OrchMetrics
+import OrchPricing
 import OrchVersion
 import Synchronization
 
@@ -43,7 +44,11 @@ public final class Collector: Sendable {
         let catalog = try MetricCatalog(registry: registry, perInstance: options.perInstance,
                                         filter: try FamilyFilter(keep: options.metricsKeep, drop: options.metricsDrop))
         grouping = try SourceGrouping(pattern: options.sourceGroup)
-        let aggregator = Aggregator(registry: registry, catalog: catalog, trackedKeys: options.trackedKeys)
+        var pricing = PriceTable()
+        if let path = options.pricingFile {
+            do { pricing = try PriceTable.load(path: path) } catch { throw CollectorError(.config, error.message) }
+        }
+        let aggregator = Aggregator(registry: registry, catalog: catalog, trackedKeys: options.trackedKeys, pricing: pricing)
         let s = CollectorState(registry: registry, catalog: catalog, aggregator: aggregator)
         s.statusHistory = StatusHistory(capacity: StatusHistory.defaultCapacity, maxSources: options.statusMaxSources)
         logDirs = options.logDirs

@@ -33,6 +33,10 @@ public enum CollectorCommand {
       --metrics.drop REGEX              neither feed nor export families whose name matches
                                         (repeatable; e.g. 'gen_ai_.*' when the orch_* twins suffice)
       --metrics.max-series-per-family N cardinality guard (default 10000, at most 10000000)
+      --pricing.file PATH               LLM prices, USD per million tokens by provider, model and
+                                        token type (YAML; deploy/pricing.yml): orch_llm_cost_usd_total.
+                                        A model it does not price is counted in
+                                        orchlog_collector_unpriced_tokens_total (without it: every model)
       --state.tracked-keys N            keys tracked for lost updates / stale reads (default 100000, at most 100000000)
       --poll.interval SECONDS           scan interval when inotify is quiet (default 0.1, at most 3600)
       --status.sample-interval SECONDS  how often the status page (/) samples each source; it keeps
@@ -103,6 +107,7 @@ public enum CollectorCommand {
                 o.seriesLimit = try count(flag, try value(flag, inline: inline), min: 1, max: CollectorOptions.maxSeriesLimit)
             case "--state.tracked-keys":
                 o.trackedKeys = try count(flag, try value(flag, inline: inline), min: 2, max: CollectorOptions.maxTrackedKeys)
+            case "--pricing.file": o.pricingFile = try value(flag, inline: inline)
             case "--poll.interval": o.pollInterval = try number(flag, try value(flag, inline: inline), min: 0.001, max: 3_600)
             case "--status.sample-interval":
                 o.statusSampleInterval = try number(flag, try value(flag, inline: inline), min: 0.1, max: 3_600)

@@ -27,6 +27,8 @@ public struct CollectorOptions: Sendable, Equatable {
     public var trackedKeys = 100_000
     /// Largest `--state.tracked-keys`: about 8 GB of tracker at ≈ 80 bytes a key.
     public static let maxTrackedKeys = 100_000_000
+    /// `--pricing.file`: LLM prices (YAML, deploy/pricing.yml); without it no request is priced.
+    public var pricingFile: String?
     /// `--poll.interval` seconds between scans when inotify is quiet (default 0.1).
     public var pollInterval: Double = 0.1
     /// `--source.group REGEX`: source directories whose name matches share the `source` named
