@@ -37,6 +37,9 @@ public enum CollectorCommand {
                                         token type (YAML; deploy/pricing.yml): orch_llm_cost_usd_total.
                                         A model it does not price is counted in
                                         orchlog_collector_unpriced_tokens_total (without it: every model)
+      --invocations.tracked N           invocations open at once whose fan-out (calls, tokens, cost)
+                                        is tallied for orch_invocation_* (default 100000, at most
+                                        10000000; more are counted in orchlog_collector_invocations_untracked_total)
       --state.tracked-keys N            keys tracked for lost updates / stale reads (default 100000, at most 100000000)
       --poll.interval SECONDS           scan interval when inotify is quiet (default 0.1, at most 3600)
       --status.sample-interval SECONDS  how often the status page (/) samples each source; it keeps
@@ -108,6 +111,8 @@ public enum CollectorCommand {
             case "--state.tracked-keys":
                 o.trackedKeys = try count(flag, try value(flag, inline: inline), min: 2, max: CollectorOptions.maxTrackedKeys)
             case "--pricing.file": o.pricingFile = try value(flag, inline: inline)
+            case "--invocations.tracked":
+                o.trackedInvocations = try count(flag, try value(flag, inline: inline), min: 2, max: CollectorOptions.maxTrackedInvocations)
             case "--poll.interval": o.pollInterval = try number(flag, try value(flag, inline: inline), min: 0.001, max: 3_600)
             case "--status.sample-interval":
                 o.statusSampleInterval = try number(flag, try value(flag, inline: inline), min: 0.1, max: 3_600)

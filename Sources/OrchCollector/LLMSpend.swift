@@ -32,6 +32,9 @@ final class LLMSpend {
     /// point at reused slots).
     @exclusivity(unchecked) private var entries: [ObjectIdentifier: [Key: Entry]] = [:]
     @exclusivity(unchecked) private var generation: UInt64 = 0
+    /// Per `llm_request` of the last block, in order: its cost, and whether every token was
+    /// priced (the invocation tracker reads it).
+    @exclusivity(unchecked) private(set) var rowCosts: [(Double, Bool)] = []
     let fields: Fields
 
     /// The `llm_request` slots read, found by name once.
@@ -68,6 +71,7 @@ final class LLMSpend {
 
     /// Prices the block's LLM requests of source `s` (its block strings already begun).
     func ingest(_ v: BlockColumnsView, _ s: SourceAggregation) throws {
+        rowCosts.removeAll(keepingCapacity: true)
         let n = v.count(.llmRequest)
         guard n > 0, active else { return }
         if registry.removalGeneration != generation {
@@ -95,6 +99,7 @@ final class LLMSpend {
             }
             let usage = TokenUsage(input: input[k], output: output[k], cacheRead: cacheRead[k], cacheWrite: cacheWrite[k])
             let (usd, unpriced) = entry.price?.cost(usage) ?? (0, usage.total)
+            rowCosts.append((usd, unpriced == 0 && entry.price != nil))
             if let cost = entry.cost, usd > 0 { registry.add(cost, usd) }
             if unpriced > 0 {
                 if entry.unpriced == nil {

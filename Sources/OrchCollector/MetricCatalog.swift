@@ -22,7 +22,16 @@ public struct MetricCatalog {
     static let fedByCode = [
         "orch_llm_cost_usd_total": "`llm_request`: + the tokens of each type × the model's price in `--pricing.file`",
         "orchlog_collector_unpriced_tokens_total": "`llm_request`: + the tokens of types its model has no price for",
+        "orch_invocation_llm_calls": "`invocation_finished`: the `llm_request`s with its `invocation_id` since its `invocation_started`",
+        "orch_invocation_tool_calls": "`invocation_finished`: the `tool_call`s with its `invocation_id` since its `invocation_started`",
+        "orch_invocation_tokens": "`invocation_finished`: the tokens of each type of its `llm_request`s",
+        "orch_invocation_cost_usd": "`invocation_finished`: the cost of its `llm_request`s, when all were priced",
+        "orchlog_collector_invocations_untracked_total": "`invocation_started`: + the unfinished invocations dropped when the tracker is full",
     ]
+    /// Calls per invocation (LLM requests, tool calls; every attempt).
+    public static let fanOutBuckets: [Double] = [0, 1, 2, 3, 5, 8, 13, 21, 34, 55, 89, 144]
+    /// USD per invocation.
+    public static let costBuckets: [Double] = [0.0001, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5]
     /// OpenTelemetry GenAI semantic conventions: advised buckets for gen_ai.client.token.usage.
     public static let genAITokenBuckets: [Double] = [1, 4, 16, 64, 256, 1024, 4096, 16384, 65536, 262144, 1048576, 4194304, 16777216, 67108864]
     /// OpenTelemetry GenAI semantic conventions: advised buckets for gen_ai.client.operation.duration.
@@ -42,6 +51,8 @@ public struct MetricCatalog {
     let llmRateLimited, providerRemainingRequests, providerRemainingTokens: MetricFamilyID
     /// Fed by `LLMSpend` (priced with `--pricing.file`), not by a feed.
     let llmCost, unpricedTokens: MetricFamilyID
+    /// Fed by `InvocationTracker`.
+    let invocationLLMCalls, invocationToolCalls, invocationTokens, invocationCost, invocationsUntracked: MetricFamilyID
     let eventsDropped: MetricFamilyID
     // The collector's own.
     let buildInfo, eventsIngested, decodeErrors, unknownEvents, eventsLost, lag, lastEvent, series, seriesDropped, scrapeDuration: MetricFamilyID
@@ -144,6 +155,10 @@ public struct MetricCatalog {
         feed(invocations, .invocationFinished, [.field("agent"), .each("outcome")], .count)
         invocationDuration = try h("orch_invocation_duration_seconds", "Duration of agent invocations that ran (rejected ones excluded).", [s, "agent"], Self.invocationBuckets)
         feed(invocationDuration, .invocationFinished, [.field("agent")], .observe("duration_ns"), when: .notEquals("outcome", "rejected"))
+        invocationLLMCalls = try h("orch_invocation_llm_calls", "LLM requests (every attempt) per invocation that started and finished, by its agent (--invocations.tracked bounds the invocations open at once).", [s, "agent"], Self.fanOutBuckets)
+        invocationToolCalls = try h("orch_invocation_tool_calls", "Tool calls per invocation that started and finished, by its agent.", [s, "agent"], Self.fanOutBuckets)
+        invocationTokens = try h("orch_invocation_tokens", "LLM tokens per invocation that started and finished, by its agent and token type.", [s, "agent", "type"], Self.genAITokenBuckets)
+        invocationCost = try h("orch_invocation_cost_usd", "What an invocation's LLM requests cost (USD, --pricing.file), by its agent; an invocation with unpriced tokens is not observed.", [s, "agent"], Self.costBuckets)
         queueWait = try h("orch_queue_wait_seconds", "Time invocations waited in the request queue before a worker took them.", [s, "queue"], Self.waitBuckets)
         feed(queueWait, .invocationFinished, [.fieldOr("queue", empty: "default")], .observe("queue_wait_ns"), when: .notEquals("outcome", "rejected"))
         queueDepth = try g("orch_queue_depth", "Requests waiting in the queue at the last sample.", [s, "queue"])
@@ -253,6 +268,7 @@ public struct MetricCatalog {
         checkpointErrors = try c("orchlog_collector_checkpoint_errors_total", "Checkpoints that could not be written.", [])
         lastCheckpoint = try g("orchlog_collector_last_checkpoint_timestamp_seconds", "When the last checkpoint was written.", [])
         sources = try g("orchlog_collector_sources", "Sources being followed.", [])
+        invocationsUntracked = try c("orchlog_collector_invocations_untracked_total", "Started invocations dropped unfinished from the per-invocation tracker when it was full (--invocations.tracked): their fan-out is never observed.", own)
         unpricedTokens = try c("orchlog_collector_unpriced_tokens_total", "LLM tokens the collector could not price: a model --pricing.file has no price for (or no price for that token type). Their cost is not in orch_llm_cost_usd_total.",
                                [s, "provider", "model"])
         processCPU = try c("process_cpu_seconds_total", "Total user and system CPU time spent in seconds.", [])

@@ -1,4 +1,5 @@
 import Foundation
+import OrchPricing
 
 /// The command line of `reference-orchestrator`, parsed.
 public struct RunOptions: Sendable, Equatable {
@@ -11,6 +12,9 @@ public struct RunOptions: Sendable, Equatable {
     public var invocationsPerDay: Double?
     public var durationSeconds: Double?
     public var summaryJSON: String?
+    /// `--pricing.file`: LLM prices for the summary's `llm.cost_usd` (default: deploy/pricing.yml
+    /// when the working directory has it; else no prices).
+    public var pricingFile: String?
     public var seed: UInt64 = 1
     /// Components switched off (`--naive`) and on (`--protect`), applied in that order.
     public var naive: [String] = []
@@ -101,6 +105,7 @@ public struct RunOptions: Sendable, Equatable {
                 }
                 o.durationSeconds = d
             case "--summary-json": o.summaryJSON = try v()
+            case "--pricing.file": o.pricingFile = try v()
             case "--seed":
                 let s = try v()
                 guard let n = UInt64(s) else { throw ReferenceError.usage("--seed \(s): give an unsigned integer") }
@@ -218,6 +223,8 @@ public struct RunOptions: Sendable, Equatable {
                                   live: wall-clock time to run (default 60s), covering D × K of traffic
       --seed S                    random seed (default 1); the same seed gives the same run
       --summary-json FILE         also write the summary as JSON to FILE
+      --pricing.file FILE         LLM prices for the summary's llm.cost_usd, as orchlog-collector
+                                  reads them (default: deploy/pricing.yml when it exists here)
       --naive LIST                switch components off: queue, occ, cache, breaker, limiter, all
       --protect LIST              switch components on (applied after --naive)
       --start-hour H              hour of the simulated day to start at (default 8: the working day's ramp)
@@ -255,4 +262,14 @@ public struct RunOptions: Sendable, Equatable {
 
     Exit status: 0 done (or stopped by SIGINT/SIGTERM), 1 the run failed (log or summary not writable), 2 usage error.
     """
+}
+
+extension RunOptions {
+    /// The price table `--pricing.file` names (deploy/pricing.yml here by default; none without).
+    /// - Throws: `ReferenceError` when the file is not a pricing table.
+    public func pricing() throws -> PriceTable {
+        let path = pricingFile ?? "deploy/pricing.yml"
+        if pricingFile == nil && access(path, R_OK) != 0 { return PriceTable() }
+        do { return try PriceTable.load(path: path) } catch { throw ReferenceError(.failure, error.message) }
+    }
 }

@@ -230,7 +230,10 @@ private final class PerEventReference {
         let events = block.events
         for e in events { try ingest(e) }
         // Pricing is its own pass in both (LLMSpendTests hold it to hand-computed values).
-        try block.columns.withView { try a.spend.ingest($0, s) }
+        try block.columns.withView { v in
+            try a.spend.ingest(v, s)
+            try a.spend.rowCosts.withUnsafeBufferPointer { try a.invocations.ingest(v, s, costs: $0) }
+        }
         a.registry.add(s.own.ingested, Double(events.count))
         if let last = events.last { s.lastEventTs = max(s.lastEventTs, last.timestamp) }
     }

@@ -68,6 +68,22 @@ import Testing
         orch_invocations_total{agent="planner",outcome="timeout"} 0
         orch_invocation_duration_seconds_sum{agent="planner"} 1.5
         orch_invocation_duration_seconds_count{agent="planner"} 1
+        orch_invocation_llm_calls_sum{agent="planner"} 0
+        orch_invocation_llm_calls_count{agent="planner"} 1
+        orch_invocation_tool_calls_sum{agent="planner"} 0
+        orch_invocation_tool_calls_count{agent="planner"} 1
+        orch_invocation_tokens_sum{agent="planner",type="input"} 0
+        orch_invocation_tokens_count{agent="planner",type="input"} 1
+        orch_invocation_tokens_sum{agent="planner",type="output"} 0
+        orch_invocation_tokens_count{agent="planner",type="output"} 1
+        orch_invocation_tokens_sum{agent="planner",type="cache_read"} 0
+        orch_invocation_tokens_count{agent="planner",type="cache_read"} 1
+        orch_invocation_tokens_sum{agent="planner",type="cache_write"} 0
+        orch_invocation_tokens_count{agent="planner",type="cache_write"} 1
+        orch_invocation_tokens_sum{agent="planner",type="reasoning"} 0
+        orch_invocation_tokens_count{agent="planner",type="reasoning"} 1
+        orch_invocation_cost_usd_sum{agent="planner"} 0
+        orch_invocation_cost_usd_count{agent="planner"} 1
         orch_queue_wait_seconds_sum{queue="default"} 0.25
         orch_queue_wait_seconds_count{queue="default"} 1
         orch_queue_depth{queue="requests"} 7
@@ -175,6 +191,14 @@ import Testing
         // cumulative from there; series with no observation at 0 everywhere.
         let observed: [(String, Double)] = [
             ("orch_invocation_duration_seconds_bucket{source=\"golden\",agent=\"planner\"", 1.5),
+            ("orch_invocation_llm_calls_bucket{source=\"golden\",agent=\"planner\"", 0),
+            ("orch_invocation_tool_calls_bucket{source=\"golden\",agent=\"planner\"", 0),
+            ("orch_invocation_cost_usd_bucket{source=\"golden\",agent=\"planner\"", 0),
+            ("orch_invocation_tokens_bucket{source=\"golden\",agent=\"planner\",type=\"input\"", 0),
+            ("orch_invocation_tokens_bucket{source=\"golden\",agent=\"planner\",type=\"output\"", 0),
+            ("orch_invocation_tokens_bucket{source=\"golden\",agent=\"planner\",type=\"cache_read\"", 0),
+            ("orch_invocation_tokens_bucket{source=\"golden\",agent=\"planner\",type=\"cache_write\"", 0),
+            ("orch_invocation_tokens_bucket{source=\"golden\",agent=\"planner\",type=\"reasoning\"", 0),
             ("orch_queue_wait_seconds_bucket{source=\"golden\",queue=\"default\"", 0.25),
             ("orch_state_read_duration_seconds_bucket{source=\"golden\",shard=\"shard-1\"", 0.002),
             ("orch_state_write_duration_seconds_bucket{source=\"golden\",shard=\"shard-1\"", 0.004),
@@ -206,10 +230,11 @@ import Testing
             checked += 1
         }
         #expect(checked > 100, "bucket lines checked: \(checked)")
-        // 19 histogram series: the 13 observed, output, cache_write and reasoning tokens, and
-        // the GenAI durations of the three outcomes not seen.
+        // 27 histogram series: the 21 observed, output, cache_write and reasoning tokens, and
+        // the GenAI durations of the three outcomes not seen. (The invocation finished before
+        // its LLM request: 0 calls and tokens.)
         let bucketSeries = Set(buckets.compactMap { line in line.range(of: ",le=\"").map { String(line[..<$0.lowerBound]) } })
-        #expect(bucketSeries.count == 19)
+        #expect(bucketSeries.count == 27)
         #expect(observed.allSatisfy { bucketSeries.contains($0.0) })
     }
 

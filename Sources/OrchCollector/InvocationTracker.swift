@@ -1,0 +1,241 @@
+import Foundation
+import OrchLog
+import OrchMetrics
+
+/// Per-invocation fan-out: from an invocation's `invocation_started` to its
+/// `invocation_finished`, the `llm_request`s and `tool_call`s carrying its `invocation_id` are
+/// tallied (calls, tokens by type, cost); when it finishes, the tally is observed into
+/// `orch_invocation_llm_calls`, `orch_invocation_tool_calls`, `orch_invocation_tokens{type}` and
+/// `orch_invocation_cost_usd` by the finishing event's `agent`. Events of an invocation that
+/// is not open (never started, already finished, or evicted) are not tallied.
+///
+/// Bounded by `--invocations.tracked`: open invocations sit in two generations of half the
+/// bound each; when the current one fills, the older one is dropped and its invocations are
+/// counted in `orchlog_collector_invocations_untracked_total` (they never finish in the
+/// histograms). A pass of its own after the feeds, over the block's rows of the four types in
+/// row order. Not thread-safe: the aggregator calls it with the collector's lock held.
+final class InvocationTracker {
+    struct Key: Hashable {
+        /// The source's salt (`SourceAggregation.salt`): one tracker serves every source.
+        let source: UInt64
+        let id: UInt64
+    }
+
+    /// One open invocation's calls so far.
+    struct Tally: Equatable {
+        var llmCalls: UInt32 = 0, toolCalls: UInt32 = 0
+        /// input, output, cache_read, cache_write, reasoning.
+        var tokens: (UInt64, UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0, 0)
+        var usd = 0.0
+        /// Some of its tokens had no price: its cost is not observed.
+        var unpriced = false
+
+        static func == (a: Tally, b: Tally) -> Bool {
+            a.llmCalls == b.llmCalls && a.toolCalls == b.toolCalls && a.tokens == b.tokens && a.usd.bitPattern == b.usd.bitPattern && a.unpriced == b.unpriced
+        }
+    }
+
+    let capacity: Int
+    @exclusivity(unchecked) private(set) var current: [Key: Tally] = [:]
+    @exclusivity(unchecked) private(set) var previous: [Key: Tally] = [:]
+    let registry: MetricRegistry
+    let catalog: MetricCatalog
+    let fields: Fields
+    /// Per source salt and agent id: the four histograms' series (tokens: five, by type).
+    private struct Series {
+        let llm, tool, cost: SeriesHandle?
+        let tokens: [SeriesHandle?]
+    }
+    @exclusivity(unchecked) private var series: [Key: Series] = [:]
+    @exclusivity(unchecked) private var untracked: [UInt64: SeriesHandle] = [:]
+    @exclusivity(unchecked) private var generation: UInt64 = 0
+
+    /// The slots read, found by name once.
+    struct Fields {
+        let startedID, finishedID, finishedAgent, llmID, toolID: Int
+        let tokens: [Int]
+
+        init() {
+            func slot(_ type: EventType, _ name: String) -> Int {
+                guard let f = EventSchema.of(type).field(named: name) else { preconditionFailure("\(type.name) has no field \(name)") }
+                return f.slot
+            }
+            startedID = slot(.invocationStarted, "invocation_id")
+            finishedID = slot(.invocationFinished, "invocation_id")
+            finishedAgent = slot(.invocationFinished, "agent")
+            llmID = slot(.llmRequest, "invocation_id")
+            toolID = slot(.toolCall, "invocation_id")
+            tokens = MetricCatalog.tokenTypes.map { slot(.llmRequest, $0.1) }
+        }
+    }
+
+    init(capacity: Int, registry: MetricRegistry, catalog: MetricCatalog) {
+        self.capacity = max(2, capacity)
+        self.registry = registry
+        self.catalog = catalog
+        fields = Fields()
+    }
+
+    /// Invocations open now.
+    var count: Int { current.count + previous.count }
+
+    /// Whether any of the families is exported (else the pass is skipped).
+    var active: Bool {
+        [catalog.invocationLLMCalls, catalog.invocationToolCalls, catalog.invocationTokens, catalog.invocationCost].contains { registry.isExported($0) }
+    }
+
+    /// Tallies the block's rows of source `s`; `costs` holds each `llm_request`'s cost and
+    /// whether all its tokens were priced, in order (from `LLMSpend`).
+    func ingest(_ v: BlockColumnsView, _ s: SourceAggregation, costs: UnsafeBufferPointer<(Double, Bool)>) throws {
+        let started = v.count(.invocationStarted), finished = v.count(.invocationFinished)
+        guard started + finished + v.count(.llmRequest) + v.count(.toolCall) > 0, active else { return }
+        if registry.removalGeneration != generation {
+            generation = registry.removalGeneration
+            series.removeAll()
+            untracked.removeAll()
+        }
+        let f = fields
+        let startedIDs = v.number(.invocationStarted, f.startedID)
+        let finishedIDs = v.number(.invocationFinished, f.finishedID), agents = v.label(.invocationFinished, f.finishedAgent)
+        let llmIDs = v.number(.llmRequest, f.llmID), toolIDs = v.number(.toolCall, f.toolID)
+        let tokenColumns = f.tokens.map { v.number(.llmRequest, $0) }
+        let startedCode = EventType.invocationStarted.rawValue, finishedCode = EventType.invocationFinished.rawValue
+        let llmCode = EventType.llmRequest.rawValue, toolCode = EventType.toolCall.rawValue
+        var si = 0, fi = 0, li = 0, ti = 0
+        for type in v.rowTypes {
+            switch type {
+            case startedCode:
+                open(Key(source: s.salt, id: startedIDs[si]), s)
+                si &+= 1
+            case llmCode:
+                let id = llmIDs[li]
+                if id != 0 {
+                    let k = Key(source: s.salt, id: id)
+                    update(k) { t in
+                        t.llmCalls &+= 1
+                        t.tokens.0 &+= tokenColumns[0][li]
+                        t.tokens.1 &+= tokenColumns[1][li]
+                        t.tokens.2 &+= tokenColumns[2][li]
+                        t.tokens.3 &+= tokenColumns[3][li]
+                        t.tokens.4 &+= tokenColumns[4][li]
+                        let (usd, priced) = li < costs.count ? costs[li] : (0, false)
+                        t.usd += usd
+                        if !priced { t.unpriced = true }
+                    }
+                }
+                li &+= 1
+            case toolCode:
+                let id = toolIDs[ti]
+                if id != 0 { update(Key(source: s.salt, id: id)) { $0.toolCalls &+= 1 } }
+                ti &+= 1
+            case finishedCode:
+                let k = Key(source: s.salt, id: finishedIDs[fi])
+                if let t = current.removeValue(forKey: k) ?? previous.removeValue(forKey: k) {
+                    try observe(t, agent: UInt32(truncatingIfNeeded: agents[fi]), s)
+                }
+                fi &+= 1
+            default:
+                break
+            }
+        }
+    }
+
+    @inline(__always)
+    private func update(_ k: Key, _ body: (inout Tally) -> Void) {
+        if current[k] != nil {
+            body(&current[k]!)
+        } else if previous[k] != nil {
+            body(&previous[k]!)
+        }
+    }
+
+    private func open(_ k: Key, _ s: SourceAggregation) {
+        if current.count >= capacity / 2 {
+            if !previous.isEmpty, let h = untrackedHandle(s) {
+                // Unfinished invocations of every source are dropped; counted under this one's.
+                registry.add(h, Double(previous.count))
+            }
+            previous = current
+            current = [:]
+            current.reserveCapacity(capacity / 2)
+        }
+        current[k] = Tally()
+    }
+
+    private func untrackedHandle(_ s: SourceAggregation) -> SeriesHandle? {
+        if let h = untracked[s.salt] { return h }
+        guard registry.isExported(catalog.invocationsUntracked), let h = try? registry.series(catalog.invocationsUntracked, labelValues: [s.name]) else { return nil }
+        untracked[s.salt] = h
+        return h
+    }
+
+    private func observe(_ t: Tally, agent: UInt32, _ s: SourceAggregation) throws {
+        let id = s.id(agent)
+        let key = Key(source: s.salt, id: UInt64(id))
+        let h: Series
+        if let found = series[key] {
+            h = found
+        } else {
+            let name = s.text(agent)
+            func make(_ family: MetricFamilyID, _ more: [String] = []) throws -> SeriesHandle? {
+                guard registry.isExported(family) else { return nil }
+                do { return try registry.series(family, labelValues: [s.name, name] + more) } catch { throw CollectorError(.invalidArgument, "\(error)") }
+            }
+            h = Series(llm: try make(catalog.invocationLLMCalls), tool: try make(catalog.invocationToolCalls), cost: try make(catalog.invocationCost),
+                       tokens: try MetricCatalog.tokenTypes.map { try make(catalog.invocationTokens, [$0.0]) })
+            series[key] = h
+        }
+        if let l = h.llm { registry.observe(l, Double(t.llmCalls)) }
+        if let l = h.tool { registry.observe(l, Double(t.toolCalls)) }
+        let tokens = [t.tokens.0, t.tokens.1, t.tokens.2, t.tokens.3, t.tokens.4]
+        for (i, handle) in h.tokens.enumerated() { if let handle { registry.observe(handle, Double(tokens[i])) } }
+        if let c = h.cost, !t.unpriced { registry.observe(c, t.usd) }
+    }
+
+    // MARK: checkpoints
+
+    /// Packs the open invocations: per entry source salt, id, calls, five token counts, the
+    /// cost's bits and the unpriced flag, as little-endian u64s (the current generation first).
+    func packed() -> Data {
+        var words: [UInt64] = []
+        words.reserveCapacity(count * 10)
+        for generation in [current, previous] {
+            words.append(UInt64(generation.count))
+            for (k, t) in generation {
+                words += [k.source, k.id, UInt64(t.llmCalls) << 32 | UInt64(t.toolCalls), t.tokens.0, t.tokens.1, t.tokens.2, t.tokens.3, t.tokens.4,
+                          t.usd.bitPattern, t.unpriced ? 1 : 0]
+            }
+        }
+        return words.withUnsafeBytes { Data($0) }
+    }
+
+    /// Restores what `packed` wrote (nothing for an empty or malformed blob).
+    func restore(_ data: Data) {
+        current = [:]
+        previous = [:]
+        guard data.count % 8 == 0, data.count >= 16 else { return }
+        let words = data.withUnsafeBytes { raw in (0..<data.count / 8).map { UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: $0 * 8, as: UInt64.self)) } }
+        var i = 0
+        var generations: [[Key: Tally]] = []
+        for _ in 0..<2 {
+            guard i < words.count else { return }
+            let n = Int(min(words[i], UInt64(words.count)))
+            i += 1
+            var g: [Key: Tally] = [:]
+            for _ in 0..<n {
+                guard i + 10 <= words.count else { return }
+                var t = Tally()
+                t.llmCalls = UInt32(truncatingIfNeeded: words[i + 2] >> 32)
+                t.toolCalls = UInt32(truncatingIfNeeded: words[i + 2])
+                t.tokens = (words[i + 3], words[i + 4], words[i + 5], words[i + 6], words[i + 7])
+                t.usd = Double(bitPattern: words[i + 8])
+                t.unpriced = words[i + 9] != 0
+                g[Key(source: words[i], id: words[i + 1])] = t
+                i += 10
+            }
+            generations.append(g)
+        }
+        current = generations[0]
+        previous = generations[1]
+    }
+}
