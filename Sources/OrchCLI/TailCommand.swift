@@ -5,6 +5,7 @@ import OrchLog
 enum TailCommand {
     static let help = """
     Usage: orchlog tail [-f|--follow] [--from-start | -n N] [--type T,...] [--where key=value]... [--since T] [--until T] [-o text|json] PATH...
+           orchlog tail --invocation ID [options] PATH...
 
     Shows the last events of one or more logs. PATH is a source directory (one writer's
     log) or a root directory whose subdirectories are sources.
@@ -37,6 +38,10 @@ enum TailCommand {
       --since TIME          only events at or after TIME: RFC 3339 (2026-12-03T06:00:00Z) or a
                             time ago (-15m, -2h, -1d)
       --until TIME          only events at or before TIME (same forms)
+      --invocation ID       every event of invocation ID (its invocation_id), from the start of
+                            every log, merged across sources in time order: the drill-down from
+                            an exemplar's invocation_id (docs/runbooks.md). Same as --from-start
+                            --where invocation_id=ID, except that finding none exits 1
       -o, --output FORMAT   text (default) or json (NDJSON: seq, ts, source, type, fields)
       -h, --help            this help
 
@@ -49,16 +54,22 @@ enum TailCommand {
     named once on stderr as a warning (orchlog: warning: SEGMENT:OFFSET: torn tail: ...); it
     does not change the exit status. `orchlog verify --repair` cuts it.
 
-    Exit status: 0 ok, 1 corrupt data was found (and skipped, with a warning), 2 usage.
+    Exit status: 0 ok, 1 corrupt data was found (and skipped, with a warning) or --invocation
+    found no event, 2 usage.
     """
 
     static func run(_ argv: [String]) throws -> Int32 {
         let args = try Arguments(argv, switches: ["-f", "--follow", "--from-start"],
-                                 options: ["-n", "--lines", "--type", "--where", "--since", "--until", "-o", "--output"])
+                                 options: ["-n", "--lines", "--type", "--where", "--since", "--until", "-o", "--output", "--invocation"])
         if args.has("--help", "-h") { Output.out(help); return 0 }
         guard !args.positional.isEmpty else { throw CLIError.usage("tail: give at least one PATH (see --help)") }
         let follow = args.has("-f", "--follow")
-        let fromStart = args.has("--from-start")
+        let invocation = args.value("--invocation")
+        if let invocation {
+            guard UInt64(invocation) != nil, invocation != "0" else { throw CLIError.usage("--invocation \(invocation): expected an invocation id (a whole number ≥ 1)") }
+            if args.has("-n", "--lines") { throw CLIError.usage("tail: --invocation shows every event of the invocation: -n does not apply") }
+        }
+        let fromStart = args.has("--from-start") || invocation != nil
         if fromStart && args.has("-n", "--lines") { throw CLIError.usage("tail: --from-start and -n are exclusive") }
         let limitText = args.value("-n", "--lines")
         var limit = 10
@@ -72,16 +83,17 @@ enum TailCommand {
         case "json": style = .json
         case let other: throw CLIError.usage("-o \(other): expected text or json")
         }
-        var filter = try EventFilter(types: args.all("--type"), wheres: args.all("--where"))
+        var filter = try EventFilter(types: args.all("--type"), wheres: args.all("--where") + (invocation.map { ["invocation_id=\($0)"] } ?? []))
         try filter.limitTime(since: args.value("--since"), until: args.value("--until"), now: Ingester.wallClockNs())
         let session = try TailSession(paths: args.positional, filter: filter)
         var formatter = EventFormatter(style: style, color: style == .text && Output.colorEnabled)
 
         // Initial output: everything, streamed (one block per source in memory), or the last
         // `limit` matching events.
+        var found = 0
         if fromStart {
             formatter.sourceWidth = session.sourceWidth
-            try session.streamAvailable { Output.out(formatter.line($0)) }
+            try session.streamAvailable { Output.out(formatter.line($0)); found += 1 }
         } else {
             let initial = try session.readLast(limit)
             formatter.sourceWidth = session.sourceWidth
@@ -89,6 +101,10 @@ enum TailCommand {
         }
         session.reportTornTails()
         Output.flush()
+        if let invocation, found == 0, !follow {
+            Output.err("orchlog: tail: no event of invocation \(invocation) in \(args.positional.joined(separator: " "))")
+            return 1
+        }
         guard follow else { return session.problemsSeen ? 1 : 0 }
 
         let watcher = DirectoryWatcher(paths: args.positional)

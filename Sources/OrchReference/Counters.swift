@@ -34,10 +34,8 @@ final class Counters {
     var unpricedTokens = 0
     var providerLimitEvents = 0
     var queueEnqueued = 0
-    /// Per started invocation not yet finished: its LLM and tool calls so far.
-    var open: [UInt64: InvocationTally] = [:]
-    /// Per agent: the totals of its finished invocations (those that started).
-    var fanout: [String: RunSummary.FanOut] = [:]
+    /// Per agent: fan-out, tokens and cost of its finished invocations.
+    var book = FanOutBook()
     var maxInflight = 0, maxWaiting = 0
     var keyRotations = 0
     var rateLimitWaitTotalNs: UInt64 = 0
@@ -48,43 +46,4 @@ final class Counters {
     func fail(_ reason: String) {
         failureReasons[reason, default: 0] += 1
     }
-
-    /// An invocation started: its calls are tallied from now until it finishes.
-    func invocationStarted(_ id: UInt64) { open[id] = InvocationTally() }
-
-    /// An `llm_request` of invocation `id` (ignored once it has finished, as the collector does).
-    func invocationLLM(_ id: UInt64, _ usage: TokenUsage, reasoning: UInt64, usd: Double) {
-        guard var t = open[id] else { return }
-        t.llmCalls += 1
-        t.tokens.input += Int(usage.input)
-        t.tokens.output += Int(usage.output)
-        t.tokens.cacheRead += Int(usage.cacheRead)
-        t.tokens.cacheWrite += Int(usage.cacheWrite)
-        t.tokens.reasoning += Int(reasoning)
-        t.usd += usd
-        open[id] = t
-    }
-
-    /// A `tool_call` of invocation `id`.
-    func invocationTool(_ id: UInt64) { open[id]?.toolCalls += 1 }
-
-    /// Invocation `id` of `agent` finished: its tally joins the agent's.
-    func invocationFinished(_ id: UInt64, agent: String) {
-        guard let t = open.removeValue(forKey: id) else { return }
-        var f = fanout[agent] ?? RunSummary.FanOut()
-        f.invocations += 1
-        f.llmCalls += t.llmCalls
-        f.toolCalls += t.toolCalls
-        f.llmCallsMax = max(f.llmCallsMax, t.llmCalls)
-        f.tokens.add(t.tokens)
-        f.costUsd += t.usd
-        fanout[agent] = f
-    }
-}
-
-/// One invocation's calls so far.
-struct InvocationTally {
-    var llmCalls = 0, toolCalls = 0
-    var tokens = RunSummary.Tokens()
-    var usd = 0.0
 }

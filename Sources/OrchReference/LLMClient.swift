@@ -330,7 +330,7 @@ final class LLMClient {
         let (usd, unpriced) = pricing.cost(provider: backend.provider, model: model, usage)
         counters.costUSD += usd
         counters.unpricedTokens += Int(unpriced)
-        counters.invocationLLM(r.invocation, usage, reasoning: reasoning, usd: usd)
+        counters.book.llm(r.invocation, usage, reasoning: reasoning, usd: usd)
         telemetry.emit(.llmRequest(provider: providerLabel, model: modelLabel, key: keys[k].label, outcome: outcome,
                                    inputTokens: usage.input, outputTokens: usage.output, latencyNs: scheduler.now - sent, rateLimitWaitNs: wait,
                                    invocationID: r.invocation, agent: r.agent, cacheReadTokens: usage.cacheRead, cacheWriteTokens: usage.cacheWrite,

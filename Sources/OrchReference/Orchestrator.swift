@@ -234,7 +234,7 @@ public final class Orchestrator {
             counters.started += 1
             counters.queueWaitTotalNs &+= inv.startedAt - inv.enqueuedAt
             telemetry.emit(.invocationStarted(agent: agentLabels[inv.agent], invocationID: inv.id))
-            counters.invocationStarted(inv.id)
+            counters.book.started(inv.id)
             advance(inv)
         }
         if queueHead > 4096 && queueHead * 2 > queue.count {
@@ -265,7 +265,7 @@ public final class Orchestrator {
         let wait = started ? inv.startedAt - inv.enqueuedAt : (inv.enqueued ? now - inv.enqueuedAt : 0)
         telemetry.emit(.invocationFinished(agent: agentLabels[inv.agent], outcome: outcome, durationNs: duration,
                                            queueWaitNs: wait, invocationID: inv.id, queue: queueLabel))
-        counters.invocationFinished(inv.id, agent: setup.workload.agents[inv.agent].name)
+        counters.book.finished(inv.id, agent: setup.workload.agents[inv.agent].name)
         if (outcome == .failure || outcome == .timeout) && inv.resubmissionsLeft > 0 { resubmit(inv) }
         guard started else { return }
         avgServiceNs = avgServiceNs * 0.98 + Double(duration) * 0.02

@@ -136,7 +136,7 @@ public struct RunSummary: Codable, Sendable, Equatable {
         public var input = 0, output = 0, cacheRead = 0, cacheWrite = 0, reasoning = 0
         public init() {}
 
-        mutating func add(_ o: Tokens) {
+        public mutating func add(_ o: Tokens) {
             input += o.input
             output += o.output
             cacheRead += o.cacheRead
@@ -227,7 +227,7 @@ public struct RunSummary: Codable, Sendable, Equatable {
         llm.unpricedTokens = c.unpricedTokens
         llm.providerLimitEvents = c.providerLimitEvents
         queue.enqueued = c.queueEnqueued
-        fanout = c.fanout
+        fanout = c.book.fanout
         events = o.telemetry.emitted
     }
 

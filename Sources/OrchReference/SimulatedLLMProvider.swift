@@ -66,7 +66,8 @@ public final class SimulatedLLMProvider: LLMBackend {
             keys[k].rpm.take(1, now: now)
             let retry = UInt64(config.concurrencyRetryAfterSeconds * 1e9)
             let limits = headers(k, now: now)
-            scheduler.schedule(after: rejectNs) { reply(.rateLimited(retryAfterNs: retry, limit: .concurrency, limits: limits)) }
+            let type: RateLimitType = keys[k].fraction < 1 ? .quota : .concurrency
+            scheduler.schedule(after: rejectNs) { reply(.rateLimited(retryAfterNs: retry, limit: type, limits: limits)) }
             return
         }
         let tokens = Double(call.inputTokens + call.outputTokens)

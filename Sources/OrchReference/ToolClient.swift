@@ -50,7 +50,7 @@ final class ToolClient {
                 counters.toolCalls += 1
                 counters.toolShortCircuited += 1
                 counters.toolFallbacks += 1
-                counters.invocationTool(invocation)
+                counters.book.tool(invocation)
                 telemetry.emit(.toolCall(tool: labels[tool], outcome: .shortCircuited, latencyNs: 0, fallbackUsed: true, invocationID: invocation, agent: agent))
                 scheduler.schedule(after: fallbackNs[tool]) { done(.fallback) }
                 return
@@ -81,7 +81,7 @@ final class ToolClient {
         if outcome == .error { counters.toolErrors += 1 }
         let useFallback = protected && outcome != .success
         if useFallback { counters.toolFallbacks += 1 }
-        counters.invocationTool(caller.invocation)
+        counters.book.tool(caller.invocation)
         telemetry.emit(.toolCall(tool: labels[tool], outcome: outcome, latencyNs: now - start, fallbackUsed: useFallback,
                                  invocationID: caller.invocation, agent: caller.agent))
         if protected, let change = breakers[tool].record(permit, success: outcome == .success, now: now) {

@@ -74,4 +74,54 @@ import Testing
         }
         #expect(m["orchlog_collector_invocations_untracked_total{source=\"\(scenario)\"}"] ?? 0 == 0)
     }
+
+    /// Live, over real HTTP: `reference-backends` streams the completions (server-sent events,
+    /// chunk by chunk) and names the limit of each 429; the live client measures the time to
+    /// the first chunk, reads the usage details and the x-ratelimit headers, and the collector
+    /// equals the live summary's ground truth.
+    @Test func liveStreamedRequestsTheirCostAndProviderLimitsReachTheCollector() throws {
+        let dir = TempDir("cost-live")
+        defer { dir.remove() }
+        let pricing = Self.repo + "/deploy/pricing.yml"
+        let run = try runTool("reference-orchestrator", ["--scenario", "llm-quota-cut", "--live", "--state-store", "redis", "--speed", "100",
+                                                         "--duration", "15", "--out", dir.sub("root"), "--summary-json", dir.sub("summary.json"),
+                                                         "--quiet", "--pricing.file", pricing])
+        #expect(run.status == 0, "\(run.stderr)")
+        let summary = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: dir.sub("summary.json")))) as? [String: Any])
+        let summaryText = try String(contentsOfFile: dir.sub("summary.json"), encoding: .utf8)
+        let llm = try #require(summary["llm"] as? [String: Any])
+        let collector = try runTool("orchlog-collector", ["--once", "--log.dir", dir.sub("root"), "--pricing.file", pricing])
+        #expect(collector.status == 0, "\(collector.stderr)")
+        let m = parseExposition(collector.stdout)
+        func sum(_ prefix: String, _ filter: (String) -> Bool = { _ in true }) -> Double {
+            m.filter { $0.key.hasPrefix(prefix) && filter($0.key) }.values.reduce(0, +)
+        }
+        let tokens = try #require(llm["tokens"] as? [String: Int])
+        for type in ["input", "output", "cache_read", "cache_write", "reasoning"] {
+            #expect(sum("orch_llm_tokens_total{", { $0.contains("type=\"\(type)\"") }) == Double(try #require(tokens[type])), "\(type)")
+        }
+        #expect(tokens["cache_read"]! > 0 && tokens["reasoning"]! > 0, "usage details read from the responses")
+        let cost = try #require(llm["cost_usd"] as? Double)
+        #expect(cost > 0 && abs(sum("orch_llm_cost_usd_total{") - cost) <= cost * 1e-9)
+        // Streamed: every answered request has its time to first chunk.
+        #expect(sum("gen_ai_client_operation_time_to_first_chunk_seconds_count{") > 0)
+        #expect(sum("gen_ai_client_operation_time_to_first_chunk_seconds_sum{") <= sum("gen_ai_client_operation_duration_seconds_sum{"),
+                "the first chunk comes before the end")
+        // The quota cut's 429s come from the provider and say so.
+        #expect(sum("orch_llm_rate_limited_total{", { $0.contains("origin=\"provider\"") && $0.contains("rate_limit_type=\"quota\"") }) > 0)
+        #expect(sum("orch_llm_rate_limited_total{") == Double(try #require(llm["rate_limited"] as? Int)))
+        #expect(m.keys.contains { $0.hasPrefix("orch_llm_provider_remaining_tokens{") })
+        #expect((llm["provider_limit_events"] as? Int ?? 0) > 0)
+        // Fan-out per agent, tied by invocation id across threads.
+        let fanout = try #require(summary["fanout"] as? [String: [String: Any]])
+        #expect(!fanout.isEmpty)
+        for (agent, f) in fanout {
+            let a = "{source=\"llm-quota-cut\",agent=\"\(agent)\"}"
+            #expect(m["orch_invocation_llm_calls_count" + a] == Double(f["invocations"] as! Int), "\(agent)")
+            #expect(m["orch_invocation_llm_calls_sum" + a] == Double(f["llm_calls"] as! Int), "\(agent)")
+            #expect(m["orch_invocation_tool_calls_sum" + a] == Double(f["tool_calls"] as! Int), "\(agent)")
+            let c = try #require(try Self.fanOutCost(summaryText, agent))
+            #expect(abs((m["orch_invocation_cost_usd_sum" + a] ?? -1) - c) <= max(c, 1e-9) * 1e-9, "\(agent)")
+        }
+    }
 }
