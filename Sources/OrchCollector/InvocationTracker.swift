@@ -36,8 +36,10 @@ final class InvocationTracker {
     }
 
     let capacity: Int
-    @exclusivity(unchecked) private(set) var current: [Key: Tally] = [:]
-    @exclusivity(unchecked) private(set) var previous: [Key: Tally] = [:]
+    /// The open invocations, by (source salt, invocation id): the current generation and the
+    /// one before.
+    @exclusivity(unchecked) private var current = PairKeyTable<Tally>()
+    @exclusivity(unchecked) private var previous = PairKeyTable<Tally>()
     let registry: MetricRegistry
     let catalog: MetricCatalog
     let fields: Fields
@@ -46,7 +48,7 @@ final class InvocationTracker {
         let llm, tool, cost: SeriesHandle?
         let tokens: [SeriesHandle?]
     }
-    @exclusivity(unchecked) private var series: [Key: Series] = [:]
+    @exclusivity(unchecked) private var series = PairKeyTable<Series>()
     @exclusivity(unchecked) private var untracked: [UInt64: SeriesHandle] = [:]
     @exclusivity(unchecked) private var generation: UInt64 = 0
 
@@ -91,7 +93,7 @@ final class InvocationTracker {
         guard started + finished + v.count(.llmRequest) + v.count(.toolCall) > 0, active else { return }
         if registry.removalGeneration != generation {
             generation = registry.removalGeneration
-            series.removeAll()
+            series = PairKeyTable()
             untracked.removeAll()
         }
         let f = fields
@@ -105,13 +107,12 @@ final class InvocationTracker {
         for type in v.rowTypes {
             switch type {
             case startedCode:
-                open(Key(source: s.salt, id: startedIDs[si]), s)
+                open(s.salt, startedIDs[si], s)
                 si &+= 1
             case llmCode:
                 let id = llmIDs[li]
                 if id != 0 {
-                    let k = Key(source: s.salt, id: id)
-                    update(k) { t in
+                    update(s.salt, id) { t in
                         t.llmCalls &+= 1
                         t.tokens.0 &+= tokenColumns[0][li]
                         t.tokens.1 &+= tokenColumns[1][li]
@@ -126,11 +127,11 @@ final class InvocationTracker {
                 li &+= 1
             case toolCode:
                 let id = toolIDs[ti]
-                if id != 0 { update(Key(source: s.salt, id: id)) { $0.toolCalls &+= 1 } }
+                if id != 0 { update(s.salt, id) { $0.toolCalls &+= 1 } }
                 ti &+= 1
             case finishedCode:
-                let k = Key(source: s.salt, id: finishedIDs[fi])
-                if let t = current.removeValue(forKey: k) ?? previous.removeValue(forKey: k) {
+                let id = finishedIDs[fi]
+                if let t = current.remove(s.salt, id) ?? previous.remove(s.salt, id) {
                     try observe(t, agent: UInt32(truncatingIfNeeded: agents[fi]), s)
                 }
                 fi &+= 1
@@ -141,25 +142,27 @@ final class InvocationTracker {
     }
 
     @inline(__always)
-    private func update(_ k: Key, _ body: (inout Tally) -> Void) {
-        if current[k] != nil {
-            body(&current[k]!)
-        } else if previous[k] != nil {
-            body(&previous[k]!)
-        }
+    private func update(_ salt: UInt64, _ id: UInt64, _ body: (inout Tally) -> Void) {
+        if !current.update(salt, id, body) { _ = previous.update(salt, id, body) }
     }
 
-    private func open(_ k: Key, _ s: SourceAggregation) {
+    private func open(_ salt: UInt64, _ id: UInt64, _ s: SourceAggregation) {
         if current.count >= capacity / 2 {
-            if !previous.isEmpty, let h = untrackedHandle(s) {
+            if previous.count > 0, let h = untrackedHandle(s) {
                 // Unfinished invocations of every source are dropped; counted under this one's.
                 registry.add(h, Double(previous.count))
             }
             previous = current
-            current = [:]
-            current.reserveCapacity(capacity / 2)
+            current = PairKeyTable(capacity: min(capacity / 2, 1 << 16))
         }
-        current[k] = Tally()
+        current.set(salt, id, Tally())
+    }
+
+    /// The open invocations (for tests and checkpoints).
+    var openEntries: [Key: Tally] {
+        var out: [Key: Tally] = [:]
+        for g in [previous, current] { for (salt, id, t) in g.entries() { out[Key(source: salt, id: id)] = t } }
+        return out
     }
 
     private func untrackedHandle(_ s: SourceAggregation) -> SeriesHandle? {
@@ -171,9 +174,8 @@ final class InvocationTracker {
 
     private func observe(_ t: Tally, agent: UInt32, _ s: SourceAggregation) throws {
         let id = s.id(agent)
-        let key = Key(source: s.salt, id: UInt64(id))
         let h: Series
-        if let found = series[key] {
+        if let found = series.get(s.salt, UInt64(id)) {
             h = found
         } else {
             let name = s.text(agent)
@@ -183,12 +185,15 @@ final class InvocationTracker {
             }
             h = Series(llm: try make(catalog.invocationLLMCalls), tool: try make(catalog.invocationToolCalls), cost: try make(catalog.invocationCost),
                        tokens: try MetricCatalog.tokenTypes.map { try make(catalog.invocationTokens, [$0.0]) })
-            series[key] = h
+            series.set(s.salt, UInt64(id), h)
         }
         if let l = h.llm { registry.observe(l, Double(t.llmCalls)) }
         if let l = h.tool { registry.observe(l, Double(t.toolCalls)) }
-        let tokens = [t.tokens.0, t.tokens.1, t.tokens.2, t.tokens.3, t.tokens.4]
-        for (i, handle) in h.tokens.enumerated() { if let handle { registry.observe(handle, Double(tokens[i])) } }
+        if let x = h.tokens[0] { registry.observe(x, Double(t.tokens.0)) }
+        if let x = h.tokens[1] { registry.observe(x, Double(t.tokens.1)) }
+        if let x = h.tokens[2] { registry.observe(x, Double(t.tokens.2)) }
+        if let x = h.tokens[3] { registry.observe(x, Double(t.tokens.3)) }
+        if let x = h.tokens[4] { registry.observe(x, Double(t.tokens.4)) }
         if let c = h.cost, !t.unpriced { registry.observe(c, t.usd) }
     }
 
@@ -201,8 +206,8 @@ final class InvocationTracker {
         words.reserveCapacity(count * 10)
         for generation in [current, previous] {
             words.append(UInt64(generation.count))
-            for (k, t) in generation {
-                words += [k.source, k.id, UInt64(t.llmCalls) << 32 | UInt64(t.toolCalls), t.tokens.0, t.tokens.1, t.tokens.2, t.tokens.3, t.tokens.4,
+            for (salt, id, t) in generation.entries() {
+                words += [salt, id, UInt64(t.llmCalls) << 32 | UInt64(t.toolCalls), t.tokens.0, t.tokens.1, t.tokens.2, t.tokens.3, t.tokens.4,
                           t.usd.bitPattern, t.unpriced ? 1 : 0]
             }
         }
@@ -211,17 +216,17 @@ final class InvocationTracker {
 
     /// Restores what `packed` wrote (nothing for an empty or malformed blob).
     func restore(_ data: Data) {
-        current = [:]
-        previous = [:]
+        current = PairKeyTable()
+        previous = PairKeyTable()
         guard data.count % 8 == 0, data.count >= 16 else { return }
         let words = data.withUnsafeBytes { raw in (0..<data.count / 8).map { UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: $0 * 8, as: UInt64.self)) } }
         var i = 0
-        var generations: [[Key: Tally]] = []
+        var generations: [PairKeyTable<Tally>] = []
         for _ in 0..<2 {
             guard i < words.count else { return }
             let n = Int(min(words[i], UInt64(words.count)))
             i += 1
-            var g: [Key: Tally] = [:]
+            var g = PairKeyTable<Tally>()
             for _ in 0..<n {
                 guard i + 10 <= words.count else { return }
                 var t = Tally()
@@ -230,7 +235,7 @@ final class InvocationTracker {
                 t.tokens = (words[i + 3], words[i + 4], words[i + 5], words[i + 6], words[i + 7])
                 t.usd = Double(bitPattern: words[i + 8])
                 t.unpriced = words[i + 9] != 0
-                g[Key(source: words[i], id: words[i + 1])] = t
+                g.set(words[i], words[i + 1], t)
                 i += 10
             }
             generations.append(g)

@@ -24,13 +24,14 @@ final class LLMSpend {
         var unpriced: SeriesHandle?
     }
 
-    struct Key: Hashable {
-        let provider, model, key, agent: UInt32
+    /// One source's entries, by (provider << 32 | model, key << 32 | agent) interned ids.
+    final class Book {
+        var table = PairKeyTable<Entry>()
     }
 
     /// Per source: its entries. Cleared when the registry removes series (handles may then
     /// point at reused slots).
-    @exclusivity(unchecked) private var entries: [ObjectIdentifier: [Key: Entry]] = [:]
+    @exclusivity(unchecked) private var entries: [ObjectIdentifier: Book] = [:]
     @exclusivity(unchecked) private var generation: UInt64 = 0
     /// Per `llm_request` of the last block, in order: its cost, and whether every token was
     /// priced (the invocation tracker reads it).
@@ -84,18 +85,24 @@ final class LLMSpend {
         let input = v.number(.llmRequest, f.input), output = v.number(.llmRequest, f.output)
         let cacheRead = v.number(.llmRequest, f.cacheRead), cacheWrite = v.number(.llmRequest, f.cacheWrite)
         let id = ObjectIdentifier(s)
-        var mine = entries[id] ?? [:]
-        defer { entries[id] = mine }
+        let mine: Book
+        if let found = entries[id] {
+            mine = found
+        } else {
+            mine = Book()
+            entries[id] = mine
+        }
+        rowCosts.reserveCapacity(n)
         for k in 0..<n {
             let p = UInt32(truncatingIfNeeded: providers[k]), m = UInt32(truncatingIfNeeded: models[k])
             let a = UInt32(truncatingIfNeeded: agents[k]), kk = UInt32(truncatingIfNeeded: keys[k])
-            let key = Key(provider: s.id(p), model: s.id(m), key: s.id(kk), agent: s.id(a))
+            let hi = UInt64(s.id(p)) << 32 | UInt64(s.id(m)), lo = UInt64(s.id(kk)) << 32 | UInt64(s.id(a))
             var entry: Entry
-            if let found = mine[key] {
+            if let found = mine.table.get(hi, lo) {
                 entry = found
             } else {
                 entry = try make(s, provider: p, model: m, key: kk, agent: a)
-                mine[key] = entry
+                mine.table.set(hi, lo, entry)
             }
             let usage = TokenUsage(input: input[k], output: output[k], cacheRead: cacheRead[k], cacheWrite: cacheWrite[k])
             let (usd, unpriced) = entry.price?.cost(usage) ?? (0, usage.total)
@@ -104,7 +111,7 @@ final class LLMSpend {
             if unpriced > 0 {
                 if entry.unpriced == nil {
                     entry.unpriced = try series(catalog.unpricedTokens, [s.name, s.text(p), s.text(m)])
-                    mine[key] = entry
+                    mine.table.set(hi, lo, entry)
                 }
                 if let h = entry.unpriced { registry.add(h, Double(unpriced)) }
             }

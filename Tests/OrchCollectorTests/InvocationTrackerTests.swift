@@ -93,7 +93,7 @@ import Testing
         let packed = a.invocations.packed()
         let b = try Self.aggregator()
         b.invocations.restore(packed)
-        #expect(b.invocations.current == a.invocations.current && b.invocations.previous == a.invocations.previous)
+        #expect(b.invocations.openEntries == a.invocations.openEntries && b.invocations.count == 2)
         let m = try Self.run(b) { log in
             log.emit(Self.llm(log, 1, input: 100, output: 10))
             log.emit(.invocationFinished(agent: log.label("triage"), outcome: .success, durationNs: 1, queueWaitNs: 0, invocationID: 1))
