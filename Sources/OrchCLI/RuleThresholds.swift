@@ -41,6 +41,13 @@ struct RuleThresholds: Sendable, Equatable {
         case pipelineCollectorLagging = "pipeline.collector_lagging"
         case pipelineDecodeErrors = "pipeline.decode_errors"
         case pipelineEventsLost = "pipeline.events_lost"
+        case agentRunaway = "agent.runaway"
+        case llmSpendBudget = "llm.spend_budget"
+        case llmLimiterMisconfigured = "llm.limiter_misconfigured"
+        case queueBacklogAge = "queue.backlog_age"
+        case latencySLO = "latency.slo"
+        case pipelineSourceSilent = "pipeline.source_silent"
+        case pipelineCollectorAbsent = "pipeline.collector_absent"
 
         /// The section of the thresholds file (`state`, `memory`, …).
         var section: String { String(rawValue.prefix { $0 != "." }) }
@@ -63,6 +70,13 @@ struct RuleThresholds: Sendable, Equatable {
             case .pipelineCollectorLagging: "OrchCollectorLagging"
             case .pipelineDecodeErrors: "OrchCollectorDecodeErrors"
             case .pipelineEventsLost: "OrchCollectorEventsLost"
+            case .agentRunaway: "OrchAgentRunaway"
+            case .llmSpendBudget: "OrchLLMSpendBudgetBurn"
+            case .llmLimiterMisconfigured: "OrchLLMLimiterMisconfigured"
+            case .queueBacklogAge: "OrchQueueBacklogAge"
+            case .latencySLO: "OrchInvocationLatencySLOBurn"
+            case .pipelineSourceSilent: "OrchSourceSilent"
+            case .pipelineCollectorAbsent: "OrchCollectorAbsent"
             }
         }
 
@@ -77,6 +91,11 @@ struct RuleThresholds: Sendable, Equatable {
             case .queueNearCapacity, .queueRejecting, .queueGrowing: ["source", "queue"]
             case .pipelineEventsDropped: ["instance", "source", "reason"]
             case .pipelineCollectorLagging, .pipelineDecodeErrors, .pipelineEventsLost: ["instance", "source"]
+            case .agentRunaway, .llmSpendBudget, .latencySLO: ["source", "agent"]
+            case .llmLimiterMisconfigured: ["source", "provider", "model"]
+            case .queueBacklogAge: ["source", "queue"]
+            case .pipelineSourceSilent: ["instance", "source"]
+            case .pipelineCollectorAbsent: ["job"]
             }
         }
 
@@ -89,6 +108,12 @@ struct RuleThresholds: Sendable, Equatable {
             case .llmConcurrencyOverLimit: .nonNegative("a multiple of the concurrency limit")
             case .queueRejecting: .nonNegative("rejections per second")
             case .queueGrowing: .nonNegative("items per second")
+            case .agentRunaway: .nonNegative("LLM calls per invocation")
+            case .llmSpendBudget: .nonNegative("USD per day")
+            case .llmLimiterMisconfigured, .latencySLO: .ratio
+            case .queueBacklogAge: .nonNegative("a number of seconds")
+            case .pipelineSourceSilent: .nonNegative("a number of minutes")
+            case .pipelineCollectorAbsent: .nonNegative("a number of minutes")
             }
         }
 
@@ -113,6 +138,13 @@ struct RuleThresholds: Sendable, Equatable {
             case .pipelineCollectorLagging: return k(60, 5, .warning)
             case .pipelineDecodeErrors: return k(0, 0, .warning)
             case .pipelineEventsLost: return k(0, 0, .warning)
+            case .agentRunaway: return k(20, 10, .warning)
+            case .llmSpendBudget: return k(1000, 0, .warning)
+            case .llmLimiterMisconfigured: return k(0.01, 10, .warning, pool: 0.2)
+            case .queueBacklogAge: return k(300, 5, .warning)
+            case .latencySLO: return k(0.99, 0, .warning, pool: 30)
+            case .pipelineSourceSilent: return k(15, 0, .warning)
+            case .pipelineCollectorAbsent: return k(5, 0, .critical)
             }
         }
     }
