@@ -106,14 +106,14 @@ extension RuleRenderer {
             let minutes = Self.number(v.threshold)
             alert("OrchSourceSilent", """
                 sum by (\(pipelineBy())) (increase(\(Self.selector("orchlog_collector_events_ingested_total", v.matchers))[\(minutes)m:1m])) == 0
-                and on (\(pipelineBy()))
-                sum by (\(pipelineBy())) (\(Self.selector("orchlog_collector_events_ingested_total", v.matchers))) > 0
+                unless
+                sum by (\(pipelineBy())) (\(Self.selector("orchlog_collector_events_ingested_total", v.matchers))) == 0
                 """, block: true, variant: v,
                   summary: "Source \(w) has written no event for \(minutes) minutes",
                   description: "Collector {{ $labels.instance }} has ingested no event of source \(w) for \(minutes) minutes although it did before: the orchestrator stopped, its writer is stuck, or its log directory moved. Every other alert on this source is blind meanwhile.")
         }
         for v in Self.variants(thresholds[.pipelineCollectorAbsent]) {
-            alert("OrchCollectorAbsent", "absent_over_time(orchlog_collector_build_info[\(Self.number(v.threshold))m])", block: false, variant: v,
+            alert("OrchCollectorAbsent", "absent_over_time(orchlog_collector_sources[\(Self.number(v.threshold))m])", block: false, variant: v,
                   summary: "No orchlog collector is reporting",
                   description: "Prometheus has scraped no orchlog-collector for \(Self.number(v.threshold)) minutes: every orchlog metric and alert is silent. Check the collectors' processes and the scrape configuration.")
         }
