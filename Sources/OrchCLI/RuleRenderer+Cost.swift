@@ -34,15 +34,7 @@ extension RuleRenderer {
             // Burn rate: spend per day at the window's rate ÷ the daily budget; fast (2× over
             // 1h and 5m) or sustained (1× over 6h and 30m), the SRE workbook's two windows.
             let budget = Self.number(v.threshold)
-            let expression = [("1h", "5m", "2"), ("6h", "30m", "1")].map { long, short, burn in
-                """
-                (
-                  \(Self.selector("agent:orch_llm_cost_usd:rate\(long)", v.matchers)) * 86400 / \(budget) > \(burn)
-                  and
-                  \(Self.selector("agent:orch_llm_cost_usd:rate\(short)", v.matchers)) * 86400 / \(budget) > \(burn)
-                )
-                """
-            }.joined(separator: "\nor\n")
+            let expression = Self.burn("agent:orch_llm_cost_usd:rate", v.matchers, "* 86400 / \(budget)", [("1h", "5m", "2"), ("6h", "30m", "1")])
             alert("OrchLLMSpendBudgetBurn", expression, block: true, variant: v,
                   summary: "Agent {{ $labels.agent }} of \(w) is spending its LLM budget too fast",
                   description: "Agent {{ $labels.agent }} of \(w) spends on LLM calls at {{ $value | printf \"%.1f\" }} times its daily budget of \(budget) USD (1h/5m or 6h/30m windows, priced by the collector's --pricing.file): at this rate the day's budget is gone early.")
@@ -84,15 +76,7 @@ extension RuleRenderer {
         }
         for v in Self.variants(knobs) {
             let target = Self.number(v.threshold)
-            let expression = [("1h", "5m", "14.4"), ("6h", "30m", "6")].map { long, short, burn in
-                """
-                (
-                  \(Self.selector("agent:orch_invocations_slow:ratio_rate\(long)", v.matchers)) / (1 - \(target)) > \(burn)
-                  and
-                  \(Self.selector("agent:orch_invocations_slow:ratio_rate\(short)", v.matchers)) / (1 - \(target)) > \(burn)
-                )
-                """
-            }.joined(separator: "\nor\n")
+            let expression = Self.burn("agent:orch_invocations_slow:ratio_rate", v.matchers, "/ (1 - \(target))", [("1h", "5m", "14.4"), ("6h", "30m", "6")])
             alert("OrchInvocationLatencySLOBurn", expression, block: true, variant: v,
                   summary: "Agent {{ $labels.agent }} of \(w) is burning its latency budget",
                   description: "Agent {{ $labels.agent }} of \(w) is spending the budget of its \(Self.percent(v.threshold))% within \(le) s latency SLO {{ $value | printf \"%.1f\" }} times faster than sustainable (1h/5m or 6h/30m windows).")
@@ -117,5 +101,19 @@ extension RuleRenderer {
                   summary: "No orchlog collector is reporting",
                   description: "Prometheus has scraped no orchlog-collector for \(Self.number(v.threshold)) minutes: every orchlog metric and alert is silent. Check the collectors' processes and the scrape configuration.")
         }
+    }
+
+    /// A multi-window burn-rate condition: for each (long, short, factor), the recorded
+    /// `record<window>` series of both windows, `scale`d to a burn rate, above the factor.
+    static func burn(_ record: String, _ matchers: [String], _ scale: String, _ pairs: [(String, String, String)]) -> String {
+        pairs.map { long, short, factor in
+            """
+            (
+              \(selector(record + long, matchers)) \(scale) > \(factor)
+              and
+              \(selector(record + short, matchers)) \(scale) > \(factor)
+            )
+            """
+        }.joined(separator: "\nor\n")
     }
 }

@@ -10,6 +10,22 @@ import Testing
 @Suite struct CostGroundTruthTests {
     static let repo = ConsumerPackageTests.repoRoot
 
+    /// The run's summary (parsed, and its text), its `llm` object, and the collector's
+    /// exposition of its log priced with `pricing`.
+    static func collect(_ dir: TempDir, pricing: String) throws -> ([String: Any], String, [String: Any], [String: Double]) {
+        let summary = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: dir.sub("summary.json")))) as? [String: Any])
+        let text = try String(contentsOfFile: dir.sub("summary.json"), encoding: .utf8)
+        let llm = try #require(summary["llm"] as? [String: Any])
+        let collector = try runTool("orchlog-collector", ["--once", "--log.dir", dir.sub("root"), "--pricing.file", pricing])
+        #expect(collector.status == 0, "\(collector.stderr)")
+        return (summary, text, llm, parseExposition(collector.stdout))
+    }
+
+    /// The sum of the series of `m` whose names start with `prefix` and pass `filter`.
+    static func sum(_ m: [String: Double], _ prefix: String, _ filter: (String) -> Bool) -> Double {
+        m.filter { $0.key.hasPrefix(prefix) && filter($0.key) }.values.reduce(0, +)
+    }
+
     /// `fanout.<agent>.cost_usd` of the summary's text, parsed by `Double(_:)` (exact).
     static func fanOutCost(_ text: String, _ agent: String) throws -> Double? {
         let fanout = try #require(text.range(of: "\"fanout\""))
@@ -26,15 +42,8 @@ import Testing
         let ref = try runTool("reference-orchestrator", ["--scenario", scenario, "--out", dir.sub("root"), "--duration", "20m", "--quiet",
                                                          "--summary-json", dir.sub("summary.json"), "--pricing.file", pricing])
         #expect(ref.status == 0, "\(ref.stderr)")
-        let summary = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: dir.sub("summary.json")))) as? [String: Any])
-        let llm = try #require(summary["llm"] as? [String: Any])
-        let summaryText = try String(contentsOfFile: dir.sub("summary.json"), encoding: .utf8)
-        let collector = try runTool("orchlog-collector", ["--once", "--log.dir", dir.sub("root"), "--pricing.file", pricing])
-        #expect(collector.status == 0, "\(collector.stderr)")
-        let m = parseExposition(collector.stdout)
-        func sum(_ prefix: String, _ filter: (String) -> Bool = { _ in true }) -> Double {
-            m.filter { $0.key.hasPrefix(prefix) && filter($0.key) }.values.reduce(0, +)
-        }
+        let (summary, summaryText, llm, m) = try Self.collect(dir, pricing: pricing)
+        func sum(_ prefix: String, _ filter: (String) -> Bool = { _ in true }) -> Double { Self.sum(m, prefix, filter) }
         // Tokens by type.
         let tokens = try #require(llm["tokens"] as? [String: Int])
         for (type, key) in [("input", "input"), ("output", "output"), ("cache_read", "cache_read"), ("cache_write", "cache_write"), ("reasoning", "reasoning")] {
@@ -87,15 +96,8 @@ import Testing
                                                          "--duration", "15", "--out", dir.sub("root"), "--summary-json", dir.sub("summary.json"),
                                                          "--quiet", "--pricing.file", pricing])
         #expect(run.status == 0, "\(run.stderr)")
-        let summary = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: dir.sub("summary.json")))) as? [String: Any])
-        let summaryText = try String(contentsOfFile: dir.sub("summary.json"), encoding: .utf8)
-        let llm = try #require(summary["llm"] as? [String: Any])
-        let collector = try runTool("orchlog-collector", ["--once", "--log.dir", dir.sub("root"), "--pricing.file", pricing])
-        #expect(collector.status == 0, "\(collector.stderr)")
-        let m = parseExposition(collector.stdout)
-        func sum(_ prefix: String, _ filter: (String) -> Bool = { _ in true }) -> Double {
-            m.filter { $0.key.hasPrefix(prefix) && filter($0.key) }.values.reduce(0, +)
-        }
+        let (summary, summaryText, llm, m) = try Self.collect(dir, pricing: pricing)
+        func sum(_ prefix: String, _ filter: (String) -> Bool = { _ in true }) -> Double { Self.sum(m, prefix, filter) }
         let tokens = try #require(llm["tokens"] as? [String: Int])
         for type in ["input", "output", "cache_read", "cache_write", "reasoning"] {
             #expect(sum("orch_llm_tokens_total{", { $0.contains("type=\"\(type)\"") }) == Double(try #require(tokens[type])), "\(type)")
