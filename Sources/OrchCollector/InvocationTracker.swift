@@ -43,6 +43,10 @@ final class InvocationTracker {
     let registry: MetricRegistry
     let catalog: MetricCatalog
     let fields: Fields
+    /// Integer bucket searches of the call and token histograms.
+    private let callBuckets, tokenBuckets: IntegerBuckets
+    /// The histograms' cells: fetched per block and after each series creation.
+    @exclusivity(unchecked) private var cells: (llm: FamilyCells, tool: FamilyCells, tokens: FamilyCells)
     /// Per source salt and agent id: the four histograms' series (tokens: five, by type).
     private struct Series {
         let llm, tool, cost: SeriesHandle?
@@ -76,6 +80,13 @@ final class InvocationTracker {
         self.registry = registry
         self.catalog = catalog
         fields = Fields()
+        callBuckets = registry.integerBuckets(catalog.invocationLLMCalls, value: Aggregator.plain)
+        tokenBuckets = registry.integerBuckets(catalog.invocationTokens, value: Aggregator.plain)
+        cells = (registry.cells(catalog.invocationLLMCalls), registry.cells(catalog.invocationToolCalls), registry.cells(catalog.invocationTokens))
+    }
+
+    private func fetchCells() {
+        cells = (registry.cells(catalog.invocationLLMCalls), registry.cells(catalog.invocationToolCalls), registry.cells(catalog.invocationTokens))
     }
 
     /// Invocations open now.
@@ -96,6 +107,7 @@ final class InvocationTracker {
             series = PairKeyTable()
             untracked.removeAll()
         }
+        fetchCells()
         let f = fields
         let startedIDs = v.number(.invocationStarted, f.startedID)
         let finishedIDs = v.number(.invocationFinished, f.finishedID), agents = v.label(.invocationFinished, f.finishedAgent)
@@ -104,7 +116,14 @@ final class InvocationTracker {
         let startedCode = EventType.invocationStarted.rawValue, finishedCode = EventType.invocationFinished.rawValue
         let llmCode = EventType.llmRequest.rawValue, toolCode = EventType.toolCall.rawValue
         var si = 0, fi = 0, li = 0, ti = 0
-        for type in v.rowTypes {
+        // The four types' rows merged in row order (each type's rows ascend).
+        let rows = (v.rows(.invocationStarted), v.rows(.llmRequest), v.rows(.toolCall), v.rows(.invocationFinished))
+        let total = rows.0.count + rows.1.count + rows.2.count + rows.3.count
+        for _ in 0..<total {
+            let r0 = si < rows.0.count ? rows.0[si] : .max, r1 = li < rows.1.count ? rows.1[li] : .max
+            let r2 = ti < rows.2.count ? rows.2[ti] : .max, r3 = fi < rows.3.count ? rows.3[fi] : .max
+            let first = min(min(r0, r1), min(r2, r3))
+            let type = first == r0 ? startedCode : first == r1 ? llmCode : first == r2 ? toolCode : finishedCode
             switch type {
             case startedCode:
                 open(s.salt, startedIDs[si], s)
@@ -169,6 +188,7 @@ final class InvocationTracker {
         if let h = untracked[s.salt] { return h }
         guard registry.isExported(catalog.invocationsUntracked), let h = try? registry.series(catalog.invocationsUntracked, labelValues: [s.name]) else { return nil }
         untracked[s.salt] = h
+        fetchCells()  // a series was made: the cells may have moved
         return h
     }
 
@@ -186,14 +206,20 @@ final class InvocationTracker {
             h = Series(llm: try make(catalog.invocationLLMCalls), tool: try make(catalog.invocationToolCalls), cost: try make(catalog.invocationCost),
                        tokens: try MetricCatalog.tokenTypes.map { try make(catalog.invocationTokens, [$0.0]) })
             series.set(s.salt, UInt64(id), h)
+            fetchCells()
         }
-        if let l = h.llm { registry.observe(l, Double(t.llmCalls)) }
-        if let l = h.tool { registry.observe(l, Double(t.toolCalls)) }
-        if let x = h.tokens[0] { registry.observe(x, Double(t.tokens.0)) }
-        if let x = h.tokens[1] { registry.observe(x, Double(t.tokens.1)) }
-        if let x = h.tokens[2] { registry.observe(x, Double(t.tokens.2)) }
-        if let x = h.tokens[3] { registry.observe(x, Double(t.tokens.3)) }
-        if let x = h.tokens[4] { registry.observe(x, Double(t.tokens.4)) }
+        // Counts: integer bucket searches straight into the cells (as the feeds observe).
+        func count(_ c: FamilyCells, _ handle: SeriesHandle?, _ b: IntegerBuckets, _ n: UInt64) {
+            guard let handle else { return }
+            c.observe(handle.slot, bucket: b.bucket(n), value: Aggregator.plain(n))
+        }
+        count(cells.llm, h.llm, callBuckets, UInt64(t.llmCalls))
+        count(cells.tool, h.tool, callBuckets, UInt64(t.toolCalls))
+        count(cells.tokens, h.tokens[0], tokenBuckets, t.tokens.0)
+        count(cells.tokens, h.tokens[1], tokenBuckets, t.tokens.1)
+        count(cells.tokens, h.tokens[2], tokenBuckets, t.tokens.2)
+        count(cells.tokens, h.tokens[3], tokenBuckets, t.tokens.3)
+        count(cells.tokens, h.tokens[4], tokenBuckets, t.tokens.4)
         if let c = h.cost, !t.unpriced { registry.observe(c, t.usd) }
     }
 
