@@ -53,13 +53,15 @@ let package = Package(
         // Layers: OrchLog → OrchMetrics → OrchCollector; OrchReference → OrchLog.
         .target(name: "OrchLog", dependencies: ["COrchDeflate", "COrchSys"]),
         .target(name: "OrchMetrics"),
-        .target(name: "OrchCollector", dependencies: ["OrchLog", "OrchMetrics", "OrchVersion", "OrchFlags", "COrchZlib", "COrchMicroHTTPD", "COrchGnuTLS", "COrchYAML", "COrchCrypt"]),
-        .target(name: "OrchReference", dependencies: ["OrchLog", "OrchVersion", "OrchFlags"]),
+        .target(name: "OrchYAML", dependencies: ["COrchYAML"]),
+        .target(name: "OrchPricing", dependencies: ["OrchYAML"]),
+        .target(name: "OrchCollector", dependencies: ["OrchLog", "OrchMetrics", "OrchVersion", "OrchFlags", "OrchYAML", "OrchPricing", "COrchZlib", "COrchMicroHTTPD", "COrchGnuTLS", "COrchCrypt"]),
+        .target(name: "OrchReference", dependencies: ["OrchLog", "OrchVersion", "OrchFlags", "OrchPricing"]),
         // The reference orchestrator's live mode: real Redis / PostgreSQL stores and HTTP.
         .target(name: "OrchLive", dependencies: ["OrchReference", "OrchLog", "COrchHiredis", "COrchPQ", "COrchCurl", "COrchSpawn"]),
         // The live mode's LLM provider and tools over real HTTP (libmicrohttpd).
         .target(name: "OrchBackends", dependencies: ["OrchReference", "OrchFlags", "OrchVersion", "COrchMicroHTTPD"]),
-        .target(name: "OrchCLI", dependencies: ["OrchLog", "OrchCollector", "OrchVersion", "OrchFlags", "COrchYAML"]),
+        .target(name: "OrchCLI", dependencies: ["OrchLog", "OrchCollector", "OrchVersion", "OrchFlags", "OrchYAML"]),
 
         // Thin executables.
         .executableTarget(name: "orchlog", dependencies: ["OrchCLI"]),
@@ -74,7 +76,7 @@ let package = Package(
         .target(name: "OrchTestSupport", dependencies: ["OrchLog", "COrchZlib"], path: "Tests/OrchTestSupport"),
         .testTarget(name: "OrchLogTests", dependencies: ["OrchLog", "OrchTestSupport", "COrchZlib"]),
         .testTarget(name: "OrchMetricsTests", dependencies: ["OrchMetrics"]),
-        .testTarget(name: "OrchCollectorTests", dependencies: ["OrchCollector", "OrchLog", "OrchMetrics", "OrchTestSupport"]),
+        .testTarget(name: "OrchCollectorTests", dependencies: ["OrchCollector", "OrchLog", "OrchMetrics", "OrchPricing", "OrchTestSupport"]),
         .testTarget(name: "OrchReferenceTests", dependencies: ["OrchReference", "OrchLog", "OrchTestSupport"]),
         .testTarget(name: "OrchCLITests", dependencies: ["OrchCLI", "OrchCollector", "OrchLog", "OrchFlags", "OrchReference", "OrchBackends"]),
         .testTarget(name: "OrchLiveTests", dependencies: ["OrchLive", "OrchLog", "OrchTestSupport"]),

@@ -48,8 +48,12 @@ final class LLMClient: Sendable {
                                  latencyNs: latencyNs, rateLimitWaitNs: waitedNs))
             return text
         case .rateLimited:
+            // A 429 from the provider (origin), and what its x-ratelimit-* headers said.
             log.emit(.llmRequest(provider: provider, model: model, key: keys[key], outcome: .rateLimited,
-                                 inputTokens: 0, outputTokens: 0, latencyNs: latencyNs, rateLimitWaitNs: waitedNs))
+                                 inputTokens: 0, outputTokens: 0, latencyNs: latencyNs, rateLimitWaitNs: waitedNs,
+                                 rateLimitType: .requests, origin: .provider))
+            log.emit(.llmProviderLimits(provider: provider, model: model, key: keys[key], remainingRequests: 0,
+                                        remainingTokens: 0, resetRequestsNs: 1_000_000_000, resetTokensNs: 0))
             rotateKey(from: key)
             return nil
         case .failed:

@@ -433,6 +433,53 @@ def llm_section(s, detail):
     ]
 
 
+def cost_section(s, a, detail):
+    # Issue 19: what invocations cost and fan out to, the provider's headroom, backlog age.
+    by = "source, agent" if detail else "agent"
+    return [
+        row("Cost and fan-out"),
+        timeseries("LLM spend (USD/day at this rate)", "What LLM requests cost, priced by the collector from --pricing.file, as USD per day at the current rate, by agent. OrchLLMSpendBudgetBurn compares it with the daily budget.",
+                   "currencyUSD",
+                   targets((f"sum by ({by}) (rate(orch_llm_cost_usd_total{{{s}, {a}}}[{RI}])) * 86400", "{{agent}}"))),
+        timeseries("LLM calls per invocation p50 / p99", "LLM requests (every attempt) per finished invocation, by agent. OrchAgentRunaway fires when the p99 stays above the red line.",
+                   "short",
+                   targets((quantile(0.5, "orch_invocation_llm_calls", f"{s}, {a}", by), "{{agent}} p50"),
+                           (quantile(0.99, "orch_invocation_llm_calls", f"{s}, {a}", by), "{{agent}} p99")),
+                   alert_line=threshold("OrchAgentRunaway")),
+        timeseries("Cost per invocation p50 / p99", "USD per finished invocation (all its LLM requests), by agent.",
+                   "currencyUSD",
+                   targets((quantile(0.5, "orch_invocation_cost_usd", f"{s}, {a}", by), "{{agent}} p50"),
+                           (quantile(0.99, "orch_invocation_cost_usd", f"{s}, {a}", by), "{{agent}} p99"))),
+        timeseries("Tokens by type", "LLM tokens per second by type: input, output, cache_read, cache_write, reasoning (a part of output).",
+                   "suffix: tokens/s",
+                   targets((f"sum by (type) (rate(orch_llm_tokens_total{{{s}}}[{RI}]))", "{{type}}"))),
+        timeseries("Unpriced tokens", "Tokens of models (or token types) --pricing.file has no price for: their cost is missing from the spend.",
+                   "suffix: tokens/s",
+                   targets((f"sum by (provider, model) (rate(orchlog_collector_unpriced_tokens_total{{{s}}}[{RI}]))", "{{provider}}/{{model}}"))),
+        timeseries("Time to first chunk p95 (GenAI)", "95th percentile of the time from sending a streamed LLM request to its first chunk, by model.",
+                   "s",
+                   targets((quantile(0.95, "gen_ai_client_operation_time_to_first_chunk_seconds", s, "gen_ai_request_model"), "{{gen_ai_request_model}}"))),
+        row("Provider headroom and backlog age"),
+        timeseries("Provider remaining requests", "What the provider's x-ratelimit-remaining-requests said at its last response, per key (the lowest over processes).",
+                   "short",
+                   targets((f"min by (provider, model, key) (orch_llm_provider_remaining_requests{{{s}}})", "{{model}} {{key}}"))),
+        timeseries("Provider remaining tokens", "What the provider's x-ratelimit-remaining-tokens said at its last response, per key.",
+                   "short",
+                   targets((f"min by (provider, model, key) (orch_llm_provider_remaining_tokens{{{s}}})", "{{model}} {{key}}"))),
+        timeseries("429s by limit and origin", "Rate-limited LLM requests per second by the limit hit and who enforced it: provider 429s while the client limiter has headroom are OrchLLMLimiterMisconfigured.",
+                   "ops",
+                   targets((f"sum by (rate_limit_type, origin) (rate(orch_llm_rate_limited_total{{{s}}}[{RI}]))", "{{origin}} {{rate_limit_type}}"))),
+        timeseries("Oldest waiting request", "How long the oldest request in each queue has waited (worst process). OrchQueueBacklogAge fires above the red line.",
+                   "s",
+                   targets((f"max by (queue{', source' if detail else ''}) (orch_queue_oldest_age_seconds{{{s}}})", "{{queue}}")),
+                   alert_line=threshold("OrchQueueBacklogAge")),
+        timeseries("Arrivals vs starts", "Requests accepted into the queues per second against invocations started: a gap that lasts is a growing backlog.",
+                   "ops",
+                   targets((f"sum by (queue) (rate(orch_queue_enqueued_total{{{s}}}[{RI}]))", "{{queue}} enqueued"),
+                           (f"sum by (source) (rate(orch_invocations_started_total{{{s}}}[{RI}]))", "{{source}} started"))),
+    ]
+
+
 def pipeline_section(s, detail):
     return [
         row("Pipeline: writers and collectors"),
@@ -598,7 +645,7 @@ def overview():
     s, a = 'source=~"$source"' + extra_selector(), 'agent=~"$agent"'
     items = (slo_section(s, a, False) + queue_section(s, False) + state_section(s, False)
              + memory_section(s, False) + tool_section(s, False) + llm_section(s, False)
-             + pipeline_section(s, False))
+             + cost_section(s, a, False) + pipeline_section(s, False))
     return dashboard("orchlog-overview", "orchlog / Overview",
                      "Agent orchestrators at a glance: the invocation SLO, the request queue, and a row per failure mode (state consistency, memory layer, tool cascades, LLM rate limits), then the log pipeline itself.",
                      items, True, "orchlog / Source", "orchlog-source")
@@ -608,7 +655,7 @@ def source():
     s, a = 'source=~"$source"' + extra_selector(), 'agent=~"$agent"'
     items = (slo_section(s, a, True) + queue_section(s, True) + state_section(s, True)
              + memory_section(s, True) + tool_section(s, True) + llm_section(s, True)
-             + pipeline_section(s, True))
+             + cost_section(s, a, True) + pipeline_section(s, True))
     return dashboard("orchlog-source", "orchlog / Source",
                      "One source (an orchestrator process's log directory) in detail: the same rows as the overview, broken down by shard, tool, API key and source.",
                      items, False, "orchlog / Overview", "orchlog-overview")

@@ -71,6 +71,9 @@ PROMETHEUS_OWN = {"ALERTS", "ALERTS_FOR_STATE"}
 METRICS = (COUNTERS_AND_GAUGES | HISTOGRAMS | PROMETHEUS_OWN
            | {h + suffix for h in HISTOGRAMS for suffix in ("_bucket", "_sum", "_count")})
 
+# Alerts about the absence of every collector: there is no source (or label) to name.
+SOURCELESS_ALERTS = {"OrchCollectorAbsent"}
+
 CONTRACT_ALERTS = [
     "OrchStateLostUpdates", "OrchStateConflictRateHigh", "OrchMemoryWriteTimeouts",
     "OrchMemoryWriteLatencyHigh", "OrchToolCircuitOpen", "OrchToolTimeoutCascade",
@@ -191,7 +194,7 @@ def check_rules():
                 where = f"{rel(path)}: group {group.get('name')}: {name}"
                 exprs.append((where, str(rule.get("expr", ""))))
                 uses.append((where, metric_names(str(rule.get("expr", ""))), set(earlier)))
-                check_grouping(where, str(rule.get("expr", "")), group.get("name") == "orchlog.pipeline")
+                check_grouping(where, str(rule.get("expr", "")), group.get("name") in ("orchlog.pipeline", "orchlog.absence"))
                 if "record" in rule:
                     recorded.add(rule["record"])
                     earlier.add(rule["record"])
@@ -213,6 +216,8 @@ def check_rules():
                         fail(where, f"runbook_url anchor #{anchor} is not a heading in docs/runbooks.md")
                     if anchor != name.lower():
                         fail(where, f"runbook_url anchor #{anchor} should be #{name.lower()}")
+                if name in SOURCELESS_ALERTS:
+                    continue
                 if "{{" not in str(ann.get("description", "")):
                     fail(where, "description uses no labels or value ({{ $labels.x }}, {{ $value }})")
                 for key in ("summary", "description"):

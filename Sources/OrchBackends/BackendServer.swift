@@ -11,11 +11,24 @@ public struct BackendRequest: Sendable {
     public var body: [UInt8]
 }
 
-/// A response: status, headers, body.
+/// A response: status, headers, body — or, for a streamed one (`stream`), chunks sent one
+/// after another with a delay before each (chunked transfer encoding).
 public struct BackendResponse: Sendable {
     public var status: Int
     public var headers: [(name: String, value: String)]
     public var body: [UInt8]
+    /// Streamed instead of `body`.
+    public var stream: BackendStream?
+
+    /// One chunk of a streamed body: sent `delayNs` (wall) after the previous one.
+    public struct Chunk: Sendable {
+        public var delayNs: UInt64
+        public var bytes: [UInt8]
+        public init(delayNs: UInt64, bytes: [UInt8]) {
+            self.delayNs = delayNs
+            self.bytes = bytes
+        }
+    }
 
     public init(status: Int, headers: [(name: String, value: String)] = [], body: [UInt8] = []) {
         self.status = status
@@ -142,10 +155,35 @@ private func orchBackendsAccessHandler(
     let created: OpaquePointer? = response.body.withUnsafeBytes { body in
         MHD_create_response_from_buffer(body.count, UnsafeMutableRawPointer(mutating: body.baseAddress), .RESPMEM_MUST_COPY)
     }
+    if let stream = response.stream {
+        // libmicrohttpd pulls the body through the reader on this connection's thread, which
+        // may sleep between chunks; the free callback drops the stream (and ends it, if the
+        // client went away first).
+        let ctx = Unmanaged.passRetained(stream)
+        guard let r = MHD_create_response_from_callback(UInt64.max, 4096, orchBackendsStreamReader, ctx.toOpaque(), orchBackendsStreamFree) else {
+            ctx.release()
+            stream.finish()
+            return .NO
+        }
+        defer { MHD_destroy_response(r) }
+        for (name, value) in response.headers { _ = MHD_add_response_header(r, name, value) }
+        return MHD_queue_response(connection, UInt32(response.status), r)
+    }
     guard let r = created else { return .NO }
     defer { MHD_destroy_response(r) }
     for (name, value) in response.headers { _ = MHD_add_response_header(r, name, value) }
     return MHD_queue_response(connection, UInt32(response.status), r)
+}
+
+private func orchBackendsStreamReader(_ cls: UnsafeMutableRawPointer?, _ pos: UInt64, _ buf: UnsafeMutablePointer<CChar>?, _ max: Int) -> Int {
+    guard let cls, let buf else { return -1 }
+    return Unmanaged<BackendStream>.fromOpaque(cls).takeUnretainedValue().read(into: UnsafeMutableRawPointer(buf), max: max)
+}
+
+private func orchBackendsStreamFree(_ cls: UnsafeMutableRawPointer?) {
+    guard let cls else { return }
+    let stream = Unmanaged<BackendStream>.fromOpaque(cls).takeRetainedValue()
+    stream.finish()
 }
 
 private func orchBackendsCollectHeader(
@@ -162,4 +200,62 @@ public struct BackendError: Error, CustomStringConvertible, Sendable {
     public let message: String
     public init(_ message: String) { self.message = message }
     public var description: String { message }
+}
+
+/// A streamed response body as libmicrohttpd reads it: chunk by chunk, sleeping each chunk's
+/// delay first. Read only by its connection's thread (the mutex is for `finish` from the
+/// free callback).
+public final class BackendStream: Sendable {
+    private struct State {
+        var next = 0
+        var offset = 0
+        var done: (@Sendable () -> Void)?
+    }
+
+    private let chunks: [BackendResponse.Chunk]
+    private let state: Mutex<State>
+
+    /// A stream of `chunks`; `done` runs once, when the last is sent or the stream is dropped.
+    public init(chunks: [BackendResponse.Chunk], done: @escaping @Sendable () -> Void) {
+        self.chunks = chunks
+        state = Mutex(State(done: done))
+    }
+
+    /// Copies the next bytes (up to `max`) into `buf`; -1 at the end (MHD_CONTENT_READER_END_OF_STREAM).
+    func read(into buf: UnsafeMutableRawPointer, max: Int) -> Int {
+        let (index, offset) = state.withLock { ($0.next, $0.offset) }
+        guard index < chunks.count else {
+            finish()
+            return -1
+        }
+        let chunk = chunks[index]
+        if offset == 0, chunk.delayNs > 0 {
+            var ts = timespec(tv_sec: Int(chunk.delayNs / 1_000_000_000), tv_nsec: Int(chunk.delayNs % 1_000_000_000))
+            var rest = timespec()
+            while nanosleep(&ts, &rest) != 0 && errno == EINTR { ts = rest }
+        }
+        let n = min(max, chunk.bytes.count - offset)
+        chunk.bytes.withUnsafeBytes { src in
+            if n > 0 { buf.copyMemory(from: src.baseAddress! + offset, byteCount: n) }
+        }
+        state.withLock { s in
+            if offset + n >= chunk.bytes.count {
+                s.next = index + 1
+                s.offset = 0
+            } else {
+                s.offset = offset + n
+            }
+        }
+        return n
+    }
+
+    /// Runs `done` (once).
+    func finish() {
+        let done = state.withLock { s -> (@Sendable () -> Void)? in
+            let d = s.done
+            s.done = nil
+            return d
+        }
+        done?()
+    }
 }

@@ -32,7 +32,7 @@ extension Backends {
         let now = scenarioNs()
         let cut = activeFaults().filter { $0.kind == "llm_quota_cut" }.map(\.value).min() ?? 1
 
-        enum Admission { case unknownKey, limited(retryAfter: Double, headers: [(String, String)]), admitted([(String, String)]) }
+        enum Admission { case unknownKey, limited(retryAfter: Double, type: String, headers: [(String, String)]), admitted([(String, String)], served: Int) }
         let admission: Admission = keysLock { keys in
             guard var k = keys[key] else { return .unknownKey }
             if k.fraction != cut {
@@ -45,13 +45,17 @@ extension Backends {
             let limit = max(1, Int((Double(k.config.concurrency) * k.fraction).rounded(.up)))
             let tokens = Double(input + output)
             var retry: Double?
+            var type = "requests"
             if k.active >= limit {
                 // Rejected requests still count against the per-minute request limit.
                 _ = k.rpm.take(1, now: now)
                 retry = world.llm.concurrencyRetryAfterSeconds
+                type = k.fraction < 1 ? "quota" : "concurrency"
             } else if !k.rpm.canTake(1, now: now) || !k.tpm.canTake(tokens, now: now) {
                 let wait = max(k.rpm.waitTime(1, now: now), k.tpm.waitTime(tokens, now: now))
                 retry = max(1, (Double(wait) / 1e9).rounded(.up))
+                // The error's type names the limit hit (a cut quota under a quota cut).
+                type = k.fraction < 1 ? "quota" : (k.rpm.canTake(1, now: now) ? "tokens" : "requests")
             } else {
                 _ = k.rpm.take(1, now: now)
                 _ = k.tpm.take(tokens, now: now)
@@ -61,30 +65,44 @@ extension Backends {
             if retry != nil { k.rateLimited += 1 }
             let headers = rateHeaders(k, now: now)
             keys[key] = k
-            if let retry { return .limited(retryAfter: retry, headers: headers) }
-            return .admitted(headers)
+            if let retry { return .limited(retryAfter: retry, type: type, headers: headers) }
+            return .admitted(headers, served: k.requests)
         }
         switch admission {
         case .unknownKey:
             return .json(401, #"{"error":{"message":"Incorrect API key provided","type":"invalid_request_error","code":"invalid_api_key"}}"#)
-        case let .limited(retryAfter, headers):
+        case let .limited(retryAfter, type, headers):
             sleep(scenarioSeconds: world.llm.rejectLatencySeconds)
             let wall = retryAfter / speed
-            return .json(429, #"{"error":{"message":"Rate limit reached for \#(model) on key \#(key)","type":"requests","code":"rate_limit_exceeded"}}"#,
+            return .json(429, #"{"error":{"message":"Rate limit reached for \#(model) on key \#(key)","type":"\#(type)","code":"rate_limit_exceeded"}}"#,
                          headers: headers + [("Retry-After", String(Int(wall.rounded(.up)))), ("retry-after-ms", String(Int((wall * 1000).rounded(.up))))])
-        case let .admitted(headers):
+        case let .admitted(headers, served):
             let p = world.llm
             let median = p.baseLatencySeconds + Double(input) * p.secondsPerInputToken + Double(output) * p.secondsPerOutputToken
             let (latency, failed) = rngLock { r in
                 (r.latency(LatencyDistribution(medianSeconds: median * world.latencyScale, sigma: p.latencySigma)), r.chance(p.errorRate))
             }
-            sleep(scenarioSeconds: Double(failed ? latency / 3 : latency) / 1e9)
-            keysLock { $0[key]?.active -= 1 }
-            if failed {
-                return .json(500, #"{"error":{"message":"The server had an error while processing your request","type":"server_error"}}"#, headers: headers)
+            // Usage as the simulated provider has it: a cached prompt prefix (written to the
+            // cache every `cacheWriteEvery`-th request of a key), a reasoning share.
+            let prefix = Int(Double(input) * p.promptCacheShare)
+            let writes = p.cacheWriteEvery > 0 && served % p.cacheWriteEvery == 1
+            let usage = Usage(prompt: input, completion: output, cached: writes ? 0 : prefix, written: writes ? prefix : 0,
+                              reasoning: Int(Double(output) * p.reasoningShare))
+            if failed || !stream {
+                sleep(scenarioSeconds: Double(failed ? latency / 3 : latency) / 1e9)
+                keysLock { $0[key]?.active -= 1 }
+                if failed {
+                    return .json(500, #"{"error":{"message":"The server had an error while processing your request","type":"server_error"}}"#, headers: headers)
+                }
+                return Self.completion(model: model, usage: usage, headers: headers)
             }
-            return stream ? Self.streamed(model: model, input: input, output: output, headers: headers)
-                : Self.completion(model: model, input: input, output: output, headers: headers)
+            // Streamed: the first chunk once the prompt is processed, the rest as the
+            // completion is generated (the key stays busy until the last chunk is sent).
+            let prefill = min(1, (p.baseLatencySeconds + Double(input) * p.secondsPerInputToken) / median)
+            let firstNs = UInt64(Double(latency) * prefill)
+            sleep(scenarioSeconds: Double(firstNs) / 1e9)
+            let release: @Sendable () -> Void = { [self] in keysLock { $0[key]?.active -= 1 } }
+            return Self.streamed(model: model, usage: usage, headers: headers, generationNs: UInt64(Double(latency - firstNs) / speed), done: release)
         }
     }
 
@@ -105,35 +123,49 @@ extension Backends {
         String(repeating: "ok ", count: min(tokens, 4096)).trimmingCharacters(in: .whitespaces)
     }
 
-    static func completion(model: String, input: Int, output: Int, headers: [(String, String)]) -> BackendResponse {
+    /// A completion's usage: OpenAI's (prompt tokens include the cached ones; reasoning is a
+    /// part of the completion), and a gateway's `cache_creation_input_tokens`.
+    struct Usage {
+        let prompt, completion, cached, written, reasoning: Int
+
+        var json: String {
+            "{\"prompt_tokens\":\(prompt),\"completion_tokens\":\(completion),\"total_tokens\":\(prompt + completion),"
+                + "\"prompt_tokens_details\":{\"cached_tokens\":\(cached)},\"completion_tokens_details\":{\"reasoning_tokens\":\(reasoning)},"
+                + "\"cache_creation_input_tokens\":\(written)}"
+        }
+    }
+
+    static func completion(model: String, usage: Usage, headers: [(String, String)]) -> BackendResponse {
         let id = "chatcmpl-\(UInt64.random(in: 1...UInt64.max))"
         let body = """
             {"id":"\(id)","object":"chat.completion","created":\(Int(Date().timeIntervalSince1970)),"model":"\(model)",\
-            "choices":[{"index":0,"message":{"role":"assistant","content":"\(text(output))"},"finish_reason":"stop"}],\
-            "usage":{"prompt_tokens":\(input),"completion_tokens":\(output),"total_tokens":\(input + output)}}
+            "choices":[{"index":0,"message":{"role":"assistant","content":"\(text(usage.completion))"},"finish_reason":"stop"}],\
+            "usage":\(usage.json)}
             """
         return .json(200, body, headers: headers)
     }
 
-    /// Server-sent events: the content in a few chunks, then a final chunk with the finish
-    /// reason and usage, then `data: [DONE]`.
-    static func streamed(model: String, input: Int, output: Int, headers: [(String, String)]) -> BackendResponse {
+    /// Server-sent events, really streamed: the role chunk at once, the content in a few
+    /// chunks spread over `generationNs` (wall), then a final chunk with the finish reason and
+    /// usage, then `data: [DONE]`; `done` runs when the last one is sent.
+    static func streamed(model: String, usage: Usage, headers: [(String, String)], generationNs: UInt64, done: @escaping @Sendable () -> Void) -> BackendResponse {
         let id = "chatcmpl-\(UInt64.random(in: 1...UInt64.max))"
         let created = Int(Date().timeIntervalSince1970)
-        func chunk(_ delta: String, finish: String?, usage: Bool) -> String {
+        func chunk(_ delta: String, finish: String?, usage u: Usage?) -> [UInt8] {
             let f = finish.map { "\"\($0)\"" } ?? "null"
-            let u = usage ? ",\"usage\":{\"prompt_tokens\":\(input),\"completion_tokens\":\(output),\"total_tokens\":\(input + output)}" : ""
-            return "data: {\"id\":\"\(id)\",\"object\":\"chat.completion.chunk\",\"created\":\(created),\"model\":\"\(model)\",\"choices\":[{\"index\":0,\"delta\":\(delta),\"finish_reason\":\(f)}]\(u)}\n\n"
+            let tail = u.map { ",\"usage\":\($0.json)" } ?? ",\"usage\":null"
+            return Array("data: {\"id\":\"\(id)\",\"object\":\"chat.completion.chunk\",\"created\":\(created),\"model\":\"\(model)\",\"choices\":[{\"index\":0,\"delta\":\(delta),\"finish_reason\":\(f)}]\(tail)}\n\n".utf8)
         }
-        var body = chunk(#"{"role":"assistant","content":""}"#, finish: nil, usage: false)
+        var chunks: [BackendResponse.Chunk] = [.init(delayNs: 0, bytes: chunk(#"{"role":"assistant","content":""}"#, finish: nil, usage: nil))]
+        let output = usage.completion
         let parts = max(1, min(8, output / 16))
         for i in 0..<parts {
             let n = output / parts + (i < output % parts ? 1 : 0)
-            body += chunk("{\"content\":\"\(text(n)) \"}", finish: nil, usage: false)
+            chunks.append(.init(delayNs: generationNs / UInt64(parts), bytes: chunk("{\"content\":\"\(text(n)) \"}", finish: nil, usage: nil)))
         }
-        body += chunk("{}", finish: "stop", usage: true)
-        body += "data: [DONE]\n\n"
-        return BackendResponse(status: 200, headers: [("Content-Type", "text/event-stream"), ("Cache-Control", "no-cache")] + headers,
-                               body: Array(body.utf8))
+        chunks.append(.init(delayNs: 0, bytes: chunk("{}", finish: "stop", usage: usage) + Array("data: [DONE]\n\n".utf8)))
+        var r = BackendResponse(status: 200, headers: [("Content-Type", "text/event-stream"), ("Cache-Control", "no-cache")] + headers, body: [])
+        r.stream = BackendStream(chunks: chunks, done: done)
+        return r
     }
 }

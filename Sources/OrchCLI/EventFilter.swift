@@ -262,9 +262,8 @@ struct EventFilter {
 extension EventFilter {
     /// Appends the records of `block` this filter matches, tagged with `source`.
     func collect(_ block: DecodedBlock, source: String, into records: inout [EventRecord]) {
-        let table = block.stringTable
         for e in block.events where accepts(e.type) {
-            let r = EventRecord(raw: e, table: table, source: source)
+            let r = block.record(e, source: source)
             if matches(r) { records.append(r) }
         }
     }

@@ -18,7 +18,7 @@ struct EventFormatter {
         var out = "{\"seq\":\(r.seq),\"ts\":\"\(Timestamp.rfc3339(r.timestamp))\",\"source\":"
         JSON.appendString(r.source, to: &out)
         out += ",\"type\":\"\(r.type.name)\""
-        for field in r.schema.fields {
+        for field in r.carriedFields {
             out += ",\""
             out += field.name
             out += "\":"
@@ -47,7 +47,7 @@ struct EventFormatter {
         } else {
             out += padded
         }
-        for field in r.schema.fields {
+        for field in r.carriedFields {
             out += " "
             out += field.name.hasSuffix("_ns") ? String(field.name.dropLast(3)) : field.name
             out += "="

@@ -79,7 +79,7 @@ struct FastEventParser {
         var kind: UInt8
     }
 
-    static let maxMembers = 16
+    static let maxMembers = RawEvent.labelSlots + RawEvent.numberSlots + 3  // every field, type, ts, source
 
     /// Parses `line` (its bytes, without the newline), or returns nil: not the plain shape
     /// this path takes (let `NDJSONEventParser.parse` decide).

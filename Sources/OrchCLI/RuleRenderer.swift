@@ -231,5 +231,8 @@ struct RuleRenderer {
         renderQueue()
         renderSLO()
         renderPipeline()
+        renderCost()
+        renderBacklogAndLatency()
+        renderAbsence()
     }
 }

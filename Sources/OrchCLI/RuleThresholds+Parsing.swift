@@ -1,5 +1,6 @@
 import Foundation
 import OrchCollector
+import OrchYAML
 
 extension RuleThresholds {
     /// A thresholds file's tree, from YAML (with lines) or JSON (without).

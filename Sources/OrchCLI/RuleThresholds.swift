@@ -1,6 +1,7 @@
 import Foundation
 import Glibc
 import OrchCollector
+import OrchYAML
 
 /// A deployment's alert thresholds: for every alert (or alert signal) its threshold, `for:`
 /// duration, severity and per-label overrides; the invocation-success SLO; the runbook base
@@ -42,6 +43,13 @@ struct RuleThresholds: Sendable, Equatable {
         case pipelineCollectorLagging = "pipeline.collector_lagging"
         case pipelineDecodeErrors = "pipeline.decode_errors"
         case pipelineEventsLost = "pipeline.events_lost"
+        case agentRunaway = "agent.runaway"
+        case llmSpendBudget = "llm.spend_budget"
+        case llmLimiterMisconfigured = "llm.limiter_misconfigured"
+        case queueBacklogAge = "queue.backlog_age"
+        case latencySLO = "latency.slo"
+        case pipelineSourceSilent = "pipeline.source_silent"
+        case pipelineCollectorAbsent = "pipeline.collector_absent"
 
         /// The section of the thresholds file (`state`, `memory`, …).
         var section: String { String(rawValue.prefix { $0 != "." }) }
@@ -66,6 +74,13 @@ struct RuleThresholds: Sendable, Equatable {
             case .pipelineCollectorLagging: "OrchCollectorLagging"
             case .pipelineDecodeErrors: "OrchCollectorDecodeErrors"
             case .pipelineEventsLost: "OrchCollectorEventsLost"
+            case .agentRunaway: "OrchAgentRunaway"
+            case .llmSpendBudget: "OrchLLMSpendBudgetBurn"
+            case .llmLimiterMisconfigured: "OrchLLMLimiterMisconfigured"
+            case .queueBacklogAge: "OrchQueueBacklogAge"
+            case .latencySLO: "OrchInvocationLatencySLOBurn"
+            case .pipelineSourceSilent: "OrchSourceSilent"
+            case .pipelineCollectorAbsent: "OrchCollectorAbsent"
             }
         }
 
@@ -80,6 +95,11 @@ struct RuleThresholds: Sendable, Equatable {
             case .queueNearCapacity, .queueRejecting, .queueGrowing: ["source", "queue"]
             case .pipelineEventsDropped: ["instance", "source", "reason"]
             case .pipelineCollectorLagging, .pipelineDecodeErrors, .pipelineEventsLost: ["instance", "source"]
+            case .agentRunaway, .llmSpendBudget, .latencySLO: ["source", "agent"]
+            case .llmLimiterMisconfigured: ["source", "provider", "model"]
+            case .queueBacklogAge: ["source", "queue"]
+            case .pipelineSourceSilent: ["instance", "source"]
+            case .pipelineCollectorAbsent: ["job"]
             }
         }
 
@@ -94,6 +114,12 @@ struct RuleThresholds: Sendable, Equatable {
             case .llmConcurrencyOverLimit: .nonNegative("a multiple of the concurrency limit")
             case .queueRejecting: .nonNegative("rejections per second")
             case .queueGrowing: .nonNegative("items per second")
+            case .agentRunaway: .nonNegative("LLM calls per invocation")
+            case .llmSpendBudget: .nonNegative("USD per day")
+            case .llmLimiterMisconfigured, .latencySLO: .ratio
+            case .queueBacklogAge: .nonNegative("a number of seconds")
+            case .pipelineSourceSilent: .nonNegative("a number of minutes")
+            case .pipelineCollectorAbsent: .nonNegative("a number of minutes")
             }
         }
 
@@ -120,6 +146,13 @@ struct RuleThresholds: Sendable, Equatable {
             case .pipelineCollectorLagging: return k(60, 5, .warning)
             case .pipelineDecodeErrors: return k(0, 0, .warning)
             case .pipelineEventsLost: return k(0, 0, .warning)
+            case .agentRunaway: return k(20, 10, .warning)
+            case .llmSpendBudget: return k(1000, 0, .warning)
+            case .llmLimiterMisconfigured: return k(0.01, 10, .warning, pool: 0.2)
+            case .queueBacklogAge: return k(300, 5, .warning)
+            case .latencySLO: return k(0.99, 0, .warning, pool: 30)
+            case .pipelineSourceSilent: return k(15, 0, .warning)
+            case .pipelineCollectorAbsent: return k(5, 0, .critical)
             }
         }
     }
@@ -257,7 +290,7 @@ struct RuleThresholds: Sendable, Equatable {
         } else {
             do {
                 root = try YAMLNode.load([UInt8](data), name: path).map(Node.init(yaml:))
-            } catch let e as CollectorError {
+            } catch let e as YAMLError {
                 // The message names the file, line and column: "path: line 3 column 5: invalid YAML: …".
                 let prefix = path + ": "
                 var problem = Problem(file: path, path: "",

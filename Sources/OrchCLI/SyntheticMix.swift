@@ -81,21 +81,27 @@ public struct SyntheticMix {
         emit(.invocationStarted(agent: agent, invocationID: invocation))
         let account = Int(rng.next() % UInt64(accounts.count))
         let shard = shards[account % shards.count]
-        emit(.stateRead(shard: shard, key: accounts[account], version: versions[account], source: chance(0.8) ? .cache : .store, latencyNs: latency(medianMs: 2)))
+        emit(.stateRead(shard: shard, key: accounts[account], version: versions[account], source: chance(0.8) ? .cache : .store, latencyNs: latency(medianMs: 2),
+                        invocationID: invocation))
         var failed = false
         for _ in 0..<(1 + Int(rng.next() % 2)) {
             let p = Int(rng.next() % 2)
             let limited = chance(0.05)
             let input = 200 + rng.next() % 1800
             let output = limited ? 0 : 50 + rng.next() % 450
+            // Every third invocation's prompt prefix comes from the provider's cache.
+            let cached = invocation % 3 == 0 && !limited ? input / 2 : 0
             emit(.llmRequest(provider: providers[p], model: pick(models[p]), key: pick(keys[p]), outcome: limited ? .rateLimited : (chance(0.01) ? .error : .success),
-                             inputTokens: input, outputTokens: output, latencyNs: latency(medianMs: 900), rateLimitWaitNs: chance(0.2) ? latency(medianMs: 50) : 0))
-            summary.inputTokens += input
+                             inputTokens: input - cached, outputTokens: output, latencyNs: latency(medianMs: 900), rateLimitWaitNs: chance(0.2) ? latency(medianMs: 50) : 0,
+                             invocationID: invocation, agent: agent, cacheReadTokens: cached, streamed: !limited, timeToFirstChunkNs: limited ? 0 : 150_000_000,
+                             rateLimitType: limited ? .requests : .unspecified, origin: limited ? .provider : .unspecified))
+            summary.inputTokens += input - cached
             summary.outputTokens += output
         }
         let t = Int(rng.next() % UInt64(tools.count))
         let toolOutcome: ToolOutcome = breakerOpen[t] ? .shortCircuited : (chance(0.03) ? .timeout : (chance(0.02) ? .error : .success))
-        emit(.toolCall(tool: tools[t], outcome: toolOutcome, latencyNs: toolOutcome == .timeout ? 30_000_000_000 : latency(medianMs: 120), fallbackUsed: toolOutcome != .success))
+        emit(.toolCall(tool: tools[t], outcome: toolOutcome, latencyNs: toolOutcome == .timeout ? 30_000_000_000 : latency(medianMs: 120), fallbackUsed: toolOutcome != .success,
+                       invocationID: invocation, agent: agent))
         if toolOutcome == .timeout { failed = chance(0.5) }
         let base = versions[account]
         if chance(0.04) {

@@ -7,6 +7,7 @@ extension TailCommand {
         "orchlog tail", summary: "show events, live with -f (like journalctl -f)",
         synopsis: """
         Usage: orchlog tail [-f|--follow] [--from-start | -n N] [--type T,...] [--where key=value]... [--since T] [--until T] [-o text|json] PATH...
+               orchlog tail --invocation ID [options] PATH...
 
         Shows the last events of one or more logs. PATH is a source directory (one writer's
         log) or a root directory whose subdirectories are sources.
@@ -41,6 +42,11 @@ extension TailCommand {
                 +02:00) or a time ago (-15m, -2h, -1d; now)
                 """),
             Flag("--until", value: "TIME", "only events at or before TIME (same forms)"),
+            Flag("--invocation", value: "ID", """
+                every event of invocation ID (its invocation_id), from the start of every log, merged across \
+                sources in time order: the drill-down from an exemplar's invocation_id (docs/runbooks.md). Same \
+                as --from-start --where invocation_id=ID, except that finding none exits 1
+                """),
             Flag("--output", short: "-o", value: "FORMAT", default: "text", "text or json (NDJSON: seq, ts, source, type, fields)"),
             .help,
         ],
@@ -54,6 +60,7 @@ extension TailCommand {
         named once on stderr as a warning (orchlog: warning: SEGMENT:OFFSET: torn tail: ...); it
         does not change the exit status. `orchlog verify --repair` cuts it.
 
-        Exit status: 0 ok, 1 corrupt data was found (and skipped, with a warning), 2 usage.
+        Exit status: 0 ok, 1 corrupt data was found (and skipped, with a warning) or --invocation
+        found no event, 2 usage.
         """)
 }

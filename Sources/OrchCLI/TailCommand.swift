@@ -9,7 +9,12 @@ enum TailCommand {
         if args.has("--help") { Output.out(spec.help); return 0 }
         guard !args.positional.isEmpty else { throw CLIError.usage("tail: give at least one PATH (see --help)") }
         let follow = args.has("-f", "--follow")
-        let fromStart = args.has("--from-start")
+        let invocation = args.value("--invocation")
+        if let invocation {
+            guard UInt64(invocation) != nil, invocation != "0" else { throw CLIError.usage("--invocation \(invocation): expected an invocation id (a whole number ≥ 1)") }
+            if args.has("-n", "--lines") { throw CLIError.usage("tail: --invocation shows every event of the invocation: -n does not apply") }
+        }
+        let fromStart = args.has("--from-start") || invocation != nil
         if fromStart && args.has("-n", "--lines") { throw CLIError.usage("tail: --from-start and -n are exclusive") }
         let limitText = args.value("-n", "--lines")
         var limit = 10
@@ -23,16 +28,17 @@ enum TailCommand {
         case "json": style = .json
         case let other: throw CLIError.usage("-o \(other): expected text or json")
         }
-        var filter = try EventFilter(types: args.all("--type"), wheres: args.all("--where"))
+        var filter = try EventFilter(types: args.all("--type"), wheres: args.all("--where") + (invocation.map { ["invocation_id=\($0)"] } ?? []))
         try filter.limitTime(since: args.value("--since"), until: args.value("--until"), now: Ingester.wallClockNs())
         let session = try TailSession(paths: args.positional, filter: filter)
         var formatter = EventFormatter(style: style, color: style == .text && Output.colorEnabled)
 
         // Initial output: everything, streamed (one block per source in memory), or the last
         // `limit` matching events.
+        var found = 0
         if fromStart {
             formatter.sourceWidth = session.sourceWidth
-            try session.streamAvailable { Output.out(formatter.line($0)) }
+            try session.streamAvailable { Output.out(formatter.line($0)); found += 1 }
         } else {
             let initial = try session.readLast(limit)
             formatter.sourceWidth = session.sourceWidth
@@ -40,6 +46,10 @@ enum TailCommand {
         }
         session.reportTornTails()
         Output.flush()
+        if let invocation, found == 0, !follow {
+            Output.err("orchlog: tail: no event of invocation \(invocation) in \(args.positional.joined(separator: " "))")
+            return 1
+        }
         guard follow else { return session.problemsSeen ? 1 : 0 }
 
         let watcher = DirectoryWatcher(paths: args.positional)

@@ -175,7 +175,7 @@ extension Aggregator {
             let values = v.number(type, record.slot)
             let gauge = GaugeCombiner(feed.family, feed.combine, cells, s)
             gauge.mine.values.withUnsafeMutableBufferPointer { mine in
-                for k in range where holds(k) { gauge.set(series(k), Self.double(values[k]), mine) }
+                for k in range where holds(k) { gauge.set(series(k), feed.seconds ? Self.seconds(values[k]) : Self.double(values[k]), mine) }
             }
         case .observe:
             guard let buckets else { throw CollectorError(.invalidArgument, "histogram feed without buckets") }

@@ -1,5 +1,6 @@
 import OrchLog
 import OrchMetrics
+import OrchPricing
 
 /// Turns decoded blocks into metric updates, as the catalog's metric feeds declare them
 /// (`MetricFeed`, compiled per event type into a `FeedPlan`). For each event it finds a
@@ -39,10 +40,15 @@ final class Aggregator {
     @exclusivity(unchecked) var nextOfType: [Int] = []
     /// The state tracker's fields, found by name once.
     let trackedFields: TrackedFields
+    /// Prices LLM requests, then tallies them per invocation (passes after the feeds).
+    let spend: LLMSpend
+    let invocations: InvocationTracker
 
-    init(registry: MetricRegistry, catalog: MetricCatalog, trackedKeys: Int) {
+    init(registry: MetricRegistry, catalog: MetricCatalog, trackedKeys: Int, pricing: PriceTable = PriceTable(), trackedInvocations: Int = 100_000) {
         self.registry = registry
         self.catalog = catalog
+        spend = LLMSpend(pricing: pricing, registry: registry, catalog: catalog)
+        invocations = InvocationTracker(capacity: trackedInvocations, registry: registry, catalog: catalog)
         tracker = StateTracker(capacity: trackedKeys)
         var base: [Int] = [], buckets: [IntegerBuckets?] = []
         for plan in catalog.plans {
@@ -118,6 +124,8 @@ final class Aggregator {
         hot = fetchCells()
         try columns.withView { v in
             try apply(v, s, strings: columns.stringTable.count)
+            try spend.ingest(v, s)
+            try spend.rowCosts.withUnsafeBufferPointer { try invocations.ingest(v, s, costs: $0) }
             if let row = v.rowTypes.lastIndex(where: { $0 != 0 }) {
                 s.current.lastEventTs = max(s.current.lastEventTs, v.timestamps[row])
             }

@@ -37,6 +37,8 @@ struct Checkpoint: Codable {
     var metrics: MetricSnapshot
     /// The state tracker, binary-packed (base64 in JSON) to keep checkpoints small.
     var tracker: Data
+    /// The open invocations' tallies (`InvocationTracker.packed`); nil in older checkpoints.
+    var invocations: Data? = nil
 
     /// Writes atomically: temp file, fsync, rename, fsync of the directory. A crash at any
     /// moment leaves either the old or the new checkpoint, never a half-written one.

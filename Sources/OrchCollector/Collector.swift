@@ -3,6 +3,7 @@ import Foundation
 import Glibc
 import OrchLog
 import OrchMetrics
+import OrchPricing
 import OrchVersion
 import Synchronization
 
@@ -43,7 +44,12 @@ public final class Collector: Sendable {
         let catalog = try MetricCatalog(registry: registry, perInstance: options.perInstance,
                                         filter: try FamilyFilter(keep: options.metricsKeep, drop: options.metricsDrop))
         grouping = try SourceGrouping(pattern: options.sourceGroup)
-        let aggregator = Aggregator(registry: registry, catalog: catalog, trackedKeys: options.trackedKeys)
+        var pricing = PriceTable()
+        if let path = options.pricingFile {
+            do { pricing = try PriceTable.load(path: path) } catch { throw CollectorError(.config, error.message) }
+        }
+        let aggregator = Aggregator(registry: registry, catalog: catalog, trackedKeys: options.trackedKeys, pricing: pricing,
+                                    trackedInvocations: options.trackedInvocations)
         let s = CollectorState(registry: registry, catalog: catalog, aggregator: aggregator)
         s.statusHistory = StatusHistory(capacity: StatusHistory.defaultCapacity, maxSources: options.statusMaxSources)
         logDirs = options.logDirs
@@ -60,6 +66,7 @@ public final class Collector: Sendable {
                 FileHandle.standardError.write(Data("orchlog-collector: checkpoint: ignored unknown families \(result.ignoredFamilies.joined(separator: ", "))\n".utf8))
             }
             aggregator.trackerState = StateTracker.unpacked(checkpoint.tracker, capacity: options.trackedKeys)
+            if let open = checkpoint.invocations { aggregator.invocations.restore(open) }
             for source in checkpoint.sources {
                 s.restored[source.path] = source
             }
@@ -280,7 +287,8 @@ public final class Collector: Sendable {
             for (path, restored) in s.restored where s.readers[path] == nil { sources.append(restored) }
             return Checkpoint(version: Checkpoint.currentVersion, writtenAt: Date().timeIntervalSince1970, logDirs: logDirs,
                               sourceGroup: options.sourceGroup ?? "", sources: sources,
-                              metrics: s.registry.snapshot(), tracker: s.aggregator.trackerState.packed())
+                              metrics: s.registry.snapshot(), tracker: s.aggregator.trackerState.packed(),
+                              invocations: s.aggregator.invocations.packed())
         }
         do {
             try checkpoint.write(to: path)

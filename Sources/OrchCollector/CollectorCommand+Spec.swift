@@ -48,6 +48,15 @@ extension CollectorCommand {
             Flag("--metrics.max-series-per-family", value: "N", default: "10000", """
                 cardinality guard, at most 10000000: more label sets fold into an `__overflow__` series, counted
                 """),
+            Flag("--pricing.file", value: "PATH", """
+                LLM prices, USD per million tokens by provider, model and token type (YAML; \
+                deploy/pricing.yml): orch_llm_cost_usd_total. A model it does not price is counted in \
+                orchlog_collector_unpriced_tokens_total (without it: every model)
+                """),
+            Flag("--invocations.tracked", value: "N", default: "100000", """
+                invocations open at once whose fan-out (calls, tokens, cost) is tallied for orch_invocation_*, \
+                at most 10000000; more are counted in orchlog_collector_invocations_untracked_total
+                """),
             Flag("--state.tracked-keys", value: "N", default: "100000", "keys tracked for lost updates and stale reads, at most 100000000"),
             Flag("--poll.interval", value: "SECONDS", default: "0.1", "scan interval when inotify is quiet, at most 3600"),
             Flag("--status.sample-interval", value: "SECONDS", default: "10", """

@@ -61,6 +61,9 @@ public enum CollectorCommand {
                 o.seriesLimit = try count(flag, try value(flag, inline: inline), min: 1, max: CollectorOptions.maxSeriesLimit)
             case "--state.tracked-keys":
                 o.trackedKeys = try count(flag, try value(flag, inline: inline), min: 2, max: CollectorOptions.maxTrackedKeys)
+            case "--pricing.file": o.pricingFile = try value(flag, inline: inline)
+            case "--invocations.tracked":
+                o.trackedInvocations = try count(flag, try value(flag, inline: inline), min: 2, max: CollectorOptions.maxTrackedInvocations)
             case "--poll.interval": o.pollInterval = try number(flag, try value(flag, inline: inline), min: 0.001, max: 3_600)
             case "--status.sample-interval":
                 o.statusSampleInterval = try number(flag, try value(flag, inline: inline), min: 0.1, max: 3_600)

@@ -1,4 +1,5 @@
 import Glibc
+import OrchYAML
 
 /// The error every `OrchCollector` API throws: a code, and a message that names the
 /// file, line, flag or value at fault.
@@ -39,5 +40,12 @@ public struct CollectorError: Error, CustomStringConvertible, Equatable, Sendabl
     /// An `.io` error for `errno` (default: the current one): "`what`: strerror".
     public static func system(_ what: String, errno e: Int32 = Glibc.errno) -> CollectorError {
         CollectorError(.io, "\(what): \(String(cString: strerror(e)))", errno: e)
+    }
+}
+
+extension CollectorError {
+    /// Runs `body`, turning a `YAMLError` into this module's error (same message).
+    static func yaml<T>(_ body: () throws -> T) throws -> T {
+        do { return try body() } catch let e as YAMLError { throw CollectorError(e.code == .library ? .library : .config, e.message) }
     }
 }

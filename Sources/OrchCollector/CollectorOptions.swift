@@ -27,6 +27,13 @@ public struct CollectorOptions: Sendable, Equatable {
     public var trackedKeys = 100_000
     /// Largest `--state.tracked-keys`: about 8 GB of tracker at ≈ 80 bytes a key.
     public static let maxTrackedKeys = 100_000_000
+    /// `--pricing.file`: LLM prices (YAML, deploy/pricing.yml); without it no request is priced.
+    public var pricingFile: String?
+    /// `--invocations.tracked`: invocations open at once whose fan-out is tallied (default
+    /// 100,000; at most `maxTrackedInvocations`).
+    public var trackedInvocations = 100_000
+    /// Largest `--invocations.tracked`: about 1.5 GB of tracker at ≈ 150 bytes an invocation.
+    public static let maxTrackedInvocations = 10_000_000
     /// `--poll.interval` seconds between scans when inotify is quiet (default 0.1).
     public var pollInterval: Double = 0.1
     /// `--source.group REGEX`: source directories whose name matches share the `source` named

@@ -42,7 +42,7 @@ struct FeedPlan: Sendable {
         let each: (slot: Int, names: [String])?
         let record: Record
         let condition: Condition
-        /// Histograms: the observed field is in nanoseconds (observed as seconds).
+        /// Histograms and gauges: the field is in nanoseconds (observed or set as seconds).
         let seconds: Bool
         /// Gauges: how a group's instances combine.
         let combine: MetricFeed.Combine
@@ -147,7 +147,9 @@ struct FeedPlan: Sendable {
             case .sum(let n):
                 record = Record(kind: .sum, slot: try number(feed, n).slot, atLeast: 0)
             case .set(let n):
-                record = Record(kind: .set, slot: try number(feed, n).slot, atLeast: 0)
+                let f = try number(feed, n)
+                if case .nanoseconds = f.kind { seconds = true }
+                record = Record(kind: .set, slot: f.slot, atLeast: 0)
             case .observe(let n, let least):
                 let f = try number(feed, n)
                 if case .nanoseconds = f.kind { seconds = true }

@@ -14,13 +14,31 @@ public struct MetricCatalog {
     public static let toolBuckets: [Double] = [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60]
     /// Attempts per committed write.
     public static let attemptBuckets: [Double] = [1, 2, 3, 5, 8, 13]
+    /// Token types of `orch_llm_tokens_total{type}` and `gen_ai_client_token_usage{gen_ai_token_type}`,
+    /// and the `llm_request` field each counts.
+    static let tokenTypes = [("input", "input_tokens"), ("output", "output_tokens"), ("cache_read", "cache_read_tokens"),
+                             ("cache_write", "cache_write_tokens"), ("reasoning", "reasoning_tokens")]
+    /// The families fed by code beside the feeds, and what feeds them (the reference's "fed by").
+    static let fedByCode = [
+        "orch_llm_cost_usd_total": "`llm_request`: + the tokens of each type × the model's price in `--pricing.file`",
+        "orchlog_collector_unpriced_tokens_total": "`llm_request`: + the tokens of types its model has no price for",
+        "orch_invocation_llm_calls": "`invocation_finished`: the `llm_request`s with its `invocation_id` since its `invocation_started`",
+        "orch_invocation_tool_calls": "`invocation_finished`: the `tool_call`s with its `invocation_id` since its `invocation_started`",
+        "orch_invocation_tokens": "`invocation_finished`: the tokens of each type of its `llm_request`s",
+        "orch_invocation_cost_usd": "`invocation_finished`: the cost of its `llm_request`s, when all were priced",
+        "orchlog_collector_invocations_untracked_total": "`invocation_started`: + the unfinished invocations dropped when the tracker is full",
+    ]
+    /// Calls per invocation (LLM requests, tool calls; every attempt).
+    public static let fanOutBuckets: [Double] = [0, 1, 2, 3, 5, 8, 13, 21, 34, 55, 89, 144]
+    /// USD per invocation.
+    public static let costBuckets: [Double] = [0.0001, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5]
     /// OpenTelemetry GenAI semantic conventions: advised buckets for gen_ai.client.token.usage.
     public static let genAITokenBuckets: [Double] = [1, 4, 16, 64, 256, 1024, 4096, 16384, 65536, 262144, 1048576, 4194304, 16777216, 67108864]
     /// OpenTelemetry GenAI semantic conventions: advised buckets for gen_ai.client.operation.duration.
     public static let genAIDurationBuckets: [Double] = [0.01, 0.02, 0.04, 0.08, 0.16, 0.32, 0.64, 1.28, 2.56, 5.12, 10.24, 20.48, 40.96, 81.92]
 
     let invocationsStarted, invocations, invocationDuration, queueWait: MetricFamilyID
-    let queueDepth, queueCapacity, queueRejections: MetricFamilyID
+    let queueDepth, queueCapacity, queueRejections, queueOldestAge, queueEnqueued: MetricFamilyID
     let workersBusy, workers: MetricFamilyID
     let stateReads, stateReadDuration, stateWrites, stateWriteDuration, stateWriteAttempts, stateWriteRetries: MetricFamilyID
     let lostUpdates, staleReads: MetricFamilyID
@@ -29,7 +47,12 @@ public struct MetricCatalog {
     let breakerState, breakerTransitions: MetricFamilyID
     let llmRequests, llmTokens, llmDuration, llmRateLimitWait: MetricFamilyID
     let llmInflight, llmConcurrencyLimit, llmAvailable, llmCapacity, llmWaiting, keyRotations: MetricFamilyID
-    let genAITokens, genAIDuration: MetricFamilyID
+    let genAITokens, genAIDuration, genAIFirstChunk: MetricFamilyID
+    let llmRateLimited, providerRemainingRequests, providerRemainingTokens: MetricFamilyID
+    /// Fed by `LLMSpend` (priced with `--pricing.file`), not by a feed.
+    let llmCost, unpricedTokens: MetricFamilyID
+    /// Fed by `InvocationTracker`.
+    let invocationLLMCalls, invocationToolCalls, invocationTokens, invocationCost, invocationsUntracked: MetricFamilyID
     let eventsDropped: MetricFamilyID
     // The collector's own.
     let buildInfo, eventsIngested, decodeErrors, unknownEvents, eventsLost, lag, lastEvent, series, seriesDropped, scrapeDuration: MetricFamilyID
@@ -65,6 +88,12 @@ public struct MetricCatalog {
         \(attemptBuckets); the `gen_ai_*` histograms use the buckets the OpenTelemetry GenAI
         semantic conventions advise.
 
+        LLM cost is priced by the collector: `orch_llm_cost_usd_total` is each request's tokens
+        of each type times its model's price in `--pricing.file` (USD per million tokens;
+        deploy/pricing.yml holds public list prices and the date they were read). A model the
+        file has no price for is never guessed: its tokens count in
+        `orchlog_collector_unpriced_tokens_total`, and without `--pricing.file` every token does.
+
         The "fed by" column is generated from the metric feeds the aggregator runs on (see
         docs/extending.md): the event type, and what each event adds, sets or observes.
 
@@ -75,7 +104,7 @@ public struct MetricCatalog {
         let catalog = try MetricCatalog(registry: registry)
         for (i, f) in registry.families.enumerated() {
             let name = f.type == .counter && !f.name.hasSuffix("_total") ? f.name + "_total" : f.name
-            let fedBy = catalog.feeds.filter { Int($0.family.index) == i }.map { $0.summary(labelNames: Array(f.labelNames.dropFirst())) }.joined(separator: "; ")
+            let fedBy = Self.fedByCode[f.name] ?? catalog.feeds.filter { Int($0.family.index) == i }.map { $0.summary(labelNames: Array(f.labelNames.dropFirst())) }.joined(separator: "; ")
             out += "| `\(name)` | \(f.type.rawValue) | \(f.labelNames.map { "`\($0)`" }.joined(separator: ", ")) | \(fedBy.isEmpty ? "—" : fedBy) | \(f.help.replacingOccurrences(of: "|", with: "\\|")) |\n"
         }
         return out
@@ -126,12 +155,20 @@ public struct MetricCatalog {
         feed(invocations, .invocationFinished, [.field("agent"), .each("outcome")], .count)
         invocationDuration = try h("orch_invocation_duration_seconds", "Duration of agent invocations that ran (rejected ones excluded).", [s, "agent"], Self.invocationBuckets)
         feed(invocationDuration, .invocationFinished, [.field("agent")], .observe("duration_ns"), when: .notEquals("outcome", "rejected"))
+        invocationLLMCalls = try h("orch_invocation_llm_calls", "LLM requests (every attempt) per invocation that started and finished, by its agent (--invocations.tracked bounds the invocations open at once).", [s, "agent"], Self.fanOutBuckets)
+        invocationToolCalls = try h("orch_invocation_tool_calls", "Tool calls per invocation that started and finished, by its agent.", [s, "agent"], Self.fanOutBuckets)
+        invocationTokens = try h("orch_invocation_tokens", "LLM tokens per invocation that started and finished, by its agent and token type.", [s, "agent", "type"], Self.genAITokenBuckets)
+        invocationCost = try h("orch_invocation_cost_usd", "What an invocation's LLM requests cost (USD, --pricing.file), by its agent; an invocation with unpriced tokens is not observed.", [s, "agent"], Self.costBuckets)
         queueWait = try h("orch_queue_wait_seconds", "Time invocations waited in the request queue before a worker took them.", [s, "queue"], Self.waitBuckets)
         feed(queueWait, .invocationFinished, [.fieldOr("queue", empty: "default")], .observe("queue_wait_ns"), when: .notEquals("outcome", "rejected"))
         queueDepth = try g("orch_queue_depth", "Requests waiting in the queue at the last sample.", [s, "queue"])
         feed(queueDepth, .queueSample, [.field("queue")], .set("depth"), instances: .sum)
         queueCapacity = try g("orch_queue_capacity", "Capacity of the queue at the last sample.", [s, "queue"])
         feed(queueCapacity, .queueSample, [.field("queue")], .set("capacity"), instances: .sum)
+        queueOldestAge = try g("orch_queue_oldest_age_seconds", "How long the oldest request waiting in the queue had waited, at the last sample (0: empty).", [s, "queue"])
+        feed(queueOldestAge, .queueSample, [.field("queue")], .set("oldest_age_ns"), instances: .max)
+        queueEnqueued = try c("orch_queue_enqueued_total", "Requests accepted into the queue (the arrival rate; compare with orch_invocations_started_total).", [s, "queue"])
+        feed(queueEnqueued, .queueSample, [.field("queue")], .sum("enqueued"))
         queueRejections = try c("orch_queue_rejections_total", "Requests turned away by backpressure, with a retry-after.", [s, "queue", "reason"])
         feed(queueRejections, .queueRejection, [.field("queue"), .field("reason")], .count)
         workersBusy = try g("orch_workers_busy", "Busy workers (agent instances) at the last sample.", [s, "pool"])
@@ -172,9 +209,10 @@ public struct MetricCatalog {
         feed(breakerTransitions, .breakerTransition, [.field("tool"), .value("from"), .value("to")], .count)
         llmRequests = try c("orch_llm_requests_total", "LLM requests by outcome (success, rate_limited, error, timeout).", [s, "provider", "model", "key", "outcome"])
         feed(llmRequests, .llmRequest, [.field("provider"), .field("model"), .field("key"), .each("outcome")], .count)
-        llmTokens = try c("orch_llm_tokens_total", "LLM tokens by type (input, output).", [s, "provider", "model", "type"])
-        feed(llmTokens, .llmRequest, [.field("provider"), .field("model"), .constant("input")], .sum("input_tokens"))
-        feed(llmTokens, .llmRequest, [.field("provider"), .field("model"), .constant("output")], .sum("output_tokens"))
+        llmTokens = try c("orch_llm_tokens_total", "LLM tokens by type: input (not from or to the prompt cache), output (reasoning included), cache_read, cache_write, reasoning (a part of output).", [s, "provider", "model", "type"])
+        for (type, field) in Self.tokenTypes {
+            feed(llmTokens, .llmRequest, [.field("provider"), .field("model"), .constant(type)], .sum(field))
+        }
         llmDuration = try h("orch_llm_request_duration_seconds", "Latency of LLM requests.", [s, "provider", "model"], Self.genAIDurationBuckets)
         feed(llmDuration, .llmRequest, [.field("provider"), .field("model")], .observe("latency_ns"))
         llmRateLimitWait = try h("orch_llm_ratelimit_wait_seconds", "Time LLM requests waited in the client-side rate limiter.", [s, "provider", "model"], Self.waitBuckets)
@@ -191,13 +229,26 @@ public struct MetricCatalog {
         feed(llmWaiting, .rateLimiterSample, [.field("limiter")], .set("waiting"), instances: .sum)
         keyRotations = try c("orch_llm_key_rotations_total", "API key rotations by reason.", [s, "provider", "reason"])
         feed(keyRotations, .keyRotation, [.field("provider"), .field("reason")], .count)
+        llmRateLimited = try c("orch_llm_rate_limited_total", "Rate-limited LLM requests by the limit hit (rate_limit_type: requests, tokens, concurrency, quota; unspecified) and who enforced it (origin: provider, an HTTP 429; client, the client's own limiter).",
+                               [s, "provider", "model", "key", "rate_limit_type", "origin"])
+        feed(llmRateLimited, .llmRequest, [.field("provider"), .field("model"), .field("key"), .each("rate_limit_type"), .value("origin")], .count, when: .equals("outcome", "rate_limited"))
+        providerRemainingRequests = try g("orch_llm_provider_remaining_requests", "Requests the provider said were left in its window for the key (x-ratelimit-remaining-requests), at its last response.", [s, "provider", "model", "key"])
+        feed(providerRemainingRequests, .llmProviderLimits, [.field("provider"), .field("model"), .field("key")], .set("remaining_requests"), instances: .max)
+        providerRemainingTokens = try g("orch_llm_provider_remaining_tokens", "Tokens the provider said were left in its window for the key (x-ratelimit-remaining-tokens), at its last response.", [s, "provider", "model", "key"])
+        feed(providerRemainingTokens, .llmProviderLimits, [.field("provider"), .field("model"), .field("key")], .set("remaining_tokens"), instances: .max)
+        llmCost = try c("orch_llm_cost_usd_total", "What LLM requests cost, in USD, priced by the collector from --pricing.file (tokens of each type × the model's price); a model without a price is not guessed (orchlog_collector_unpriced_tokens_total).",
+                        [s, "provider", "model", "key", "agent"])
         genAITokens = try h("gen_ai_client_token_usage", "OpenTelemetry GenAI: tokens used per request, by gen_ai_token_type (input, output).",
                             [s, "gen_ai_operation_name", "gen_ai_provider_name", "gen_ai_request_model", "gen_ai_token_type"], Self.genAITokenBuckets)
-        feed(genAITokens, .llmRequest, [.constant("chat"), .field("provider"), .field("model"), .constant("input")], .observe("input_tokens"), when: .nonzero("input_tokens"))
-        feed(genAITokens, .llmRequest, [.constant("chat"), .field("provider"), .field("model"), .constant("output")], .observe("output_tokens"), when: .nonzero("output_tokens"))
+        for (type, field) in Self.tokenTypes {
+            feed(genAITokens, .llmRequest, [.constant("chat"), .field("provider"), .field("model"), .constant(type)], .observe(field), when: .nonzero(field))
+        }
         genAIDuration = try h("gen_ai_client_operation_duration_seconds", "OpenTelemetry GenAI: duration of LLM operations.",
                               [s, "gen_ai_operation_name", "gen_ai_provider_name", "gen_ai_request_model", "error_type"], Self.genAIDurationBuckets)
         feed(genAIDuration, .llmRequest, [.constant("chat"), .field("provider"), .field("model"), .each("outcome", rename: ["success": ""])], .observe("latency_ns"))
+        genAIFirstChunk = try h("gen_ai_client_operation_time_to_first_chunk_seconds", "OpenTelemetry GenAI: time from sending a streamed request to its first chunk.",
+                                [s, "gen_ai_operation_name", "gen_ai_provider_name", "gen_ai_request_model"], Self.genAIDurationBuckets)
+        feed(genAIFirstChunk, .llmRequest, [.constant("chat"), .field("provider"), .field("model")], .observe("time_to_first_chunk_ns"), when: .nonzero("streamed"))
         eventsDropped = try c("orch_events_dropped_total", "Events dropped before they reached the log, as recorded in it: by the writer (buffer_full, disk_full, io_error), by a client that could not reach the relay (client_dropped), by the relay (invalid_event, source_limit, unreadable_datagram).", [s, "reason"])
         feed(eventsDropped, .eventsDropped, [.each("reason")], .sum("count"))
         // extending: new event-fed families go above this line (docs/extending.md)
@@ -217,6 +268,9 @@ public struct MetricCatalog {
         checkpointErrors = try c("orchlog_collector_checkpoint_errors_total", "Checkpoints that could not be written.", [])
         lastCheckpoint = try g("orchlog_collector_last_checkpoint_timestamp_seconds", "When the last checkpoint was written.", [])
         sources = try g("orchlog_collector_sources", "Sources being followed.", [])
+        invocationsUntracked = try c("orchlog_collector_invocations_untracked_total", "Started invocations dropped unfinished from the per-invocation tracker when it was full (--invocations.tracked): their fan-out is never observed.", own)
+        unpricedTokens = try c("orchlog_collector_unpriced_tokens_total", "LLM tokens the collector could not price: a model --pricing.file has no price for (or no price for that token type). Their cost is not in orch_llm_cost_usd_total.",
+                               [s, "provider", "model"])
         processCPU = try c("process_cpu_seconds_total", "Total user and system CPU time spent in seconds.", [])
         processResident = try g("process_resident_memory_bytes", "Resident memory size in bytes.", [])
         processVirtual = try g("process_virtual_memory_bytes", "Virtual memory size in bytes.", [])

@@ -35,7 +35,7 @@ package struct MetricFeed: Sendable {
         case count
         /// Counter: adds the field's value.
         case sum(String)
-        /// Gauge: set to the field's value.
+        /// Gauge: set to the field's value (a duration in seconds).
         case set(String)
         /// Histogram: observes the field (nanoseconds as seconds), at least `atLeast`.
         case observe(String, atLeast: UInt64 = 0)

@@ -1,3 +1,4 @@
+import OrchYAML
 /// Turns libyaml's node tree into `WebConfig` values, strictly (exporter-toolkit's
 /// `yaml.UnmarshalStrict`), with messages that name the file and line.
 struct WebConfigParser {

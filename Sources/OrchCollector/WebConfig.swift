@@ -1,4 +1,5 @@
 import Glibc
+import OrchYAML
 
 /// The `--web.config.file` of Prometheus' exporter-toolkit: TLS, bcrypt basic auth,
 /// extra response headers and a request rate limit, read from YAML with libyaml.
@@ -105,7 +106,7 @@ public struct WebConfig: Sendable, Equatable {
         let name = "web config \(path)"
         var config = WebConfig()
         config.path = path
-        guard let root = try YAMLNode.load(yaml, name: name), !root.isNull else { return config }
+        guard let root = try CollectorError.yaml({ try YAMLNode.load(yaml, name: name) }), !root.isNull else { return config }
         let p = WebConfigParser(name: name, directory: directoryOf(path))
         let top = try p.mapping(root, what: "the top level",
                                 keys: Set(WebConfigParser.topKeys))

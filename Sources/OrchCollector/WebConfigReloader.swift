@@ -1,5 +1,6 @@
 import Glibc
 import Synchronization
+import OrchYAML
 
 /// The web config as it is now, re-read as exporter-toolkit re-reads it: the file for every
 /// request (headers, basic auth users) and the file with its certificate, key and client CA

@@ -34,8 +34,14 @@ final class HTTPClient: Sendable {
 
     /// POSTs `body` to `url` with `headers` ("Name: value").
     func post(_ url: String, headers: [String] = [], body: [UInt8], connectTimeoutMs: Int, timeoutMs: Int) -> HTTPResult {
+        postTimed(url, headers: headers, body: body, connectTimeoutMs: connectTimeoutMs, timeoutMs: timeoutMs).result
+    }
+
+    /// `post`, and when the first byte of the response body arrived (ns after the request
+    /// was started; nil: no body): a streamed response's time to first chunk.
+    func postTimed(_ url: String, headers: [String] = [], body: [UInt8], connectTimeoutMs: Int, timeoutMs: Int) -> (result: HTTPResult, firstByteNs: UInt64?) {
         guard let handle = idle.withLock({ $0.popLast() }) ?? curl_easy_init().map({ Handle(curl: $0) }) else {
-            return .failed("curl_easy_init failed")
+            return (.failed("curl_easy_init failed"), nil)
         }
         let h = handle.curl
         curl_easy_reset(h)
@@ -58,18 +64,20 @@ final class HTTPClient: Sendable {
         let rc: CURLcode = body.withUnsafeBytes { raw in
             _ = COrchCurl_setLong(h, CURLOPT_POSTFIELDSIZE, raw.count)
             _ = COrchCurl_setPointer(h, CURLOPT_POSTFIELDS, UnsafeMutableRawPointer(mutating: raw.baseAddress ?? UnsafeRawPointer(bitPattern: 1)!))
+            buffer.startedAt = monotonicNs()
             return curl_easy_perform(h)
         }
+        let firstByte = buffer.firstByteAt.map { $0 &- buffer.startedAt }
         var status = 0
         _ = COrchCurl_getLong(h, CURLINFO_RESPONSE_CODE, &status)
         idle.withLock { $0.append(handle) }
         switch rc {
         case CURLE_OK:
-            return .response(status: status, headers: buffer.headers, body: buffer.body)
+            return (.response(status: status, headers: buffer.headers, body: buffer.body), firstByte)
         case CURLE_OPERATION_TIMEDOUT:
-            return .timeout
+            return (.timeout, firstByte)
         default:
-            return .failed("\(url): \(String(cString: curl_easy_strerror(rc)))")
+            return (.failed("\(url): \(String(cString: curl_easy_strerror(rc)))"), firstByte)
         }
     }
 }
@@ -78,6 +86,16 @@ final class HTTPClient: Sendable {
 final class ResponseBuffer {
     var body: [UInt8] = []
     var headers: [String: String] = [:]
+    /// Monotonic ns: the request's start, and the first body bytes' arrival.
+    var startedAt: UInt64 = 0
+    var firstByteAt: UInt64?
+}
+
+/// CLOCK_MONOTONIC in ns.
+func monotonicNs() -> UInt64 {
+    var ts = timespec()
+    clock_gettime(CLOCK_MONOTONIC, &ts)
+    return UInt64(ts.tv_sec) &* 1_000_000_000 &+ UInt64(ts.tv_nsec)
 }
 
 // MARK: - C callbacks (free functions: libcurl calls them on the calling thread)
@@ -86,6 +104,7 @@ private func orchLiveCurlWrite(_ data: UnsafeMutablePointer<CChar>?, _ size: Int
     guard let data, let context else { return 0 }
     let n = size * count
     let buffer = Unmanaged<ResponseBuffer>.fromOpaque(context).takeUnretainedValue()
+    if buffer.firstByteAt == nil, n > 0 { buffer.firstByteAt = monotonicNs() }
     data.withMemoryRebound(to: UInt8.self, capacity: n) { buffer.body.append(contentsOf: UnsafeBufferPointer(start: $0, count: n)) }
     return n
 }

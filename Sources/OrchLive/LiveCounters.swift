@@ -1,4 +1,6 @@
 import OrchLog
+import OrchPricing
+import OrchReference
 import Synchronization
 
 /// What a live run did, counted by the components as they emit, from many threads (one
@@ -22,6 +24,12 @@ final class LiveCounters: Sendable {
         var breakerTransitions = 0, breakerOpens = 0
         var llmRequests = 0, llmRateLimited = 0, llmErrors = 0, llmTimeouts = 0
         var tokensInput = 0, tokensOutput = 0, maxInflight = 0
+        var tokensCacheRead = 0, tokensCacheWrite = 0, tokensReasoning = 0
+        /// Priced with the run's pricing file, request by request in the order counted.
+        var costUSD = 0.0
+        var unpricedTokens = 0, providerLimitEvents = 0, queueEnqueued = 0
+        /// Per-invocation fan-out (the summary's `fanout`).
+        var book = FanOutBook()
         var keyRotations = 0, maxWaiting = 0
         var rateLimitWaitTotalNs: UInt64 = 0
         var events: UInt64 = 0
@@ -39,6 +47,26 @@ final class LiveCounters: Sendable {
     }
 
     private let counts = Mutex(Counts())
+    /// LLM prices (`--pricing.file`).
+    let pricing: PriceTable
+
+    init(pricing: PriceTable = PriceTable()) {
+        self.pricing = pricing
+    }
+
+    /// Counts one `llm_request` of `caller` priced at `provider`/`model`: tokens by type, cost,
+    /// the invocation's tally.
+    func countLLM(provider: String, model: String, _ usage: TokenUsage, reasoning: UInt64, invocation: UInt64) {
+        let (usd, unpriced) = pricing.cost(provider: provider, model: model, usage)
+        update {
+            $0.tokensCacheRead += Int(usage.cacheRead)
+            $0.tokensCacheWrite += Int(usage.cacheWrite)
+            $0.tokensReasoning += Int(reasoning)
+            $0.costUSD += usd
+            $0.unpricedTokens += Int(unpriced)
+            $0.book.llm(invocation, usage, reasoning: reasoning, usd: usd)
+        }
+    }
 
     /// Updates the counts under the lock.
     @inline(__always)

@@ -1,3 +1,4 @@
+import OrchLog
 import OrchReference
 
 /// One agent invocation of a live run: what it will do, and its caller's bookkeeping.
@@ -25,4 +26,11 @@ struct LiveInvocation: Sendable {
         if hotAccountShare > 0 && rng.chance(hotAccountShare) { account = 0 }
         return LiveInvocation(id: id, agent: agent, plan: plan, account: account, arrivedAt: t)
     }
+}
+
+/// Who makes a call: the invocation and its agent (their ids go on every event of the call).
+struct LiveCaller: Sendable {
+    let invocation: UInt64
+    let agent: Label
+    static let none = LiveCaller(invocation: 0, agent: .none)
 }

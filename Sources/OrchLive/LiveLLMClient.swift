@@ -1,5 +1,6 @@
 import Foundation
 import OrchLog
+import OrchPricing
 import OrchReference
 import Synchronization
 
@@ -36,6 +37,8 @@ final class LiveLLMClient: Sendable {
     private let origin: UInt64
     let waiting = Atomic<Int>(0)
     private let inflight = Atomic<Int>(0)
+    /// Per key: when its provider limits were last emitted (wall ns).
+    private let limitsEmittedAt: Locked<[UInt64]>
 
     init(url: String, apiKeys: [String], world: WorldConfig, config: OrchestratorConfig, clock: LiveClock, log: EventLog?, counters: LiveCounters) {
         self.url = url
@@ -54,12 +57,23 @@ final class LiveLLMClient: Sendable {
                             tpm: .perMinute(p.tpm * h, burstSeconds: world.llm.burstSeconds), limit: p.concurrency)
         }
         keys = Locked((states, 0))
+        limitsEmittedAt = Locked(Array(repeating: 0, count: states.count))
         func label(_ s: String) -> Label { log?.label(s) ?? Label(id: 0) }
         keyLabels = aliases.indices.map { label(world.llm.keys[min($0, world.llm.keys.count - 1)].alias) }
         provider = label(world.llm.provider)
         model = label(world.llm.model)
         rotationReason = label("rate_limited")
         limiterLabel = label("llm")
+    }
+
+    /// Whether key `k`'s provider limits are due to be emitted (a second since the last), and
+    /// if so marks them emitted.
+    private func limitsDue(_ k: Int, now: UInt64) -> Bool {
+        limitsEmittedAt.withLock { at in
+            guard k < at.count, at[k] == 0 || now &- at[k] >= 1_000_000_000 else { return false }
+            at[k] = now
+            return true
+        }
     }
 
     /// Concurrency limit of the keys in use.
@@ -117,7 +131,7 @@ final class LiveLLMClient: Sendable {
     }
 
     /// One LLM request of the plan: nil when it got an answer, else the last attempt's outcome.
-    func request(input: Int, output: Int) async -> LLMOutcome? {
+    func request(input: Int, output: Int, caller: LiveCaller = .none) async -> LLMOutcome? {
         var last: LLMOutcome = .error
         let limited = config.components.rateLimiter
         var waitNs: UInt64 = 0
@@ -140,13 +154,14 @@ final class LiveLLMClient: Sendable {
             }
             let n = inflight.wrappingAdd(1, ordering: .relaxed).newValue
             counters.update { $0.maxInflight = max($0.maxInflight, n) }
-            let (outcome, retryAfterNs, usage, latency, limits) = send(key: key, input: input, output: output)
+            let answer = send(key: key, input: input, output: output)
             inflight.wrappingSubtract(1, ordering: .relaxed)
+            let outcome = answer.outcome
             last = outcome
             if limited {
-                release(key, coolForNs: outcome == .rateLimited ? UInt64(Double(retryAfterNs ?? 1_000_000_000) * clock.speed) : nil, limits: limits)
+                release(key, coolForNs: outcome == .rateLimited ? UInt64(Double(answer.retryAfterNs ?? 1_000_000_000) * clock.speed) : nil, limits: answer.limits)
             }
-            emit(key, outcome, usage, latency, waitNs)
+            emit(key, answer, waitNs, caller)
             switch outcome {
             case .success:
                 return nil
@@ -162,33 +177,115 @@ final class LiveLLMClient: Sendable {
         return last
     }
 
-    /// Sends one attempt on key `i`: outcome, the retry-after of a 429 (wall ns), usage, latency.
-    private func send(key i: Int, input: Int, output: Int) -> (LLMOutcome, UInt64?, (Int, Int), UInt64, (rpm: Double, tpm: Double)?) {
-        let body = requestBody(promptWords: max(1, input * 4 / 5), maxTokens: output)
+    /// What one attempt got: the outcome, the retry-after of a 429 (wall ns), usage by type,
+    /// latency, a streamed response's time to its first chunk, the limits the headers gave.
+    struct Answer {
+        var outcome: LLMOutcome
+        var retryAfterNs: UInt64?
+        var usage = TokenUsage(input: 0, output: 0)
+        var reasoning: UInt64 = 0
+        var latency: UInt64 = 0
+        var firstChunkNs: UInt64 = 0
+        var limitType = RateLimitType.unspecified
+        /// x-ratelimit-limit-*: the key's quota per minute now.
+        var limits: (rpm: Double, tpm: Double)?
+        /// x-ratelimit-remaining-* and -reset-*.
+        var remaining: ProviderLimits?
+    }
+
+    /// Sends one attempt on key `i` (streamed when the world's provider streams).
+    private func send(key i: Int, input: Int, output: Int) -> Answer {
+        let streamed = world.llm.streamed
+        let body = requestBody(promptWords: max(1, input * 4 / 5), maxTokens: output, stream: streamed)
         let timeoutMs = max(1, Int(config.llmTimeoutSeconds / clock.speed * 1000))
         let start = clock.nowNs()
-        let result = http.post(url + "/chat/completions", headers: ["Authorization: Bearer \(aliases[i])"], body: body,
-                               connectTimeoutMs: timeoutMs, timeoutMs: timeoutMs)
-        let latency = clock.nowNs() &- start
-        var limits: (rpm: Double, tpm: Double)?
-        if case let .response(_, headers, _) = result, let r = headers["x-ratelimit-limit-requests"].flatMap(Double.init),
-           let t = headers["x-ratelimit-limit-tokens"].flatMap(Double.init), r > 0, t > 0 {
-            limits = (r, t)
+        let (result, firstByte) = http.postTimed(url + "/chat/completions", headers: ["Authorization: Bearer \(aliases[i])"], body: body,
+                                                 connectTimeoutMs: timeoutMs, timeoutMs: timeoutMs)
+        var a = Answer(outcome: .error, latency: clock.nowNs() &- start)
+        if case let .response(_, headers, _) = result {
+            if let r = headers["x-ratelimit-limit-requests"].flatMap(Double.init), let t = headers["x-ratelimit-limit-tokens"].flatMap(Double.init), r > 0, t > 0 {
+                a.limits = (r, t)
+            }
+            if let r = headers["x-ratelimit-remaining-requests"].flatMap(UInt64.init), let t = headers["x-ratelimit-remaining-tokens"].flatMap(UInt64.init) {
+                a.remaining = ProviderLimits(remainingRequests: r, remainingTokens: t,
+                                             resetRequestsNs: headers["x-ratelimit-reset-requests"].flatMap(Self.goDurationNs) ?? 0,
+                                             resetTokensNs: headers["x-ratelimit-reset-tokens"].flatMap(Self.goDurationNs) ?? 0)
+            }
         }
         switch result {
-        case let .response(status, _, body) where status == 200:
-            let usage = (Self.integer(of: Self.promptTokensKey, in: body) ?? input, Self.integer(of: Self.completionTokensKey, in: body) ?? output)
-            return (.success, nil, usage, latency, limits)
-        case let .response(status, headers, _) where status == 429:
+        case let .response(status, headers, body) where status == 200:
+            // OpenAI's usage: prompt_tokens include the cached ones (and a gateway's cache
+            // writes); input_tokens are the rest.
+            let prompt = Self.integer(of: Self.promptTokensKey, in: body) ?? input
+            let cached = Self.integer(of: Self.cachedTokensKey, in: body) ?? 0
+            let written = Self.integer(of: Self.cacheCreationKey, in: body) ?? 0
+            a.outcome = .success
+            a.usage = TokenUsage(input: UInt64(max(0, prompt - cached - written)), output: UInt64(Self.integer(of: Self.completionTokensKey, in: body) ?? output),
+                                 cacheRead: UInt64(cached), cacheWrite: UInt64(written))
+            a.reasoning = UInt64(Self.integer(of: Self.reasoningTokensKey, in: body) ?? 0)
+            if streamed, headers["content-type"]?.hasPrefix("text/event-stream") == true, let firstByte { a.firstChunkNs = max(1, firstByte) }
+        case let .response(status, headers, body) where status == 429:
             let ms = headers["retry-after-ms"].flatMap(Double.init) ?? headers["retry-after"].flatMap(Double.init).map { $0 * 1000 } ?? 1000
-            return (.rateLimited, UInt64(ms * 1e6), (0, 0), latency, limits)
+            a.outcome = .rateLimited
+            a.retryAfterNs = UInt64(ms * 1e6)
+            a.limitType = Self.limitType(body)
         case .response:
-            return (.error, nil, (0, 0), latency, limits)
+            a.outcome = .error
         case .timeout:
-            return (.timeout, nil, (0, 0), latency, nil)
+            a.outcome = .timeout
+            a.limits = nil
         case .failed:
-            return (.error, nil, (0, 0), latency, nil)
+            a.outcome = .error
         }
+        return a
+    }
+
+    /// The limit a 429's body names: OpenAI's `"type":"requests"`/`"tokens"`, reference-backends'
+    /// `concurrency` and `quota` (`insufficient_quota` too).
+    static func limitType(_ body: [UInt8]) -> RateLimitType {
+        let text = String(decoding: body.prefix(2_048), as: UTF8.self)
+        if text.contains("insufficient_quota") || text.contains(#""type":"quota""#) { return .quota }
+        if text.contains(#""type":"concurrency""#) { return .concurrency }
+        if text.contains(#""type":"tokens""#) { return .tokens }
+        if text.contains(#""type":"requests""#) { return .requests }
+        return .unspecified
+    }
+
+    /// A Go duration as OpenAI's `x-ratelimit-reset-*` give it ("1s", "6m0s", "250ms", "1h2m3.5s") in ns.
+    static func goDurationNs(_ text: String) -> UInt64? {
+        var total = 0.0
+        var number = ""
+        var chars = Array(text)
+        var i = 0
+        var any = false
+        while i < chars.count {
+            let c = chars[i]
+            if c.isNumber || c == "." {
+                number.append(c)
+                i += 1
+                continue
+            }
+            var unit = String(c)
+            if i + 1 < chars.count, chars[i + 1] == "s", c != "s" { unit.append("s"); i += 1 }
+            i += 1
+            guard let v = Double(number) else { return nil }
+            let scale: Double
+            switch unit {
+            case "h": scale = 3_600e9
+            case "m": scale = 60e9
+            case "s": scale = 1e9
+            case "ms": scale = 1e6
+            case "us", "µs": scale = 1e3
+            case "ns": scale = 1
+            default: return nil
+            }
+            total += v * scale
+            number = ""
+            any = true
+        }
+        chars.removeAll()
+        guard any, number.isEmpty, total.isFinite, total >= 0, total < 1.8e19 else { return nil }
+        return UInt64(total.rounded())
     }
 
     // MARK: request and response bytes
@@ -197,12 +294,16 @@ final class LiveLLMClient: Sendable {
     private static let wordBlock = Array(String(repeating: "word ", count: 1_024).utf8)
     private static let promptTokensKey = Array(#""prompt_tokens""#.utf8)
     private static let completionTokensKey = Array(#""completion_tokens""#.utf8)
+    private static let cachedTokensKey = Array(#""cached_tokens""#.utf8)
+    private static let cacheCreationKey = Array(#""cache_creation_input_tokens""#.utf8)
+    private static let reasoningTokensKey = Array(#""reasoning_tokens""#.utf8)
 
     /// The chat-completions request: one user message of `promptWords` words (what the
     /// server counts the input tokens from), built as bytes without an intermediate string.
-    private func requestBody(promptWords: Int, maxTokens: Int) -> [UInt8] {
+    private func requestBody(promptWords: Int, maxTokens: Int, stream: Bool) -> [UInt8] {
         let head = Array(#"{"model":"\#(world.llm.model)","messages":[{"role":"user","content":""#.utf8)
-        let tail = Array(#""}],"max_tokens":\#(maxTokens)}"#.utf8)
+        let streaming = stream ? #","stream":true,"stream_options":{"include_usage":true}"# : ""
+        let tail = Array(#""}],"max_tokens":\#(maxTokens)\#(streaming)}"#.utf8)
         var body: [UInt8] = []
         body.reserveCapacity(head.count + promptWords * 5 + tail.count)
         body.append(contentsOf: head)
@@ -245,19 +346,31 @@ final class LiveLLMClient: Sendable {
     private static func digit(_ b: UInt8) -> Int? { b >= 0x30 && b <= 0x39 ? Int(b - 0x30) : nil }
 
     // guide:begin live-llm-request
-    private func emit(_ key: Int, _ outcome: LLMOutcome, _ usage: (Int, Int), _ latency: UInt64, _ waitNs: UInt64) {
+    private func emit(_ key: Int, _ a: Answer, _ waitNs: UInt64, _ caller: LiveCaller) {
         counters.update {
             $0.llmRequests += 1
             $0.rateLimitWaitTotalNs &+= waitNs
-            switch outcome {
-            case .success: $0.tokensInput += usage.0; $0.tokensOutput += usage.1
+            switch a.outcome {
+            case .success: $0.tokensInput += Int(a.usage.input); $0.tokensOutput += Int(a.usage.output)
             case .rateLimited: $0.llmRateLimited += 1
             case .error: $0.llmErrors += 1
             case .timeout: $0.llmTimeouts += 1
             }
         }
-        log?.emit(.llmRequest(provider: provider, model: model, key: keyLabels[key], outcome: outcome, inputTokens: UInt64(usage.0),
-                              outputTokens: UInt64(usage.1), latencyNs: latency, rateLimitWaitNs: waitNs), at: clock.nowNs())
+        counters.countLLM(provider: world.llm.provider, model: world.llm.model, a.usage, reasoning: a.reasoning, invocation: caller.invocation)
+        let now = clock.nowNs()
+        log?.emit(.llmRequest(provider: provider, model: model, key: keyLabels[key], outcome: a.outcome, inputTokens: a.usage.input,
+                              outputTokens: a.usage.output, latencyNs: a.latency, rateLimitWaitNs: waitNs,
+                              invocationID: caller.invocation, agent: caller.agent, cacheReadTokens: a.usage.cacheRead,
+                              cacheWriteTokens: a.usage.cacheWrite, reasoningTokens: a.reasoning, streamed: a.firstChunkNs > 0,
+                              timeToFirstChunkNs: a.firstChunkNs, rateLimitType: a.limitType,
+                              origin: a.outcome == .rateLimited ? .provider : .unspecified), at: now)
+        // What the provider's headers said: every 429's, else at most one a second per key.
+        if let r = a.remaining, a.outcome == .rateLimited || limitsDue(key, now: now) {
+            counters.update { $0.providerLimitEvents += 1 }
+            log?.emit(.llmProviderLimits(provider: provider, model: model, key: keyLabels[key], remainingRequests: r.remainingRequests,
+                                         remainingTokens: r.remainingTokens, resetRequestsNs: r.resetRequestsNs, resetTokensNs: r.resetTokensNs), at: now)
+        }
     }
     // guide:end live-llm-request
 

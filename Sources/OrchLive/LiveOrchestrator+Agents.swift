@@ -10,9 +10,10 @@ extension LiveOrchestrator {
         let deadline = start + clock.ns(simulatedSeconds: config.invocationDeadlineSeconds)
         var versions: [StateSlot: UInt64] = [:]
         let shards = state.shardCount
+        let caller = LiveCaller(invocation: inv.id, agent: agentLabel(inv.agent))
         func key(_ slot: StateSlot) -> LiveKey {
             let name = slot == .account ? "account:\(inv.account)" : "memory:agent-\(instance)"
-            return LiveKey(name: name, label: keyLabel(name), shard: slot == .account ? inv.account % shards : instance % shards)
+            return LiveKey(name: name, label: keyLabel(name), shard: slot == .account ? inv.account % shards : instance % shards, invocation: inv.id)
         }
         for (i, step) in inv.plan.enumerated() {
             if clock.nowNs() > deadline {
@@ -33,7 +34,7 @@ extension LiveOrchestrator {
                 }
             case let .llm(count, input, output):
                 let failed = await withTaskGroup(of: LLMOutcome?.self) { group in
-                    for _ in 0..<count { group.addTask { [self] in await backends.llm(input: input, output: output) } }
+                    for _ in 0..<count { group.addTask { [self] in await backends.llm(input: input, output: output, caller: caller) } }
                     var first: LLMOutcome?
                     for await r in group where first == nil { first = r }
                     return first
@@ -44,7 +45,7 @@ extension LiveOrchestrator {
                     return
                 }
             case .tool(let t):
-                switch await backends.tool(t) {
+                switch await backends.tool(t, caller: caller) {
                 case .ok: break
                 case .fallback: counters.update { $0.fallbackServed += 1 }
                 case .failed:

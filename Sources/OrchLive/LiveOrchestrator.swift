@@ -15,7 +15,7 @@ final class LiveOrchestrator: Sendable {
     let config: OrchestratorConfig
     let clock: LiveClock
     let log: EventLog?
-    let counters = LiveCounters()
+    let counters: LiveCounters
     let state: LiveStateLayer
     let backends: TimedBackends
     let queue: LiveRequestQueue
@@ -39,6 +39,7 @@ final class LiveOrchestrator: Sendable {
         clock = LiveClock(speed: speed)
         self.log = log
         self.seed = seed
+        counters = LiveCounters(pricing: setup.pricing)
         state = LiveStateLayer(store: store, config: setup.config, clock: clock, log: log, counters: counters)
         backends = TimedBackends(world: setup.world, config: setup.config, clock: clock, log: log, counters: counters, seed: seed &+ 0x1111,
                                  toolURL: toolURL, llmURL: llmURL, llmKeys: llmKeys)
@@ -52,6 +53,9 @@ final class LiveOrchestrator: Sendable {
         rejectBackpressure = label("llm_backpressure")
         // guide:end live-labels
     }
+
+    /// The label of agent `i`.
+    func agentLabel(_ i: Int) -> Label { agentLabels[i] }
 
     // guide:begin live-key-labels
     /// The label of a state key (interned once).
@@ -216,6 +220,7 @@ final class LiveOrchestrator: Sendable {
             $0.queueWaitTotalNs &+= now &- inv.enqueuedAt
         }
         log?.emit(.invocationStarted(agent: agentLabels[inv.agent], invocationID: inv.id), at: now)
+        counters.update { $0.book.started(inv.id) }
         return now
     }
 
@@ -240,6 +245,7 @@ final class LiveOrchestrator: Sendable {
         }
         log?.emit(.invocationFinished(agent: agentLabels[inv.agent], outcome: outcome, durationNs: duration, queueWaitNs: wait,
                                       invocationID: inv.id, queue: queueLabel), at: now)
+        counters.update { $0.book.finished(inv.id, agent: setup.workload.agents[inv.agent].name) }
         if (outcome == .failure || outcome == .timeout) && inv.resubmissionsLeft > 0 { resubmit(inv) }
     }
     // guide:end live-invocations
@@ -322,8 +328,10 @@ final class LiveOrchestrator: Sendable {
     // guide:begin live-sample
     private func sample() {
         let now = clock.nowNs()
-        let depth = queue.depth
-        log?.emit(.queueSample(queue: queueLabel, depth: UInt64(depth), capacity: UInt64(queue.capacity ?? 0)), at: now)
+        let (depth, oldestAt, enqueued) = queue.sampleAndReset()
+        log?.emit(.queueSample(queue: queueLabel, depth: UInt64(depth), capacity: UInt64(queue.capacity ?? 0),
+                               oldestAgeNs: oldestAt.map { now &- $0 } ?? 0, enqueued: UInt64(enqueued)), at: now)
+        counters.update { $0.queueEnqueued += enqueued }
         backends.httpLLM?.sample()
         log?.emit(.workerPoolSample(pool: poolLabel, busy: UInt64(max(0, busy.load(ordering: .relaxed))), size: UInt64(config.poolSize)), at: now)
     }

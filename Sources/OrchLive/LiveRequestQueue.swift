@@ -10,6 +10,8 @@ final class LiveRequestQueue: Sendable {
         var waiters: [CheckedContinuation<LiveInvocation?, Never>] = []
         var closed = false
         var maxDepth = 0
+        /// Offers accepted since the last `sampleAndReset`.
+        var enqueued = 0
     }
 
     private let state = Mutex(State())
@@ -23,6 +25,16 @@ final class LiveRequestQueue: Sendable {
     /// Invocations waiting now.
     var depth: Int { state.withLock { $0.items.count - $0.head } }
 
+    /// The depth, when the oldest waiting invocation was queued (wall ns; nil: none waits) and
+    /// the offers accepted since the last call (a `queue_sample`'s fields).
+    func sampleAndReset() -> (depth: Int, oldestAt: UInt64?, enqueued: Int) {
+        state.withLock { s in
+            let n = s.enqueued
+            s.enqueued = 0
+            return (s.items.count - s.head, s.head < s.items.count ? s.items[s.head].enqueuedAt : nil, n)
+        }
+    }
+
     /// Most invocations waiting at once so far.
     var maxDepth: Int { state.withLock { $0.maxDepth } }
 
@@ -30,8 +42,12 @@ final class LiveRequestQueue: Sendable {
     func offer(_ inv: LiveInvocation) -> Bool {
         let waiter: CheckedContinuation<LiveInvocation?, Never>?? = state.withLock { s in
             if s.closed { return .some(nil) }
-            if !s.waiters.isEmpty { return s.waiters.removeFirst() }
+            if !s.waiters.isEmpty {
+                s.enqueued += 1
+                return s.waiters.removeFirst()
+            }
             if let capacity, s.items.count - s.head >= capacity { return .some(nil) }
+            s.enqueued += 1
             s.items.append(inv)
             s.maxDepth = max(s.maxDepth, s.items.count - s.head)
             return nil

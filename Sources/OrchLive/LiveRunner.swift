@@ -24,6 +24,7 @@ public enum LiveRunner {
         if options.flatProfile { setup.workload.hourlyProfile = Array(repeating: 1, count: 24) }
         if let x = options.latencyScale { setup.world.latencyScale = x }
         if let m = options.llmModel { setup.world.llm.model = m }
+        setup.pricing = try options.pricing()
         for name in options.naive { _ = setup.config.components.set(name, to: false) }
         for name in options.protect { _ = setup.config.components.set(name, to: true) }
 

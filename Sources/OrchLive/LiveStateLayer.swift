@@ -9,6 +9,8 @@ struct LiveKey: Sendable {
     let name: String
     let label: Label
     let shard: Int
+    /// The invocation reading or writing (its events carry it); 0: none.
+    var invocation: UInt64 = 0
 }
 
 /// How a live state write ended.
@@ -86,7 +88,7 @@ final class LiveStateLayer: Sendable {
             $0.reads += 1
             if source == .cache { $0.readsFromCache += 1 }
         }
-        log?.emit(.stateRead(shard: directShard, key: key.label, version: version, source: source, latencyNs: now - start), at: now)
+        log?.emit(.stateRead(shard: directShard, key: key.label, version: version, source: source, latencyNs: now - start, invocationID: key.invocation), at: now)
     }
     // guide:end live-state-read
 
@@ -130,7 +132,7 @@ final class LiveStateLayer: Sendable {
         let now = clock.nowNs()
         counters.update { $0.countWrite(outcome) }
         log?.emit(.stateWrite(shard: directShard, key: key.label, baseVersion: base, newVersion: new, outcome: outcome,
-                              latencyNs: now - start, attempt: UInt64(attempt)), at: now)
+                              latencyNs: now - start, attempt: UInt64(attempt), invocationID: key.invocation), at: now)
     }
 
     /// Starts the write-back flushers on `executor` (no-op without the cache).

@@ -77,6 +77,16 @@ enum LiveSummary {
         s.llm.keyRotations = c.keyRotations
         s.llm.maxWaiting = c.maxWaiting
         s.llm.meanRateLimitWaitSeconds = c.llmRequests == 0 ? 0 : Double(c.rateLimitWaitTotalNs) / 1e9 / Double(c.llmRequests)
+        s.llm.tokens.input = c.tokensInput
+        s.llm.tokens.output = c.tokensOutput
+        s.llm.tokens.cacheRead = c.tokensCacheRead
+        s.llm.tokens.cacheWrite = c.tokensCacheWrite
+        s.llm.tokens.reasoning = c.tokensReasoning
+        s.llm.costUsd = c.costUSD
+        s.llm.unpricedTokens = c.unpricedTokens
+        s.llm.providerLimitEvents = c.providerLimitEvents
+        s.queue.enqueued = c.queueEnqueued
+        s.fanout = c.book.fanout
         return s
     }
 }

@@ -46,7 +46,7 @@ final class LiveToolClient: Sendable {
 
     // guide:begin live-tool-call
     /// One call of tool `i`.
-    func call(_ i: Int) async -> TimedBackends.ToolResult {
+    func call(_ i: Int, caller: LiveCaller = .none) async -> TimedBackends.ToolResult {
         let protected = config.components.circuitBreakers
         let start = clock.nowNs()
         var permit: BreakerPermit = .normal
@@ -54,7 +54,7 @@ final class LiveToolClient: Sendable {
             let (p, change) = breakers[i].withLock { $0.acquire(now: scenarioNow()) }
             transition(i, change)
             guard let p else {
-                emit(i, .shortCircuited, start, fallback: true)
+                emit(i, .shortCircuited, start, fallback: true, caller)
                 await clock.sleep(simulatedSeconds: tools[i].fallbackSeconds)
                 return .fallback
             }
@@ -75,13 +75,13 @@ final class LiveToolClient: Sendable {
             transition(i, change)
         }
         let fallback = protected && outcome != .success
-        emit(i, outcome, start, fallback: fallback)
+        emit(i, outcome, start, fallback: fallback, caller)
         if fallback { await clock.sleep(simulatedSeconds: tools[i].fallbackSeconds) }
         return outcome == .success ? .ok : (fallback ? .fallback : .failed)
     }
     // guide:end live-tool-call
 
-    private func emit(_ i: Int, _ outcome: ToolOutcome, _ start: UInt64, fallback: Bool) {
+    private func emit(_ i: Int, _ outcome: ToolOutcome, _ start: UInt64, fallback: Bool, _ caller: LiveCaller) {
         let now = clock.nowNs()
         counters.update {
             $0.toolCalls += 1
@@ -92,8 +92,10 @@ final class LiveToolClient: Sendable {
             case .shortCircuited: $0.toolShortCircuited += 1
             }
             if fallback { $0.toolFallbacks += 1 }
+            $0.book.tool(caller.invocation)
         }
-        log?.emit(.toolCall(tool: labels[i], outcome: outcome, latencyNs: now - start, fallbackUsed: fallback), at: now)
+        log?.emit(.toolCall(tool: labels[i], outcome: outcome, latencyNs: now - start, fallbackUsed: fallback,
+                            invocationID: caller.invocation, agent: caller.agent), at: now)
     }
 
     /// Scripts a fault on the backends' admin endpoint (`POST /admin/faults`).

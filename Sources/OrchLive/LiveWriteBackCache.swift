@@ -127,7 +127,7 @@ final class LiveWriteBackCache: Sendable {
             $0.reads += 1
             if source == .cache { $0.readsFromCache += 1 }
         }
-        log?.emit(.stateRead(shard: shard.label, key: key.label, version: version, source: source, latencyNs: now - start), at: now)
+        log?.emit(.stateRead(shard: shard.label, key: key.label, version: version, source: source, latencyNs: now - start, invocationID: key.invocation), at: now)
     }
 
     // MARK: writes
@@ -197,7 +197,7 @@ final class LiveWriteBackCache: Sendable {
         let now = clock.nowNs()
         counters.update { $0.countWrite(outcome) }
         log?.emit(.stateWrite(shard: shard.label, key: key.label, baseVersion: base, newVersion: new, outcome: outcome,
-                              latencyNs: now - start, attempt: UInt64(attempt)), at: now)
+                              latencyNs: now - start, attempt: UInt64(attempt), invocationID: key.invocation), at: now)
     }
 
     // MARK: flushing

@@ -1,4 +1,5 @@
 import OrchLog
+import OrchPricing
 import OrchReference
 import Synchronization
 
@@ -54,17 +55,17 @@ final class TimedBackends: Sendable {
     /// One LLM request: nil when it succeeded, else how it failed. With the rate limiter on, an error is
     /// retried (up to 3 attempts, backing off 0.5 s, 1 s of scenario time), as the
     /// simulated limiter does; without it, an error fails the request.
-    func llm(input: Int, output: Int) async -> LLMOutcome? {
-        if let httpLLM { return await httpLLM.request(input: input, output: output) }
+    func llm(input: Int, output: Int, caller: LiveCaller = .none) async -> LLMOutcome? {
+        if let httpLLM { return await httpLLM.request(input: input, output: output, caller: caller) }
         let attempts = config.components.rateLimiter ? min(3, max(1, config.limiterAttempts)) : 1
         for attempt in 1...attempts {
-            if await llmAttempt(input: input, output: output) { return nil }
+            if await llmAttempt(input: input, output: output, caller: caller) { return nil }
             if attempt < attempts { await clock.sleep(simulatedSeconds: 0.5 * Double(1 << (attempt - 1))) }
         }
         return .error
     }
 
-    private func llmAttempt(input: Int, output: Int) async -> Bool {
+    private func llmAttempt(input: Int, output: Int, caller: LiveCaller) async -> Bool {
         let k = nextKey.wrappingAdd(1, ordering: .relaxed).oldValue % keys.count
         let p = world.llm
         let median = p.baseLatencySeconds + Double(input) * p.secondsPerInputToken + Double(output) * p.secondsPerOutputToken
@@ -81,9 +82,11 @@ final class TimedBackends: Sendable {
             $0.llmRequests += 1
             if failed { $0.llmErrors += 1 } else { $0.tokensInput += input; $0.tokensOutput += output }
         }
+        let usage = TokenUsage(input: failed ? 0 : UInt64(input), output: failed ? 0 : UInt64(output))
+        counters.countLLM(provider: world.llm.provider, model: world.llm.model, usage, reasoning: 0, invocation: caller.invocation)
         log?.emit(.llmRequest(provider: provider, model: model, key: keys[k], outcome: failed ? .error : .success,
-                              inputTokens: failed ? 0 : UInt64(input), outputTokens: failed ? 0 : UInt64(output),
-                              latencyNs: now - start, rateLimitWaitNs: 0), at: now)
+                              inputTokens: usage.input, outputTokens: usage.output,
+                              latencyNs: now - start, rateLimitWaitNs: 0, invocationID: caller.invocation, agent: caller.agent), at: now)
         return !failed
     }
 
@@ -91,8 +94,8 @@ final class TimedBackends: Sendable {
     enum ToolResult: Sendable { case ok, fallback, failed }
 
     /// One call of tool `index`; with breakers on, an error is answered by the fallback.
-    func tool(_ index: Int) async -> ToolResult {
-        if let httpTools { return await httpTools.call(index) }
+    func tool(_ index: Int, caller: LiveCaller = .none) async -> ToolResult {
+        if let httpTools { return await httpTools.call(index, caller: caller) }
         let t = world.tools[index]
         let (latencyNs, failed) = rng.withLock { r in (r.latency(t.latency.scaled(world.latencyScale)), r.chance(t.errorRate)) }
         let start = clock.nowNs()
@@ -104,8 +107,10 @@ final class TimedBackends: Sendable {
             $0.toolCalls += 1
             if failed { $0.toolErrors += 1 }
             if fallback { $0.toolFallbacks += 1 }
+            $0.book.tool(caller.invocation)
         }
-        log?.emit(.toolCall(tool: tools[index], outcome: failed ? .error : .success, latencyNs: now - start, fallbackUsed: fallback), at: now)
+        log?.emit(.toolCall(tool: tools[index], outcome: failed ? .error : .success, latencyNs: now - start, fallbackUsed: fallback,
+                            invocationID: caller.invocation, agent: caller.agent), at: now)
         return failed ? (fallback ? .fallback : .failed) : .ok
     }
 }

@@ -1,11 +1,11 @@
 /// One decoded block as columns, the way it is stored: per row its type and timestamp, the
 /// rows grouped by type, and per type one column of values per field slot. A consumer that
-/// aggregates (the collector) reads a type's columns in tight loops instead of 96-byte
+/// aggregates (the collector) reads a type's columns in tight loops instead of 144-byte
 /// `RawEvent` rows; `events()` builds the rows for everything else.
 ///
 /// Filled by `BlockDecoder.decode(_:context:)`; reused from block to block.
 package struct BlockColumns {
-    /// Column positions per type code: label slots at 0..<4, number slots at 4..<11.
+    /// Column positions per type code: label slots at 0..<4, number slots at 4..<17.
     static let maxColumns = RawEvent.labelSlots + RawEvent.numberSlots
 
     /// The block's string table; label columns hold indices into it.
@@ -31,7 +31,15 @@ package struct BlockColumns {
     var values: [UInt64] = []
     var columnStart = [Int](repeating: 0, count: EventSchema.codeLimit * BlockColumns.maxColumns)
 
+    /// Per type code: how many of its schema's fields the block carries (has a stream for,
+    /// or could have: every field when the type has no rows). An older writer's block lacks
+    /// the fields appended to a type since; they read as 0 and "".
+    var carried = [UInt8](repeating: UInt8(LogFormat.fieldsPerType), count: EventSchema.codeLimit)
+
     package init() {}
+
+    /// How many leading fields of `type`'s schema the block carries.
+    package func carriedFields(_ type: EventType) -> Int { Int(carried[Int(type.rawValue)]) }
 
     /// Events of types this reader does not know, skipped (a newer writer's types).
     package var skippedUnknown: Int { typeStart[1] - typeStart[0] }
@@ -140,7 +148,7 @@ package struct BlockColumnsView {
     /// Number slot `slot` of the events of `type`. Traps for a slot the type's schema does not have.
     @inlinable
     package func number(_ type: EventType, _ slot: Int) -> UnsafeBufferPointer<UInt64> {
-        precondition(slot >= 0 && slot < 7, "number slot out of range")  // RawEvent.numberSlots
+        precondition(slot >= 0 && slot < 13, "number slot out of range")  // RawEvent.numberSlots
         return column(type, 4 &+ slot)
     }
 
@@ -149,7 +157,7 @@ package struct BlockColumnsView {
     func column(_ type: EventType, _ c: Int) -> UnsafeBufferPointer<UInt64> {
         let t = Int(type.rawValue)
         // -1 for a slot the schema lacks: the slice traps.
-        let start = columnStart[t &* 11 &+ c]  // BlockColumns.maxColumns
+        let start = columnStart[t &* 17 &+ c]  // BlockColumns.maxColumns
         return UnsafeBufferPointer(rebasing: values[start..<start + typeStart[t + 1] - typeStart[t]])
     }
 }

@@ -269,7 +269,10 @@ package struct BlockDecoder {
         }
         columns.rowCount = n
 
-        // Field streams, column by column.
+        // Field streams, column by column. A label field the block has no stream for reads as
+        // "" (appended to the string table after the block's own strings, when needed).
+        let emptyLabel = UInt64(columns.stringTable.count)
+        var needsEmptyLabel = false
         try columns.values.withUnsafeMutableBufferPointer { values in
             try EventSchema.layout.withUnsafeBufferPointer { layout in
                 for key in presentKeys where key >= LogFormat.fieldsPerType {
@@ -315,15 +318,20 @@ package struct BlockDecoder {
                     let rows = columns.typeStart[typeCode + 1] - columns.typeStart[typeCode]
                     guard rows > 0 else { continue }
                     let row = typeCode &* EventSchema.layoutStride
+                    var carried = 0
+                    for field in 0..<Int(layout[row]) where present[LogFormat.fieldStreamKey(type: typeCode, field: field)] { carried = field + 1 }
+                    columns.carried[typeCode] = UInt8(carried)
                     for field in 0..<Int(layout[row]) where !present[LogFormat.fieldStreamKey(type: typeCode, field: field)] {
                         let code = layout[row &+ 1 &+ field]
                         let c = code < 0 ? Int(-(code + 1)) : RawEvent.labelSlots + Int(code)
                         let start = columns.columnStart[typeCode * BlockColumns.maxColumns + c]
-                        UnsafeMutableBufferPointer(rebasing: values[start..<start + rows]).update(repeating: 0)
+                        if code < 0 { needsEmptyLabel = true }
+                        UnsafeMutableBufferPointer(rebasing: values[start..<start + rows]).update(repeating: code < 0 ? emptyLabel : 0)
                     }
                 }
             }
         }
+        if needsEmptyLabel { _ = columns.stringTable.appendEmpty() }
     }
 }
 

@@ -71,7 +71,8 @@ struct BlockEncoder {
         labelSlots.initialize(repeating: 0, count: Self.typeLimit)
         typeCost = .allocate(capacity: Self.typeLimit)
         let labelOffsets = [\RawEvent.l0, \RawEvent.l1, \RawEvent.l2, \RawEvent.l3].map { MemoryLayout<RawEvent>.offset(of: $0)! }
-        let numberOffsets = [\RawEvent.n0, \RawEvent.n1, \RawEvent.n2, \RawEvent.n3, \RawEvent.n4, \RawEvent.n5, \RawEvent.n6]
+        let numberOffsets = [\RawEvent.n0, \RawEvent.n1, \RawEvent.n2, \RawEvent.n3, \RawEvent.n4, \RawEvent.n5, \RawEvent.n6,
+                             \RawEvent.n7, \RawEvent.n8, \RawEvent.n9, \RawEvent.n10, \RawEvent.n11, \RawEvent.n12]
             .map { MemoryLayout<RawEvent>.offset(of: $0)! }
         for t in 0..<Self.typeLimit {
             let row = t * EventSchema.layoutStride

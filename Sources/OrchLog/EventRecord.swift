@@ -32,15 +32,43 @@ public struct EventRecord: Sendable, Hashable {
         self.init(raw: raw, source: source) { $0 < table.count ? table.string($0) : "" }
     }
 
-    init(raw: RawEvent, source: String, label: (Int) -> String) {
+    /// Builds a record of the first `fields` fields of its type's schema (those its block
+    /// carried: an older writer's block lacks the fields appended since), label slots
+    /// indexing the block's `table`.
+    package init(raw: RawEvent, table: StringTable, fields: Int, source: String = "") {
+        self.init(raw: raw, source: source, fields: fields) { $0 < table.count ? table.string($0) : "" }
+    }
+
+    init(raw: RawEvent, source: String, fields: Int = .max, label: (Int) -> String) {
         let schema = EventSchema.of(raw.type)
+        var labelCount = schema.labelCount, numberCount = schema.numberCount
+        if fields < schema.fields.count {
+            labelCount = 0
+            numberCount = 0
+            for f in schema.fields.prefix(fields) {
+                if case .label = f.kind { labelCount += 1 } else { numberCount += 1 }
+            }
+        }
         var labels: [String] = []
-        labels.reserveCapacity(schema.labelCount)
-        for i in 0..<schema.labelCount { labels.append(label(Int(raw.label(i)))) }
+        labels.reserveCapacity(labelCount)
+        for i in 0..<labelCount { labels.append(label(Int(raw.label(i)))) }
         var numbers: [UInt64] = []
-        numbers.reserveCapacity(schema.numberCount)
-        for i in 0..<schema.numberCount { numbers.append(raw.number(i)) }
+        numbers.reserveCapacity(numberCount)
+        for i in 0..<numberCount { numbers.append(raw.number(i)) }
         self.init(type: raw.type, seq: raw.seq, timestamp: raw.timestamp, labels: labels, numbers: numbers, source: source)
+    }
+
+    /// The fields the record carries, in schema order: all of them, except in a record read
+    /// from an older writer's block, which lacks the fields appended to the type since (they
+    /// read as `""`/0 through `text(of:)` and `number(of:)`, and `tail` leaves them out).
+    public var carriedFields: ArraySlice<FieldSpec> {
+        let all = schema.fields
+        var n = 0
+        for f in all {
+            if case .label = f.kind { guard f.slot < labels.count else { break } } else { guard f.slot < numbers.count else { break } }
+            n += 1
+        }
+        return all.prefix(n)
     }
 
     /// The schema of this record's type.
@@ -98,6 +126,8 @@ public struct EventRecord: Sendable, Hashable {
     package func raw(intern: (String) -> Label) -> RawEvent {
         var raw = RawEvent(type: type, seq: seq, timestamp: timestamp)
         for (i, s) in labels.enumerated() where i < RawEvent.labelSlots { raw.setLabel(i, intern(s).id) }
+        // Labels the record lacks (one made for an older schema of the type): "".
+        for i in labels.count..<max(labels.count, RawEvent.labelSlots) { raw.setLabel(i, Label.none.id) }
         for (i, n) in numbers.enumerated() where i < RawEvent.numberSlots { raw.setNumber(i, n) }
         return raw
     }

@@ -16,6 +16,7 @@ public enum EventType: UInt16, Sendable, CaseIterable, Hashable {
     case rateLimiterSample = 12
     case keyRotation = 13
     case eventsDropped = 14
+    case llmProviderLimits = 15
     // extending: new cases go above this line (docs/extending.md)
 
     /// The name used by `orchlog tail`, `--type` filters, NDJSON and summaries.
@@ -139,7 +140,8 @@ public struct EventSchema: Sendable {
     static let definitions: [EventSchema] = [
         EventSchema(.invocationStarted, "invocation_started", "An agent invocation was taken off the queue and started.", [
             ("agent", .label, "agent name"), ("invocation_id", .number, "the invocation's id (ties started to finished)"),
-        ]),
+            ("trace_id", .label, "the invocation's W3C trace id, 32 lowercase hex digits (`\"\"`: none)"),
+        ], optional: ["trace_id"]),
         EventSchema(.invocationFinished, "invocation_finished", "An agent invocation ended.", [
             ("agent", .label, "agent name"), ("outcome", .enumeration(InvocationOutcome.names), "how it ended"),
             ("duration_ns", .nanoseconds, "how long it ran"), ("queue_wait_ns", .nanoseconds, "time it waited in the queue"), ("invocation_id", .number, "the invocation's id"),
@@ -147,7 +149,9 @@ public struct EventSchema: Sendable {
         ], optional: ["queue_wait_ns", "queue"]),
         EventSchema(.queueSample, "queue_sample", "A queue's depth and capacity at a moment (emit every second or so).", [
             ("queue", .label, "queue name"), ("depth", .number, "requests waiting"), ("capacity", .number, "the queue's bound"),
-        ]),
+            ("oldest_age_ns", .nanoseconds, "how long the oldest waiting request has waited (0 when the queue is empty)"),
+            ("enqueued", .number, "requests accepted into the queue since the previous sample"),
+        ], optional: ["oldest_age_ns", "enqueued"]),
         EventSchema(.queueRejection, "queue_rejection", "A caller was turned away by backpressure.", [
             ("queue", .label, "queue name"), ("reason", .label, "why (`full`, `shed`, …: a small fixed set)"), ("retry_after_ns", .nanoseconds, "the retry-after given to the caller"),
         ], optional: ["retry_after_ns"]),
@@ -157,11 +161,13 @@ public struct EventSchema: Sendable {
         EventSchema(.stateRead, "state_read", "A read of shared state returned a version of a key.", [
             ("shard", .label, "state shard"), ("key", .label, "the key read (its versions are tracked for stale reads)"), ("version", .number, "the version returned"),
             ("read_source", .enumeration(ReadSource.names), "where it was served from"), ("latency_ns", .nanoseconds, "read latency"),
-        ]),
+            ("invocation_id", .number, "the invocation that read (0: not given)"),
+        ], optional: ["invocation_id"]),
         EventSchema(.stateWrite, "state_write", "One attempt to write shared state, from a base version to a new one.", [
             ("shard", .label, "state shard"), ("key", .label, "the key written"), ("base_version", .number, "the version the writer read before writing"), ("new_version", .number, "the version written (committed) or attempted"),
             ("outcome", .enumeration(WriteOutcome.names), "how the attempt ended"), ("latency_ns", .nanoseconds, "write latency"), ("attempt", .number, "1 for the first attempt, 2, 3, … for compare-and-set retries"),
-        ], optional: ["attempt"]),
+            ("invocation_id", .number, "the invocation that wrote (0: not given)"),
+        ], optional: ["attempt", "invocation_id"]),
         EventSchema(.memoryFlush, "memory_flush", "A write-back flush of pending writes to the backing store.", [
             ("shard", .label, "state shard"), ("pending", .number, "writes acknowledged but not yet flushed"), ("latency_ns", .nanoseconds, "flush duration"),
             ("outcome", .enumeration(FlushOutcome.names), "how it ended"),
@@ -169,15 +175,25 @@ public struct EventSchema: Sendable {
         EventSchema(.toolCall, "tool_call", "A tool call.", [
             ("tool", .label, "tool name"), ("outcome", .enumeration(ToolOutcome.names), "how it ended (`short_circuited`: an open breaker refused it)"), ("latency_ns", .nanoseconds, "call latency"),
             ("fallback", .flag, "the tool's fallback answered instead"),
-        ], optional: ["fallback"]),
+            ("invocation_id", .number, "the invocation that called it (0: not given)"), ("agent", .label, "the agent that called it"),
+        ], optional: ["fallback", "invocation_id", "agent"]),
         EventSchema(.breakerTransition, "breaker_transition", "A circuit breaker changed state.", [
             ("tool", .label, "the tool the breaker guards"), ("from", .enumeration(BreakerState.names), "old state"), ("to", .enumeration(BreakerState.names), "new state"),
         ]),
         EventSchema(.llmRequest, "llm_request", "An LLM API request.", [
             ("provider", .label, "API provider"), ("model", .label, "model name"), ("key", .label, "API key alias (never the key itself)"),
-            ("outcome", .enumeration(LLMOutcome.names), "how it ended (`rate_limited`: HTTP 429)"), ("input_tokens", .number, "prompt tokens"), ("output_tokens", .number, "completion tokens"),
+            ("outcome", .enumeration(LLMOutcome.names), "how it ended (`rate_limited`: HTTP 429)"), ("input_tokens", .number, "prompt tokens"), ("output_tokens", .number, "completion tokens (reasoning included)"),
             ("latency_ns", .nanoseconds, "request latency"), ("ratelimit_wait_ns", .nanoseconds, "time spent waiting in the client-side rate limiter first"),
-        ], optional: ["key", "ratelimit_wait_ns"]),
+            ("invocation_id", .number, "the invocation that made it (0: not given)"), ("agent", .label, "the agent that made it"),
+            ("cache_read_tokens", .number, "prompt tokens read from the provider's prompt cache (not in `input_tokens`)"),
+            ("cache_write_tokens", .number, "prompt tokens written to the provider's prompt cache (not in `input_tokens`)"),
+            ("reasoning_tokens", .number, "of `output_tokens`, those spent on reasoning"),
+            ("streamed", .flag, "the response was streamed (server-sent events)"),
+            ("time_to_first_chunk_ns", .nanoseconds, "time from sending to the first streamed chunk"),
+            ("rate_limit_type", .enumeration(RateLimitType.names), "on `rate_limited`: the limit hit"),
+            ("origin", .enumeration(RateLimitOrigin.names), "on `rate_limited`: `provider` (an HTTP 429) or `client` (the client's own limiter)"),
+        ], optional: ["key", "ratelimit_wait_ns", "invocation_id", "agent", "cache_read_tokens", "cache_write_tokens", "reasoning_tokens",
+                      "streamed", "time_to_first_chunk_ns", "rate_limit_type", "origin"]),
         EventSchema(.rateLimiterSample, "ratelimiter_sample", "A client-side rate limiter's state at a moment.", [
             ("limiter", .label, "limiter name"), ("available", .number, "tokens in the bucket"), ("capacity", .number, "bucket size"), ("waiting", .number, "requests waiting for a token"),
             ("inflight", .number, "requests in flight"), ("concurrency_limit", .number, "the in-flight limit"),
@@ -188,6 +204,11 @@ public struct EventSchema: Sendable {
         EventSchema(.eventsDropped, "events_dropped", "Events that were dropped before they reached the log: by a writer (written by the writer itself), by a client that could not reach the relay (`client_dropped`, sent in-band by the client) or by the relay (`invalid_event`, `source_limit`, `unreadable_datagram`, written into the relay's own source). Accepted on input so that a copied log stays complete.", [
             ("count", .number, "events dropped"), ("reason", .enumeration(DropReason.names), "why (`buffer_full`, `disk_full`, `io_error`: the writer; `client_dropped`: a client; the rest: the relay)"),
         ]),
+        EventSchema(.llmProviderLimits, "llm_provider_limits", "What an LLM provider's rate-limit response headers said of a key (`x-ratelimit-remaining-*`, `x-ratelimit-reset-*`).", [
+            ("provider", .label, "API provider"), ("model", .label, "model name"), ("key", .label, "API key alias"),
+            ("remaining_requests", .number, "requests left in the provider's current window"), ("remaining_tokens", .number, "tokens left in the provider's current window"),
+            ("reset_requests_ns", .nanoseconds, "time until the request limit resets"), ("reset_tokens_ns", .nanoseconds, "time until the token limit resets"),
+        ], optional: ["key", "reset_requests_ns", "reset_tokens_ns"]),
         // extending: new schemas go above this line (docs/extending.md)
     ]
 }

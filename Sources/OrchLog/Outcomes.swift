@@ -59,3 +59,18 @@ public enum DropReason: UInt8, Sendable, CaseIterable {
     public static let names = ["buffer_full", "disk_full", "io_error", "client_dropped", "invalid_event", "source_limit", "unreadable_datagram"]
     public var name: String { Self.names[Int(rawValue)] }
 }
+
+/// Which limit a rate-limited LLM request hit (`unspecified`: not given).
+public enum RateLimitType: UInt8, Sendable, CaseIterable {
+    case unspecified = 0, requests = 1, tokens = 2, concurrency = 3, quota = 4
+    public static let names = ["unspecified", "requests", "tokens", "concurrency", "quota"]
+    public var name: String { Self.names[Int(rawValue)] }
+}
+
+/// Who enforced a rate limit: the provider (an HTTP 429) or the client's own limiter
+/// (`unspecified`: not given).
+public enum RateLimitOrigin: UInt8, Sendable, CaseIterable {
+    case unspecified = 0, provider = 1, client = 2
+    public static let names = ["unspecified", "provider", "client"]
+    public var name: String { Self.names[Int(rawValue)] }
+}

@@ -2,10 +2,10 @@
 /// the block decoder produces it. Label slots hold string ids: writer label ids on the emit
 /// side, indices into the block's string table on the read side.
 package struct RawEvent: Sendable, Equatable {
-    /// Label slots per event (the widest schema uses 4).
+    /// Label slots per event (the widest schema, `llm_request`, uses 4).
     package static let labelSlots = 4
-    /// Number slots per event (the widest schema uses 6).
-    package static let numberSlots = 7
+    /// Number slots per event (the widest schema, `llm_request`, uses 13).
+    package static let numberSlots = 13
 
     package var type: EventType
     /// Per-source sequence number, assigned by the writer.
@@ -14,7 +14,8 @@ package struct RawEvent: Sendable, Equatable {
     package var timestamp: UInt64
     package var l0: UInt32 = 0, l1: UInt32 = 0, l2: UInt32 = 0, l3: UInt32 = 0
     package var n0: UInt64 = 0, n1: UInt64 = 0, n2: UInt64 = 0, n3: UInt64 = 0
-    package var n4: UInt64 = 0, n5: UInt64 = 0, n6: UInt64 = 0
+    package var n4: UInt64 = 0, n5: UInt64 = 0, n6: UInt64 = 0, n7: UInt64 = 0
+    package var n8: UInt64 = 0, n9: UInt64 = 0, n10: UInt64 = 0, n11: UInt64 = 0, n12: UInt64 = 0
 
     @inlinable
     package init(type: EventType, seq: UInt64 = 0, timestamp: UInt64 = 0) {
@@ -54,7 +55,13 @@ package struct RawEvent: Sendable, Equatable {
         case 3: return n3
         case 4: return n4
         case 5: return n5
-        default: return n6
+        case 6: return n6
+        case 7: return n7
+        case 8: return n8
+        case 9: return n9
+        case 10: return n10
+        case 11: return n11
+        default: return n12
         }
     }
 
@@ -67,7 +74,13 @@ package struct RawEvent: Sendable, Equatable {
         case 3: n3 = v
         case 4: n4 = v
         case 5: n5 = v
-        default: n6 = v
+        case 6: n6 = v
+        case 7: n7 = v
+        case 8: n8 = v
+        case 9: n9 = v
+        case 10: n10 = v
+        case 11: n11 = v
+        default: n12 = v
         }
     }
 }

@@ -57,6 +57,11 @@ package struct DecodedBlock {
     package let frame: FrameHeader
     package let segment: UInt64
     package let offset: Int64
+
+    /// Event `e` of this block as a record of the fields the block carries for its type.
+    package func record(_ e: RawEvent, source: String) -> EventRecord {
+        EventRecord(raw: e, table: columns.stringTable, fields: columns.carriedFields(e.type), source: source)
+    }
 }
 
 /// Reads one source directory from a position onwards, across segments, reporting problems
@@ -89,9 +94,8 @@ public final class SourceReader {
     public func poll(records body: (EventRecord) throws -> Void) throws -> Int {
         var delivered = 0
         try pollBlocks { block in
-            let table = block.stringTable
             for e in block.events {
-                try body(EventRecord(raw: e, table: table, source: source.name))
+                try body(block.record(e, source: source.name))
                 delivered += 1
             }
         }

@@ -30,6 +30,13 @@ package struct StringTable {
         return bytes.withUnsafeBufferPointer { body(UnsafeBufferPointer(rebasing: $0[start..<end])) }
     }
 
+    /// Appends the empty string; returns its index.
+    mutating func appendEmpty() -> Int {
+        starts.append(0)
+        ends.append(0)
+        return ends.count - 1
+    }
+
     mutating func removeAll() {
         bytes.removeAll(keepingCapacity: true)
         starts.removeAll(keepingCapacity: true)

@@ -39,6 +39,11 @@ extension MetricRegistry {
         storages[family.index].exported = exported
     }
 
+    /// Whether `family` is rendered (see `setExported`).
+    public func isExported(_ family: MetricFamilyID) -> Bool {
+        family.index >= 0 && family.index < storages.count && storages[family.index].exported
+    }
+
     public func estimatedRenderSize(format: ExpositionFormat) -> Int {
         var total = 16
         for storage in storages where storage.exported {

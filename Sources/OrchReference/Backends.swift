@@ -1,3 +1,5 @@
+import OrchLog
+
 /// The interfaces between the orchestrator and what it calls. The reference runs them
 /// against simulated implementations; a real client (HTTP to an LLM API, a CRM SDK, a
 /// database driver) fits behind the same protocols. Replies are delivered by calling the
@@ -21,11 +23,45 @@ public struct LLMCall: Sendable, Equatable {
 
 /// How an LLM API answered.
 public enum LLMReply: Sendable, Equatable {
-    case success
-    /// HTTP 429 with a `retry-after` (ns).
-    case rateLimited(retryAfterNs: UInt64)
+    /// A completion, with what its usage and headers said.
+    case success(LLMResponse)
+    /// HTTP 429 with a `retry-after` (ns), the limit it names and the rate-limit headers.
+    case rateLimited(retryAfterNs: UInt64, limit: RateLimitType, limits: ProviderLimits?)
     /// HTTP 5xx or a broken connection.
     case error
+}
+
+/// What an OpenAI-compatible API's `x-ratelimit-remaining-*` and `x-ratelimit-reset-*`
+/// headers said of a key.
+public struct ProviderLimits: Sendable, Equatable {
+    public var remainingRequests, remainingTokens: UInt64
+    public var resetRequestsNs, resetTokensNs: UInt64
+
+    public init(remainingRequests: UInt64, remainingTokens: UInt64, resetRequestsNs: UInt64, resetTokensNs: UInt64) {
+        self.remainingRequests = remainingRequests
+        self.remainingTokens = remainingTokens
+        self.resetRequestsNs = resetRequestsNs
+        self.resetTokensNs = resetTokensNs
+    }
+}
+
+/// A completion's usage beyond the tokens asked for, its streaming and its headers.
+public struct LLMResponse: Sendable, Equatable {
+    /// Of the prompt's tokens, those read from and written to the provider's prompt cache.
+    public var cacheReadTokens = 0, cacheWriteTokens = 0
+    /// Of the completion's tokens, those spent on reasoning.
+    public var reasoningTokens = 0
+    /// Streamed: time from sending to the first chunk (0: not streamed).
+    public var timeToFirstChunkNs: UInt64 = 0
+    public var limits: ProviderLimits?
+
+    public init(cacheReadTokens: Int = 0, cacheWriteTokens: Int = 0, reasoningTokens: Int = 0, timeToFirstChunkNs: UInt64 = 0, limits: ProviderLimits? = nil) {
+        self.cacheReadTokens = cacheReadTokens
+        self.cacheWriteTokens = cacheWriteTokens
+        self.reasoningTokens = reasoningTokens
+        self.timeToFirstChunkNs = timeToFirstChunkNs
+        self.limits = limits
+    }
 }
 
 /// An LLM API. A request that never gets a reply is the client's timeout to handle.

@@ -1,3 +1,5 @@
+import OrchPricing
+
 /// What a run did, counted by the components as they emit (one thread: plain fields).
 /// Every count that has an event behind it equals the number of such events in the log.
 final class Counters {
@@ -26,6 +28,14 @@ final class Counters {
     // LLM (llm_request events).
     var llmRequests = 0, llmRateLimited = 0, llmErrors = 0, llmTimeouts = 0
     var tokensInput = 0, tokensOutput = 0
+    var tokensCacheRead = 0, tokensCacheWrite = 0, tokensReasoning = 0
+    /// Priced with the run's price table, request by request in emit order.
+    var costUSD = 0.0
+    var unpricedTokens = 0
+    var providerLimitEvents = 0
+    var queueEnqueued = 0
+    /// Per agent: fan-out, tokens and cost of its finished invocations.
+    var book = FanOutBook()
     var maxInflight = 0, maxWaiting = 0
     var keyRotations = 0
     var rateLimitWaitTotalNs: UInt64 = 0

@@ -1,4 +1,5 @@
 import OrchLog
+import OrchPricing
 
 /// How an LLM call ended for the agent (after the client's retries).
 enum LLMResult {
@@ -23,6 +24,9 @@ final class LLMClient {
     private struct Request {
         let input: Int
         let output: Int
+        /// The invocation that asked, and its agent (tied to its events).
+        let invocation: UInt64
+        let agent: Label
         var attempt: Int
         var enqueuedAt: UInt64
         let done: (LLMResult) -> Void
@@ -39,6 +43,8 @@ final class LLMClient {
         /// Additive-increase/multiplicative-decrease share of `limit` the client uses: halved
         /// on a 429, grown back on successes, so a key whose quota was cut stops being hammered.
         var scale = 1.0
+        /// When the key's provider limits were last emitted (at most one a second, and every 429).
+        var limitsEmittedAt: UInt64 = 0
 
         var effectiveLimit: Int { max(1, Int(Double(limit) * scale)) }
     }
@@ -62,9 +68,14 @@ final class LLMClient {
     /// Requests past the limiter (with it off: every outstanding request, retries included).
     private(set) var inflight = 0
     private var rateLimitedReasons: [Label]
+    private let model: String
+    private let pricing: PriceTable
 
-    init(config: OrchestratorConfig, model: String, backend: LLMBackend, scheduler: Scheduler, telemetry: Telemetry, counters: Counters) {
+    init(config: OrchestratorConfig, model: String, backend: LLMBackend, scheduler: Scheduler, telemetry: Telemetry, counters: Counters,
+         pricing: PriceTable = PriceTable()) {
         self.config = config
+        self.model = model
+        self.pricing = pricing
         self.backend = backend
         self.scheduler = scheduler
         self.telemetry = telemetry
@@ -98,9 +109,10 @@ final class LLMClient {
     /// The sum of the keys' concurrency limits in use.
     var concurrencyLimit: Int { keys.reduce(0) { $0 + $1.limit } }
 
-    /// Requests one completion of `input` prompt tokens and `output` generated tokens.
-    func request(input: Int, output: Int, done: @escaping (LLMResult) -> Void) {
-        let r = Request(input: input, output: output, attempt: 1, enqueuedAt: scheduler.now, done: done)
+    /// Requests one completion of `input` prompt tokens and `output` generated tokens for
+    /// invocation `invocation` of `agent`.
+    func request(input: Int, output: Int, invocation: UInt64 = 0, agent: Label = .none, done: @escaping (LLMResult) -> Void) {
+        let r = Request(input: input, output: output, invocation: invocation, agent: agent, attempt: 1, enqueuedAt: scheduler.now, done: done)
         if limited {
             waiting.append(r)
             pump()
@@ -130,8 +142,8 @@ final class LLMClient {
 
     private func sendNaive(_ r: Request) {
         let sent = scheduler.now
-        send(key: 0, r) { [self] outcome, retryAfter in
-            emitRequest(key: 0, r, outcome, sent: sent, wait: 0)
+        send(key: 0, r) { [self] outcome, retryAfter, reply in
+            emitRequest(key: 0, r, outcome, reply, sent: sent, wait: 0)
             if outcome == .success {
                 inflight -= 1
                 r.done(.ok)
@@ -225,10 +237,10 @@ final class LLMClient {
         counters.maxInflight = max(counters.maxInflight, inflight)
         let wait = now - r.enqueuedAt
         counters.rateLimitWaitTotalNs &+= wait
-        send(key: k, r) { [self] outcome, retryAfter in
+        send(key: k, r) { [self] outcome, retryAfter, reply in
             keys[k].inflight -= 1
             inflight -= 1
-            emitRequest(key: k, r, outcome, sent: now, wait: wait)
+            emitRequest(key: k, r, outcome, reply, sent: now, wait: wait)
             switch outcome {
             case .success:
                 keys[k].scale = min(1, keys[k].scale + 0.5 / Double(keys[k].limit))
@@ -265,37 +277,70 @@ final class LLMClient {
 
     // MARK: common
 
-    /// Sends one attempt, racing the request timeout; `done` gets the outcome and the
-    /// retry-after of a 429.
-    private func send(key k: Int, _ r: Request, done: @escaping (LLMOutcome, UInt64) -> Void) {
+    /// Sends one attempt, racing the request timeout; `done` gets the outcome, the
+    /// retry-after of a 429 and the reply (nil on a timeout).
+    private func send(key k: Int, _ r: Request, done: @escaping (LLMOutcome, UInt64, LLMReply?) -> Void) {
         let once = Once()
         backend.send(LLMCall(key: k, inputTokens: r.input, outputTokens: r.output)) { reply in
             guard once.claim() else { return }
             switch reply {
-            case .success: done(.success, 0)
-            case .rateLimited(let after): done(.rateLimited, after)
-            case .error: done(.error, 0)
+            case .success: done(.success, 0, reply)
+            case .rateLimited(let after, _, _): done(.rateLimited, after, reply)
+            case .error: done(.error, 0, reply)
             }
         }
         scheduler.schedule(after: timeoutNs) {
             guard once.claim() else { return }
-            done(.timeout, 0)
+            done(.timeout, 0, nil)
         }
     }
 
-    private func emitRequest(key k: Int, _ r: Request, _ outcome: LLMOutcome, sent: UInt64, wait: UInt64) {
+    private func emitRequest(key k: Int, _ r: Request, _ outcome: LLMOutcome, _ reply: LLMReply?, sent: UInt64, wait: UInt64) {
         counters.llmRequests += 1
-        var input: UInt64 = 0, output: UInt64 = 0
+        var usage = TokenUsage(input: 0, output: 0)
+        var reasoning: UInt64 = 0, firstChunk: UInt64 = 0
+        var limitType = RateLimitType.unspecified, origin = RateLimitOrigin.unspecified
+        var limits: ProviderLimits?
+        switch reply {
+        case .success(let response)?:
+            // input_tokens are the prompt tokens the cache neither served nor stored.
+            let cached = min(r.input, response.cacheReadTokens + response.cacheWriteTokens)
+            usage = TokenUsage(input: UInt64(r.input - cached), output: UInt64(r.output), cacheRead: UInt64(response.cacheReadTokens),
+                               cacheWrite: UInt64(response.cacheWriteTokens))
+            reasoning = UInt64(response.reasoningTokens)
+            firstChunk = response.timeToFirstChunkNs
+            limits = response.limits
+        case .rateLimited(_, let type, let headers)?:
+            limitType = type
+            origin = .provider
+            limits = headers
+        default: break
+        }
         switch outcome {
         case .success:
-            input = UInt64(r.input); output = UInt64(r.output)
-            counters.tokensInput += r.input
-            counters.tokensOutput += r.output
+            counters.tokensInput += Int(usage.input)
+            counters.tokensOutput += Int(usage.output)
         case .rateLimited: counters.llmRateLimited += 1
         case .error: counters.llmErrors += 1
         case .timeout: counters.llmTimeouts += 1
         }
+        counters.tokensCacheRead += Int(usage.cacheRead)
+        counters.tokensCacheWrite += Int(usage.cacheWrite)
+        counters.tokensReasoning += Int(reasoning)
+        let (usd, unpriced) = pricing.cost(provider: backend.provider, model: model, usage)
+        counters.costUSD += usd
+        counters.unpricedTokens += Int(unpriced)
+        counters.book.llm(r.invocation, usage, reasoning: reasoning, usd: usd)
         telemetry.emit(.llmRequest(provider: providerLabel, model: modelLabel, key: keys[k].label, outcome: outcome,
-                                   inputTokens: input, outputTokens: output, latencyNs: scheduler.now - sent, rateLimitWaitNs: wait))
+                                   inputTokens: usage.input, outputTokens: usage.output, latencyNs: scheduler.now - sent, rateLimitWaitNs: wait,
+                                   invocationID: r.invocation, agent: r.agent, cacheReadTokens: usage.cacheRead, cacheWriteTokens: usage.cacheWrite,
+                                   reasoningTokens: reasoning, streamed: firstChunk > 0, timeToFirstChunkNs: firstChunk,
+                                   rateLimitType: limitType, origin: origin))
+        if let limits, outcome == .rateLimited || scheduler.now &- keys[k].limitsEmittedAt >= 1_000_000_000 || keys[k].limitsEmittedAt == 0 {
+            keys[k].limitsEmittedAt = scheduler.now
+            counters.providerLimitEvents += 1
+            telemetry.emit(.llmProviderLimits(provider: providerLabel, model: modelLabel, key: keys[k].label, remainingRequests: limits.remainingRequests,
+                                              remainingTokens: limits.remainingTokens, resetRequestsNs: limits.resetRequestsNs, resetTokensNs: limits.resetTokensNs))
+        }
     }
 }

@@ -24,7 +24,7 @@ extension Orchestrator {
             var remaining = count
             var failure: LLMOutcome?
             for _ in 0..<count {
-                llm.request(input: input, output: output) { [self] result in
+                llm.request(input: input, output: output, invocation: inv.id, agent: agentLabels[inv.agent]) { [self] result in
                     if case .failed(let outcome) = result, failure == nil { failure = outcome }
                     remaining -= 1
                     guard remaining == 0 else { return }
@@ -36,7 +36,7 @@ extension Orchestrator {
                 }
             }
         case .tool(let tool):
-            toolClient.call(tool) { [self] result in
+            toolClient.call(tool, invocation: inv.id, agent: agentLabels[inv.agent]) { [self] result in
                 switch result {
                 case .ok:
                     advance(inv)

@@ -1,5 +1,6 @@
 import Foundation
 import OrchLog
+import OrchPricing
 
 /// Everything a run needs: the orchestrator's configuration, the simulated world and the
 /// workload.
@@ -8,12 +9,15 @@ public struct RunSetup: Sendable, Equatable {
     public var config: OrchestratorConfig
     public var world: WorldConfig
     public var workload: Workload
+    /// LLM prices for the summary's cost (`--pricing.file`; none: every token unpriced).
+    public var pricing = PriceTable()
 
     /// A setup from its three parts.
-    public init(config: OrchestratorConfig, world: WorldConfig, workload: Workload) {
+    public init(config: OrchestratorConfig, world: WorldConfig, workload: Workload, pricing: PriceTable = PriceTable()) {
         self.config = config
         self.world = world
         self.workload = workload
+        self.pricing = pricing
     }
 }
 
@@ -68,6 +72,8 @@ public final class Orchestrator {
     private let accountPopularity: ZipfDistribution
     private let hotKeyFaults: [Fault]
     private var durationNs: UInt64 = 0
+    /// Requests accepted into the queue since the last `queue_sample`.
+    private var enqueuedSinceSample: UInt64 = 0
 
     /// Builds an orchestrator for `setup`. With `log == nil` nothing is recorded (the
     /// uninstrumented baseline); `epochNs` is the Unix time (ns) of simulated time 0.
@@ -87,7 +93,8 @@ public final class Orchestrator {
                                       latencyScale: scale)
         state = StateLayer(config: config, store: store, scheduler: scheduler, telemetry: telemetry, counters: counters)
         toolClient = ToolClient(config: config, tools: setup.world.tools, backend: tools, scheduler: scheduler, telemetry: telemetry, counters: counters)
-        let llm = LLMClient(config: config, model: setup.world.llm.model, backend: provider, scheduler: scheduler, telemetry: telemetry, counters: counters)
+        let llm = LLMClient(config: config, model: setup.world.llm.model, backend: provider, scheduler: scheduler, telemetry: telemetry, counters: counters,
+                            pricing: setup.pricing)
         for (i, key) in setup.world.llm.keys.enumerated() {
             llm.configureKey(i, rpm: key.rpm, tpm: key.tpm, burstSeconds: setup.world.llm.burstSeconds)
         }
@@ -195,6 +202,7 @@ public final class Orchestrator {
         }
         inv.enqueuedAt = now
         inv.enqueued = true
+        enqueuedSinceSample += 1
         queue.append(inv)
         counters.maxQueueDepth = max(counters.maxQueueDepth, queueDepth)
         dispatch()
@@ -226,6 +234,7 @@ public final class Orchestrator {
             counters.started += 1
             counters.queueWaitTotalNs &+= inv.startedAt - inv.enqueuedAt
             telemetry.emit(.invocationStarted(agent: agentLabels[inv.agent], invocationID: inv.id))
+            counters.book.started(inv.id)
             advance(inv)
         }
         if queueHead > 4096 && queueHead * 2 > queue.count {
@@ -256,6 +265,7 @@ public final class Orchestrator {
         let wait = started ? inv.startedAt - inv.enqueuedAt : (inv.enqueued ? now - inv.enqueuedAt : 0)
         telemetry.emit(.invocationFinished(agent: agentLabels[inv.agent], outcome: outcome, durationNs: duration,
                                            queueWaitNs: wait, invocationID: inv.id, queue: queueLabel))
+        counters.book.finished(inv.id, agent: setup.workload.agents[inv.agent].name)
         if (outcome == .failure || outcome == .timeout) && inv.resubmissionsLeft > 0 { resubmit(inv) }
         guard started else { return }
         avgServiceNs = avgServiceNs * 0.98 + Double(duration) * 0.02
@@ -278,8 +288,12 @@ public final class Orchestrator {
     }
 
     private func sample() {
+        let oldest = queueHead < queue.count ? scheduler.now &- queue[queueHead].enqueuedAt : 0
         telemetry.emit(.queueSample(queue: queueLabel, depth: UInt64(queueDepth),
-                                    capacity: config.components.boundedQueue ? UInt64(config.queueCapacity) : 0))
+                                    capacity: config.components.boundedQueue ? UInt64(config.queueCapacity) : 0,
+                                    oldestAgeNs: oldest, enqueued: enqueuedSinceSample))
+        counters.queueEnqueued += Int(enqueuedSinceSample)
+        enqueuedSinceSample = 0
         telemetry.emit(.workerPoolSample(pool: poolLabel, busy: UInt64(busy), size: UInt64(config.poolSize)))
         llm.sample()
     }
@@ -291,9 +305,9 @@ public final class Orchestrator {
         let id = slot == .account ? inv.account : accounts + inv.instance
         let shards = state.shardCount
         let shard = slot == .account ? inv.account % shards : inv.instance % shards
-        if let label = keyLabels[id] { return StateKey(id: id, label: label, shard: shard) }
+        if let label = keyLabels[id] { return StateKey(id: id, label: label, shard: shard, invocation: inv.id) }
         let label = telemetry.label(slot == .account ? "account:\(inv.account)" : "memory:agent-\(inv.instance)")
         keyLabels[id] = label
-        return StateKey(id: id, label: label, shard: shard)
+        return StateKey(id: id, label: label, shard: shard, invocation: inv.id)
     }
 }

@@ -121,6 +121,7 @@ public enum ReferenceCLI {
         if let h = options.startHour { setup.workload.startHour = h }
         if options.flatProfile { setup.workload.hourlyProfile = Array(repeating: 1, count: 24) }
         if let x = options.latencyScale { setup.world.latencyScale = x }
+        setup.pricing = try options.pricing()
         for name in options.naive { _ = setup.config.components.set(name, to: false) }
         for name in options.protect { _ = setup.config.components.set(name, to: true) }
         let sourceName = options.source ?? scenario.name

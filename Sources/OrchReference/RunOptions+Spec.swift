@@ -39,6 +39,10 @@ extension RunOptions {
                     """),
                 Flag("--seed", value: "S", default: "1", "random seed; the same seed gives the same run"),
                 Flag("--summary-json", value: "FILE", "also write the summary as JSON to FILE"),
+                Flag("--pricing.file", value: "FILE", """
+                    LLM prices for the summary's llm.cost_usd, as orchlog-collector reads them (default: \
+                    deploy/pricing.yml when it exists here)
+                    """),
                 Flag("--naive", value: "LIST", repeatable: true, "switch components off: queue, occ, cache, breaker, limiter, all"),
                 Flag("--protect", value: "LIST", repeatable: true, "switch components on (applied after --naive)"),
                 Flag("--start-hour", value: "H", default: "8", "hour of the simulated day to start at (8: the working day's ramp)"),

@@ -1,5 +1,6 @@
 import Foundation
 import OrchFlags
+import OrchPricing
 
 /// The command line of `reference-orchestrator`, parsed.
 public struct RunOptions: Sendable, Equatable {
@@ -17,6 +18,9 @@ public struct RunOptions: Sendable, Equatable {
     /// `--fault-duration`: how long the fault lasts (default: a third of the duration).
     public var faultDurationSeconds: Double?
     public var summaryJSON: String?
+    /// `--pricing.file`: LLM prices for the summary's `llm.cost_usd` (default: deploy/pricing.yml
+    /// when the working directory has it; else no prices).
+    public var pricingFile: String?
     public var seed: UInt64 = 1
     /// Components switched off (`--naive`) and on (`--protect`), applied in that order.
     public var naive: [String] = []
@@ -105,6 +109,7 @@ public struct RunOptions: Sendable, Equatable {
                 }
                 if arg == "--fault-start" { o.faultStartSeconds = d } else { o.faultDurationSeconds = d }
             case "--summary-json": o.summaryJSON = try v()
+            case "--pricing.file": o.pricingFile = try v()
             case "--seed":
                 let s = try v()
                 guard let n = UInt64(s) else { throw ReferenceError.usage("--seed \(s): give an unsigned integer") }
@@ -231,4 +236,14 @@ public struct RunOptions: Sendable, Equatable {
 
     /// The usage text.
     public static var help: String { spec.help }
+}
+
+extension RunOptions {
+    /// The price table `--pricing.file` names (deploy/pricing.yml here by default; none without).
+    /// - Throws: `ReferenceError` when the file is not a pricing table.
+    public func pricing() throws -> PriceTable {
+        let path = pricingFile ?? "deploy/pricing.yml"
+        if pricingFile == nil && access(path, R_OK) != 0 { return PriceTable() }
+        do { return try PriceTable.load(path: path) } catch { throw ReferenceError(.failure, error.message) }
+    }
 }

@@ -36,6 +36,8 @@ public struct RunSummary: Codable, Sendable, Equatable {
         /// `queue_rejection` events.
         public var rejections: Int
         public var meanWaitSeconds: Double
+        /// Requests accepted into the queue (the sum of `queue_sample` `enqueued`).
+        public var enqueued = 0
     }
 
     /// The worker pool of agent instances.
@@ -118,6 +120,41 @@ public struct RunSummary: Codable, Sendable, Equatable {
         /// `key_rotation` events.
         public var keyRotations: Int
         public var meanRateLimitWaitSeconds: Double
+        /// Tokens by type (input: prompt tokens neither read from nor written to the cache;
+        /// reasoning: a part of output), over every request.
+        public var tokens = Tokens()
+        /// What the requests cost, priced with the run's pricing file (deploy/pricing.yml by
+        /// default) request by request, and the tokens it has no price for.
+        public var costUsd = 0.0
+        public var unpricedTokens = 0
+        /// `llm_provider_limits` events.
+        public var providerLimitEvents = 0
+    }
+
+    /// Tokens by type.
+    public struct Tokens: Codable, Sendable, Equatable {
+        public var input = 0, output = 0, cacheRead = 0, cacheWrite = 0, reasoning = 0
+        public init() {}
+
+        public mutating func add(_ o: Tokens) {
+            input += o.input
+            output += o.output
+            cacheRead += o.cacheRead
+            cacheWrite += o.cacheWrite
+            reasoning += o.reasoning
+        }
+    }
+
+    /// Per agent, over its invocations that started and finished: how many, their LLM and
+    /// tool calls (every attempt, tied by invocation id), tokens and cost — the sums and counts
+    /// of the collector's `orch_invocation_*` histograms.
+    public struct FanOut: Codable, Sendable, Equatable {
+        public var invocations = 0, llmCalls = 0, toolCalls = 0
+        /// The most LLM calls one invocation made.
+        public var llmCallsMax = 0
+        public var tokens = Tokens()
+        public var costUsd = 0.0
+        public init() {}
     }
 
     /// The scenario's name, the log's source directory name ("" without a log), the seed and
@@ -149,6 +186,8 @@ public struct RunSummary: Codable, Sendable, Equatable {
     public var llm: LLM
     /// Events handed to the log.
     public var events: UInt64
+    /// Per agent: fan-out, tokens and cost of its finished invocations.
+    public var fanout: [String: FanOut] = [:]
 
     init(orchestrator o: Orchestrator, simulatedSeconds: Double, wallSeconds: Double, interrupted: Bool) {
         let c = o.counters
@@ -179,6 +218,16 @@ public struct RunSummary: Codable, Sendable, Equatable {
                   maxInflight: c.maxInflight, concurrencyLimit: o.llm.concurrencyLimit, maxWaiting: c.maxWaiting, tokensInput: c.tokensInput, tokensOutput: c.tokensOutput,
                   keyRotations: c.keyRotations,
                   meanRateLimitWaitSeconds: c.llmRequests == 0 ? 0 : Double(c.rateLimitWaitTotalNs) / 1e9 / Double(c.llmRequests))
+        llm.tokens.input = c.tokensInput
+        llm.tokens.output = c.tokensOutput
+        llm.tokens.cacheRead = c.tokensCacheRead
+        llm.tokens.cacheWrite = c.tokensCacheWrite
+        llm.tokens.reasoning = c.tokensReasoning
+        llm.costUsd = c.costUSD
+        llm.unpricedTokens = c.unpricedTokens
+        llm.providerLimitEvents = c.providerLimitEvents
+        queue.enqueued = c.queueEnqueued
+        fanout = c.book.fanout
         events = o.telemetry.emitted
     }
 

@@ -1,3 +1,5 @@
+import OrchLog
+
 /// A simulated LLM API: per-key concurrency, requests-per-minute and tokens-per-minute
 /// limits enforced with 429 + `retry-after`, latency growing with tokens, occasional 5xx,
 /// and scripted quota cuts.
@@ -8,6 +10,7 @@ public final class SimulatedLLMProvider: LLMBackend {
         var rpm: TokenBucket
         var tpm: TokenBucket
         var fraction = 1.0
+        var served = 0
     }
 
     public let config: LLMProviderConfig
@@ -62,15 +65,21 @@ public final class SimulatedLLMProvider: LLMBackend {
             // big providers document), so resending at once only digs deeper.
             keys[k].rpm.take(1, now: now)
             let retry = UInt64(config.concurrencyRetryAfterSeconds * 1e9)
-            scheduler.schedule(after: rejectNs) { reply(.rateLimited(retryAfterNs: retry)) }
+            let limits = headers(k, now: now)
+            let type: RateLimitType = keys[k].fraction < 1 ? .quota : .concurrency
+            scheduler.schedule(after: rejectNs) { reply(.rateLimited(retryAfterNs: retry, limit: type, limits: limits)) }
             return
         }
         let tokens = Double(call.inputTokens + call.outputTokens)
-        if !keys[k].rpm.canTake(1, now: now) || !keys[k].tpm.canTake(tokens, now: now) {
+        let requestsLeft = keys[k].rpm.canTake(1, now: now)
+        if !requestsLeft || !keys[k].tpm.canTake(tokens, now: now) {
             let wait = max(keys[k].rpm.waitTime(1, now: now), keys[k].tpm.waitTime(tokens, now: now))
             // retry-after is whole seconds, as the header is.
             let retry = max(1, (wait + 999_999_999) / 1_000_000_000) * 1_000_000_000
-            scheduler.schedule(after: rejectNs) { reply(.rateLimited(retryAfterNs: retry)) }
+            // Under a quota cut the limit hit is the cut quota.
+            let type: RateLimitType = keys[k].fraction < 1 ? .quota : (requestsLeft ? .tokens : .requests)
+            let limits = headers(k, now: now)
+            scheduler.schedule(after: rejectNs) { reply(.rateLimited(retryAfterNs: retry, limit: type, limits: limits)) }
             return
         }
         keys[k].rpm.take(1, now: now)
@@ -81,9 +90,27 @@ public final class SimulatedLLMProvider: LLMBackend {
         var latency = rng.latency(LatencyDistribution(medianSeconds: median * latencyScale, sigma: config.latencySigma))
         let failed = rng.chance(config.errorRate)
         if failed { latency /= 3 }
+        // Usage: the cached prefix of the prompt, the reasoning part of the completion; the
+        // first chunk of a stream once the prompt is processed.
+        keys[k].served += 1
+        let prefix = Int(Double(call.inputTokens) * config.promptCacheShare)
+        let writes = config.cacheWriteEvery > 0 && keys[k].served % config.cacheWriteEvery == 1
+        let prefill = config.baseLatencySeconds + Double(call.inputTokens) * config.secondsPerInputToken
+        var response = LLMResponse(cacheReadTokens: writes ? 0 : prefix, cacheWriteTokens: writes ? prefix : 0,
+                                   reasoningTokens: Int(Double(call.outputTokens) * config.reasoningShare),
+                                   timeToFirstChunkNs: config.streamed ? max(1, UInt64(Double(latency) * min(1, prefill / median))) : 0)
+        response.limits = headers(k, now: now)
         scheduler.schedule(after: latency) { [self] in
             keys[k].active -= 1
-            reply(failed ? .error : .success)
+            reply(failed ? .error : .success(response))
         }
+    }
+
+    /// The `x-ratelimit-*` headers of key `k` now: what its buckets hold, and when they are full.
+    private func headers(_ k: Int, now: UInt64) -> ProviderLimits {
+        let rpm = keys[k].rpm, tpm = keys[k].tpm
+        return ProviderLimits(remainingRequests: UInt64(max(0, rpm.available(now: now))), remainingTokens: UInt64(max(0, tpm.available(now: now))),
+                              resetRequestsNs: min(rpm.waitTime(rpm.capacity, now: now), 3_600_000_000_000),
+                              resetTokensNs: min(tpm.waitTime(tpm.capacity, now: now), 3_600_000_000_000))
     }
 }

@@ -5,6 +5,8 @@ struct StateKey {
     let id: Int
     let label: Label
     let shard: Int
+    /// The invocation reading or writing (its events carry it); 0: none.
+    var invocation: UInt64 = 0
 }
 
 /// How a state read ended.
@@ -134,7 +136,8 @@ final class StateLayer {
             counters.reads += 1
             if source == .cache { counters.readsFromCache += 1 }
             if version < newestAtStart { counters.staleReads += 1 }
-            telemetry.emit(.stateRead(shard: shard.label, key: key.label, version: version, source: source, latencyNs: scheduler.now - start))
+            telemetry.emit(.stateRead(shard: shard.label, key: key.label, version: version, source: source, latencyNs: scheduler.now - start,
+                                      invocationID: key.invocation))
             done(.ok(version: version))
         }
         if writeBack {
@@ -254,7 +257,7 @@ final class StateLayer {
         case .error: counters.writeErrors += 1
         }
         telemetry.emit(.stateWrite(shard: shard.label, key: key.label, baseVersion: base, newVersion: new, outcome: outcome,
-                                   latencyNs: scheduler.now - start, attempt: UInt64(attempt)))
+                                   latencyNs: scheduler.now - start, attempt: UInt64(attempt), invocationID: key.invocation))
     }
 
     /// Records a commit of `new` (the ground truth) and emits it.

@@ -38,8 +38,9 @@ final class ToolClient {
     /// The breaker state of each tool.
     var states: [BreakerState] { breakers.map(\.state) }
 
-    func call(_ tool: Int, done: @escaping (ToolResult) -> Void) {
+    func call(_ tool: Int, invocation: UInt64 = 0, agent: Label = .none, done: @escaping (ToolResult) -> Void) {
         let start = scheduler.now
+        let caller = Caller(invocation: invocation, agent: agent)
         var permit = BreakerPermit.normal
         if protected {
             let (p, change) = breakers[tool].acquire(now: start)
@@ -49,7 +50,8 @@ final class ToolClient {
                 counters.toolCalls += 1
                 counters.toolShortCircuited += 1
                 counters.toolFallbacks += 1
-                telemetry.emit(.toolCall(tool: labels[tool], outcome: .shortCircuited, latencyNs: 0, fallbackUsed: true))
+                counters.book.tool(invocation)
+                telemetry.emit(.toolCall(tool: labels[tool], outcome: .shortCircuited, latencyNs: 0, fallbackUsed: true, invocationID: invocation, agent: agent))
                 scheduler.schedule(after: fallbackNs[tool]) { done(.fallback) }
                 return
             }
@@ -58,22 +60,30 @@ final class ToolClient {
         let once = Once()
         backend.call(tool: tool) { [self] reply in
             guard once.claim() else { return }
-            finish(tool, permit, reply == .success ? .success : .error, start, done)
+            finish(tool, permit, reply == .success ? .success : .error, start, caller, done)
         }
         scheduler.schedule(after: timeoutNs) { [self] in
             guard once.claim() else { return }
-            finish(tool, permit, .timeout, start, done)
+            finish(tool, permit, .timeout, start, caller, done)
         }
     }
 
-    private func finish(_ tool: Int, _ permit: BreakerPermit, _ outcome: ToolOutcome, _ start: UInt64, _ done: @escaping (ToolResult) -> Void) {
+    /// Who made a call (its events carry them).
+    private struct Caller {
+        let invocation: UInt64
+        let agent: Label
+    }
+
+    private func finish(_ tool: Int, _ permit: BreakerPermit, _ outcome: ToolOutcome, _ start: UInt64, _ caller: Caller, _ done: @escaping (ToolResult) -> Void) {
         let now = scheduler.now
         counters.toolCalls += 1
         if outcome == .timeout { counters.toolTimeouts += 1 }
         if outcome == .error { counters.toolErrors += 1 }
         let useFallback = protected && outcome != .success
         if useFallback { counters.toolFallbacks += 1 }
-        telemetry.emit(.toolCall(tool: labels[tool], outcome: outcome, latencyNs: now - start, fallbackUsed: useFallback))
+        counters.book.tool(caller.invocation)
+        telemetry.emit(.toolCall(tool: labels[tool], outcome: outcome, latencyNs: now - start, fallbackUsed: useFallback,
+                                 invocationID: caller.invocation, agent: caller.agent))
         if protected, let change = breakers[tool].record(permit, success: outcome == .success, now: now) {
             transition(tool, change)
         }

@@ -53,6 +53,15 @@ public struct LLMProviderConfig: Sendable, Equatable {
     public var concurrencyRetryAfterSeconds = 1.0
     /// Burst allowance of the per-minute buckets, in seconds of the rate.
     public var burstSeconds = 10.0
+    /// Share of each prompt that is a cached prefix (the system prompt and tool schemas): read
+    /// from the prompt cache, or written to it on every `cacheWriteEvery`-th request of a key.
+    public var promptCacheShare = 0.5
+    public var cacheWriteEvery = 8
+    /// Share of each completion spent on reasoning.
+    public var reasoningShare = 0.2
+    /// Responses are streamed (server-sent events): the first chunk comes after the prompt
+    /// is processed.
+    public var streamed = true
     public init() {}
 }
 

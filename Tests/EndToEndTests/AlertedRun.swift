@@ -34,7 +34,8 @@ final class AlertedRun: @unchecked Sendable {  // one per scenario, used by one 
         self.scenario = scenario
         dir = TempDir("\(prefix)-\(scenario)")
         let rules = try Self.shortenedRules(into: dir)
-        let (collector, port) = try startCollector(["--log.dir", dir.sub("root")], dir: dir)
+        // The shipped prices, as a deployment runs it: the cost rows and alerts have data.
+        let (collector, port) = try startCollector(["--log.dir", dir.sub("root"), "--pricing.file", ConsumerPackageTests.repoRoot + "/deploy/pricing.yml"], dir: dir)
         self.collector = collector
         prometheus = try PrometheusServer(targets: ["127.0.0.1:\(port)"], ruleFiles: rules, dir: dir)
     }

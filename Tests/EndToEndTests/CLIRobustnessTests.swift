@@ -33,7 +33,7 @@ import Testing
             (["--where", "source="], ["source=", "source name"]),
             (["--type", ""], ["--type \"\"", "llm_request"]),
             (["--type", ","], ["--type ,", "llm_request"]),
-            (["--type", "tool_call", "--where", "invocation_id=3"], ["invocation_id", "tool_call", "invocation_started"]),
+            (["--type", "queue_sample", "--where", "invocation_id=3"], ["invocation_id", "queue_sample", "invocation_started"]),
             (["--type", "llm_request", "--where", "type=tool_call"], ["type=tool_call", "llm_request"]),
             (["--where", "outcome=rate_limited", "--where", "fallback=true"], ["fallback=true", "llm_request"]),
         ]
@@ -162,7 +162,7 @@ import Testing
         #expect(lines.count == cases.count, "one line per event:\n\(text.stdout)")
         for (i, (got, c)) in zip(lines, cases).enumerated() {
             let second = String(format: "%02d", i)
-            #expect(got == "2026-01-01T00:00:\(second).000000Z  \(shownSource)  queue_sample        queue=\(c.text) depth=\(i) capacity=9")
+            #expect(got == "2026-01-01T00:00:\(second).000000Z  \(shownSource)  queue_sample        queue=\(c.text) depth=\(i) capacity=9 oldest_age=0ns enqueued=0")
         }
         let unsafe = text.stdout.unicodeScalars.filter {
             ($0.value < 0x20 && $0 != "\n") || (0x7F...0x9F).contains($0.value)

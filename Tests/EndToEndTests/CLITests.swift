@@ -126,7 +126,7 @@ import Testing
         for (i, c) in cases.enumerated() {
             let second = String(format: "%02d", i)  // in time order, so tail prints them in this order
             input += #"{"type":"queue_sample","ts":"2026-01-01T00:00:\#(second)Z","queue":"\#(c.json)","depth":\#(i),"capacity":9}"# + "\n"
-            expectedText.append("2026-01-01T00:00:\(second).000000Z  svc     queue_sample        queue=\(c.text) depth=\(i) capacity=9")
+            expectedText.append("2026-01-01T00:00:\(second).000000Z  svc     queue_sample        queue=\(c.text) depth=\(i) capacity=9 oldest_age=0ns enqueued=0")
         }
         let ingest = try runTool("orchlog", ["ingest", "--out", dir.sub("svc")], stdin: input)
         #expect(ingest.status == 0, "\(ingest.stderr)")

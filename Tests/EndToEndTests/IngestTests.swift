@@ -98,9 +98,9 @@ import Testing
         #expect(r.status == 0, "\(r.stderr)")
         let records = try readAll(dir.sub("src"))
         try #require(records.count == 3)
-        #expect(records[0].labels == ["crm"] && records[0].numbers == [0, 5, 0])
+        #expect(records[0].labels == ["crm", ""] && records[0].numbers == [0, 5, 0, 0])
         #expect(records[0].text(of: "fallback") == "false", "an optional flag left out is false")
-        #expect(records[1].labels == ["p", "m", ""] && records[1].number(of: "ratelimit_wait_ns") == 0)
+        #expect(records[1].labels == ["p", "m", "", ""] && records[1].number(of: "ratelimit_wait_ns") == 0)
         for rec in records[0...1] {
             #expect(rec.timestamp >= before - 1_000_000_000 && rec.timestamp <= after + 1_000_000_000, "ts defaults to now")
         }
@@ -130,11 +130,11 @@ import Testing
         let range = "1970-01-01T00:00:00Z … 2554-07-21T23:34:33.709551615Z"
         #expect(r.stderr == """
         orchlog: ingest: line 1: "invocation_finished" is missing required field "outcome"
-        orchlog: ingest: line 2: "tool_call" has no field "fallbak" (its fields: tool, outcome, latency_ns, fallback)
+        orchlog: ingest: line 2: "tool_call" has no field "fallbak" (its fields: tool, outcome, latency_ns, fallback, invocation_id, agent)
         orchlog: ingest: line 4: "tool_call" field "latency_ns": expected a whole number in 0...18446744073709551615, got 2.5e0
         orchlog: ingest: line 5: "ts": "1969-12-31T23:59:59Z" is out of range: a log stores times from \(range)
         orchlog: ingest: line 6: "ts": "2554-07-21T23:34:34Z" is out of range: a log stores times from \(range)
-        orchlog: ingest: line 8: "queue_sample" has no fields "another", "extra" (its fields: queue, depth, capacity)
+        orchlog: ingest: line 8: "queue_sample" has no fields "another", "extra" (its fields: queue, depth, capacity, oldest_age_ns, enqueued)
         orchlog: ingest: 2 events written to \(dir.sub("strict")), 6 of 8 lines rejected
 
         """)
@@ -218,7 +218,7 @@ import Testing
         let records = try readAll(dir.sub("src"))
         #expect(records.map(\.type) == [.queueSample, .workerPoolSample, .memoryFlush])
         #expect(records.map(\.seq) == [1, 2, 3])
-        #expect(records.first?.labels == ["q"] && records.first?.numbers == [1, 10])
+        #expect(records.first?.labels == ["q"] && records.first?.numbers == [1, 10, 0, 0])
         #expect(records.last?.number(of: "pending") == 9)
     }
 
@@ -312,7 +312,7 @@ import Testing
             }
         }
         let tool = try #require(types.first { $0["name"] as? String == "tool_call" })
-        let fallback = try #require((tool["fields"] as? [[String: Any]])?.last)
+        let fallback = try #require((tool["fields"] as? [[String: Any]])?.first { $0["name"] as? String == "fallback" })
         #expect(fallback["kind"] as? String == "flag" && fallback["required"] as? Bool == false)
         let finished = try #require(types.first { $0["name"] as? String == "invocation_finished" })
         let outcome = try #require((finished["fields"] as? [[String: Any]])?.first { $0["name"] as? String == "outcome" })

@@ -39,6 +39,9 @@ import Testing
         #expect(streamed.stdout.contains(#"data: {"id":"#) && streamed.stdout.contains(#""object":"chat.completion.chunk""#))
         #expect(streamed.stdout.contains(#""usage":{"prompt_tokens":"#))
         #expect(streamed.stdout.hasSuffix("data: [DONE]\n\n"))
+        #expect(streamed.stdout.contains("Transfer-Encoding: chunked"), "a real stream: chunks as they are generated")
+        #expect(streamed.stdout.contains(#""prompt_tokens_details":{"cached_tokens":"#) && streamed.stdout.contains(#""reasoning_tokens":8"#),
+                "usage says what the prompt cache served and what reasoning took (20% of 40)")
         let unknown = try Self.chat(url, key: "sk-nope", maxTokens: 5)
         #expect(unknown.stdout.hasPrefix("HTTP/1.1 401"))
     }
@@ -63,6 +66,7 @@ import Testing
         #expect(r.stdout.contains("retry-after-ms: "))
         #expect(r.stdout.contains("x-ratelimit-limit-requests: 10\r"), "\(r.stdout)")
         #expect(r.stdout.contains(#""code":"rate_limit_exceeded""#))
+        #expect(r.stdout.contains(#""type":"quota""#), "the error names the limit hit: the cut quota")
         let stats = try curl([url + "/admin/stats"])
         #expect(!stats.stdout.contains(#""key-c":{"concurrency_limit":20,"max_in_flight":0,"rate_limited":0"#), "\(stats.stdout)")
         _ = try curl(["-X", "POST", url + "/admin/faults", "-d", #"{"fault":"clear"}"#])

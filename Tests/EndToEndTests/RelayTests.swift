@@ -102,7 +102,7 @@ import Testing
         // Each source in the order sent, numbered by its own writer.
         let a = try readAll(dir.sub("root/api-a"))
         #expect(a.map(\.seq) == Array(1...500) && a.map { $0.numbers[1] } == (0..<500).map { UInt64(1000 + $0) })
-        #expect(a.allSatisfy { $0.type == .toolCall && $0.labels == ["crm"] })
+        #expect(a.allSatisfy { $0.type == .toolCall && $0.labels == ["crm", ""] })
         let s = try readAll(dir.sub("root/streamer"))
         #expect(s.map { $0.numbers[1] } == (0..<200).map { UInt64(1000 + $0) })
         // Nothing was dropped, so the relay's source holds no drop counts.

@@ -24,8 +24,8 @@ import Testing
         #expect(parsed.source == "api" && parsed.unknownFields.isEmpty)
         let r = parsed.record
         #expect(r.type == .llmRequest && r.timestamp == 1_738_324_800_500_000_000)
-        #expect(r.labels == ["openai", "gpt-4o", ""], "the optional key is the empty label")
-        #expect(r.numbers == [1, 1200, 0, 85_000_000, 0], "rate_limited is code 1; ratelimit_wait_ns absent is 0")
+        #expect(r.labels == ["openai", "gpt-4o", "", ""], "the optional key and agent are the empty label")
+        #expect(r.numbers == [1, 1200, 0, 85_000_000, 0, 0, 0, 0, 0, 0, 0, 0, 0], "rate_limited is code 1; ratelimit_wait_ns and the rest absent are 0")
     }
 
     @Test func numbersAreWholeAndIntegralFloatsAreAccepted() throws {
@@ -47,7 +47,7 @@ import Testing
             (#"{"type":"tool_call","tool":"t","latency_ns":1}"#, #""tool_call" is missing required field "outcome""#),
             (#"{"type":"invocation_finished","agent":"a"}"#, #""invocation_finished" is missing required fields "outcome", "duration_ns", "invocation_id""#),
             (#"{"type":"tool_call","tool":"t","outcome":"timed_out","latency_ns":1}"#, #""tool_call" field "outcome": unknown value "timed_out" (expected one of success, error, timeout, short_circuited)"#),
-            (#"{"type":"tool_call","tool":"t","outcome":"success","latency_ns":1,"latnecy_ns":2}"#, #""tool_call" has no field "latnecy_ns" (its fields: tool, outcome, latency_ns, fallback)"#),
+            (#"{"type":"tool_call","tool":"t","outcome":"success","latency_ns":1,"latnecy_ns":2}"#, #""tool_call" has no field "latnecy_ns" (its fields: tool, outcome, latency_ns, fallback, invocation_id, agent)"#),
             (#"{"type":"tool_call","tool":"t","outcome":"success","latency_ns":1,"fallback":1}"#, #""tool_call" field "fallback": expected true or false, got number 1"#),
             (#"{"type":"tool_call","tool":5,"outcome":"success","latency_ns":1}"#, #""tool_call" field "tool": expected a string, got number 5"#),
             (#"{"type":"queue_sample","ts":"1969-12-31T23:59:59Z","queue":"q","depth":1,"capacity":2}"#, #""ts": "1969-12-31T23:59:59Z" is out of range: a log stores times from 1970-01-01T00:00:00Z … 2554-07-21T23:34:33.709551615Z"#),

@@ -40,9 +40,9 @@ import Testing
         #expect(relay.sourceNames == ["a", "b", "fallback"])
         let a = try SourceReader.readAll(root + "/a")
         #expect(a.map(\.type) == [.toolCall, .keyRotation])
-        #expect(a[0].labels == ["crm"] && a[1].labels == ["openai", "k1", "k2", ""])
-        #expect(try SourceReader.readAll(root + "/b").map(\.labels) == [["search"]])
-        #expect(try SourceReader.readAll(root + "/fallback").map(\.labels) == [["kb"]])
+        #expect(a[0].labels == ["crm", ""] && a[1].labels == ["openai", "k1", "k2", ""])
+        #expect(try SourceReader.readAll(root + "/b").map(\.labels) == [["search", ""]])
+        #expect(try SourceReader.readAll(root + "/fallback").map(\.labels) == [["kb", ""]])
         #expect(try Self.drops(root + "/orchlog-relay").isEmpty)
     }
 

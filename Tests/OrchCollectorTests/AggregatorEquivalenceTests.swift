@@ -1,6 +1,7 @@
 import Foundation
 import OrchLog
 import OrchMetrics
+import OrchPricing
 import OrchTestSupport
 import Testing
 @testable import OrchCollector
@@ -71,8 +72,12 @@ import Testing
     /// reference, each into its own registry, and compares the rendered registries.
     private func compare(_ path: String, internLimit: Int) throws {
         let fastRegistry = MetricRegistry(clock: { 1_700_000_000 }), plainRegistry = MetricRegistry(clock: { 1_700_000_000 })
-        let fast = Aggregator(registry: fastRegistry, catalog: try MetricCatalog(registry: fastRegistry), trackedKeys: 600)
-        let plain = Aggregator(registry: plainRegistry, catalog: try MetricCatalog(registry: plainRegistry), trackedKeys: 600)
+        // m1 priced in full, m2 without a cache_write price, m3 not at all.
+        let pricing = PriceTable(prices: ["openai": ["m1": .init(input: 2.5, output: 10, cacheRead: 1.25, cacheWrite: 2.5),
+                                                     "m2": .init(input: 0.15, output: 0.6, cacheRead: 0.075)],
+                                          "anthropic": ["m1": .init(input: 3, output: 15, cacheRead: 0.3, cacheWrite: 3.75)]])
+        let fast = Aggregator(registry: fastRegistry, catalog: try MetricCatalog(registry: fastRegistry), trackedKeys: 600, pricing: pricing)
+        let plain = Aggregator(registry: plainRegistry, catalog: try MetricCatalog(registry: plainRegistry), trackedKeys: 600, pricing: pricing)
         fast.internLimit = internLimit
         plain.internLimit = internLimit
         let fastSource = try fast.source("equivalence"), plainSource = try plain.source("equivalence")
@@ -150,7 +155,10 @@ import Testing
             case 0: event = .invocationStarted(agent: pick(agentLabels), invocationID: UInt64(i))
             case 1: event = .invocationFinished(agent: pick(agentLabels), outcome: pick(InvocationOutcome.allCases), durationNs: latency(),
                                                 queueWaitNs: latency(), invocationID: UInt64(i), queue: rng.next() % 2 == 0 ? queue : .none)
-            case 2: event = .queueSample(queue: queue, depth: rng.next() % 100, capacity: 100)
+            case 2: event = rng.next() % 4 == 0
+                ? .llmProviderLimits(provider: pick(providers), model: pick(models), key: pick(agentLabels), remainingRequests: rng.next() % 500,
+                                     remainingTokens: tokens(), resetRequestsNs: latency(), resetTokensNs: latency())
+                : .queueSample(queue: queue, depth: rng.next() % 100, capacity: 100, oldestAgeNs: latency(), enqueued: rng.next() % 50)
             case 3: event = .queueRejection(queue: queue, reason: pick(reasons), retryAfterNs: latency())
             case 4: event = .workerPoolSample(pool: pick(agentLabels), busy: rng.next() % 8, size: 8)
             case 5, 6, 7:
@@ -170,8 +178,15 @@ import Testing
             case 11: event = .memoryFlush(shard: pick(shards), pending: rng.next() % 50, latencyNs: latency(), outcome: pick(FlushOutcome.allCases))
             case 12: event = .toolCall(tool: pick(tools), outcome: pick(ToolOutcome.allCases), latencyNs: latency(), fallbackUsed: rng.next() % 2 == 0)
             case 13: event = .breakerTransition(tool: pick(tools), from: pick(BreakerState.allCases), to: pick(BreakerState.allCases))
-            case 14: event = .llmRequest(provider: pick(providers), model: pick(models), key: pick(agentLabels), outcome: pick(LLMOutcome.allCases),
-                                         inputTokens: tokens(), outputTokens: tokens(), latencyNs: latency(), rateLimitWaitNs: latency())
+            case 14:
+                let outcome = pick(LLMOutcome.allCases), streamed = rng.next() % 2 == 0
+                event = .llmRequest(provider: pick(providers), model: pick(models), key: pick(agentLabels), outcome: outcome,
+                                    inputTokens: tokens(), outputTokens: tokens(), latencyNs: latency(), rateLimitWaitNs: latency(),
+                                    invocationID: UInt64(i), agent: pick(agentLabels), cacheReadTokens: rng.next() % 3 == 0 ? tokens() : 0,
+                                    cacheWriteTokens: rng.next() % 4 == 0 ? tokens() : 0, reasoningTokens: rng.next() % 3 == 0 ? tokens() : 0,
+                                    streamed: streamed, timeToFirstChunkNs: streamed ? latency() : 0,
+                                    rateLimitType: outcome == .rateLimited ? pick(RateLimitType.allCases) : .unspecified,
+                                    origin: outcome == .rateLimited ? pick(RateLimitOrigin.allCases) : .unspecified)
             default:
                 event = rng.next() % 2 == 0
                     ? .rateLimiterSample(limiter: pick(providers), available: rng.next() % 10, capacity: 10, waiting: rng.next() % 5,
@@ -214,6 +229,11 @@ private final class PerEventReference {
         s.beginBlock(block.stringTable)
         let events = block.events
         for e in events { try ingest(e) }
+        // Pricing is its own pass in both (LLMSpendTests hold it to hand-computed values).
+        try block.columns.withView { v in
+            try a.spend.ingest(v, s)
+            try a.spend.rowCosts.withUnsafeBufferPointer { try a.invocations.ingest(v, s, costs: $0) }
+        }
         a.registry.add(s.own.ingested, Double(events.count))
         if let last = events.last { s.current.lastEventTs = max(s.current.lastEventTs, last.timestamp) }
     }
@@ -254,6 +274,8 @@ private final class PerEventReference {
         case .queueSample:
             r.set(try h("orch_queue_depth", [t(e.l0)]), Double(e.n0))
             r.set(try h("orch_queue_capacity", [t(e.l0)]), Double(e.n1))
+            r.set(try h("orch_queue_oldest_age_seconds", [t(e.l0)]), seconds(e.n2))
+            r.add(try h("orch_queue_enqueued_total", [t(e.l0)]), Double(e.n3))
         case .queueRejection:
             r.increment(try h("orch_queue_rejections_total", [t(e.l0), t(e.l1)]))
         case .workerPoolSample:
@@ -323,25 +345,32 @@ private final class PerEventReference {
             r.increment(try h("orch_circuit_breaker_transitions_total", [tool, name(BreakerState.names, e.n0), to]))
         case .llmRequest:
             let (provider, model, key) = (t(e.l0), t(e.l1), t(e.l2))
-            try first(["l", provider, model, key]) {
+            let origin = name(RateLimitOrigin.names, e.n12)
+            // Token types and their number slots: input, output, cache_read, cache_write, reasoning.
+            let types: [(String, UInt64)] = [("input", e.n1), ("output", e.n2), ("cache_read", e.n6), ("cache_write", e.n7), ("reasoning", e.n8)]
+            try first(["l", provider, model, key, origin]) {
                 for o in LLMOutcome.names { _ = try h("orch_llm_requests_total", [provider, model, key, o]) }
-                _ = try h("orch_llm_tokens_total", [provider, model, "input"])
-                _ = try h("orch_llm_tokens_total", [provider, model, "output"])
+                for (type, _) in types { _ = try h("orch_llm_tokens_total", [provider, model, type]) }
                 _ = try h("orch_llm_request_duration_seconds", [provider, model])
                 _ = try h("orch_llm_ratelimit_wait_seconds", [provider, model])
-                _ = try h("gen_ai_client_token_usage", ["chat", provider, model, "input"])
-                _ = try h("gen_ai_client_token_usage", ["chat", provider, model, "output"])
+                for type in RateLimitType.names { _ = try h("orch_llm_rate_limited_total", [provider, model, key, type, origin]) }
+                for (type, _) in types { _ = try h("gen_ai_client_token_usage", ["chat", provider, model, type]) }
                 for o in LLMOutcome.names { _ = try h("gen_ai_client_operation_duration_seconds", ["chat", provider, model, o == "success" ? "" : o]) }
+                _ = try h("gen_ai_client_operation_time_to_first_chunk_seconds", ["chat", provider, model])
             }
             let outcome = name(LLMOutcome.names, e.n0)
             r.increment(try h("orch_llm_requests_total", [provider, model, key, outcome]))
-            r.add(try h("orch_llm_tokens_total", [provider, model, "input"]), Double(e.n1))
-            r.add(try h("orch_llm_tokens_total", [provider, model, "output"]), Double(e.n2))
+            for (type, n) in types { r.add(try h("orch_llm_tokens_total", [provider, model, type]), Double(n)) }
             r.observe(try h("orch_llm_request_duration_seconds", [provider, model]), seconds(e.n3))
             r.observe(try h("orch_llm_ratelimit_wait_seconds", [provider, model]), seconds(e.n4))
-            if e.n1 > 0 { r.observe(try h("gen_ai_client_token_usage", ["chat", provider, model, "input"]), Double(e.n1)) }
-            if e.n2 > 0 { r.observe(try h("gen_ai_client_token_usage", ["chat", provider, model, "output"]), Double(e.n2)) }
+            // An unknown code makes its series when first seen, the condition aside.
+            if e.n11 >= UInt64(RateLimitType.names.count) { _ = try h("orch_llm_rate_limited_total", [provider, model, key, "unknown", origin]) }
+            if outcome == "rate_limited" {
+                r.increment(try h("orch_llm_rate_limited_total", [provider, model, key, name(RateLimitType.names, e.n11), origin]))
+            }
+            for (type, n) in types where n > 0 { r.observe(try h("gen_ai_client_token_usage", ["chat", provider, model, type]), Double(n)) }
             r.observe(try h("gen_ai_client_operation_duration_seconds", ["chat", provider, model, outcome == "success" ? "" : outcome]), seconds(e.n3))
+            if e.n9 != 0 { r.observe(try h("gen_ai_client_operation_time_to_first_chunk_seconds", ["chat", provider, model]), seconds(e.n10)) }
         case .rateLimiterSample:
             let limiter = t(e.l0)
             r.set(try h("orch_llm_inflight", [limiter]), Double(e.n3))
@@ -353,6 +382,9 @@ private final class PerEventReference {
             r.increment(try h("orch_llm_key_rotations_total", [t(e.l0), t(e.l3)]))
         case .eventsDropped:
             r.add(try h("orch_events_dropped_total", [name(DropReason.names, e.n1)]), Double(e.n0))
+        case .llmProviderLimits:
+            r.set(try h("orch_llm_provider_remaining_requests", [t(e.l0), t(e.l1), t(e.l2)]), Double(e.n0))
+            r.set(try h("orch_llm_provider_remaining_tokens", [t(e.l0), t(e.l1), t(e.l2)]), Double(e.n1))
         }
     }
 }

@@ -25,7 +25,7 @@ import Testing
         let crm = log.label("crm"), openai = log.label("openai"), model = log.label("gpt-4o"), k1 = log.label("k1"), k2 = log.label("k2")
         emit(.invocationStarted(agent: planner, invocationID: 1))
         emit(.invocationFinished(agent: planner, outcome: .failure, durationNs: 1_500 * ms, queueWaitNs: 250 * ms, invocationID: 1))
-        emit(.queueSample(queue: requests, depth: 7, capacity: 100))
+        emit(.queueSample(queue: requests, depth: 7, capacity: 100, oldestAgeNs: 4_000 * ms, enqueued: 30))
         emit(.queueRejection(queue: requests, reason: log.label("full"), retryAfterNs: 1_000 * ms))
         emit(.workerPoolSample(pool: log.label("agents"), busy: 3, size: 8))
         emit(.stateRead(shard: shard, key: key, version: 4, source: .store, latencyNs: 2 * ms))
@@ -34,7 +34,10 @@ import Testing
         emit(.toolCall(tool: crm, outcome: .timeout, latencyNs: 30_000 * ms, fallbackUsed: true))
         emit(.breakerTransition(tool: crm, from: .closed, to: .open))
         emit(.llmRequest(provider: openai, model: model, key: k1, outcome: .rateLimited, inputTokens: 100, outputTokens: 0,
-                         latencyNs: 250 * ms, rateLimitWaitNs: 125 * ms))
+                         latencyNs: 250 * ms, rateLimitWaitNs: 125 * ms, invocationID: 1, agent: planner, cacheReadTokens: 40, cacheWriteTokens: 0,
+                         reasoningTokens: 0, streamed: true, timeToFirstChunkNs: 80 * ms, rateLimitType: .tokens, origin: .provider))
+        emit(.llmProviderLimits(provider: openai, model: model, key: k1, remainingRequests: 42, remainingTokens: 0, resetRequestsNs: 500 * ms,
+                                resetTokensNs: 20_000 * ms))
         emit(.rateLimiterSample(limiter: openai, available: 5, capacity: 10, waiting: 2, inflight: 3, concurrencyLimit: 4))
         emit(.keyRotation(provider: openai, from: k1, to: k2, reason: log.label("rate_limited")))
         emit(.eventsDropped(count: 3, reason: .bufferFull))
@@ -49,7 +52,7 @@ import Testing
             events += block.columns.knownCount
             try aggregator.ingest(block, into: s)
         }
-        #expect(events == 14)
+        #expect(events == 15)
         var bytes: [UInt8] = []
         registry.render(format: .prometheusText, into: &bytes)
         let lines = String(decoding: bytes, as: UTF8.self).split(separator: "\n").map(String.init)
@@ -65,10 +68,28 @@ import Testing
         orch_invocations_total{agent="planner",outcome="timeout"} 0
         orch_invocation_duration_seconds_sum{agent="planner"} 1.5
         orch_invocation_duration_seconds_count{agent="planner"} 1
+        orch_invocation_llm_calls_sum{agent="planner"} 0
+        orch_invocation_llm_calls_count{agent="planner"} 1
+        orch_invocation_tool_calls_sum{agent="planner"} 0
+        orch_invocation_tool_calls_count{agent="planner"} 1
+        orch_invocation_tokens_sum{agent="planner",type="input"} 0
+        orch_invocation_tokens_count{agent="planner",type="input"} 1
+        orch_invocation_tokens_sum{agent="planner",type="output"} 0
+        orch_invocation_tokens_count{agent="planner",type="output"} 1
+        orch_invocation_tokens_sum{agent="planner",type="cache_read"} 0
+        orch_invocation_tokens_count{agent="planner",type="cache_read"} 1
+        orch_invocation_tokens_sum{agent="planner",type="cache_write"} 0
+        orch_invocation_tokens_count{agent="planner",type="cache_write"} 1
+        orch_invocation_tokens_sum{agent="planner",type="reasoning"} 0
+        orch_invocation_tokens_count{agent="planner",type="reasoning"} 1
+        orch_invocation_cost_usd_sum{agent="planner"} 0
+        orch_invocation_cost_usd_count{agent="planner"} 1
         orch_queue_wait_seconds_sum{queue="default"} 0.25
         orch_queue_wait_seconds_count{queue="default"} 1
         orch_queue_depth{queue="requests"} 7
         orch_queue_capacity{queue="requests"} 100
+        orch_queue_oldest_age_seconds{queue="requests"} 4
+        orch_queue_enqueued_total{queue="requests"} 30
         orch_queue_rejections_total{queue="requests",reason="full"} 1
         orch_workers_busy{pool="agents"} 3
         orch_workers{pool="agents"} 8
@@ -112,6 +133,9 @@ import Testing
         orch_llm_requests_total{provider="openai",model="gpt-4o",key="k1",outcome="timeout"} 0
         orch_llm_tokens_total{provider="openai",model="gpt-4o",type="input"} 100
         orch_llm_tokens_total{provider="openai",model="gpt-4o",type="output"} 0
+        orch_llm_tokens_total{provider="openai",model="gpt-4o",type="cache_read"} 40
+        orch_llm_tokens_total{provider="openai",model="gpt-4o",type="cache_write"} 0
+        orch_llm_tokens_total{provider="openai",model="gpt-4o",type="reasoning"} 0
         orch_llm_request_duration_seconds_sum{provider="openai",model="gpt-4o"} 0.25
         orch_llm_request_duration_seconds_count{provider="openai",model="gpt-4o"} 1
         orch_llm_ratelimit_wait_seconds_sum{provider="openai",model="gpt-4o"} 0.125
@@ -122,10 +146,23 @@ import Testing
         orch_llm_ratelimit_capacity{limiter="openai"} 10
         orch_llm_ratelimit_waiting{limiter="openai"} 2
         orch_llm_key_rotations_total{provider="openai",reason="rate_limited"} 1
+        orch_llm_rate_limited_total{provider="openai",model="gpt-4o",key="k1",rate_limit_type="unspecified",origin="provider"} 0
+        orch_llm_rate_limited_total{provider="openai",model="gpt-4o",key="k1",rate_limit_type="requests",origin="provider"} 0
+        orch_llm_rate_limited_total{provider="openai",model="gpt-4o",key="k1",rate_limit_type="tokens",origin="provider"} 1
+        orch_llm_rate_limited_total{provider="openai",model="gpt-4o",key="k1",rate_limit_type="concurrency",origin="provider"} 0
+        orch_llm_rate_limited_total{provider="openai",model="gpt-4o",key="k1",rate_limit_type="quota",origin="provider"} 0
+        orch_llm_provider_remaining_requests{provider="openai",model="gpt-4o",key="k1"} 42
+        orch_llm_provider_remaining_tokens{provider="openai",model="gpt-4o",key="k1"} 0
         gen_ai_client_token_usage_sum{gen_ai_operation_name="chat",gen_ai_provider_name="openai",gen_ai_request_model="gpt-4o",gen_ai_token_type="input"} 100
         gen_ai_client_token_usage_count{gen_ai_operation_name="chat",gen_ai_provider_name="openai",gen_ai_request_model="gpt-4o",gen_ai_token_type="input"} 1
         gen_ai_client_token_usage_sum{gen_ai_operation_name="chat",gen_ai_provider_name="openai",gen_ai_request_model="gpt-4o",gen_ai_token_type="output"} 0
         gen_ai_client_token_usage_count{gen_ai_operation_name="chat",gen_ai_provider_name="openai",gen_ai_request_model="gpt-4o",gen_ai_token_type="output"} 0
+        gen_ai_client_token_usage_sum{gen_ai_operation_name="chat",gen_ai_provider_name="openai",gen_ai_request_model="gpt-4o",gen_ai_token_type="cache_read"} 40
+        gen_ai_client_token_usage_count{gen_ai_operation_name="chat",gen_ai_provider_name="openai",gen_ai_request_model="gpt-4o",gen_ai_token_type="cache_read"} 1
+        gen_ai_client_token_usage_sum{gen_ai_operation_name="chat",gen_ai_provider_name="openai",gen_ai_request_model="gpt-4o",gen_ai_token_type="cache_write"} 0
+        gen_ai_client_token_usage_count{gen_ai_operation_name="chat",gen_ai_provider_name="openai",gen_ai_request_model="gpt-4o",gen_ai_token_type="cache_write"} 0
+        gen_ai_client_token_usage_sum{gen_ai_operation_name="chat",gen_ai_provider_name="openai",gen_ai_request_model="gpt-4o",gen_ai_token_type="reasoning"} 0
+        gen_ai_client_token_usage_count{gen_ai_operation_name="chat",gen_ai_provider_name="openai",gen_ai_request_model="gpt-4o",gen_ai_token_type="reasoning"} 0
         gen_ai_client_operation_duration_seconds_sum{gen_ai_operation_name="chat",gen_ai_provider_name="openai",gen_ai_request_model="gpt-4o",error_type=""} 0
         gen_ai_client_operation_duration_seconds_count{gen_ai_operation_name="chat",gen_ai_provider_name="openai",gen_ai_request_model="gpt-4o",error_type=""} 0
         gen_ai_client_operation_duration_seconds_sum{gen_ai_operation_name="chat",gen_ai_provider_name="openai",gen_ai_request_model="gpt-4o",error_type="rate_limited"} 0.25
@@ -134,6 +171,8 @@ import Testing
         gen_ai_client_operation_duration_seconds_count{gen_ai_operation_name="chat",gen_ai_provider_name="openai",gen_ai_request_model="gpt-4o",error_type="error"} 0
         gen_ai_client_operation_duration_seconds_sum{gen_ai_operation_name="chat",gen_ai_provider_name="openai",gen_ai_request_model="gpt-4o",error_type="timeout"} 0
         gen_ai_client_operation_duration_seconds_count{gen_ai_operation_name="chat",gen_ai_provider_name="openai",gen_ai_request_model="gpt-4o",error_type="timeout"} 0
+        gen_ai_client_operation_time_to_first_chunk_seconds_sum{gen_ai_operation_name="chat",gen_ai_provider_name="openai",gen_ai_request_model="gpt-4o"} 0.08
+        gen_ai_client_operation_time_to_first_chunk_seconds_count{gen_ai_operation_name="chat",gen_ai_provider_name="openai",gen_ai_request_model="gpt-4o"} 1
         orch_events_dropped_total{reason="buffer_full"} 3
         orch_events_dropped_total{reason="disk_full"} 0
         orch_events_dropped_total{reason="io_error"} 0
@@ -152,6 +191,14 @@ import Testing
         // cumulative from there; series with no observation at 0 everywhere.
         let observed: [(String, Double)] = [
             ("orch_invocation_duration_seconds_bucket{source=\"golden\",agent=\"planner\"", 1.5),
+            ("orch_invocation_llm_calls_bucket{source=\"golden\",agent=\"planner\"", 0),
+            ("orch_invocation_tool_calls_bucket{source=\"golden\",agent=\"planner\"", 0),
+            ("orch_invocation_cost_usd_bucket{source=\"golden\",agent=\"planner\"", 0),
+            ("orch_invocation_tokens_bucket{source=\"golden\",agent=\"planner\",type=\"input\"", 0),
+            ("orch_invocation_tokens_bucket{source=\"golden\",agent=\"planner\",type=\"output\"", 0),
+            ("orch_invocation_tokens_bucket{source=\"golden\",agent=\"planner\",type=\"cache_read\"", 0),
+            ("orch_invocation_tokens_bucket{source=\"golden\",agent=\"planner\",type=\"cache_write\"", 0),
+            ("orch_invocation_tokens_bucket{source=\"golden\",agent=\"planner\",type=\"reasoning\"", 0),
             ("orch_queue_wait_seconds_bucket{source=\"golden\",queue=\"default\"", 0.25),
             ("orch_state_read_duration_seconds_bucket{source=\"golden\",shard=\"shard-1\"", 0.002),
             ("orch_state_write_duration_seconds_bucket{source=\"golden\",shard=\"shard-1\"", 0.004),
@@ -164,6 +211,8 @@ import Testing
             ("orch_llm_ratelimit_wait_seconds_bucket{source=\"golden\",provider=\"openai\",model=\"gpt-4o\"", 0.125),
             ("gen_ai_client_token_usage_bucket{source=\"golden\",gen_ai_operation_name=\"chat\",gen_ai_provider_name=\"openai\",gen_ai_request_model=\"gpt-4o\",gen_ai_token_type=\"input\"", 100),
             ("gen_ai_client_operation_duration_seconds_bucket{source=\"golden\",gen_ai_operation_name=\"chat\",gen_ai_provider_name=\"openai\",gen_ai_request_model=\"gpt-4o\",error_type=\"rate_limited\"", 0.25),
+            ("gen_ai_client_token_usage_bucket{source=\"golden\",gen_ai_operation_name=\"chat\",gen_ai_provider_name=\"openai\",gen_ai_request_model=\"gpt-4o\",gen_ai_token_type=\"cache_read\"", 40),
+            ("gen_ai_client_operation_time_to_first_chunk_seconds_bucket{source=\"golden\",gen_ai_operation_name=\"chat\",gen_ai_provider_name=\"openai\",gen_ai_request_model=\"gpt-4o\"", 0.08),
         ]
         let buckets = lines.filter { $0.contains("_bucket{") }
         var checked = 0
@@ -181,10 +230,11 @@ import Testing
             checked += 1
         }
         #expect(checked > 100, "bucket lines checked: \(checked)")
-        // 15 histogram series: the 11 observed, output tokens, and the GenAI durations of the
-        // three outcomes not seen.
+        // 27 histogram series: the 21 observed, output, cache_write and reasoning tokens, and
+        // the GenAI durations of the three outcomes not seen. (The invocation finished before
+        // its LLM request: 0 calls and tokens.)
         let bucketSeries = Set(buckets.compactMap { line in line.range(of: ",le=\"").map { String(line[..<$0.lowerBound]) } })
-        #expect(bucketSeries.count == 15)
+        #expect(bucketSeries.count == 27)
         #expect(observed.allSatisfy { bucketSeries.contains($0.0) })
     }
 

@@ -8,7 +8,7 @@ import Testing
     }
 
     static func bases(_ log: EventLog) -> [UInt64] {
-        log.recordedEvents.compactMap { if case let .stateWrite(_, _, base, _, _, _, _) = $0 { return base } else { return nil } }
+        log.recordedEvents.compactMap { if case let .stateWrite(_, _, base, _, _, _, _, _) = $0 { return base } else { return nil } }
     }
 
     /// Replies come back out of the store's order; the log gets them in the store's order.

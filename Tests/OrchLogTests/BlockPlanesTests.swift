@@ -182,7 +182,7 @@ import Testing
             try r.skip(length)
         }
         // Version 3 keys: 64 × type + field.
-        #expect(widths == [0: 1, 1: 2, Self.queue << 6: 1, Self.queue << 6 | 1: 2, Self.queue << 6 | 2: 1])
+        #expect(widths == [0: 1, 1: 2, Self.queue << 6: 1, Self.queue << 6 | 1: 2, Self.queue << 6 | 2: 1, Self.queue << 6 | 3: 1, Self.queue << 6 | 4: 1])
         let (events, _) = try Self.decode(bytes)
         #expect(events.map(\.n0) == (0..<300).map { UInt64($0) })
         #expect(events.allSatisfy { $0.n1 == 100 && $0.l0 == 0 })
@@ -222,7 +222,7 @@ import Testing
     }
 
     /// A type code from a newer writer (300: two bytes wide), a field stream this reader does
-    /// not know (51), and streams of the unknown type — even malformed ones — are skipped; a
+    /// not know (57), and streams of the unknown type — even malformed ones — are skipped; a
     /// field stream an older writer did not write reads as 0.
     @Test func newerAndOlderWritersBlocksDecode() throws {
         let q = Self.queue
@@ -230,8 +230,8 @@ import Testing
             (0, Self.planes([q, 300, q])), (1, Self.planes([0, 2, 2])),
             (q << 4, Self.planes([0, 0])), (q << 4 | 1, Self.planes([7, 8])),
             // no stream 50 (capacity): an older writer
-            (q << 4 | 3, Self.planes([1, 1])),
-            (240, [9, 9, 9]),
+            (q << 4 | 9, Self.planes([1, 1])),
+            (300 << 4, [9, 9, 9]),
         ])
         let (events, decoder) = try Self.decode(block)
         #expect(events.map(\.seq) == [10, 12])
@@ -240,10 +240,10 @@ import Testing
         #expect(events.map(\.timestamp) == [1_000, 1_002])
         #expect(decoder.skippedUnknown == 1)
 
-        // Unknown codes that fit one byte (the type stream read in place): 15 and 0 (no type
+        // Unknown codes that fit one byte (the type stream read in place): 16 and 0 (no type
         // has them) and 200, between known ones, skipped but counted in the sequence.
         let narrow = Self.block(count: 5, firstSeq: 10, streams: [
-            (0, Self.planes([q, 15, 0, 200, q])), (1, Self.planes([0, 2, 2, 2, 2])),
+            (0, Self.planes([q, 16, 0, 200, q])), (1, Self.planes([0, 2, 2, 2, 2])),
             (q << 4, Self.planes([0, 0])), (q << 4 | 1, Self.planes([7, 8])),
         ])
         let (known, narrowDecoder) = try Self.decode(narrow)

@@ -125,18 +125,18 @@ func writeFrames(_ dir: TempDir, frames: Int, perFrame: Int) throws -> (path: St
 
     @Test func unknownEventTypesAndTrailingFieldsFromANewerWriterAreSkipped() throws {
         // Hand-built columnar block: queue_sample with two extra trailing fields (streams
-        // 51 and 52, unknown to this reader), an event of unknown type 15 (with a field
-        // stream 240), then another queue_sample.
+        // 53 and 54, fields 5 and 6, unknown to this reader), an event of unknown type 99
+        // (with a field stream 1584), then another queue_sample.
         var block: [UInt8] = [LogFormat.blockVersionVarints]
         func varint(_ v: UInt64, _ out: inout [UInt8]) { var v = v; while v >= 0x80 { out.append(UInt8(v & 0x7F) | 0x80); v >>= 7 }; out.append(UInt8(v)) }
         varint(3, &block); varint(10, &block); varint(1_000, &block)   // count, first seq, base ts
         varint(1, &block); varint(1, &block); block.append(UInt8(ascii: "q"))  // one string
         var streams: [(UInt64, [UInt64])] = [
-            (0, [3, 15, 3]),          // types
+            (0, [3, 99, 3]),          // types
             (1, [0, 2, 2]),           // ts deltas (zigzag): +0, +1, +1
             (48, [0, 0]), (49, [7, 8]), (50, [9, 9]),
-            (51, [300, 5]), (52, [1, 1]),
-            (240, [42]),
+            (53, [300, 5]), (54, [1, 1]),
+            (1584, [42]),
         ]
         varint(UInt64(streams.count), &block)
         for i in streams.indices {

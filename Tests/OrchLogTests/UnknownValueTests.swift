@@ -52,7 +52,7 @@ import Testing
         let records = try readAll(dir.sub("src"))
         #expect(records.map { $0.number(of: "outcome") } == [9, 1])
         #expect(records.map { $0.text(of: "outcome") } == ["unknown", "error"])
-        #expect(records.map(\.labels) == [["crm"], ["crm"]])
+        #expect(records.map(\.labels) == [["crm", ""], ["crm", ""]], "the labels the record lacked are \"\"")
 
         let memory = EventLog.inMemory()
         memory.emit(record: Self.toolCall(outcome: 9))

@@ -29,18 +29,18 @@ final class FakeLLM: LLMBackend {
     func send(_ call: LLMCall, reply: @escaping (LLMReply) -> Void) {
         calls.append((scheduler.now, call.key, call.inputTokens))
         if let after = rateLimitedKeys[call.key] {
-            scheduler.schedule(after: 1_000_000) { reply(.rateLimited(retryAfterNs: after)) }
+            scheduler.schedule(after: 1_000_000) { reply(.rateLimited(retryAfterNs: after, limit: .requests, limits: nil)) }
             return
         }
         if active[call.key] >= limits[call.key] {
-            scheduler.schedule(after: 1_000_000) { reply(.rateLimited(retryAfterNs: 1_000_000_000)) }
+            scheduler.schedule(after: 1_000_000) { reply(.rateLimited(retryAfterNs: 1_000_000_000, limit: .requests, limits: nil)) }
             return
         }
         active[call.key] += 1
         maxActive[call.key] = max(maxActive[call.key], active[call.key])
         scheduler.schedule(after: latencyNs) { [self] in
             active[call.key] -= 1
-            reply(.success)
+            reply(.success(LLMResponse()))
         }
     }
 }

@@ -103,13 +103,13 @@ struct LogAudit {
                     started += 1
                 case let .invocationFinished(_, outcome, _, _, _, _):
                     invocations[outcome, default: 0] += 1
-                case let .queueSample(_, depth, capacity):
+                case let .queueSample(_, depth, capacity, _, _):
                     queueSamples.append(Sample(t: t, a: depth, b: capacity, c: 0))
                 case let .queueRejection(_, reason, retryAfter):
                     rejections.append(Rejection(t: t, reason: str(reason.id), retryAfterNs: retryAfter))
                 case let .workerPoolSample(_, busy, size):
                     poolSamples.append(Sample(t: t, a: busy, b: size, c: 0))
-                case let .stateRead(shard, key, version, source, latency):
+                case let .stateRead(shard, key, version, source, latency, _):
                     reads += 1
                     if source == .cache { readsFromCache += 1 }
                     let k = str(shard.id) + "|" + str(key.id)
@@ -121,7 +121,7 @@ struct LogAudit {
                        (tv.version > version && tv.at < start) || (tv.previous > version && tv.previousAt != 0 && tv.previousAt < start) {
                         staleReadsTwoVersion += 1
                     }
-                case let .stateWrite(shard, key, base, new, outcome, _, _):
+                case let .stateWrite(shard, key, base, new, outcome, _, _, _):
                     writes[outcome, default: 0] += 1
                     writeLog.append(Write(t: t, key: str(key.id), outcome: outcome))
                     guard outcome == .committed else { break }
@@ -139,12 +139,12 @@ struct LogAudit {
                     }
                 case let .memoryFlush(_, _, _, outcome):
                     flushes[outcome, default: 0] += 1
-                case let .toolCall(_, outcome, _, fallback):
+                case let .toolCall(_, outcome, _, fallback, _, _):
                     tools[outcome, default: 0] += 1
                     if fallback { fallbacks += 1 }
                 case let .breakerTransition(tool, from, to):
                     transitions.append(Transition(t: t, tool: str(tool.id), from: from, to: to))
-                case let .llmRequest(_, _, _, outcome, input, output, _, _):
+                case let .llmRequest(_, _, _, outcome, input, output, _, _, _, _, _, _, _, _, _, _, _):
                     llm[outcome, default: 0] += 1
                     llmTimes.append((t, outcome))
                     tokensInput += input
@@ -155,6 +155,8 @@ struct LogAudit {
                     keyRotations += 1
                 case let .eventsDropped(count, _):
                     dropped += count
+                case .llmProviderLimits:
+                    break
                 }
             }
         }

@@ -19,6 +19,7 @@ SCHEMA = {
             'fields': [
                 {'name': 'agent', 'kind': 'label', 'required': True, 'doc': 'agent name'},
                 {'name': 'invocation_id', 'kind': 'number', 'required': True, 'doc': "the invocation's id (ties started to finished)"},
+                {'name': 'trace_id', 'kind': 'label', 'required': False, 'doc': 'the invocation\'s W3C trace id, 32 lowercase hex digits (`""`: none)'},
             ],
         },
         {
@@ -42,6 +43,8 @@ SCHEMA = {
                 {'name': 'queue', 'kind': 'label', 'required': True, 'doc': 'queue name'},
                 {'name': 'depth', 'kind': 'number', 'required': True, 'doc': 'requests waiting'},
                 {'name': 'capacity', 'kind': 'number', 'required': True, 'doc': "the queue's bound"},
+                {'name': 'oldest_age_ns', 'kind': 'duration', 'unit': 'ns', 'required': False, 'doc': 'how long the oldest waiting request has waited (0 when the queue is empty)'},
+                {'name': 'enqueued', 'kind': 'number', 'required': False, 'doc': 'requests accepted into the queue since the previous sample'},
             ],
         },
         {
@@ -74,6 +77,7 @@ SCHEMA = {
                 {'name': 'version', 'kind': 'number', 'required': True, 'doc': 'the version returned'},
                 {'name': 'read_source', 'kind': 'enum', 'values': ['cache', 'store'], 'required': True, 'doc': 'where it was served from'},
                 {'name': 'latency_ns', 'kind': 'duration', 'unit': 'ns', 'required': True, 'doc': 'read latency'},
+                {'name': 'invocation_id', 'kind': 'number', 'required': False, 'doc': 'the invocation that read (0: not given)'},
             ],
         },
         {
@@ -88,6 +92,7 @@ SCHEMA = {
                 {'name': 'outcome', 'kind': 'enum', 'values': ['committed', 'conflict', 'timeout', 'error'], 'required': True, 'doc': 'how the attempt ended'},
                 {'name': 'latency_ns', 'kind': 'duration', 'unit': 'ns', 'required': True, 'doc': 'write latency'},
                 {'name': 'attempt', 'kind': 'number', 'required': False, 'doc': '1 for the first attempt, 2, 3, … for compare-and-set retries'},
+                {'name': 'invocation_id', 'kind': 'number', 'required': False, 'doc': 'the invocation that wrote (0: not given)'},
             ],
         },
         {
@@ -110,6 +115,8 @@ SCHEMA = {
                 {'name': 'outcome', 'kind': 'enum', 'values': ['success', 'error', 'timeout', 'short_circuited'], 'required': True, 'doc': 'how it ended (`short_circuited`: an open breaker refused it)'},
                 {'name': 'latency_ns', 'kind': 'duration', 'unit': 'ns', 'required': True, 'doc': 'call latency'},
                 {'name': 'fallback', 'kind': 'flag', 'required': False, 'doc': "the tool's fallback answered instead"},
+                {'name': 'invocation_id', 'kind': 'number', 'required': False, 'doc': 'the invocation that called it (0: not given)'},
+                {'name': 'agent', 'kind': 'label', 'required': False, 'doc': 'the agent that called it'},
             ],
         },
         {
@@ -132,9 +139,18 @@ SCHEMA = {
                 {'name': 'key', 'kind': 'label', 'required': False, 'doc': 'API key alias (never the key itself)'},
                 {'name': 'outcome', 'kind': 'enum', 'values': ['success', 'rate_limited', 'error', 'timeout'], 'required': True, 'doc': 'how it ended (`rate_limited`: HTTP 429)'},
                 {'name': 'input_tokens', 'kind': 'number', 'required': True, 'doc': 'prompt tokens'},
-                {'name': 'output_tokens', 'kind': 'number', 'required': True, 'doc': 'completion tokens'},
+                {'name': 'output_tokens', 'kind': 'number', 'required': True, 'doc': 'completion tokens (reasoning included)'},
                 {'name': 'latency_ns', 'kind': 'duration', 'unit': 'ns', 'required': True, 'doc': 'request latency'},
                 {'name': 'ratelimit_wait_ns', 'kind': 'duration', 'unit': 'ns', 'required': False, 'doc': 'time spent waiting in the client-side rate limiter first'},
+                {'name': 'invocation_id', 'kind': 'number', 'required': False, 'doc': 'the invocation that made it (0: not given)'},
+                {'name': 'agent', 'kind': 'label', 'required': False, 'doc': 'the agent that made it'},
+                {'name': 'cache_read_tokens', 'kind': 'number', 'required': False, 'doc': "prompt tokens read from the provider's prompt cache (not in `input_tokens`)"},
+                {'name': 'cache_write_tokens', 'kind': 'number', 'required': False, 'doc': "prompt tokens written to the provider's prompt cache (not in `input_tokens`)"},
+                {'name': 'reasoning_tokens', 'kind': 'number', 'required': False, 'doc': 'of `output_tokens`, those spent on reasoning'},
+                {'name': 'streamed', 'kind': 'flag', 'required': False, 'doc': 'the response was streamed (server-sent events)'},
+                {'name': 'time_to_first_chunk_ns', 'kind': 'duration', 'unit': 'ns', 'required': False, 'doc': 'time from sending to the first streamed chunk'},
+                {'name': 'rate_limit_type', 'kind': 'enum', 'values': ['unspecified', 'requests', 'tokens', 'concurrency', 'quota'], 'required': False, 'doc': 'on `rate_limited`: the limit hit'},
+                {'name': 'origin', 'kind': 'enum', 'values': ['unspecified', 'provider', 'client'], 'required': False, 'doc': "on `rate_limited`: `provider` (an HTTP 429) or `client` (the client's own limiter)"},
             ],
         },
         {
@@ -168,6 +184,20 @@ SCHEMA = {
             'fields': [
                 {'name': 'count', 'kind': 'number', 'required': True, 'doc': 'events dropped'},
                 {'name': 'reason', 'kind': 'enum', 'values': ['buffer_full', 'disk_full', 'io_error', 'client_dropped', 'invalid_event', 'source_limit', 'unreadable_datagram'], 'required': True, 'doc': 'why (`buffer_full`, `disk_full`, `io_error`: the writer; `client_dropped`: a client; the rest: the relay)'},
+            ],
+        },
+        {
+            'name': 'llm_provider_limits',
+            'code': 15,
+            'summary': "What an LLM provider's rate-limit response headers said of a key (`x-ratelimit-remaining-*`, `x-ratelimit-reset-*`).",
+            'fields': [
+                {'name': 'provider', 'kind': 'label', 'required': True, 'doc': 'API provider'},
+                {'name': 'model', 'kind': 'label', 'required': True, 'doc': 'model name'},
+                {'name': 'key', 'kind': 'label', 'required': False, 'doc': 'API key alias'},
+                {'name': 'remaining_requests', 'kind': 'number', 'required': True, 'doc': "requests left in the provider's current window"},
+                {'name': 'remaining_tokens', 'kind': 'number', 'required': True, 'doc': "tokens left in the provider's current window"},
+                {'name': 'reset_requests_ns', 'kind': 'duration', 'unit': 'ns', 'required': False, 'doc': 'time until the request limit resets'},
+                {'name': 'reset_tokens_ns', 'kind': 'duration', 'unit': 'ns', 'required': False, 'doc': 'time until the token limit resets'},
             ],
         },
     ],

@@ -37,16 +37,16 @@ public struct YAMLNode: Sendable {
         }
     }
 
-    static let maxDepth = 32
-    static let maxNodes = 10_000
-    static let maxInputBytes = 1 << 20
+    public static let maxDepth = 32
+    public static let maxNodes = 10_000
+    public static let maxInputBytes = 1 << 20
 
     /// Parses `bytes` as a single YAML document. Returns nil for an empty stream.
-    /// Throws `.config` naming `name` and the line for syntax errors, more than one
+    /// Throws `YAMLError` `.config` naming `name` and the line for syntax errors, more than one
     /// document, or a document past the size limits.
     public static func load(_ bytes: [UInt8], name: String) throws -> YAMLNode? {
         guard bytes.count <= maxInputBytes else {
-            throw CollectorError(.config, "\(name): file is larger than \(maxInputBytes) bytes")
+            throw YAMLError(.config, "\(name): file is larger than \(maxInputBytes) bytes")
         }
         // libyaml keeps pointers into the parser and document structs: heap storage.
         let parser = UnsafeMutablePointer<yaml_parser_t>.allocate(capacity: 1)
@@ -56,7 +56,7 @@ public struct YAMLNode: Sendable {
             document.deallocate()
         }
         guard yaml_parser_initialize(parser) == 1 else {
-            throw CollectorError(.library, "\(name): libyaml could not initialize a parser")
+            throw YAMLError(.library, "\(name): libyaml could not initialize a parser")
         }
         defer { yaml_parser_delete(parser) }
 
@@ -81,20 +81,20 @@ public struct YAMLNode: Sendable {
             let secondLine = Int(document.pointee.start_mark.line) + 1
             yaml_document_delete(document)
             if hasSecond {
-                throw CollectorError(.config, "\(name): line \(secondLine): more than one YAML document")
+                throw YAMLError(.config, "\(name): line \(secondLine): more than one YAML document")
             }
             return root
         }
     }
 
-    private static func parserError(_ parser: UnsafeMutablePointer<yaml_parser_t>, name: String) -> CollectorError {
+    private static func parserError(_ parser: UnsafeMutablePointer<yaml_parser_t>, name: String) -> YAMLError {
         let p = parser.pointee
         let problem = p.problem.map { String(cString: $0) } ?? "unknown error"
         var msg = "\(name): line \(p.problem_mark.line + 1) column \(p.problem_mark.column + 1): invalid YAML: \(problem)"
         if let ctx = p.context {
             msg += " (\(String(cString: ctx)) at line \(p.context_mark.line + 1))"
         }
-        return CollectorError(.config, msg)
+        return YAMLError(.config, msg)
     }
 
     private static func copy(_ node: UnsafeMutablePointer<yaml_node_t>, document: UnsafeMutablePointer<yaml_document_t>,
@@ -102,10 +102,10 @@ public struct YAMLNode: Sendable {
         let line = Int(node.pointee.start_mark.line) + 1
         budget -= 1
         guard budget >= 0 else {
-            throw CollectorError(.config, "\(name): line \(line): document has more than \(maxNodes) nodes (alias expansion?)")
+            throw YAMLError(.config, "\(name): line \(line): document has more than \(maxNodes) nodes (alias expansion?)")
         }
         guard depth < maxDepth else {
-            throw CollectorError(.config, "\(name): line \(line): nesting deeper than \(maxDepth) levels (recursive alias?)")
+            throw YAMLError(.config, "\(name): line \(line): nesting deeper than \(maxDepth) levels (recursive alias?)")
         }
         switch node.pointee.type {
         case YAML_SCALAR_NODE:
@@ -118,7 +118,7 @@ public struct YAMLNode: Sendable {
             let top = node.pointee.data.sequence.items.top
             while let cur = p, cur != top {
                 guard let child = yaml_document_get_node(document, cur.pointee) else {
-                    throw CollectorError(.config, "\(name): line \(line): dangling YAML node")
+                    throw YAMLError(.config, "\(name): line \(line): dangling YAML node")
                 }
                 items.append(try copy(child, document: document, depth: depth + 1, budget: &budget, name: name))
                 p = cur + 1
@@ -132,7 +132,7 @@ public struct YAMLNode: Sendable {
                 guard let k = yaml_document_get_node(document, cur.pointee.key),
                       let v = yaml_document_get_node(document, cur.pointee.value)
                 else {
-                    throw CollectorError(.config, "\(name): line \(line): dangling YAML node")
+                    throw YAMLError(.config, "\(name): line \(line): dangling YAML node")
                 }
                 let key = try copy(k, document: document, depth: depth + 1, budget: &budget, name: name)
                 let value = try copy(v, document: document, depth: depth + 1, budget: &budget, name: name)
@@ -141,7 +141,29 @@ public struct YAMLNode: Sendable {
             }
             return YAMLNode(kind: .mapping(pairs), line: line)
         default:
-            throw CollectorError(.config, "\(name): line \(line): empty YAML node")
+            throw YAMLError(.config, "\(name): line \(line): empty YAML node")
         }
     }
+}
+
+/// What `YAMLNode.load` throws: a code and a message naming the file (as the caller named
+/// it), the line and the column at fault.
+public struct YAMLError: Error, CustomStringConvertible, Equatable, Sendable {
+    public enum Code: String, Sendable {
+        /// The document is not valid YAML, or is past the size limits.
+        case config
+        /// libyaml failed in a way that is not the document's fault.
+        case library
+    }
+
+    public let code: Code
+    /// "name: line 3 column 5: invalid YAML: …" and the like.
+    public let message: String
+
+    public init(_ code: Code, _ message: String) {
+        self.code = code
+        self.message = message
+    }
+
+    public var description: String { message }
 }

@@ -1,0 +1,272 @@
+import Foundation
+import OrchLog
+import OrchMetrics
+
+/// Per-invocation fan-out: from an invocation's `invocation_started` to its
+/// `invocation_finished`, the `llm_request`s and `tool_call`s carrying its `invocation_id` are
+/// tallied (calls, tokens by type, cost); when it finishes, the tally is observed into
+/// `orch_invocation_llm_calls`, `orch_invocation_tool_calls`, `orch_invocation_tokens{type}` and
+/// `orch_invocation_cost_usd` by the finishing event's `agent`. Events of an invocation that
+/// is not open (never started, already finished, or evicted) are not tallied.
+///
+/// Bounded by `--invocations.tracked`: open invocations sit in two generations of half the
+/// bound each; when the current one fills, the older one is dropped and its invocations are
+/// counted in `orchlog_collector_invocations_untracked_total` (they never finish in the
+/// histograms). A pass of its own after the feeds, over the block's rows of the four types in
+/// row order. Not thread-safe: the aggregator calls it with the collector's lock held.
+final class InvocationTracker {
+    struct Key: Hashable {
+        /// The source's salt (`SourceAggregation.salt`): one tracker serves every source.
+        let source: UInt64
+        let id: UInt64
+    }
+
+    /// One open invocation's calls so far.
+    struct Tally: Equatable {
+        var llmCalls: UInt32 = 0, toolCalls: UInt32 = 0
+        /// input, output, cache_read, cache_write, reasoning.
+        var tokens: (UInt64, UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0, 0)
+        var usd = 0.0
+        /// Some of its tokens had no price: its cost is not observed.
+        var unpriced = false
+
+        static func == (a: Tally, b: Tally) -> Bool {
+            a.llmCalls == b.llmCalls && a.toolCalls == b.toolCalls && a.tokens == b.tokens && a.usd.bitPattern == b.usd.bitPattern && a.unpriced == b.unpriced
+        }
+    }
+
+    let capacity: Int
+    /// The open invocations, by (source salt, invocation id): the current generation and the
+    /// one before.
+    @exclusivity(unchecked) private var current = PairKeyTable<Tally>()
+    @exclusivity(unchecked) private var previous = PairKeyTable<Tally>()
+    let registry: MetricRegistry
+    let catalog: MetricCatalog
+    let fields: Fields
+    /// Integer bucket searches of the call and token histograms.
+    private let callBuckets, tokenBuckets: IntegerBuckets
+    /// The histograms' cells: fetched per block and after each series creation.
+    @exclusivity(unchecked) private var cells: (llm: FamilyCells, tool: FamilyCells, tokens: FamilyCells)
+    /// Per source salt and agent id: the four histograms' series (tokens: five, by type).
+    private struct Series {
+        let llm, tool, cost: SeriesHandle?
+        let tokens: [SeriesHandle?]
+    }
+    @exclusivity(unchecked) private var series = PairKeyTable<Series>()
+    @exclusivity(unchecked) private var untracked: [UInt64: SeriesHandle] = [:]
+    @exclusivity(unchecked) private var generation: UInt64 = 0
+
+    /// The slots read, found by name once.
+    struct Fields {
+        let startedID, finishedID, finishedAgent, llmID, toolID: Int
+        let tokens: [Int]
+
+        init() {
+            func slot(_ type: EventType, _ name: String) -> Int {
+                guard let f = EventSchema.of(type).field(named: name) else { preconditionFailure("\(type.name) has no field \(name)") }
+                return f.slot
+            }
+            startedID = slot(.invocationStarted, "invocation_id")
+            finishedID = slot(.invocationFinished, "invocation_id")
+            finishedAgent = slot(.invocationFinished, "agent")
+            llmID = slot(.llmRequest, "invocation_id")
+            toolID = slot(.toolCall, "invocation_id")
+            tokens = MetricCatalog.tokenTypes.map { slot(.llmRequest, $0.1) }
+        }
+    }
+
+    init(capacity: Int, registry: MetricRegistry, catalog: MetricCatalog) {
+        self.capacity = max(2, capacity)
+        self.registry = registry
+        self.catalog = catalog
+        fields = Fields()
+        callBuckets = registry.integerBuckets(catalog.invocationLLMCalls, value: Aggregator.plain)
+        tokenBuckets = registry.integerBuckets(catalog.invocationTokens, value: Aggregator.plain)
+        cells = (registry.cells(catalog.invocationLLMCalls), registry.cells(catalog.invocationToolCalls), registry.cells(catalog.invocationTokens))
+    }
+
+    private func fetchCells() {
+        cells = (registry.cells(catalog.invocationLLMCalls), registry.cells(catalog.invocationToolCalls), registry.cells(catalog.invocationTokens))
+    }
+
+    /// Invocations open now.
+    var count: Int { current.count + previous.count }
+
+    /// Whether any of the families is exported (else the pass is skipped).
+    var active: Bool {
+        [catalog.invocationLLMCalls, catalog.invocationToolCalls, catalog.invocationTokens, catalog.invocationCost].contains { registry.isExported($0) }
+    }
+
+    /// Tallies the block's rows of source `s`; `costs` holds each `llm_request`'s cost and
+    /// whether all its tokens were priced, in order (from `LLMSpend`).
+    func ingest(_ v: BlockColumnsView, _ s: SourceAggregation, costs: UnsafeBufferPointer<(Double, Bool)>) throws {
+        let started = v.count(.invocationStarted), finished = v.count(.invocationFinished)
+        guard started + finished + v.count(.llmRequest) + v.count(.toolCall) > 0, active else { return }
+        if registry.removalGeneration != generation {
+            generation = registry.removalGeneration
+            series = PairKeyTable()
+            untracked.removeAll()
+        }
+        fetchCells()
+        let f = fields
+        let startedIDs = v.number(.invocationStarted, f.startedID)
+        let finishedIDs = v.number(.invocationFinished, f.finishedID), agents = v.label(.invocationFinished, f.finishedAgent)
+        let llmIDs = v.number(.llmRequest, f.llmID), toolIDs = v.number(.toolCall, f.toolID)
+        let tokenColumns = f.tokens.map { v.number(.llmRequest, $0) }
+        let startedCode = EventType.invocationStarted.rawValue, finishedCode = EventType.invocationFinished.rawValue
+        let llmCode = EventType.llmRequest.rawValue, toolCode = EventType.toolCall.rawValue
+        var si = 0, fi = 0, li = 0, ti = 0
+        // The four types' rows merged in row order (each type's rows ascend).
+        let rows = (v.rows(.invocationStarted), v.rows(.llmRequest), v.rows(.toolCall), v.rows(.invocationFinished))
+        let total = rows.0.count + rows.1.count + rows.2.count + rows.3.count
+        for _ in 0..<total {
+            let r0 = si < rows.0.count ? rows.0[si] : .max, r1 = li < rows.1.count ? rows.1[li] : .max
+            let r2 = ti < rows.2.count ? rows.2[ti] : .max, r3 = fi < rows.3.count ? rows.3[fi] : .max
+            let first = min(min(r0, r1), min(r2, r3))
+            let type = first == r0 ? startedCode : first == r1 ? llmCode : first == r2 ? toolCode : finishedCode
+            switch type {
+            case startedCode:
+                open(s.salt, startedIDs[si], s)
+                si &+= 1
+            case llmCode:
+                let id = llmIDs[li]
+                if id != 0 {
+                    update(s.salt, id) { t in
+                        t.llmCalls &+= 1
+                        t.tokens.0 &+= tokenColumns[0][li]
+                        t.tokens.1 &+= tokenColumns[1][li]
+                        t.tokens.2 &+= tokenColumns[2][li]
+                        t.tokens.3 &+= tokenColumns[3][li]
+                        t.tokens.4 &+= tokenColumns[4][li]
+                        let (usd, priced) = li < costs.count ? costs[li] : (0, false)
+                        t.usd += usd
+                        if !priced { t.unpriced = true }
+                    }
+                }
+                li &+= 1
+            case toolCode:
+                let id = toolIDs[ti]
+                if id != 0 { update(s.salt, id) { $0.toolCalls &+= 1 } }
+                ti &+= 1
+            case finishedCode:
+                let id = finishedIDs[fi]
+                if let t = current.remove(s.salt, id) ?? previous.remove(s.salt, id) {
+                    try observe(t, agent: UInt32(truncatingIfNeeded: agents[fi]), s)
+                }
+                fi &+= 1
+            default:
+                break
+            }
+        }
+    }
+
+    @inline(__always)
+    private func update(_ salt: UInt64, _ id: UInt64, _ body: (inout Tally) -> Void) {
+        if !current.update(salt, id, body) { _ = previous.update(salt, id, body) }
+    }
+
+    private func open(_ salt: UInt64, _ id: UInt64, _ s: SourceAggregation) {
+        if current.count >= capacity / 2 {
+            if previous.count > 0, let h = untrackedHandle(s) {
+                // Unfinished invocations of every source are dropped; counted under this one's.
+                registry.add(h, Double(previous.count))
+            }
+            previous = current
+            current = PairKeyTable(capacity: min(capacity / 2, 1 << 16))
+        }
+        current.set(salt, id, Tally())
+    }
+
+    /// The open invocations (for tests and checkpoints).
+    var openEntries: [Key: Tally] {
+        var out: [Key: Tally] = [:]
+        for g in [previous, current] { for (salt, id, t) in g.entries() { out[Key(source: salt, id: id)] = t } }
+        return out
+    }
+
+    private func untrackedHandle(_ s: SourceAggregation) -> SeriesHandle? {
+        if let h = untracked[s.salt] { return h }
+        guard registry.isExported(catalog.invocationsUntracked), let h = try? registry.series(catalog.invocationsUntracked, labelValues: [s.name]) else { return nil }
+        untracked[s.salt] = h
+        fetchCells()  // a series was made: the cells may have moved
+        return h
+    }
+
+    private func observe(_ t: Tally, agent: UInt32, _ s: SourceAggregation) throws {
+        let id = s.id(agent)
+        let h: Series
+        if let found = series.get(s.salt, UInt64(id)) {
+            h = found
+        } else {
+            let name = s.text(agent)
+            func make(_ family: MetricFamilyID, _ more: [String] = []) throws -> SeriesHandle? {
+                guard registry.isExported(family) else { return nil }
+                do { return try registry.series(family, labelValues: [s.name, name] + more) } catch { throw CollectorError(.invalidArgument, "\(error)") }
+            }
+            h = Series(llm: try make(catalog.invocationLLMCalls), tool: try make(catalog.invocationToolCalls), cost: try make(catalog.invocationCost),
+                       tokens: try MetricCatalog.tokenTypes.map { try make(catalog.invocationTokens, [$0.0]) })
+            series.set(s.salt, UInt64(id), h)
+            fetchCells()
+        }
+        // Counts: integer bucket searches straight into the cells (as the feeds observe).
+        func count(_ c: FamilyCells, _ handle: SeriesHandle?, _ b: IntegerBuckets, _ n: UInt64) {
+            guard let handle else { return }
+            c.observe(handle.slot, bucket: b.bucket(n), value: Aggregator.plain(n))
+        }
+        count(cells.llm, h.llm, callBuckets, UInt64(t.llmCalls))
+        count(cells.tool, h.tool, callBuckets, UInt64(t.toolCalls))
+        count(cells.tokens, h.tokens[0], tokenBuckets, t.tokens.0)
+        count(cells.tokens, h.tokens[1], tokenBuckets, t.tokens.1)
+        count(cells.tokens, h.tokens[2], tokenBuckets, t.tokens.2)
+        count(cells.tokens, h.tokens[3], tokenBuckets, t.tokens.3)
+        count(cells.tokens, h.tokens[4], tokenBuckets, t.tokens.4)
+        if let c = h.cost, !t.unpriced { registry.observe(c, t.usd) }
+    }
+
+    // MARK: checkpoints
+
+    /// Packs the open invocations: per entry source salt, id, calls, five token counts, the
+    /// cost's bits and the unpriced flag, as little-endian u64s (the current generation first).
+    func packed() -> Data {
+        var words: [UInt64] = []
+        words.reserveCapacity(count * 10)
+        for generation in [current, previous] {
+            words.append(UInt64(generation.count))
+            for (salt, id, t) in generation.entries() {
+                words += [salt, id, UInt64(t.llmCalls) << 32 | UInt64(t.toolCalls), t.tokens.0, t.tokens.1, t.tokens.2, t.tokens.3, t.tokens.4,
+                          t.usd.bitPattern, t.unpriced ? 1 : 0]
+            }
+        }
+        return words.withUnsafeBytes { Data($0) }
+    }
+
+    /// Restores what `packed` wrote (nothing for an empty or malformed blob).
+    func restore(_ data: Data) {
+        current = PairKeyTable()
+        previous = PairKeyTable()
+        guard data.count % 8 == 0, data.count >= 16 else { return }
+        let words = data.withUnsafeBytes { raw in (0..<data.count / 8).map { UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: $0 * 8, as: UInt64.self)) } }
+        var i = 0
+        var generations: [PairKeyTable<Tally>] = []
+        for _ in 0..<2 {
+            guard i < words.count else { return }
+            let n = Int(min(words[i], UInt64(words.count)))
+            i += 1
+            var g = PairKeyTable<Tally>()
+            for _ in 0..<n {
+                guard i + 10 <= words.count else { return }
+                var t = Tally()
+                t.llmCalls = UInt32(truncatingIfNeeded: words[i + 2] >> 32)
+                t.toolCalls = UInt32(truncatingIfNeeded: words[i + 2])
+                t.tokens = (words[i + 3], words[i + 4], words[i + 5], words[i + 6], words[i + 7])
+                t.usd = Double(bitPattern: words[i + 8])
+                t.unpriced = words[i + 9] != 0
+                g.set(words[i], words[i + 1], t)
+                i += 10
+            }
+            generations.append(g)
+        }
+        current = generations[0]
+        previous = generations[1]
+    }
+}
