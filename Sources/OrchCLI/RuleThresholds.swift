@@ -152,7 +152,7 @@ struct RuleThresholds: Sendable, Equatable {
             case .queueBacklogAge: return k(300, 5, .warning)
             case .latencySLO: return k(0.99, 0, .warning, pool: 30)
             case .pipelineSourceSilent: return k(15, 0, .warning)
-            case .pipelineCollectorAbsent: return k(5, 0, .critical)
+            case .pipelineCollectorAbsent: return k(5, 1, .critical)
             }
         }
     }

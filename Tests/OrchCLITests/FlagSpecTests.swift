@@ -206,6 +206,7 @@ import Testing
         "--tool-url": ["--tool-url", "http://h:1"], "--llm-url": ["--llm-url", "http://h:1/v1"],
         "--listen": ["--listen", "127.0.0.1:5"], "--concurrency": ["--concurrency", "3"],
         "--fault-start": ["--fault-start", "60"], "--fault-duration": ["--fault-duration", "60"],
+        "--invocations.tracked": ["--invocations.tracked", "50"],
     ]
 
     /// What a flag needs beside it to be valid: the live-only flags `--live`.
