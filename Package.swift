@@ -51,7 +51,7 @@ let package = Package(
         // Layers: OrchLog → OrchMetrics → OrchCollector; OrchReference → OrchLog.
         .target(name: "OrchLog", dependencies: ["COrchDeflate", "COrchSys"]),
         .target(name: "OrchMetrics"),
-        .target(name: "OrchCollector", dependencies: ["OrchLog", "OrchMetrics", "OrchVersion", "COrchZlib", "COrchMicroHTTPD", "COrchGnuTLS", "COrchYAML", "COrchCrypt"]),
+        .target(name: "OrchCollector", dependencies: ["OrchLog", "OrchMetrics", "OrchVersion", "COrchZlib", "COrchDeflate", "COrchMicroHTTPD", "COrchGnuTLS", "COrchYAML", "COrchCrypt"]),
         .target(name: "OrchReference", dependencies: ["OrchLog", "OrchVersion"]),
         // The reference orchestrator's live mode: real Redis / PostgreSQL stores and HTTP.
         .target(name: "OrchLive", dependencies: ["OrchReference", "OrchLog", "COrchHiredis", "COrchPQ", "COrchCurl", "COrchSpawn"]),
