@@ -67,7 +67,15 @@ final class MemoryStore: Sendable {
     @inline(never)
     func collect(_ log: EventLog) {
         scratch.withLock { sc in
-            _ = log.stripes.drain(&sc) { piece in events.withLock { $0.append(contentsOf: piece) } }
+            _ = log.stripes.drain(&sc) { piece, firstSeq in
+                events.withLock { stored in
+                    for (i, e) in piece.enumerated() {
+                        var numbered = e
+                        numbered.seq = firstSeq &+ UInt64(i)
+                        stored.append(numbered)
+                    }
+                }
+            }
         }
     }
 }

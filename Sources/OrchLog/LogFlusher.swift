@@ -138,7 +138,7 @@ final class LogFlusher: @unchecked Sendable {
             let requests = log.takeRequests()
             let closing = log.stripes.sealed.load(ordering: .acquiring)
             log.refreshLabels(&labels)
-            let taken = log.stripes.drain(&scratch) { encode($0, log) }
+            let taken = log.stripes.drain(&scratch) { encode($0, firstSeq: $1, log) }
             if taken.dropped > 0 {
                 pendingDrops[Int(DropReason.bufferFull.rawValue)] &+= taken.dropped
                 log.counters.addDropped(taken.dropped, .bufferFull)
@@ -175,11 +175,11 @@ final class LogFlusher: @unchecked Sendable {
     }
 
     /// Adds events to the block being built, writing blocks as they fill.
-    private func encode(_ events: UnsafeBufferPointer<RawEvent>, _ log: EventLog) {
+    private func encode(_ events: UnsafeBufferPointer<RawEvent>, firstSeq: UInt64, _ log: EventLog) {
         var next = 0
         while next < events.count {
             if encoder.count == 0 { blockStartedMono = Sys.monotonicNs() }
-            next &+= encoder.append(UnsafeBufferPointer(rebasing: events[next...]), labels: labels, blockSize: options.blockSize)
+            next &+= encoder.append(UnsafeBufferPointer(rebasing: events[next...]), firstSeq: firstSeq &+ UInt64(next), labels: labels, blockSize: options.blockSize)
             if encoder.isFull(blockSize: options.blockSize) { writeBlock(log) }
         }
     }
@@ -217,7 +217,7 @@ final class LogFlusher: @unchecked Sendable {
         guard n > 0 else { return false }
         let records = UnsafeMutableBufferPointer(rebasing: dropRecords[0..<n])
         log.stripes.number(records)
-        encode(UnsafeBufferPointer(records), log)
+        encode(UnsafeBufferPointer(records), firstSeq: records[0].seq, log)
         return true
     }
 

@@ -139,11 +139,12 @@ final class StripeRegistry: Sendable {
     }
 
     /// Takes every event published so far: merged by timestamp across stripes, numbered on
-    /// from the last sequence number, handed to `body` in order (one or two contiguous pieces),
-    /// and their slots freed after `body` returns. Returns the events taken and the drops
+    /// from the last sequence number, handed to `body` in order (one or two contiguous pieces,
+    /// each with the sequence number of its first event: the events' own `seq` fields are not
+    /// set, the consumer numbers them as it copies), and their slots freed after `body` returns. Returns the events taken and the drops
     /// counted since the last drain. Consumer only (the flusher, or an in-memory log's reader
     /// under its lock).
-    func drain(_ scratch: inout DrainScratch, _ body: (UnsafeBufferPointer<RawEvent>) -> Void) -> (events: Int, dropped: UInt64) {
+    func drain(_ scratch: inout DrainScratch, _ body: (UnsafeBufferPointer<RawEvent>, UInt64) -> Void) -> (events: Int, dropped: UInt64) {
         let firstSeq = state.withLock { s -> UInt64 in
             scratch.stripes.removeAll(keepingCapacity: true)
             scratch.stripes.append(contentsOf: s.stripes)
@@ -168,18 +169,15 @@ final class StripeRegistry: Sendable {
         }
         guard total > 0 else { return (0, dropped) }
         if scratch.cursors.count == 1 {
-            // One thread emitted: its events are already in order; number them in place.
+            // One thread emitted: its events are already in order, straight from its ring.
             let c = scratch.cursors[0]
             let slots = c.stripe.pointee.slots
             let firstPiece = min(total, c.stripe.pointee.capacity &- c.slot)
-            var seq = firstSeq
-            for i in 0..<firstPiece { slots[c.slot &+ i].seq = seq; seq &+= 1 }
-            for i in 0..<(total &- firstPiece) { slots[i].seq = seq; seq &+= 1 }
-            body(UnsafeBufferPointer(start: slots + c.slot, count: firstPiece))
-            if total > firstPiece { body(UnsafeBufferPointer(start: slots, count: total &- firstPiece)) }
+            body(UnsafeBufferPointer(start: slots + c.slot, count: firstPiece), firstSeq)
+            if total > firstPiece { body(UnsafeBufferPointer(start: slots, count: total &- firstPiece), firstSeq &+ UInt64(firstPiece)) }
         } else {
-            scratch.merge(total: total, firstSeq: firstSeq)
-            body(UnsafeBufferPointer(start: scratch.merged, count: total))
+            scratch.merge(total: total)
+            body(UnsafeBufferPointer(start: scratch.merged, count: total), firstSeq)
         }
         state.withLock { s in
             for c in scratch.cursors { c.stripe.pointee.head.store(c.tail, ordering: .releasing) }
@@ -238,8 +236,8 @@ struct DrainScratch: ~Copyable {
     deinit { merged.deallocate() }
 
     /// Merges the cursors' events into `merged` by timestamp (ties: the stripe whose run is being taken), each
-    /// stripe's own order kept, and numbers them from `firstSeq`.
-    mutating func merge(total: Int, firstSeq: UInt64) {
+    /// stripe's own order kept.
+    mutating func merge(total: Int) {
         if total > mergedCapacity {
             merged.deallocate()
             mergedCapacity = max(total, mergedCapacity * 2)
@@ -248,7 +246,6 @@ struct DrainScratch: ~Copyable {
         live.removeAll(keepingCapacity: true)
         live.append(contentsOf: cursors)
         var out = merged
-        var seq = firstSeq
         while !live.isEmpty {
             var best = 0
             var bestTs = live[0].stripe.pointee.slots[live[0].slot].timestamp
@@ -269,8 +266,6 @@ struct DrainScratch: ~Copyable {
             let capacity = c.stripe.pointee.capacity
             repeat {
                 out.initialize(to: slots[c.slot])
-                out.pointee.seq = seq
-                seq &+= 1
                 out += 1
                 c.head &+= 1
                 c.slot &+= 1
