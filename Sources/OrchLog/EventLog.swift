@@ -293,6 +293,8 @@ struct LabelTableState {
 final class WriterCounters: Sendable {
     let writtenThrough = Atomic<UInt64>(0)
     let durableThrough = Atomic<UInt64>(0)
+    /// Buffer-full drops the flusher has seen (`stats` reads the stripes' own exact counts,
+    /// which include drops not yet seen and emits after `close`).
     let droppedBufferFull = Atomic<UInt64>(0)
     let droppedDiskFull = Atomic<UInt64>(0)
     let droppedIOError = Atomic<UInt64>(0)

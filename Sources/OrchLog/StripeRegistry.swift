@@ -123,8 +123,9 @@ final class StripeRegistry: Sendable {
         }
     }
 
-    /// With `idle`: marks the flusher idle when no stripe holds an event, so that the next
-    /// `emit` wakes it. Returns true when it did (and nothing is pending). Consumer only.
+    /// Marks the flusher idle, so that the next `emit` wakes it, when no stripe holds an event.
+    /// Returns true when it did (and nothing is pending); false, flag cleared, otherwise.
+    /// Consumer only.
     func goIdle() -> Bool {
         idle.store(true, ordering: .sequentiallyConsistent)
         barrier()
