@@ -137,13 +137,25 @@ final class LogFlusher: @unchecked Sendable {
             // published before the request was made. `sealed` before the drain, likewise.
             let requests = log.takeRequests()
             let closing = log.stripes.sealed.load(ordering: .acquiring)
-            log.refreshLabels(&labels)
-            let taken = log.stripes.drain(&scratch) { encode($0, firstSeq: $1, log) }
+            // Drops left from earlier passes (a block that could not be written) first: their
+            // records go before the events emitted since, as they happened.
+            var recorded = recordDrops(log)
+            var labelsFresh = false
+            let taken = log.stripes.drain(&scratch) { events, firstSeq in
+                // After the drain has read the tails: every label an event it took uses was
+                // interned before that event was published.
+                if !labelsFresh {
+                    log.refreshLabels(&labels)
+                    labelsFresh = true
+                }
+                encode(events, firstSeq: firstSeq, log)
+            }
             if taken.dropped > 0 {
+                // Right after the events drained with them.
                 pendingDrops[Int(DropReason.bufferFull.rawValue)] &+= taken.dropped
                 log.counters.addDropped(taken.dropped, .bufferFull)
+                recorded = recordDrops(log) || recorded
             }
-            var recorded = recordDrops(log)
             let now = Sys.monotonicNs()
             let flushRequested = requests.flushGeneration > completedFlush
             if encoder.count > 0 && (closing || flushRequested || now &- blockStartedMono >= options.flushAgeNs) {
