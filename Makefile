@@ -103,12 +103,13 @@ uninstall:
 ##   make test-load [LOAD_SECONDS=30]         50 wrk clients scrape while the collector ingests
 ##   make fuzz [FUZZ_SECONDS=60]              libFuzzer + ASan on the decoders and parsers
 ##   make soak [SOAK_SECONDS=300]             orchestrator + retention + collector, ≤ 600 s
+##   make test-detection                      every fault at real pace through Prometheus, ~31 min
 CRASH_ITERATIONS ?= 200
 LOAD_SECONDS ?= 30
 FUZZ_SECONDS ?= 60
 SOAK_SECONDS ?= 300
 
-.PHONY: test-crash test-load fuzz soak
+.PHONY: test-crash test-load fuzz soak test-detection
 
 ## The children are the release binaries (writing at full speed, as in production; overflow
 ## checks stay on in release builds); the test runner is the debug build.
@@ -128,3 +129,12 @@ fuzz: deps
 
 soak: release
 	scripts/soak.sh $(SOAK_SECONDS) $(RELEASE_BIN)
+
+## Detection at real pace (docs/alerts.md): every fault scenario at --speed 1 (12,000 and
+## 120,000/day), pilot and production-hardened, all in parallel, each through its own collector
+## and Prometheus with the shipped rules; ~31 minutes. Writes data/detection/detection.{md,json}
+## and fails when a detection target is missed. DETECTION_ARGS: e.g. --only memory-slowdown.
+DETECTION_ARGS ?=
+
+test-detection: build
+	scripts/test-detection.py --bin-dir $(CURDIR)/$(DEBUG_BIN) $(DETECTION_ARGS)

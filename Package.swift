@@ -47,17 +47,19 @@ let package = Package(
         // define (a safe setting) carrying the commit SwiftPM read from the checkout.
         .target(name: "COrchBuildInfo", cSettings: [.define("ORCHLOG_REVISION", to: "\"\(buildRevision)\"")]),
         .target(name: "OrchVersion", dependencies: ["COrchBuildInfo"]),
+        // Every command's flag spec: parsing, --help and the README's flag tables.
+        .target(name: "OrchFlags"),
 
         // Layers: OrchLog → OrchMetrics → OrchCollector; OrchReference → OrchLog.
         .target(name: "OrchLog", dependencies: ["COrchDeflate", "COrchSys"]),
         .target(name: "OrchMetrics"),
-        .target(name: "OrchCollector", dependencies: ["OrchLog", "OrchMetrics", "OrchVersion", "COrchZlib", "COrchDeflate", "COrchMicroHTTPD", "COrchGnuTLS", "COrchYAML", "COrchCrypt"]),
-        .target(name: "OrchReference", dependencies: ["OrchLog", "OrchVersion"]),
+        .target(name: "OrchCollector", dependencies: ["OrchLog", "OrchMetrics", "OrchVersion", "OrchFlags", "COrchZlib", "COrchDeflate", "COrchMicroHTTPD", "COrchGnuTLS", "COrchYAML", "COrchCrypt"]),
+        .target(name: "OrchReference", dependencies: ["OrchLog", "OrchVersion", "OrchFlags"]),
         // The reference orchestrator's live mode: real Redis / PostgreSQL stores and HTTP.
         .target(name: "OrchLive", dependencies: ["OrchReference", "OrchLog", "COrchHiredis", "COrchPQ", "COrchCurl", "COrchSpawn"]),
         // The live mode's LLM provider and tools over real HTTP (libmicrohttpd).
-        .target(name: "OrchBackends", dependencies: ["OrchReference", "COrchMicroHTTPD"]),
-        .target(name: "OrchCLI", dependencies: ["OrchLog", "OrchCollector", "OrchVersion", "COrchYAML"]),
+        .target(name: "OrchBackends", dependencies: ["OrchReference", "OrchFlags", "OrchVersion", "COrchMicroHTTPD"]),
+        .target(name: "OrchCLI", dependencies: ["OrchLog", "OrchCollector", "OrchVersion", "OrchFlags", "COrchYAML"]),
 
         // Thin executables.
         .executableTarget(name: "orchlog", dependencies: ["OrchCLI"]),
@@ -74,7 +76,7 @@ let package = Package(
         .testTarget(name: "OrchMetricsTests", dependencies: ["OrchMetrics"]),
         .testTarget(name: "OrchCollectorTests", dependencies: ["OrchCollector", "OrchLog", "OrchMetrics", "OrchTestSupport"]),
         .testTarget(name: "OrchReferenceTests", dependencies: ["OrchReference", "OrchLog", "OrchTestSupport"]),
-        .testTarget(name: "OrchCLITests", dependencies: ["OrchCLI", "OrchCollector", "OrchLog"]),
+        .testTarget(name: "OrchCLITests", dependencies: ["OrchCLI", "OrchCollector", "OrchLog", "OrchFlags", "OrchReference", "OrchBackends"]),
         .testTarget(name: "OrchLiveTests", dependencies: ["OrchLive", "OrchLog", "OrchTestSupport"]),
         .testTarget(name: "EndToEndTests", dependencies: ["OrchLog", "OrchTestSupport"]),
     ]

@@ -318,9 +318,13 @@ def state_section(s, detail):
                    targets((f"sum by ({shard}) (increase(orch_state_lost_updates_total{{{s}}}[{RI}]))", "{{source}} {{shard}} lost updates"),
                            (f"sum by ({shard}) (increase(orch_state_stale_reads_total{{{s}}}[{RI}]))", "{{source}} {{shard}} stale reads")),
                    draw="bars"),
-        timeseries("OCC conflict ratio", "State write attempts rejected by the version check / all write attempts, by source and shard. OrchStateConflictRateHigh fires above the red line for 10 minutes.",
+        timeseries("OCC conflict ratio", "State write attempts rejected by the version check / all write attempts, by source and shard.",
                    "percentunit",
-                   targets((ratio("orch_state_writes_total", 'outcome="conflict"', s, shard), "{{source}} {{shard}}")),
+                   targets((ratio("orch_state_writes_total", 'outcome="conflict"', s, shard), "{{source}} {{shard}}"))),
+        timeseries("OCC conflicts per invocation", "Conflicts on each shard per invocation started by its source, as OrchStateConflictRateHigh measures them (a hot record's conflicts are not diluted by the shard's other writes). It fires when the 2-minute value is above the red line, with at least 8 conflicts, for 1 minute.",
+                   "short",
+                   targets((f"sum by ({shard}) (increase(orch_state_writes_total{{{s}, outcome=\"conflict\"}}[{RI}]))\n/ on (source) group_left\n"
+                            f"sum by (source) (increase(orch_invocations_started_total{{{s}}}[{RI}]))", "{{source}} {{shard}}")),
                    alert_line=threshold("OrchStateConflictRateHigh")),
         timeseries("Attempts per committed write p50 / p99", "How many attempts (OCC retries included) a committed write took. 1 means no retries.",
                    "short",
@@ -342,7 +346,7 @@ def state_section(s, detail):
 def memory_section(s, detail):
     return [
         row("Failure mode: memory layer throughput"),
-        timeseries("Write timeout ratio", "State writes that timed out / all state writes, by source and shard. OrchMemoryWriteTimeouts fires above the red line for 5 minutes (the reference incident: 18%).",
+        timeseries("Write timeout ratio", "State writes that timed out / all state writes, by source and shard. OrchMemoryWriteTimeouts fires when the 2-minute ratio is above the red line, with at least 3 timeouts, for 1 minute (the reference incident: 18%).",
                    "percentunit",
                    targets((ratio("orch_state_writes_total", 'outcome="timeout"', s, "source, shard"), "{{source}} {{shard}}")),
                    alert_line=threshold("OrchMemoryWriteTimeouts")),
@@ -395,7 +399,7 @@ def tool_section(s, detail):
 def llm_section(s, detail):
     return [
         row("Failure mode: LLM rate limits"),
-        timeseries("429 ratio", "LLM requests answered with HTTP 429 (outcome=rate_limited) / all LLM requests, by source, provider and model, over all keys. OrchLLMRateLimitSaturation fires above the red line for 5 minutes (the reference incident: 23%).",
+        timeseries("429 ratio", "LLM requests answered with HTTP 429 (outcome=rate_limited) / all LLM requests, by source, provider and model, over all keys. OrchLLMRateLimitSaturation fires when the 2-minute ratio is above the red line, with at least 5 429s, for 1 minute (the reference incident: 23%).",
                    "percentunit",
                    targets((ratio("orch_llm_requests_total", 'outcome="rate_limited"', s, "source, provider, model"), "{{source}} {{provider}}/{{model}}")),
                    alert_line=threshold("OrchLLMRateLimitSaturation")),
@@ -508,12 +512,13 @@ def extra_selector():
 
 
 def regroup(expr):
-    """Puts the --group-by labels first in every aggregation's `by (…)`; an aggregation
-    without one gets `by (<the labels>)`."""
+    """Puts the --group-by labels first in every aggregation's `by (…)` and every vector
+    match's `on (…)`; an aggregation without one gets `by (<the labels>)`."""
     if not GROUP_BY:
         return expr
     labels = ", ".join(GROUP_BY)
     expr = re.sub(r"\b(sum|max|min|avg|count) by \(", lambda m: f"{m.group(1)} by ({labels}, ", expr)
+    expr = re.sub(r"\bon \(", f"on ({labels}, ", expr)
     return re.sub(r"\b(sum|max|min|avg|count)\(", lambda m: f"{m.group(1)} by ({labels}) (", expr)
 
 

@@ -257,7 +257,8 @@ def check_grouping(where, expr, pipeline, extra=()):
             fail(where, f"by ({', '.join(labels)}): " + ("a pipeline alert keeps `instance`" if pipeline
                                                           else "a failure-mode rule aggregates `instance` (the hosts) away"))
     for m in re.finditer(r"\bon\s*\(([^)]*)\)", expr):
-        if [l.strip() for l in m.group(1).split(",") if l.strip()] != list(extra) + ["source"]:
+        # `on (source)`, or `on (source, shard)` where both sides keep the failure mode's label.
+        if [l.strip() for l in m.group(1).split(",") if l.strip()][:len(extra) + 1] != list(extra) + ["source"]:
             fail(where, f"on ({m.group(1)}) matches across sources")
 
 

@@ -1,3 +1,5 @@
+import OrchFlags
+
 /// A failure the CLI reports as `orchlog: <message>`; `usage` failures exit 2, others 1.
 public struct CLIError: Error, CustomStringConvertible {
     public let message: String
@@ -9,64 +11,29 @@ public struct CLIError: Error, CustomStringConvertible {
     public var description: String { message }
 }
 
-/// A small command-line parser: long flags (`--name value`, `--name=value`), short flags
-/// (`-f`, `-n 5`), repeated flags, and positional arguments. Unknown flags are usage errors.
+/// A command line parsed against a command's flag spec (`ParsedFlags`), its errors as usage
+/// errors, with number helpers.
 struct Arguments {
-    /// Flags that take no value.
-    let switches: Set<String>
-    /// Flags that take a value.
-    let options: Set<String>
-    private(set) var values: [String: [String]] = [:]
-    private(set) var positional: [String] = []
+    let parsed: ParsedFlags
 
-    init(_ args: [String], switches: Set<String>, options: Set<String>) throws {
-        self.switches = switches.union(["--help", "-h"])
-        self.options = options
-        var i = 0
-        var onlyPositional = false
-        while i < args.count {
-            let arg = args[i]
-            i += 1
-            if onlyPositional || !arg.hasPrefix("-") || arg == "-" {
-                positional.append(arg)
-                continue
-            }
-            if arg == "--" { onlyPositional = true; continue }
-            var name = arg
-            var inline: String?
-            if arg.hasPrefix("--"), let eq = arg.firstIndex(of: "=") {
-                name = String(arg[..<eq])
-                inline = String(arg[arg.index(after: eq)...])
-            } else if !arg.hasPrefix("--"), arg.count > 2, options.contains(String(arg.prefix(2))) {
-                // A short option with its value attached: -n5, -ojson.
-                name = String(arg.prefix(2))
-                inline = String(arg.dropFirst(2))
-            }
-            if self.switches.contains(name) {
-                if inline != nil { throw CLIError.usage("\(name) takes no value") }
-                values[name, default: []].append("")
-            } else if options.contains(name) {
-                if let inline {
-                    values[name, default: []].append(inline)
-                } else {
-                    guard i < args.count else { throw CLIError.usage("\(name) needs a value") }
-                    values[name, default: []].append(args[i])
-                    i += 1
-                }
-            } else {
-                throw CLIError.usage("unknown flag \(name) (see --help)")
-            }
-        }
+    /// - Throws: a usage error for a flag the spec does not have, or a missing value.
+    init(_ args: [String], spec: CommandSpec) throws {
+        do { parsed = try ParsedFlags(args, spec: spec) } catch { throw CLIError.usage(error.message) }
     }
 
-    func has(_ names: String...) -> Bool { names.contains { values[$0] != nil } }
+    var positional: [String] { parsed.positional }
 
+    /// Whether any of the flags (any spelling) was given.
+    func has(_ names: String...) -> Bool { names.contains { parsed.has($0) } }
+
+    /// The last value of the first of the flags given.
     func value(_ names: String...) -> String? {
-        for n in names { if let v = values[n]?.last { return v } }
+        for n in names { if let v = parsed.value(n) { return v } }
         return nil
     }
 
-    func all(_ name: String) -> [String] { values[name] ?? [] }
+    /// Every value of a repeatable flag, in order.
+    func all(_ name: String) -> [String] { parsed.all(name) }
 
     /// An integer flag within `range`.
     func int(_ name: String, default value: Int, range: ClosedRange<Int>) throws -> Int {

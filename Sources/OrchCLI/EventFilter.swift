@@ -61,7 +61,23 @@ struct EventFilter {
         if text == "now" { return now }
         if text.hasPrefix("-"), let d = duration(String(text.dropFirst())) { return now >= d ? now - d : 0 }
         if case .valid(let ns) = NDJSONEventParser.checkTimestamp(text) { return ns }
+        if let ns = withOffset(text) { return ns }
         throw CLIError.usage("\(flag) \(show(text)): expected an RFC 3339 time (2026-12-03T06:00:00Z) or a time ago (-15m, -2h, -1d)")
+    }
+
+    /// RFC 3339 with a UTC offset other than `Z` (`2026-12-03T08:00:00+02:00` is 06:00 UTC),
+    /// as nanoseconds since the epoch; nil when `text` is not such a time.
+    static func withOffset(_ text: String) -> UInt64? {
+        let chars = Array(text)
+        guard chars.count > 6 else { return nil }
+        let tail = Array(chars.suffix(6))
+        guard tail[0] == "+" || tail[0] == "-", tail[3] == ":",
+              let hours = UInt64(String(tail[1...2])), let minutes = UInt64(String(tail[4...5])),
+              tail[1...2].allSatisfy(\.isASCII), tail[4...5].allSatisfy(\.isASCII), hours < 24, minutes < 60,
+              case .valid(let local) = NDJSONEventParser.checkTimestamp(String(chars.dropLast(6)) + "Z") else { return nil }
+        let offset = (hours * 60 + minutes) * 60_000_000_000
+        if tail[0] == "+" { return local >= offset ? local - offset : nil }
+        return local <= UInt64.max - offset ? local + offset : nil
     }
 
     /// Adds `--since` / `--until`.

@@ -2,6 +2,7 @@ import Foundation
 import Glibc
 import OrchLog
 import Synchronization
+import OrchFlags
 
 /// Set by SIGINT/SIGTERM so long-running commands stop cleanly.
 let stopRequested = Atomic<Bool>(false)
@@ -26,37 +27,9 @@ public func unblockStopSignals() {
 
 /// `orchlog generate`: writes a realistic synthetic event mix through the real writer.
 enum GenerateCommand {
-    static let help = """
-    Usage: orchlog generate --out DIR [--events N] [--seed S] [--rate PER_SECOND] [--summary-json FILE]
-                            [--fsync never|interval|always]
-
-    Writes a realistic synthetic mix of every event type (invocations with their state reads
-    and writes, LLM and tool calls, queue/pool/limiter samples, rejections, flushes, breaker
-    transitions, key rotations) into the source directory DIR, through the real writer. For
-    tests, benchmarks and demos.
-
-    Options:
-      --out DIR             source directory to write (created if needed)
-      --events N            stop after about N events (default 100000; whole invocations
-                            are emitted, so the count may exceed N by up to 20)
-      --seed S              PRNG seed (default 1): the same seed gives the same events
-      --rate PER_SECOND     pace to this many events per second and run until N events (if
-                            given) or SIGINT/SIGTERM, then close cleanly
-      --summary-json FILE   write what was emitted: events, by_type, invocations_by_outcome,
-                            llm_tokens {input, output} (checked before anything is written:
-                            a FILE that cannot be written fails at once, with no log written)
-      --fsync POLICY        never, interval (default) or always
-
-    Exit status: 0 ok, 1 the log could not be written, 2 usage.
-    """
-
     static func run(_ argv: [String]) throws -> Int32 {
-        // Hidden flags for the reliability suite (not in --help): --report-durable prints
-        // `durable SEQ` to stdout (flushed) whenever the writer's durable sequence advances;
-        // --retention.bytes / --segment.bytes set the writer's retention and rotation sizes.
-        let args = try Arguments(argv, switches: ["--report-durable"],
-                                 options: ["--out", "--events", "--seed", "--rate", "--summary-json", "--fsync", "--retention.bytes", "--segment.bytes"])
-        if args.has("--help", "-h") { Output.out(help); return 0 }
+        let args = try Arguments(argv, spec: spec)
+        if args.has("--help") { Output.out(spec.help); return 0 }
         guard args.positional.isEmpty else { throw CLIError.usage("generate: unexpected argument \(args.positional[0])") }
         guard let out = args.value("--out") else { throw CLIError.usage("generate: --out DIR is required") }
         let rate = try args.double("--rate", range: 0.001...1e9)

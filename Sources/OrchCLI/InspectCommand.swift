@@ -1,30 +1,8 @@
 import OrchLog
+import OrchFlags
 
 /// `orchlog inspect`: per segment, blocks, events, bytes, ratio and time range; totals.
 enum InspectCommand {
-    static let help = """
-    Usage: orchlog inspect [-o text|json] PATH
-
-    Describes a log: for each segment its blocks, events, compressed and raw bytes,
-    compression ratio and time range; then totals. PATH is a source directory or a root of
-    sources.
-
-    The time range (first/last, first_ts/last_ts) is the earliest and the latest event
-    timestamp, whatever order events were written in: every block is inflated to read its
-    timestamps (a frame header only names its first and last event's). A block that does not
-    decode is a problem, as in `orchlog verify`.
-
-    JSON keys: segments (count), blocks, events, compressed_bytes, raw_bytes, ratio,
-    first_ts, last_ts (earliest and latest event timestamp, null without events), sources,
-    and files (one object per segment with the same keys plus source, segment, path, bytes).
-
-    A torn tail (a partial last frame a crash left, where no writer holds the source) is
-    named once on stderr as a warning (orchlog: warning: SEGMENT:OFFSET: torn tail: ...); it
-    does not change the exit status. `orchlog verify --repair` cuts it.
-
-    Exit status: 0 ok, 1 problems found (listed on stderr), 2 usage.
-    """
-
     struct Totals {
         var blocks = 0, events = 0, compressed = 0, raw = 0, bytes: Int64 = 0
         var firstTs: UInt64?, lastTs: UInt64?
@@ -40,8 +18,8 @@ enum InspectCommand {
     }
 
     static func run(_ argv: [String]) throws -> Int32 {
-        let args = try Arguments(argv, switches: [], options: ["-o", "--output"])
-        if args.has("--help", "-h") { Output.out(help); return 0 }
+        let args = try Arguments(argv, spec: spec)
+        if args.has("--help") { Output.out(spec.help); return 0 }
         guard args.positional.count == 1 else { throw CLIError.usage("inspect: give exactly one PATH (see --help)") }
         let json: Bool
         switch args.value("-o", "--output") ?? "text" {

@@ -1,31 +1,16 @@
+import OrchFlags
 import OrchLog
 import OrchVersion
 
 /// The `orchlog` command: dispatches to subcommands and maps errors to exit codes
 /// (0 ok, 1 failure found, 2 usage).
 public enum OrchlogCLI {
-    static let help = """
-    Usage: orchlog COMMAND [OPTIONS]
-
-    Commands:
-      tail       show events, live with -f (like journalctl -f)
-      inspect    segments, blocks, events, compression ratio, time range
-      verify     check every frame; --repair cuts torn tails
-      generate   write a realistic synthetic event mix (tests, benchmarks, demos)
-      rules      render the Prometheus alert rules from your thresholds; --check a file
-      ingest     write NDJSON events from stdin into a log (any language; docs/ndjson.md)
-      schema     the event types and their fields (text, --markdown, -o json)
-
-    Run `orchlog COMMAND --help` for a command's options; `orchlog --version` for the build.
-    Exit status: 0 ok, 1 a failure was found, 2 usage error.
-    """
-
     /// Runs the CLI with `arguments` (without the program name); returns the exit status.
     public static func main(_ arguments: [String]) -> Int32 {
         // Before anything opens a file: a closed 0, 1 or 2 would otherwise be reused by it.
         let closedStreams = StandardStreams.reopenClosed()
         guard let command = arguments.first else {
-            Output.err(help)
+            Output.err(spec.help)
             return 2
         }
         let rest = Array(arguments.dropFirst())
@@ -39,8 +24,9 @@ public enum OrchlogCLI {
             case "rules": status = try RulesCommand.run(rest)
             case "schema": status = try SchemaCommand.run(rest)
             case "ingest": status = try IngestCommand.run(rest, stdinClosed: closedStreams.contains(0))
-            case "--help", "-h", "help":
-                Output.out(help)
+            case "help": status = try help(rest)
+            case "--help", "-h":
+                Output.out(spec.help)
                 status = 0
             case "--version":
                 Output.out(BuildInfo.versionText(program: "orchlog"))
@@ -63,5 +49,22 @@ public enum OrchlogCLI {
             Output.err("orchlog: \(error)")
             return 1
         }
+    }
+
+    /// `orchlog help [COMMAND | --markdown]`.
+    static func help(_ argv: [String]) throws -> Int32 {
+        let args = try Arguments(argv, spec: helpSpec)
+        if args.has("--help") { Output.out(helpSpec.help); return 0 }
+        if args.has("--markdown") {
+            guard args.positional.isEmpty else { throw CLIError.usage("help: --markdown takes no COMMAND") }
+            Output.out(markdown, terminator: "")
+            return 0
+        }
+        guard let name = args.positional.first else { Output.out(spec.help); return 0 }
+        guard args.positional.count == 1, let command = commands.first(where: { $0.name == name }) else {
+            throw CLIError.usage("help: unknown command \(args.positional.joined(separator: " ")) (see orchlog --help)")
+        }
+        Output.out(command.spec.help)
+        return 0
     }
 }

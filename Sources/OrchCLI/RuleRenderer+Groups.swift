@@ -30,9 +30,10 @@ extension RuleRenderer {
                 summary: "State {{ $labels.anomaly }}s detected on shard {{ $labels.shard }} of \(w)",
                 description: "About {{ $value | printf \"%.0f\" }} {{ $labels.anomaly }} event(s) on state shard {{ $labels.shard }} of \(w) in the last 10 minutes: agents are acting on state that another invocation overwrote or had already changed. No error is raised for this; the collector found it from the versions.")
         }
-        recordedAlert("OrchStateConflictRateHigh", .stateConflictRate, "shard:orch_state_write_conflicts:ratio_rate5m",
-                      summary: "High optimistic-concurrency conflict ratio on shard {{ $labels.shard }} of \(w)",
-                      description: "{{ $value | humanizePercentage }} of state write attempts on shard {{ $labels.shard }} of \(w) failed a version check (outcome=\"conflict\") over the last 5 minutes: hot keys are contended and retries add load and latency.")
+        let conflicts = Self.minimumCount(.stateConflictRate)
+        conflictsPerInvocationAlert(
+            summary: "High optimistic-concurrency conflict rate on shard {{ $labels.shard }} of \(w)",
+            description: { "On shard {{ $labels.shard }} of \(w), {{ $value | printf \"%.2f\" }} state writes per invocation started failed a version check (outcome=\"conflict\") over the last 2 minutes (at least \(conflicts) conflicts)\($0): hot keys are contended and retries add load and latency." })
     }
 
     mutating func renderMemory() {
@@ -46,12 +47,17 @@ extension RuleRenderer {
             """, block: true)
         record("shard:orch_state_write_duration_seconds:p99_rate5m",
                "histogram_quantile(0.99, sum by (\(by("shard", "le"))) (rate(orch_state_write_duration_seconds_bucket[5m])))", block: true)
-        recordedAlert("OrchMemoryWriteTimeouts", .memoryWriteTimeouts, "shard:orch_state_write_timeouts:ratio_rate5m",
-                      summary: "State writes timing out on shard {{ $labels.shard }} of \(w)",
-                      description: "{{ $value | humanizePercentage }} of state writes on shard {{ $labels.shard }} of \(w) timed out over the last 5 minutes: the memory layer cannot keep up and the work of those invocations is not persisted.")
+        let timeouts = Self.minimumCount(.memoryWriteTimeouts)
+        guardedAlert("OrchMemoryWriteTimeouts", .memoryWriteTimeouts, "orch_state_writes_total", bad: #"outcome="timeout""#, by: "shard",
+                     summary: "State writes timing out on shard {{ $labels.shard }} of \(w)",
+                     description: { "{{ $value | humanizePercentage }} of state writes on shard {{ $labels.shard }} of \(w) timed out over the last 2 minutes (at least \(timeouts) timeouts)\($0): the memory layer cannot keep up and the work of those invocations is not persisted." })
         recordedAlert("OrchMemoryWriteLatencyHigh", .memoryWriteLatency, "shard:orch_state_write_duration_seconds:p99_rate5m",
                       summary: "Slow state writes on shard {{ $labels.shard }} of \(w)",
                       description: "p99 state write latency on shard {{ $labels.shard }} of \(w) is {{ $value | humanizeDuration }} over the last 5 minutes: the memory layer is saturating and write timeouts usually follow.")
+        let flushes = Self.minimumCount(.memoryFlushFailures)
+        guardedAlert("OrchMemoryFlushFailures", .memoryFlushFailures, "orch_memory_flushes_total", bad: #"outcome!="success""#, by: "shard",
+                     summary: "Write-back flushes failing on shard {{ $labels.shard }} of \(w)",
+                     description: { "{{ $value | humanizePercentage }} of write-back flushes to the backing store on shard {{ $labels.shard }} of \(w) timed out or failed over the last 2 minutes (at least \(flushes) of them)\($0): writes are acknowledged from the cache but not persisted, the backlog grows, and once it is full state writes wait and time out." })
     }
 
     /// A template query for the busiest worker pool of the alert's own source (and
@@ -81,6 +87,10 @@ extension RuleRenderer {
                   summary: "Circuit breaker for tool {{ $labels.tool }} is open in \(w)",
                   description: "The circuit breaker of tool {{ $labels.tool }} in \(w) has been open or half-open in {{ $value }} process(es)\(Self.held(v.forDuration)): calls to it are short-circuited to its fallback.")
         }
+        let toolTimeouts = Self.minimumCount(.toolsTimeouts)
+        guardedAlert("OrchToolTimeoutRateHigh", .toolsTimeouts, "orch_tool_calls_total", bad: #"outcome="timeout""#, by: "tool",
+                     summary: "Calls to tool {{ $labels.tool }} are timing out in \(w)",
+                     description: { "{{ $value | humanizePercentage }} of calls to tool {{ $labels.tool }} in \(w) timed out over the last 2 minutes (at least \(toolTimeouts) timeouts)\($0): each one holds a worker for the whole timeout; the circuit breaker opens once enough calls fail within its window, and without one the pool fills." })
         for v in Self.variants(thresholds[.toolsTimeoutCascade]) {
             alert("OrchToolTimeoutCascade", """
                 \(Self.selector("tool:orch_tool_call_timeouts:ratio_rate5m", v.matchers)) > \(Self.number(v.threshold))
@@ -109,9 +119,11 @@ extension RuleRenderer {
                 "The limit belongs to the API account, so every process reports the",
                 "same number: take it once (max), and add up what is in flight.",
             ])
-        recordedAlert("OrchLLMRateLimitSaturation", .llmRateLimitSaturation, "provider_model:orch_llm_requests_rate_limited:ratio_rate5m",
-                      summary: "LLM requests from \(w) to {{ $labels.provider }}/{{ $labels.model }} are being rate limited",
-                      description: "{{ $value | humanizePercentage }} of LLM requests from \(w) to {{ $labels.provider }} model {{ $labels.model }} got HTTP 429 (outcome=\"rate_limited\") over the last 5 minutes, across all API keys.")
+        let limited = Self.minimumCount(.llmRateLimitSaturation)
+        guardedAlert("OrchLLMRateLimitSaturation", .llmRateLimitSaturation, "orch_llm_requests_total", bad: #"outcome="rate_limited""#,
+                     by: "provider", "model",
+                     summary: "LLM requests from \(w) to {{ $labels.provider }}/{{ $labels.model }} are being rate limited",
+                     description: { "{{ $value | humanizePercentage }} of LLM requests from \(w) to {{ $labels.provider }} model {{ $labels.model }} got HTTP 429 (outcome=\"rate_limited\") over the last 2 minutes (at least \(limited) of them), across all API keys\($0)." })
         recordedAlert("OrchLLMConcurrencyOverLimit", .llmConcurrencyOverLimit, "limiter:orch_llm_inflight:ratio_limit",
                       summary: "More LLM requests in flight in \(w) than limiter {{ $labels.limiter }} allows",
                       description: "LLM requests in flight in \(w) through limiter {{ $labels.limiter }}, summed over its processes, are {{ $value | humanizePercentage }} of its concurrency limit: the provider will answer the excess with HTTP 429.")

@@ -29,8 +29,10 @@ struct RuleThresholds: Sendable, Equatable {
         case stateConflictRate = "state.conflict_rate"
         case memoryWriteTimeouts = "memory.write_timeouts"
         case memoryWriteLatency = "memory.write_latency"
+        case memoryFlushFailures = "memory.flush_failures"
         case toolsCircuitOpen = "tools.circuit_open"
         case toolsTimeoutCascade = "tools.timeout_cascade"
+        case toolsTimeouts = "tools.timeouts"
         case llmRateLimitSaturation = "llm.rate_limit_saturation"
         case llmConcurrencyOverLimit = "llm.concurrency_over_limit"
         case queueNearCapacity = "queue.near_capacity"
@@ -53,8 +55,10 @@ struct RuleThresholds: Sendable, Equatable {
             case .stateConflictRate: "OrchStateConflictRateHigh"
             case .memoryWriteTimeouts: "OrchMemoryWriteTimeouts"
             case .memoryWriteLatency: "OrchMemoryWriteLatencyHigh"
+            case .memoryFlushFailures: "OrchMemoryFlushFailures"
             case .toolsCircuitOpen: "OrchToolCircuitOpen"
             case .toolsTimeoutCascade: "OrchToolTimeoutCascade"
+            case .toolsTimeouts: "OrchToolTimeoutRateHigh"
             case .llmRateLimitSaturation: "OrchLLMRateLimitSaturation"
             case .llmConcurrencyOverLimit: "OrchLLMConcurrencyOverLimit"
             case .queueNearCapacity, .queueRejecting, .queueGrowing: "OrchQueueBackpressure"
@@ -69,8 +73,8 @@ struct RuleThresholds: Sendable, Equatable {
         /// may match on. Every failure-mode alert keeps `source`, the service.
         var labels: [String] {
             switch self {
-            case .stateLostUpdates, .stateConflictRate, .memoryWriteTimeouts, .memoryWriteLatency: ["source", "shard"]
-            case .toolsCircuitOpen, .toolsTimeoutCascade: ["source", "tool"]
+            case .stateLostUpdates, .stateConflictRate, .memoryWriteTimeouts, .memoryWriteLatency, .memoryFlushFailures: ["source", "shard"]
+            case .toolsCircuitOpen, .toolsTimeoutCascade, .toolsTimeouts: ["source", "tool"]
             case .llmRateLimitSaturation: ["source", "provider", "model"]
             case .llmConcurrencyOverLimit: ["source", "limiter"]
             case .queueNearCapacity, .queueRejecting, .queueGrowing: ["source", "queue"]
@@ -81,9 +85,11 @@ struct RuleThresholds: Sendable, Equatable {
 
         var unit: Unit {
             switch self {
-            case .stateConflictRate, .memoryWriteTimeouts, .toolsTimeoutCascade, .llmRateLimitSaturation, .queueNearCapacity: .ratio
+            case .memoryWriteTimeouts, .memoryFlushFailures, .toolsTimeoutCascade, .toolsTimeouts, .llmRateLimitSaturation,
+                 .queueNearCapacity: .ratio
             case .stateLostUpdates, .pipelineEventsDropped, .pipelineDecodeErrors, .pipelineEventsLost: .nonNegative("a number of events")
             case .memoryWriteLatency, .pipelineCollectorLagging: .nonNegative("a number of seconds")
+            case .stateConflictRate: .nonNegative("conflicts per invocation")
             case .toolsCircuitOpen: .nonNegative("a number of sources")
             case .llmConcurrencyOverLimit: .nonNegative("a multiple of the concurrency limit")
             case .queueRejecting: .nonNegative("rejections per second")
@@ -98,12 +104,14 @@ struct RuleThresholds: Sendable, Equatable {
             }
             switch self {
             case .stateLostUpdates: return k(0, 0, .critical)
-            case .stateConflictRate: return k(0.2, 10, .warning)
-            case .memoryWriteTimeouts: return k(0.05, 5, .critical)
+            case .stateConflictRate: return k(0.25, 1, .warning)
+            case .memoryWriteTimeouts: return k(0.05, 1, .critical)
             case .memoryWriteLatency: return k(0.5, 10, .warning)
-            case .toolsCircuitOpen: return k(0, 5, .warning)
+            case .memoryFlushFailures: return k(0.1, 1, .critical)
+            case .toolsCircuitOpen: return k(0, 1, .warning)
             case .toolsTimeoutCascade: return k(0.1, 5, .critical, pool: 0.9)
-            case .llmRateLimitSaturation: return k(0.05, 5, .warning)
+            case .toolsTimeouts: return k(0.25, 1, .warning)
+            case .llmRateLimitSaturation: return k(0.05, 1, .warning)
             case .llmConcurrencyOverLimit: return k(1, 5, .warning)
             case .queueNearCapacity: return k(0.8, 5, .warning)
             case .queueRejecting: return k(0, 5, .warning)

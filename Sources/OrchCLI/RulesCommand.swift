@@ -1,47 +1,13 @@
 import Foundation
 import Glibc
+import OrchFlags
 
 /// `orchlog rules`: renders the Prometheus rule file from a deployment's thresholds file (or
 /// the defaults), or checks a thresholds file.
 enum RulesCommand {
-    static let help = """
-    Usage: orchlog rules [--config FILE] [--group-by LABELS] [--out DIR]
-           orchlog rules --check FILE [--group-by LABELS]
-
-    Renders orchlog's Prometheus rules: recording rules and alerts for every failure mode,
-    the request queue, the invocation-success SLO (multi-window burn rates) and the log
-    pipeline itself, with your deployment's thresholds. Load the result with `rule_files:`
-    in prometheus.yml (docs/rules.md).
-
-    Options:
-      --config FILE   thresholds file: YAML, or JSON when FILE ends in .json. Every knob is
-                      optional; alerts/thresholds.example.yml lists them with their defaults.
-                      Without --config the defaults are rendered (alerts/orchlog.rules.yml).
-      --group-by LABELS
-                      labels your deployment adds to every series (relabelling,
-                      external_labels), comma-separated, e.g. cluster,namespace: every
-                      rule keeps them, before `source`, when it aggregates, and the
-                      alerts name them. Render the dashboards with the same list:
-                      python3 dashboards/generate.py --group-by LABELS
-      --out DIR       write DIR/\(RuleRenderer.fileName) (atomically; DIR is created if
-                      missing) instead of printing the rules to stdout
-      --check FILE    validate a thresholds file only: every problem on its own line
-                      (file:line: key: problem); nothing is rendered
-
-    Every failure-mode rule keeps `source` (the service) and aggregates the hosts
-    (`instance`) away; the pipeline alerts keep both.
-
-    Knobs: per alert `threshold`, `for` and `severity`, and `overrides` (a label value with
-    its own knobs, e.g. match: {model: gpt-4o}); slo.target and its burn tiers;
-    runbook_base_url; extra_labels added to every alert. Alert names never change.
-
-    An invalid file renders nothing and writes nothing.
-    Exit status: 0 ok, 1 invalid thresholds file or cannot write, 2 usage.
-    """
-
     static func run(_ argv: [String]) throws -> Int32 {
-        let args = try Arguments(argv, switches: [], options: ["--config", "--out", "--check", "--group-by"])
-        if args.has("--help", "-h") { Output.out(help); return 0 }
+        let args = try Arguments(argv, spec: spec)
+        if args.has("--help") { Output.out(spec.help); return 0 }
         guard args.positional.isEmpty else {
             throw CLIError.usage("rules: unexpected argument \(args.positional[0]) (see --help)")
         }

@@ -1,29 +1,14 @@
 import OrchLog
+import OrchFlags
 
 /// `orchlog schema`: prints the event schema — every type, its code and fields (kind, unit,
 /// enumeration values, required or optional) — as a text table, Markdown or JSON. The
 /// Python client's checks, the NDJSON docs and docs/log-format.md's type table are compared
 /// with this output by tests.
 enum SchemaCommand {
-    static let help = """
-    Usage: orchlog schema [--markdown | --log-format | -o json]
-
-    Prints the event types orchlog stores, each with its type code and fields: the NDJSON
-    field name, its kind (label, enum, flag, number, duration), unit, enumeration values and
-    whether an event must carry it. This is the schema `orchlog ingest` checks events
-    against (docs/ndjson.md).
-
-    Options:
-      --markdown            a Markdown table per event type (docs/ndjson.md)
-      --log-format          one Markdown table of the type codes and the fields in stream
-                            order, as the log stores them (docs/log-format.md)
-      -o, --output FORMAT   text (default) or json (one object: ndjson_version, types)
-      -h, --help            this help
-    """
-
     static func run(_ argv: [String]) throws -> Int32 {
-        let args = try Arguments(argv, switches: ["--markdown", "--log-format"], options: ["-o", "--output"])
-        if args.has("--help", "-h") { Output.out(help); return 0 }
+        let args = try Arguments(argv, spec: spec)
+        if args.has("--help") { Output.out(spec.help); return 0 }
         guard args.positional.isEmpty else { throw CLIError.usage("schema: unexpected argument \(args.positional[0])") }
         let format = args.value("-o", "--output") ?? "text"
         guard format == "text" || format == "json" else { throw CLIError.usage("schema: -o \(format): expected text or json") }

@@ -1,61 +1,12 @@
 import Glibc
+import OrchFlags
 import OrchLog
 
 /// `orchlog tail`: shows events, optionally following live, like `journalctl -f`.
 enum TailCommand {
-    static let help = """
-    Usage: orchlog tail [-f|--follow] [--from-start | -n N] [--type T,...] [--where key=value]... [--since T] [--until T] [-o text|json] PATH...
-
-    Shows the last events of one or more logs. PATH is a source directory (one writer's
-    log) or a root directory whose subdirectories are sources.
-
-    Order: each source's events in the order they were written (sequence order), never
-    re-sorted, so events whose timestamps go back in time stay where they were written.
-    Several sources are merged: the next event printed is the one, among each source's next
-    unprinted event, with the earliest timestamp (ties: source name, then sequence number).
-    When every source writes in time order that is time order. -n N prints the last N
-    events of exactly that order (what --from-start would end with); with -f, each batch of
-    new events is merged the same way. With one source, -n reads only the end of the log
-    (frame headers, then the frames the last N matches are in), so it is quick on any size
-    of log; corruption before that point is not looked at (`orchlog verify` checks it all).
-    -n 0 -f starts every source at its end: only events written from now on are printed.
-
-    Options:
-      -f, --follow          keep running and print new events as they are written
-      --from-start          show every event, not only the last ones
-      -n, --lines N         show the last N events (default 10)
-      --type T,...          only these event types (e.g. llm_request,tool_call)
-      --where key=value     only events whose field equals value (repeatable; all must match;
-                            keys: any event field, source, type, seq). Numbers and *_ns
-                            durations compare as whole numbers, enumerations by name (outcome=
-                            timeout), flags as true or false. Also key!=value, and for numbers,
-                            durations and seq key<value, <=, >, >=; a duration takes a unit
-                            under its name without _ns: latency>1.5s, queue_wait<=250ms (ns,
-                            us, ms, s, m, h, d). A filter that cannot match (an unknown type or
-                            field, a value the field cannot hold, conditions no type meets
-                            together) is a usage error.
-      --since TIME          only events at or after TIME: RFC 3339 (2026-12-03T06:00:00Z) or a
-                            time ago (-15m, -2h, -1d)
-      --until TIME          only events at or before TIME (same forms)
-      -o, --output FORMAT   text (default) or json (NDJSON: seq, ts, source, type, fields)
-      -h, --help            this help
-
-    In text output a value (and a source name) that is empty or holds a space, quote,
-    backslash, control character, line or paragraph separator or format character (such as
-    the bidirectional overrides U+202A-U+202E and isolates U+2066-U+2069) is quoted, with
-    \\" \\\\ \\n \\r \\t and \\u{1B} (hex) escapes: one event is one line, shown as written.
-
-    A torn tail (a partial last frame a crash left, where no writer holds the source) is
-    named once on stderr as a warning (orchlog: warning: SEGMENT:OFFSET: torn tail: ...); it
-    does not change the exit status. `orchlog verify --repair` cuts it.
-
-    Exit status: 0 ok, 1 corrupt data was found (and skipped, with a warning), 2 usage.
-    """
-
     static func run(_ argv: [String]) throws -> Int32 {
-        let args = try Arguments(argv, switches: ["-f", "--follow", "--from-start"],
-                                 options: ["-n", "--lines", "--type", "--where", "--since", "--until", "-o", "--output"])
-        if args.has("--help", "-h") { Output.out(help); return 0 }
+        let args = try Arguments(argv, spec: spec)
+        if args.has("--help") { Output.out(spec.help); return 0 }
         guard !args.positional.isEmpty else { throw CLIError.usage("tail: give at least one PATH (see --help)") }
         let follow = args.has("-f", "--follow")
         let fromStart = args.has("--from-start")

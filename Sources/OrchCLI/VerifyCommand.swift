@@ -1,30 +1,12 @@
 import Glibc
 import OrchLog
+import OrchFlags
 
 /// `orchlog verify`: checks every frame; `--repair` cuts torn tails.
 enum VerifyCommand {
-    static let help = """
-    Usage: orchlog verify [--repair] PATH
-
-    Checks every segment of a log: headers, frame CRCs, lengths and block encoding. Prints
-    one line per problem as SEGMENT:OFFSET: reason. PATH is a source directory or a root of
-    sources.
-
-    A torn tail (a partial last frame left by a crash, or zero bytes from the last complete
-    frame to the end of the file: space the filesystem allocated but the crash left unwritten)
-    is a problem until --repair truncates the segment at the last complete frame and reports
-    what it cut. A segment too
-    short to hold a header is removed by --repair. Corruption in the middle of a segment is
-    reported, never deleted. The newest segment of a source whose writer is still running
-    (its lock is held) may end in a frame being written: that is not a problem, and --repair
-    leaves such a source alone.
-
-    Exit status: 0 the log is clean (after repair), 1 problems remain, 2 usage.
-    """
-
     static func run(_ argv: [String]) throws -> Int32 {
-        let args = try Arguments(argv, switches: ["--repair"], options: [])
-        if args.has("--help", "-h") { Output.out(help); return 0 }
+        let args = try Arguments(argv, spec: spec)
+        if args.has("--help") { Output.out(spec.help); return 0 }
         guard args.positional.count == 1 else { throw CLIError.usage("verify: give exactly one PATH (see --help)") }
         let repair = args.has("--repair")
         let path = args.positional[0]

@@ -39,6 +39,12 @@ extension Aggregator {
         let writeShard = v.label(.stateWrite, f.writeShard), writeKey = v.label(.stateWrite, f.writeKey)
         let writeBase = v.number(.stateWrite, f.writeBase), writeNew = v.number(.stateWrite, f.writeNew)
         let writeOutcome = v.number(.stateWrite, f.writeOutcome)
+        if reads.isEmpty && writes.isEmpty { return }
+        // The tracker is moved into a local for the loop (and back after): its tables are then
+        // uniquely referenced from the stack, and its probes retain nothing.
+        var tracker = StateTracker(capacity: 2)
+        swap(&tracker, &self.tracker)
+        defer { swap(&tracker, &self.tracker) }
         stale.withUnsafeMutableBufferPointer { stale in
             lost.withUnsafeMutableBufferPointer { lost in
                 var r = reads.lowerBound, w = writes.lowerBound

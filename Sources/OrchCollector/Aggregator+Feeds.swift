@@ -28,7 +28,9 @@ extension Aggregator {
 
     /// Finds (or makes) the bundle of every event of `range` into `bundleOf`, and the
     /// `unknown` series an event's unknown enumeration code needs. Returns whether a series
-    /// was made (the cells must be fetched anew).
+    /// was made (the cells must be fetched anew). One loop per count of key components, the
+    /// block's interned ids and the bundle cache read through raw views (misses go to the
+    /// source: interning, in row order, and the bundle dictionary).
     private func resolve(_ plan: FeedPlan, _ range: Range<Int>, _ v: BlockColumnsView, _ s: SourceAggregation) throws -> Bool {
         let type = plan.type
         let typeBits = UInt64(type.rawValue)
@@ -50,20 +52,32 @@ extension Aggregator {
         }
         let c0 = column(0), c1 = column(1), c2 = column(2), c3 = column(3)
         let m0 = limit(0), m1 = limit(1), m2 = limit(2), m3 = limit(3)
+        let fast = s.lookups
         @inline(__always) func part(_ col: UnsafeBufferPointer<UInt64>, _ max: UInt64, _ k: Int) -> UInt64 {
-            if max == 0 { return 0 }
-            if max == UInt64.max { return UInt64(s.id(UInt32(truncatingIfNeeded: col[k]))) }
-            return Swift.min(col[k], max)
+            let r = col[k]
+            guard max == UInt64.max else { return Swift.min(r, max) }
+            let index = UInt32(truncatingIfNeeded: r)
+            return UInt64(fast.id(index) ?? s.id(index))
         }
         // Feeds with an `each` label whose column holds a code past the known ones in this
-        // run (rare: a scan of the column finds out first), and those columns.
+        // run (rare: an OR over the column rules it out, else a scan decides).
         var eachFeeds: [FeedPlan.Feed] = [], eachColumns: [UnsafeBufferPointer<UInt64>] = []
+        var last: (slot: Int, limit: UInt64, past: Bool) = (-1, 0, false)
         for feed in plan.feeds {
             guard let each = feed.each else { continue }
-            let column = v.number(type, each.slot)
-            var high: UInt64 = 0
-            for k in range { high = Swift.max(high, column[k]) }
-            if high >= UInt64(each.names.count) {
+            let column = v.number(type, each.slot), limit = UInt64(each.names.count)
+            if last.slot != each.slot || last.limit != limit {
+                var any: UInt64 = 0
+                for k in range { any |= column[k] }
+                var past = any >= limit
+                if past {
+                    var high: UInt64 = 0
+                    for k in range { high = Swift.max(high, column[k]) }
+                    past = high >= limit
+                }
+                last = (each.slot, limit, past)
+            }
+            if last.past {
                 eachFeeds.append(feed)
                 eachColumns.append(column)
             }
@@ -71,26 +85,34 @@ extension Aggregator {
         var made = false
         let lower = range.lowerBound
         try bundleOf.withUnsafeMutableBufferPointer { out in
-        for k in range {
-            let p0 = part(c0, m0, k), p1 = part(c1, m1, k), p2 = part(c2, m2, k), p3 = part(c3, m3, k)
-            let key = BundleKey(type: typeBits, p0, p1, p2, p3)
-            var b: Int
-            if let found = s.bundle(key) {
-                b = found
-            } else {
-                b = try makeBundle(s, plan, key, components: [p0, p1, p2, p3], texts: texts(plan, v, s, k))
-                made = true
-            }
-            if !eachFeeds.isEmpty {
-                for (i, feed) in eachFeeds.enumerated() where eachColumns[i][k] >= UInt64(feed.each!.names.count) {
-                    if s.slots[b + feed.offset + feed.width - 1] < 0 {
-                        try makeUnknown(s, plan, feed, bundle: b, components: [p0, p1, p2, p3], texts: texts(plan, v, s, k))
+            @inline(__always) func each(_ key: (Int) -> BundleKey) throws {
+                for k in range {
+                    let key = key(k)
+                    var b: Int
+                    if let found = fast.bundle(key) ?? s.bundleMiss(key) {
+                        b = found
+                    } else {
+                        b = try makeBundle(s, plan, key, components: key.components, texts: texts(plan, v, s, k))
                         made = true
                     }
+                    if !eachFeeds.isEmpty {
+                        for (i, feed) in eachFeeds.enumerated() where eachColumns[i][k] >= UInt64(feed.each!.names.count) {
+                            if s.slots[b + feed.offset + feed.width - 1] < 0 {
+                                try makeUnknown(s, plan, feed, bundle: b, components: key.components, texts: texts(plan, v, s, k))
+                                made = true
+                            }
+                        }
+                    }
+                    out[k &- lower] = Int32(truncatingIfNeeded: b)
                 }
             }
-            out[k &- lower] = Int32(truncatingIfNeeded: b)
-        }
+            switch comps.count {
+            case 0: try each { _ in BundleKey(type: typeBits, 0, 0, 0, 0) }
+            case 1: try each { k in BundleKey(type: typeBits, part(c0, m0, k), 0, 0, 0) }
+            case 2: try each { k in BundleKey(type: typeBits, part(c0, m0, k), part(c1, m1, k), 0, 0) }
+            case 3: try each { k in BundleKey(type: typeBits, part(c0, m0, k), part(c1, m1, k), part(c2, m2, k), 0) }
+            default: try each { k in BundleKey(type: typeBits, part(c0, m0, k), part(c1, m1, k), part(c2, m2, k), part(c3, m3, k)) }
+            }
         }
         return made
     }
@@ -203,15 +225,17 @@ struct GaugeCombiner {
     let combine: MetricFeed.Combine
     /// The current instance's values of this family, by series slot.
     let mine: GaugeValues
-    let others: [GaugeValues]
+    let family: MetricFamilyID
+    let source: SourceAggregation
     let alone: Bool
 
     init(_ family: MetricFamilyID, _ combine: MetricFeed.Combine, _ cells: FamilyCells, _ s: SourceAggregation) {
         self.cells = cells
         self.combine = combine
+        self.family = family
+        source = s
         mine = s.current.gaugeValues(family, slots: cells.slotCount)
         alone = s.instances.count == 1
-        others = alone ? [] : s.instances.filter { $0 !== s.current }.map { $0.gaugeValues(family, slots: cells.slotCount) }
     }
 
     @inline(__always)
@@ -232,10 +256,19 @@ struct GaugeCombiner {
                 cells.set(slot, value)
             } else if previous == held {
                 // This instance held the maximum and went down: the others' values decide.
-                var m = value
-                for o in others where i < o.values.count && !o.values[i].isNaN { m = Swift.max(m, o.values[i]) }
-                cells.set(slot, m)
+                cells.set(slot, othersMax(i, atLeast: value))
             }
         }
+    }
+
+    /// The largest of `value` and the other instances' values of series `i` (rare: when the
+    /// instance that held a maximum lowers it).
+    @inline(never)
+    private func othersMax(_ i: Int, atLeast value: Double) -> Double {
+        var m = value
+        for o in source.instances where o !== source.current {
+            if let g = o.existingGaugeValues(family), i < g.values.count, !g.values[i].isNaN { m = Swift.max(m, g.values[i]) }
+        }
+        return m
     }
 }

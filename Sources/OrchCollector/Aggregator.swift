@@ -119,7 +119,7 @@ final class Aggregator {
         try columns.withView { v in
             try apply(v, s, strings: columns.stringTable.count)
             if let row = v.rowTypes.lastIndex(where: { $0 != 0 }) {
-                s.lastEventTs = max(s.lastEventTs, v.timestamps[row])
+                s.current.lastEventTs = max(s.current.lastEventTs, v.timestamps[row])
             }
         }
         registry.add(s.own.ingested, Double(columns.knownCount))

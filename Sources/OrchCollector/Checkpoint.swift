@@ -30,6 +30,9 @@ struct Checkpoint: Codable {
     /// The `--log.dir` set it was written for, as absolute paths, sorted (nil in checkpoints
     /// written before the set was recorded: adopted as they are).
     var logDirs: [String]?
+    /// The `--source.group` rule it was written with ("" for none; nil in checkpoints written
+    /// before the rule was recorded: adopted as they are). Its series are the groups'.
+    var sourceGroup: String?
     var sources: [Source]
     var metrics: MetricSnapshot
     /// The state tracker, binary-packed (base64 in JSON) to keep checkpoints small.
@@ -116,9 +119,17 @@ extension Checkpoint {
         })).sorted()
     }
 
-    /// Refuses a checkpoint written for another `--log.dir` set.
+    /// Refuses a checkpoint written for another `--log.dir` set or another `--source.group`.
     /// - Throws: `CollectorError(.invalidArgument)` saying what to do.
-    func check(logDirs dirs: [String], path: String) throws {
+    func check(logDirs dirs: [String], sourceGroup rule: String?, path: String) throws {
+        if let recorded = sourceGroup, recorded != rule ?? "" {
+            func describe(_ r: String) -> String { r.isEmpty ? "no --source.group" : "--source.group \(r)" }
+            throw CollectorError(.invalidArgument, """
+                \(path) was written with \(describe(recorded)), not \(describe(rule ?? "")): its series \
+                are those groups'. Give the same rule, another --checkpoint.file, or --checkpoint.reset \
+                to start counting afresh (the old checkpoint is replaced at the first write)
+                """)
+        }
         guard let recorded = logDirs, recorded != dirs else { return }
         throw CollectorError(.invalidArgument, """
             \(path) was written for --log.dir \(recorded.joined(separator: ", ")), not \(dirs.joined(separator: ", ")): \

@@ -54,7 +54,7 @@ public final class Collector: Sendable {
             checkpointLock = -1
         }
         if let path = options.checkpointFile, !options.checkpointReset, let checkpoint = try Checkpoint.read(from: path) {
-            try checkpoint.check(logDirs: logDirs, path: path)
+            try checkpoint.check(logDirs: logDirs, sourceGroup: options.sourceGroup, path: path)
             let result = registry.restore(checkpoint.metrics)
             if !result.ignoredFamilies.isEmpty {
                 FileHandle.standardError.write(Data("orchlog-collector: checkpoint: ignored unknown families \(result.ignoredFamilies.joined(separator: ", "))\n".utf8))
@@ -97,12 +97,24 @@ public final class Collector: Sendable {
 
     /// Runs the ingest loop on the calling thread until `stop()`: discover sources, read new
     /// frames, aggregate, checkpoint every `checkpointInterval` seconds and at the end.
+    ///
+    /// inotify names the source directories that changed, and a pass reads only those; every
+    /// source is read (and the roots listed for new sources) when inotify cannot tell, when a
+    /// root changed, after a quiet `pollInterval`, and at least once a second whatever the
+    /// notifications say. Passes start at most every `minPassInterval`, so that a thousand
+    /// writers flushing at their own pace cost a pass per interval, not one each.
     public func run() {
         let watcher = DirectoryWatcher(paths: options.logDirs)
         var lastCheckpoint = Date().timeIntervalSince1970
         sampleStatus()  // the baseline: what the checkpoint restored, or zeros
+        var changed: Set<String>? = nil  // nil: read every source
+        var lastFull = 0.0
+        let roots = Set(options.logDirs)
         while !stopFlag.load(ordering: .acquiring) {
-            let busy = ingestPass()
+            let start = Date().timeIntervalSince1970
+            let full = changed == nil || start - lastFull >= 1 || !changed!.isDisjoint(with: roots)
+            if full { lastFull = start }
+            let (busy, discovered) = ingestPass(only: full ? nil : changed)
             sampleStatusIfDue()
             readyFlag.store(true, ordering: .releasing)
             let now = Date().timeIntervalSince1970
@@ -110,16 +122,26 @@ public final class Collector: Sendable {
                 checkpoint()
                 lastCheckpoint = now
             }
-            watcher.refresh(locked { Array($0.readers.keys) })
+            if discovered { watcher.refresh(locked { Array($0.readers.keys) }) }
+            if busy {
+                changed = nil
+                continue
+            }
+            let rest = Self.minPassInterval - (Date().timeIntervalSince1970 - start)
+            if rest > 0 { usleep(UInt32(rest * 1e6)) }
             // Woken at least once a status sample interval, so that samples are on time.
-            if !busy { watcher.wait(timeoutMs: Int32(min(options.pollInterval, options.statusSampleInterval) * 1000)) }
+            let got = watcher.wait(timeoutMs: Int32(min(options.pollInterval, options.statusSampleInterval) * 1000))
+            changed = got.flatMap { $0.isEmpty ? nil : $0 }  // a quiet timeout: read everything
         }
         checkpoint()
     }
 
+    /// The shortest time between the starts of two passes of `run`.
+    static let minPassInterval = 0.02
+
     /// Ingests everything currently in the logs (until caught up), for `--once` and tests.
     public func ingestAll() {
-        while ingestPass() {}
+        while ingestPass().more {}
         readyFlag.store(true, ordering: .releasing)
     }
 
@@ -133,10 +155,18 @@ public final class Collector: Sendable {
 
     /// One pass: discovery, then up to a batch of frames from every source. Returns true when
     /// some source has more to read right away.
+    /// One pass over the sources of `paths` (every source, after listing the roots for new ones,
+    /// when nil): up to a batch of frames from each. Returns whether some source has more to
+    /// read right away, and whether new sources were found.
     @discardableResult
-    func ingestPass() -> Bool {
-        discoverSources()
-        let readers = locked { s in s.readers.values.map { $0 } }
+    func ingestPass(only paths: Set<String>? = nil) -> (more: Bool, discovered: Bool) {
+        let discovered = paths == nil ? discoverSources() : false
+        // In path order, so that a group's sums add its instances' blocks in the same order
+        // on every run over the same logs.
+        let readers = locked { s in
+            let chosen = paths.map { $0.compactMap { s.readers[$0] } } ?? Array(s.readers.values)
+            return chosen.sorted { $0.source.path < $1.source.path }
+        }
         var more = false
         for follow in readers {
             let batch = 64
@@ -164,11 +194,13 @@ public final class Collector: Sendable {
             }
             if delivered >= batch { more = true }
         }
-        return more
+        return (more, discovered)
     }
 
     /// Finds new sources; forgets sources gone for longer than the TTL.
-    private func discoverSources() {
+    /// Lists the roots for sources; returns whether new ones were found.
+    private func discoverSources() -> Bool {
+        var added = false
         var found: [SourceDirectory] = []
         var problems: [String: String] = [:]
         for dir in options.logDirs {
@@ -194,7 +226,7 @@ public final class Collector: Sendable {
                 guard let aggregation = try? s.aggregator.source(group),
                       let instance = try? aggregation.instance(name: source.name, path: source.path, s.aggregator) else { continue }
                 let restored = s.restored[source.path]
-                let reader = SourceReader(source: source, from: restored?.position ?? LogPosition())
+                let reader = SourceReader(source: source, from: restored?.position ?? LogPosition(), buffers: s.readBuffers)
                 if let restored {
                     instance.lastEventTs = restored.lastEventTs
                     Checkpoint.restore(restored.gauges ?? [], into: instance, registry: s.registry)
@@ -210,6 +242,7 @@ public final class Collector: Sendable {
                     }
                 }
                 s.readers[source.path] = follow
+                added = true
             }
             let present = Set(found.map(\.path))
             for (path, follow) in s.readers {
@@ -230,6 +263,7 @@ public final class Collector: Sendable {
                 }
             }
         }
+        return added
     }
 
     /// Writes the checkpoint (if configured). Failures are reported and counted; the
@@ -244,7 +278,8 @@ public final class Collector: Sendable {
             }
             // Sources known from an earlier checkpoint but not (yet) seen again keep their place.
             for (path, restored) in s.restored where s.readers[path] == nil { sources.append(restored) }
-            return Checkpoint(version: Checkpoint.currentVersion, writtenAt: Date().timeIntervalSince1970, logDirs: logDirs, sources: sources,
+            return Checkpoint(version: Checkpoint.currentVersion, writtenAt: Date().timeIntervalSince1970, logDirs: logDirs,
+                              sourceGroup: options.sourceGroup ?? "", sources: sources,
                               metrics: s.registry.snapshot(), tracker: s.aggregator.trackerState.packed())
         }
         do {
@@ -322,6 +357,8 @@ final class CollectorState: @unchecked Sendable {
     let catalog: MetricCatalog
     let aggregator: Aggregator
     var readers: [String: SourceFollow] = [:]
+    /// Every reader's frame buffers and decoder: one set, as one thread reads them in turn.
+    let readBuffers = ReadBuffers()
     var restored: [String: Checkpoint.Source] = [:]
     var lastCheckpointError: String?
     var lastScrapeSeconds: Double = 0

@@ -3,63 +3,24 @@ import Foundation
 import OrchVersion
 import Glibc
 import OrchLog
+import OrchFlags
 import OrchMetrics
 
 /// `orchlog-collector`: flag parsing and the daemon's life cycle. The executable's main only
 /// calls `CollectorCommand.main`.
 public enum CollectorCommand {
-    public static let help = """
-    Usage: orchlog-collector --log.dir DIR [options]
+    /// The `--help` text.
+    public static var help: String { spec.help }
 
-    Follows orchlog event logs and serves them as Prometheus metrics.
-
-    Options:
-      --log.dir DIR                     root whose subdirectories are sources, or a source
-                                        directory (repeatable; new sources are picked up live)
-      --web.listen-address ADDR         where to serve HTTP (default :\(CollectorOptions.defaultPort))
-      --web.config.file FILE            exporter-toolkit web config: TLS and bcrypt basic auth
-      --checkpoint.file FILE            aggregated state + read positions, so a restart neither
-                                        loses nor double-counts an event
-      --checkpoint.interval SECONDS     how often to checkpoint (default 5; also on SIGTERM/SIGINT)
-      --checkpoint.reset                start afresh: ignore the checkpoint (it records the --log.dir
-                                        set it was written for, and a different set is refused)
-      --source.ttl SECONDS              how long a vanished source keeps its series (default 3600)
-      --source.group REGEX              source directories whose name matches share one `source`:
-                                        the first capture group (e.g. '^(checkout-api)-[0-9a-f]+$');
-                                        a root of service directories (ROOT/SERVICE/INSTANCE/) groups
-                                        by SERVICE without it
-      --metrics.per-instance            orchlog_collector_* per-source series also carry instance_dir
-      --metrics.keep REGEX              export only families whose whole name matches (repeatable)
-      --metrics.drop REGEX              neither feed nor export families whose name matches
-                                        (repeatable; e.g. 'gen_ai_.*' when the orch_* twins suffice)
-      --metrics.max-series-per-family N cardinality guard (default 10000, at most 10000000)
-      --state.tracked-keys N            keys tracked for lost updates / stale reads (default 100000, at most 100000000)
-      --poll.interval SECONDS           scan interval when inotify is quiet (default 0.1, at most 3600)
-      --status.sample-interval SECONDS  how often the status page (/) samples each source; it keeps
-                                        90 samples (default 10: 15 minutes; from 0.1 to 3600)
-      --status.max-sources N            sources the status page keeps history for (default 500,
-                                        at most 100000; about 9.4 KB each)
-      --once                            ingest what is there, print the text exposition, exit
-      --metrics.reference               print the metric reference (docs/metrics.md) and exit
-      --version                         version, revision, build date, Swift version, platform
-      -h, --help                        this help
-
-    Endpoints: /metrics, / (status page), /status.json, /-/healthy, /-/ready.
-    Exit status: 0 ok, 1 failure (e.g. bad web config, address in use; with --once also corrupt
-    data found, which is skipped and reported), 2 usage. A torn tail is a warning (status 0);
-    a root with no sources yet is a warning too (docs/exit-status.md).
-    """
-
-    /// Parses flags into options.
+    /// Parses flags against `spec` into options, or the text `--help`, `--version`,
+    /// `--metrics.reference` or `--help-markdown` print.
     /// - Throws: `CollectorError(.invalidArgument)` for a usage error.
-    public static func parse(_ argv: [String]) throws -> CollectorOptions? {
+    public static func parse(_ argv: [String]) throws -> CommandRequest<CollectorOptions> {
         var o = CollectorOptions()
-        var i = 0
+        /// A flag's value (ParsedFlags has read it: never nil for a flag that takes one).
         func value(_ flag: String, inline: String?) throws -> String {
-            if let inline { return inline }
-            guard i < argv.count else { throw CollectorError(.invalidArgument, "\(flag) needs a value") }
-            defer { i += 1 }
-            return argv[i]
+            guard let inline else { throw CollectorError(.invalidArgument, "\(flag) needs a value") }
+            return inline
         }
         func number(_ flag: String, _ text: String, min: Double, max: Double = .greatestFiniteMagnitude) throws -> Double {
             guard let v = Double(text), v >= min, v <= max, v.isFinite else {
@@ -74,16 +35,13 @@ public enum CollectorCommand {
             }
             return v
         }
-        while i < argv.count {
-            var flag = argv[i]
-            i += 1
-            var inline: String?
-            if flag.hasPrefix("--"), let eq = flag.firstIndex(of: "=") {
-                inline = String(flag[flag.index(after: eq)...])
-                flag = String(flag[..<eq])
-            }
+        let parsed: ParsedFlags
+        do { parsed = try ParsedFlags(argv, spec: spec) } catch { throw CollectorError(.invalidArgument, error.message) }
+        if parsed.has("--help") { return .print(help + "\n") }
+        if let extra = parsed.positional.first { throw CollectorError(.invalidArgument, "unexpected argument \(extra) (see --help)") }
+        for (flag, text) in parsed.given {
+            let inline: String? = text
             switch flag {
-            case "-h", "--help": return nil
             case "--log.dir": o.logDirs.append(try value(flag, inline: inline))
             case "--web.listen-address": o.listenAddress = try value(flag, inline: inline)
             case "--web.config.file": o.webConfigFile = try value(flag, inline: inline)
@@ -110,14 +68,14 @@ public enum CollectorCommand {
                 o.statusMaxSources = try count(flag, try value(flag, inline: inline), min: 0, max: 100_000)
             case "--once": o.once = true
             case "--checkpoint.reset": o.checkpointReset = true
-            case "--metrics.reference":
-                print(try MetricCatalog.reference(), terminator: "")
-                exit(0)
-            default: throw CollectorError(.invalidArgument, "unknown flag \(flag) (see --help)")
+            case "--metrics.reference": return .print(try MetricCatalog.reference())
+            case "--version": return .print(BuildInfo.versionText(program: "orchlog-collector") + "\n")
+            case "--help-markdown": return .print(spec.markdownTable)
+            default: throw CollectorError(.invalidArgument, "\(flag): in the flag spec but not parsed")
             }
         }
         guard !o.logDirs.isEmpty else { throw CollectorError(.invalidArgument, "--log.dir is required (see --help)") }
-        return o
+        return .run(o)
     }
 
     /// Runs the collector; returns the exit status.
@@ -129,16 +87,9 @@ public enum CollectorCommand {
             FileHandle.standardError.write(Data("orchlog-collector: \(message)\n".utf8))
             return status
         }
-        if argv.first == "--version" {
-            print(BuildInfo.versionText(program: "orchlog-collector"))
-            return 0
-        }
         let options: CollectorOptions
         do {
-            guard let parsed = try parse(argv) else {
-                print(help)
-                return 0
-            }
+            guard let parsed = try parse(argv).optionsOrPrint() else { return 0 }
             options = parsed
         } catch {
             return fail("\(error)", 2)

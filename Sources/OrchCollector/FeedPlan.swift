@@ -220,8 +220,15 @@ struct BundleKey: Hashable, Sendable {
     /// No bundle has this key (the direct-mapped cache's empty slot).
     static let empty = BundleKey(hi: .max, lo: .max)
 
-    private init(hi: UInt64, lo: UInt64) {
+    /// The key whose two halves are `hi` and `lo` (as `init(type:…)` packs them).
+    @inline(__always)
+    init(hi: UInt64, lo: UInt64) {
         self.hi = hi
         self.lo = lo
+    }
+
+    /// The four components, as `init(type:…)` stored them.
+    var components: [UInt64] {
+        [hi >> 24 & 0xFF_FFFF, hi & 0xFF_FFFF, lo >> 32, lo & 0xFFFF_FFFF]
     }
 }

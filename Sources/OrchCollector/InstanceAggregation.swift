@@ -37,6 +37,11 @@ final class InstanceAggregation {
         return grow(family, slots)
     }
 
+    /// The values this instance gave `family`'s series, if it gave any.
+    func existingGaugeValues(_ family: MetricFamilyID) -> GaugeValues? {
+        gauges[family.index]
+    }
+
     @inline(never)
     private func grow(_ family: MetricFamilyID, _ slots: Int) -> GaugeValues {
         let g = gauges[family.index] ?? GaugeValues()

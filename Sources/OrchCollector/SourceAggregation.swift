@@ -21,7 +21,11 @@ final class SourceAggregation {
     @exclusivity(unchecked) private var blockStrings = StringTable()
     // Unchecked: only the collector's ingest thread touches a SourceAggregation, with the
     // registry lock held, and no access to these overlaps another (they are read per label).
-    @exclusivity(unchecked) private var blockIDs: [UInt32] = []
+    /// Per block string: its interned id, `UInt32.max` until first asked for. Raw memory,
+    /// reallocated only by `beginBlock`, so the aggregator's loops read it through `ids`.
+    private var blockIDs = UnsafeMutablePointer<UInt32>.allocate(capacity: 0)
+    private var blockIDCapacity = 0
+    private var blockIDCount = 0
     @exclusivity(unchecked) private var blockHashes: [UInt64] = []
     @exclusivity(unchecked) private var bundles: [BundleKey: Int] = [:]
     /// Direct-mapped cache of `bundles` (4,096 slots; `BundleKey.empty` = empty).
@@ -41,12 +45,6 @@ final class SourceAggregation {
     @exclusivity(unchecked) var current: InstanceAggregation
     /// Whether `orchlog_collector_*` series carry `instance_dir` (`--metrics.per-instance`).
     let perInstance: Bool
-
-    /// The current instance's last event.
-    var lastEventTs: UInt64 {
-        get { current.lastEventTs }
-        set { current.lastEventTs = newValue }
-    }
 
     /// The current instance's collector metrics.
     var own: OwnHandles { current.own }
@@ -103,6 +101,7 @@ final class SourceAggregation {
     deinit {
         cacheKeys.deallocate()
         cacheValues.deallocate()
+        blockIDs.deallocate()
     }
 
     func clearCaches(_ a: Aggregator) throws {
@@ -119,14 +118,48 @@ final class SourceAggregation {
     /// The bundle (index of its first handle) stored under `key`, if made.
     @inline(__always)
     func bundle(_ key: BundleKey) -> Int? {
-        // A direct-mapped cache in front of the dictionary: most events hit it without hashing.
-        let slot = Int(truncatingIfNeeded: ((key.hi ^ key.lo &* 0xC2B2_AE3D_27D4_EB4F) &* 0x9E37_79B9_7F4A_7C15) >> 52)
-        if cacheKeys[slot] == key { return Int(cacheValues[slot]) }
-        return bundleMiss(key, slot)
+        lookups.bundle(key) ?? bundleMiss(key)
     }
 
+    /// Raw views of the block's interned ids and the bundle cache, for the aggregator's
+    /// loops (valid until the next `beginBlock`); their misses go to `id` and `bundle`.
+    struct Lookups {
+        let ids: UnsafePointer<UInt32>
+        let idCount: Int
+        let cacheKeys: UnsafePointer<BundleKey>
+        let cacheValues: UnsafePointer<Int32>
+
+        /// The interned id of block string `index`, if already asked for.
+        @inline(__always)
+        func id(_ index: UInt32) -> UInt32? {
+            let i = Int(index)
+            guard i < idCount else { return nil }
+            let cached = ids[i]
+            return cached == UInt32.max ? nil : cached
+        }
+
+        /// The bundle under `key` if the direct-mapped cache holds it.
+        @inline(__always)
+        func bundle(_ key: BundleKey) -> Int? {
+            // Most events hit the cache without hashing the key for the dictionary.
+            let slot = SourceAggregation.cacheSlot(key)
+            return cacheKeys[slot] == key ? Int(cacheValues[slot]) : nil
+        }
+    }
+
+    var lookups: Lookups {
+        Lookups(ids: UnsafePointer(blockIDs), idCount: blockIDCount, cacheKeys: UnsafePointer(cacheKeys), cacheValues: UnsafePointer(cacheValues))
+    }
+
+    @inline(__always)
+    static func cacheSlot(_ key: BundleKey) -> Int {
+        Int(truncatingIfNeeded: ((key.hi ^ key.lo &* 0xC2B2_AE3D_27D4_EB4F) &* 0x9E37_79B9_7F4A_7C15) >> 52)
+    }
+
+    /// The bundle under `key` when the cache does not hold it (and caches it).
     @inline(never)
-    private func bundleMiss(_ key: BundleKey, _ slot: Int) -> Int? {
+    func bundleMiss(_ key: BundleKey) -> Int? {
+        let slot = Self.cacheSlot(key)
         guard let found = bundles[key] else { return nil }
         cacheKeys[slot] = key
         cacheValues[slot] = Int32(found)
@@ -161,8 +194,13 @@ final class SourceAggregation {
 
     func beginBlock(_ strings: StringTable) {
         blockStrings = strings
-        blockIDs.removeAll(keepingCapacity: true)
-        blockIDs.append(contentsOf: repeatElement(UInt32.max, count: strings.count))
+        if strings.count > blockIDCapacity {
+            blockIDs.deallocate()
+            blockIDCapacity = Swift.max(strings.count, 2 * blockIDCapacity)
+            blockIDs = UnsafeMutablePointer<UInt32>.allocate(capacity: blockIDCapacity)
+        }
+        blockIDCount = strings.count
+        blockIDs.initialize(repeating: UInt32.max, count: blockIDCount)
         blockHashes.removeAll(keepingCapacity: true)
         blockHashes.append(contentsOf: repeatElement(0, count: strings.count))
     }
@@ -171,7 +209,7 @@ final class SourceAggregation {
     @inline(__always)
     func id(_ index: UInt32) -> UInt32 {
         let i = Int(index)
-        guard i < blockIDs.count else { return overflowID }
+        guard i < blockIDCount else { return overflowID }
         let cached = blockIDs[i]
         if cached != UInt32.max { return cached }
         return intern(i)

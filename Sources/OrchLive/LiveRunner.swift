@@ -18,7 +18,8 @@ public enum LiveRunner {
         if case .factor(let k) = options.pacing { speed = k } else { speed = 1 }
         let wallSeconds = options.durationSeconds ?? 60
         let rate = options.invocationsPerDay ?? scenario.defaultInvocationsPerDay
-        var setup = scenario.setup(invocationsPerDay: rate, durationSeconds: wallSeconds * speed)
+        var setup = scenario.setup(invocationsPerDay: rate, durationSeconds: wallSeconds * speed,
+                                   faultStartSeconds: options.faultStartSeconds, faultDurationSeconds: options.faultDurationSeconds)
         if let h = options.startHour { setup.workload.startHour = h }
         if options.flatProfile { setup.workload.hourlyProfile = Array(repeating: 1, count: 24) }
         if let x = options.latencyScale { setup.world.latencyScale = x }

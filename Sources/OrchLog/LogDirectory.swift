@@ -51,6 +51,16 @@ public enum LogDirectory {
         return Int64(st.st_size)
     }
 
+    /// When the directory (or file) at `path` last changed: the later of its modification and
+    /// status-change times, in Unix nanoseconds (nil when it cannot be read). Creating,
+    /// removing or renaming a file in a directory changes it; writing into a file does not.
+    package static func changeTimeNs(_ path: String) -> UInt64? {
+        var st = stat()
+        guard stat(path, &st) == 0 else { return nil }
+        func ns(_ t: timespec) -> UInt64 { UInt64(max(0, t.tv_sec)) &* 1_000_000_000 &+ UInt64(max(0, t.tv_nsec)) }
+        return max(ns(st.st_mtim), ns(st.st_ctim))
+    }
+
     /// Whether `path` is a directory.
     package static func isDirectory(_ path: String) -> Bool {
         var st = stat()

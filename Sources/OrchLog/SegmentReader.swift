@@ -14,21 +14,20 @@ package enum FrameRead: Sendable, Equatable {
 }
 
 /// Reads one segment file frame by frame. Every length is checked against `LogFormat`
-/// limits before anything is allocated. Not thread-safe.
+/// limits before anything is allocated. Not thread-safe. Its frame, payload and decoded
+/// block live in its `ReadBuffers`, which readers on one thread may share: then they are
+/// those of the last frame any of them read.
 package final class SegmentReader {
     package let path: String
     package let header: SegmentHeader
     private let fd: Int32
-    @exclusivity(unchecked) private var headerBytes = [UInt8](repeating: 0, count: LogFormat.frameHeaderSize)
-    @exclusivity(unchecked) private var payloadBuffer = ByteBuffer(capacity: 64 << 10)
-    @exclusivity(unchecked) private var rawBuffer = ByteBuffer(capacity: 128 << 10)
-    @exclusivity(unchecked) private var inflater: Inflater?
-    @exclusivity(unchecked) private var decoder = BlockDecoder()
+    private let buffers: ReadBuffers
 
-    /// Opens a segment and checks its header.
+    /// Opens a segment and checks its header; frames are read into `buffers` (its own when nil).
     /// - Throws: `.io` when it cannot be opened, `.notALog`/`.corrupt` for a bad header.
-    package init(path: String) throws {
+    package init(path: String, buffers: ReadBuffers? = nil) throws {
         self.path = path
+        self.buffers = buffers ?? ReadBuffers()
         let fd = try Sys.call("open \(path)") { open(path, O_RDONLY | O_CLOEXEC) }
         do {
             var bytes = [UInt8](repeating: 0, count: LogFormat.segmentHeaderSize)
@@ -43,8 +42,6 @@ package final class SegmentReader {
 
     deinit {
         close(fd)
-        payloadBuffer.deallocate()
-        rawBuffer.deallocate()
     }
 
     /// The header of the segment file at `path` now (nil when it is gone or unreadable): the
@@ -66,7 +63,7 @@ package final class SegmentReader {
     }
 
     /// The payload of the last frame returned by `readFrame`.
-    package var payload: UnsafeRawBufferPointer { payloadBuffer.bytes }
+    package var payload: UnsafeRawBufferPointer { buffers.payloadBuffer.bytes }
 
     /// Offset of the first frame.
     package static let firstFrameOffset = Int64(LogFormat.segmentHeaderSize)
@@ -79,11 +76,11 @@ package final class SegmentReader {
         if available < LogFormat.frameHeaderSize {
             return try incompleteOrCorrupt(offset, available: available, fileSize: fileSize, reason: "truncated frame header")
         }
-        let got = try headerBytes.withUnsafeMutableBytes { try Sys.pread(fd, $0.baseAddress!, $0.count, offset, path: path) }
+        let got = try buffers.headerBytes.withUnsafeMutableBytes { try Sys.pread(fd, $0.baseAddress!, $0.count, offset, path: path) }
         if got < LogFormat.frameHeaderSize {
             return .incomplete(offset: offset, available: got)
         }
-        guard let h = headerBytes.withUnsafeBytes({ FrameHeader.parse($0.baseAddress!) }) else {
+        guard let h = buffers.headerBytes.withUnsafeBytes({ FrameHeader.parse($0.baseAddress!) }) else {
             // Zero bytes from a frame boundary to the end: space the filesystem allocated but a
             // crash left unwritten (a torn tail, like a partial frame), not corruption.
             if try onlyZeroBytes(from: offset, to: fileSize) { return .incomplete(offset: offset, available: available) }
@@ -100,12 +97,12 @@ package final class SegmentReader {
         if Int64(h.frameLength) > Int64(available) {
             return try incompleteOrCorrupt(offset, available: available, fileSize: fileSize, reason: "frame length \(h.payloadLength) runs past end of segment")
         }
-        payloadBuffer.count = 0
-        payloadBuffer.reserve(Int(h.payloadLength))
-        let n = try Sys.pread(fd, payloadBuffer.base, Int(h.payloadLength), offset + Int64(LogFormat.frameHeaderSize), path: path)
-        payloadBuffer.count = n
+        buffers.payloadBuffer.count = 0
+        buffers.payloadBuffer.reserve(Int(h.payloadLength))
+        let n = try Sys.pread(fd, buffers.payloadBuffer.base, Int(h.payloadLength), offset + Int64(LogFormat.frameHeaderSize), path: path)
+        buffers.payloadBuffer.count = n
         if n < Int(h.payloadLength) { return .incomplete(offset: offset, available: LogFormat.frameHeaderSize + n) }
-        let ok = headerBytes.withUnsafeBytes { FrameHeader.crcMatches(header: $0.baseAddress!, payload: payloadBuffer.bytes) }
+        let ok = buffers.headerBytes.withUnsafeBytes { FrameHeader.crcMatches(header: $0.baseAddress!, payload: buffers.payloadBuffer.bytes) }
         guard ok else {
             return .corrupt(offset: offset, reason: "CRC mismatch", resumeAt: try resync(after: offset, fileSize: fileSize))
         }
@@ -168,31 +165,31 @@ package final class SegmentReader {
     }
 
     /// The string table of the last decoded block.
-    package var strings: [String] { decoder.strings }
+    package var strings: [String] { buffers.decoder.strings }
 
     /// The last decoded block, as columns (empty after a block that failed to decode).
-    package var columns: BlockColumns { decoder.columns }
+    package var columns: BlockColumns { buffers.decoder.columns }
 
     /// Events of the last decoded block, as rows (built from `columns` on each call).
-    package var events: [RawEvent] { decoder.columns.events() }
+    package var events: [RawEvent] { buffers.decoder.columns.events() }
 
     /// Inflates and decodes the last frame read into `columns`. Label slots index `strings`.
     /// - Throws: `.corrupt` naming this segment and the frame offset; `columns` is then empty.
     package func decode(_ frame: FrameHeader, offset: Int64) throws {
         let context = "\(path):\(offset)"
         do {
-            if inflater == nil { inflater = try Inflater() }
-            try inflater!.inflate(payloadBuffer.bytes, expected: Int(frame.rawLength), into: &rawBuffer, context: context)
-            try decoder.decode(rawBuffer.bytes, context: context)
-            let total = decoder.columns.rowCount
+            if buffers.inflater == nil { buffers.inflater = try Inflater() }
+            try buffers.inflater!.inflate(buffers.payloadBuffer.bytes, expected: Int(frame.rawLength), into: &buffers.rawBuffer, context: context)
+            try buffers.decoder.decode(buffers.rawBuffer.bytes, context: context)
+            let total = buffers.decoder.columns.rowCount
             guard total == Int(frame.eventCount) else {
                 throw OrchLogError(.corrupt, "\(context): block holds \(total) events, frame header says \(frame.eventCount)")
             }
-            guard decoder.firstSeq == frame.firstSeq else {
-                throw OrchLogError(.corrupt, "\(context): block starts at sequence \(decoder.firstSeq), frame header says \(frame.firstSeq)")
+            guard buffers.decoder.firstSeq == frame.firstSeq else {
+                throw OrchLogError(.corrupt, "\(context): block starts at sequence \(buffers.decoder.firstSeq), frame header says \(frame.firstSeq)")
             }
         } catch {
-            decoder.clear()
+            buffers.decoder.clear()
             throw error
         }
     }

@@ -16,7 +16,7 @@ extension SourceReader {
         guard let newest = (try? LogDirectory.segments(in: source.path))?.last else { return nil }
         let found: (offset: Int64, reason: String)?
         if newest.number == position.segment {
-            guard let segment = try? SegmentReader(path: newest.path),
+            guard let segment = try? SegmentReader(path: newest.path, buffers: buffers),
                   case let .incomplete(offset, available)? = try? segment.readFrame(at: position.offset) else { return nil }
             found = (offset, LogProblem.tornTailReason(available: available, crashed: true))
         } else if newest.number > position.segment, let size = try? LogDirectory.fileSize(newest.path),

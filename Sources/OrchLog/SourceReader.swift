@@ -68,10 +68,16 @@ public final class SourceReader {
     /// Called for each problem found (once per problem).
     public var onProblem: (LogProblem) -> Void = { _ in }
     @exclusivity(unchecked) private var reader: SegmentReader?
+    /// Where frames are read and decoded (shared with other readers on this thread, or its own).
+    let buffers: ReadBuffers
 
-    public init(source: SourceDirectory, from position: LogPosition = LogPosition()) {
+    /// A reader of `source` from `position`. Readers that one thread polls in turn may share
+    /// `buffers` (the collector's thousand sources then hold one set); each block is
+    /// delivered before the next read.
+    public init(source: SourceDirectory, from position: LogPosition = LogPosition(), buffers: ReadBuffers? = nil) {
         self.source = source
         self.position = position
+        self.buffers = buffers ?? ReadBuffers()
     }
 
     /// Delivers every complete event available now, in write order, with its strings and
@@ -135,6 +141,10 @@ public final class SourceReader {
                 problem(.corrupt, current.path, offset, reason)
                 position.offset = resumeAt
             case let .end(offset), let .incomplete(offset, _):
+                // Nothing new in the directory since it was last looked at: no newer segment,
+                // no other writer (a live source at the end of its data, polled again and again).
+                let dirChange = LogDirectory.changeTimeNs(source.path)
+                guard directoryChanged(dirChange) else { return delivered }
                 // A segment of this number by another writer: the directory was recreated (the
                 // file read so far is deleted; a new log may already be past this number).
                 if let now = SegmentReader.currentHeader(at: current.path), now.writerID != current.header.writerID {
@@ -145,7 +155,10 @@ public final class SourceReader {
                 if restartIfOnlyOlderSegments(segments, current.path) { continue }
                 // Move on only when the writer has moved on to a newer segment; re-check this
                 // one first, since it may have been completed in between.
-                guard segments.contains(where: { $0.number > position.segment }) else { return delivered }
+                guard segments.contains(where: { $0.number > position.segment }) else {
+                    checked = dirChange.map { ($0, Sys.nowNs()) }
+                    return delivered
+                }
                 switch try current.readFrame(at: offset) {
                 case .frame, .corrupt:
                     continue
@@ -156,9 +169,25 @@ public final class SourceReader {
                 }
                 reader = nil
                 moveOn = true
+                checked = nil  // the next segment's end is checked afresh
             }
         }
         return delivered
+    }
+
+    /// The directory's change time when the end of the current segment was last checked (for
+    /// a newer segment, another writer) and found neither, and the clock then; nil once the
+    /// reader moves to another segment.
+    @exclusivity(unchecked) private var checked: (change: UInt64, at: UInt64)?
+
+    /// Whether the end of the current segment needs checking again, the directory's change
+    /// time being `change`: it changed since the last check found nothing (a writer starting a
+    /// segment, or a recreated directory, changes it), or that check is 5 s old. A change
+    /// within the filesystem clock's tick of that check might not show in the change time, so
+    /// a directory that changed less than 2 s before the check is checked every time.
+    private func directoryChanged(_ change: UInt64?) -> Bool {
+        guard let c = checked, let change, c.change == change else { return true }
+        return c.at < change &+ 2_000_000_000 || Sys.nowNs() &- c.at >= 5_000_000_000
     }
 
     /// Set when the current segment is finished and the next one should be opened.
@@ -175,6 +204,7 @@ public final class SourceReader {
         position = LogPosition()
         reader = nil
         moveOn = false
+        checked = nil
     }
 
     /// A writer never deletes the segment it writes and numbers only grow, so a directory
@@ -205,7 +235,7 @@ public final class SourceReader {
         }
         moveOn = false
         do {
-            let r = try SegmentReader(path: segment.path)
+            let r = try SegmentReader(path: segment.path, buffers: buffers)
             if segment.number == position.segment, let expected = position.writerID, expected != r.header.writerID {
                 // Resuming (a checkpoint) in a segment another writer wrote since.
                 restart(segment.path, "segment \(segment.number) now holds another writer's log")

@@ -24,10 +24,6 @@ public enum ReferenceCLI {
     public static func main(_ arguments: [String], live: LiveRunner? = nil) -> Int32 {
         // Before anything opens a file: a closed 1 or 2 would otherwise be reused by the log.
         StandardStreams.reopenClosed()
-        if arguments.first == "--version" {
-            print(BuildInfo.versionText(program: "reference-orchestrator"))
-            return 0
-        }
         let options: RunOptions
         do {
             options = try RunOptions.parse(arguments)
@@ -40,6 +36,14 @@ public enum ReferenceCLI {
         }
         if options.help {
             print(RunOptions.help)
+            return 0
+        }
+        if options.version {
+            print(BuildInfo.versionText(program: "reference-orchestrator"))
+            return 0
+        }
+        if options.helpMarkdown {
+            print(RunOptions.spec.markdownTable, terminator: "")
             return 0
         }
         if options.listScenarios {
@@ -112,7 +116,8 @@ public enum ReferenceCLI {
         }
         let rate = options.invocationsPerDay ?? scenario.defaultInvocationsPerDay
         let duration = options.durationSeconds ?? scenario.defaultDurationSeconds
-        var setup = scenario.setup(invocationsPerDay: rate, durationSeconds: duration)
+        var setup = scenario.setup(invocationsPerDay: rate, durationSeconds: duration,
+                                   faultStartSeconds: options.faultStartSeconds, faultDurationSeconds: options.faultDurationSeconds)
         if let h = options.startHour { setup.workload.startHour = h }
         if options.flatProfile { setup.workload.hourlyProfile = Array(repeating: 1, count: 24) }
         if let x = options.latencyScale { setup.world.latencyScale = x }

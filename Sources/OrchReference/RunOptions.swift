@@ -1,4 +1,5 @@
 import Foundation
+import OrchFlags
 
 /// The command line of `reference-orchestrator`, parsed.
 public struct RunOptions: Sendable, Equatable {
@@ -10,6 +11,11 @@ public struct RunOptions: Sendable, Equatable {
     public var pacing: Pacing = .maxSpeed
     public var invocationsPerDay: Double?
     public var durationSeconds: Double?
+    /// `--fault-start`: seconds into the run (simulated; live: of traffic, wall × K) a fault
+    /// scenario's fault begins (default: a third of the duration).
+    public var faultStartSeconds: Double?
+    /// `--fault-duration`: how long the fault lasts (default: a third of the duration).
+    public var faultDurationSeconds: Double?
     public var summaryJSON: String?
     public var seed: UInt64 = 1
     /// Components switched off (`--naive`) and on (`--protect`), applied in that order.
@@ -28,6 +34,9 @@ public struct RunOptions: Sendable, Equatable {
     public var quiet = false
     public var listScenarios = false
     public var help = false
+    /// `--version`, `--help-markdown`: print and exit.
+    public var version = false
+    public var helpMarkdown = false
 
     // Live mode (`--live`): real threads, wall-clock time, a real state store.
     /// Run the scenario live instead of simulated.
@@ -56,23 +65,12 @@ public struct RunOptions: Sendable, Equatable {
     /// - Throws: `.usage` naming the flag or value at fault.
     public static func parse(_ arguments: [String]) throws -> RunOptions {
         var o = RunOptions()
-        var i = 0
-        func value(_ flag: String) throws -> String {
-            i += 1
-            guard i < arguments.count else { throw ReferenceError.usage("\(flag) needs a value") }
-            return arguments[i]
-        }
-        while i < arguments.count {
-            var arg = arguments[i]
-            var inline: String?
-            if arg.hasPrefix("--"), let eq = arg.firstIndex(of: "=") {
-                inline = String(arg[arg.index(after: eq)...])
-                arg = String(arg[..<eq])
-            }
-            func v() throws -> String {
-                if let inline { return inline }
-                return try value(arg)
-            }
+        let parsed: ParsedFlags
+        do { parsed = try ParsedFlags(arguments, spec: spec) } catch { throw ReferenceError.usage(error.message) }
+        if let extra = parsed.positional.first { throw ReferenceError.usage("unknown argument \(extra) (see --help)") }
+        for (arg, text) in parsed.given {
+            // The flag's value (ParsedFlags read it; "" for a switch).
+            func v() throws -> String { text }
             switch arg {
             case "--scenario": o.scenario = try v()
             case "--out": o.out = try v()
@@ -88,7 +86,7 @@ public struct RunOptions: Sendable, Equatable {
                 } else {
                     throw ReferenceError.usage("--speed \(s): give a positive factor (1 = real time) or max")
                 }
-            case "--invocations-per-day", "--rate":
+            case "--invocations-per-day":
                 let s = try v()
                 guard let n = Double(s.replacingOccurrences(of: "_", with: "")), n >= 0, n.isFinite, n <= 100_000_000 else {
                     throw ReferenceError.usage("\(arg) \(s): give a number of invocations per day (0...100000000)")
@@ -100,6 +98,12 @@ public struct RunOptions: Sendable, Equatable {
                     throw ReferenceError.usage("--duration \(s): give simulated time such as 3600, 90m, 6h or 1d (at most 366d)")
                 }
                 o.durationSeconds = d
+            case "--fault-start", "--fault-duration":
+                let s = try v()
+                guard let d = parseDuration(s), d >= 0, d <= 366 * 86_400 else {
+                    throw ReferenceError.usage("\(arg) \(s): give simulated time such as 600, 10m or 1h (at most 366d)")
+                }
+                if arg == "--fault-start" { o.faultStartSeconds = d } else { o.faultDurationSeconds = d }
             case "--summary-json": o.summaryJSON = try v()
             case "--seed":
                 let s = try v()
@@ -152,27 +156,28 @@ public struct RunOptions: Sendable, Equatable {
                 guard u.hasPrefix("http://") || u.hasPrefix("https://") else { throw ReferenceError.usage("--tool-url \(u): give http://HOST:PORT") }
                 o.toolURL = u.hasSuffix("/") ? String(u.dropLast()) : u
             case "--no-log": o.noLog = true
-            case "--quiet", "-q": o.quiet = true
+            case "--quiet": o.quiet = true
             case "--list-scenarios": o.listScenarios = true
-            case "--help", "-h": o.help = true
-            default:
-                throw ReferenceError.usage("unknown argument \(arguments[i]) (see --help)")
+            case "--help": o.help = true
+            case "--version": o.version = true
+            case "--help-markdown": o.helpMarkdown = true
+            default: throw ReferenceError.usage("\(arg): in the flag spec but not parsed")
             }
-            i += 1
         }
-        if o.help || o.listScenarios { return o }
+        if o.help || o.version || o.helpMarkdown || o.listScenarios { return o }
         guard !o.scenario.isEmpty else { throw ReferenceError.usage("--scenario is required (see --list-scenarios)") }
         guard Scenario.named(o.scenario) != nil else {
             throw ReferenceError.usage("unknown scenario \(o.scenario) (one of: \(Scenario.all.map(\.name).joined(separator: ", ")))")
         }
         if !o.noLog && o.out == nil { throw ReferenceError.usage("--out is required (or --no-log)") }
+        try o.checkFaultWindow()
         if o.live {
             if o.speedIsMax { throw ReferenceError.usage("--speed max: a live run is in wall-clock time; give a factor K (latencies ÷ K, arrival rates × K)") }
             if o.stateStore == "redis" && o.postgresDSN != nil { throw ReferenceError.usage("--postgres needs --state-store postgres") }
             if o.stateStore == "postgres" && !o.redisURLs.isEmpty { throw ReferenceError.usage("--redis needs --state-store redis") }
         } else {
             var liveOnly: [String] = []
-            if arguments.contains(where: { $0 == "--state-store" || $0.hasPrefix("--state-store=") }) { liveOnly.append("--state-store") }
+            if parsed.has("--state-store") { liveOnly.append("--state-store") }
             if !o.redisURLs.isEmpty { liveOnly.append("--redis") }
             if o.postgresDSN != nil { liveOnly.append("--postgres") }
             if o.toolURL != nil { liveOnly.append("--tool-url") }
@@ -185,6 +190,31 @@ public struct RunOptions: Sendable, Equatable {
             throw ReferenceError.usage("--source \(s): give a plain directory name")
         }
         return o
+    }
+
+    /// The run's length in scenario seconds: `--duration` (live: wall seconds × K, default 60 s).
+    public func scenarioSeconds(_ scenario: Scenario) -> Double {
+        guard live else { return durationSeconds ?? scenario.defaultDurationSeconds }
+        let speed: Double
+        if case .factor(let k) = pacing { speed = k } else { speed = 1 }
+        return (durationSeconds ?? 60) * speed
+    }
+
+    /// `--fault-start` and `--fault-duration` need a fault scenario, and a start inside the run.
+    private func checkFaultWindow() throws {
+        guard faultStartSeconds != nil || faultDurationSeconds != nil, let scenario = Scenario.named(scenario) else { return }
+        let flag = faultStartSeconds != nil ? "--fault-start" : "--fault-duration"
+        guard scenario.injectsFault else {
+            let faulty = Scenario.all.filter(\.injectsFault).map(\.name).joined(separator: ", ")
+            throw ReferenceError.usage("\(flag): scenario \(scenario.name) injects no fault (fault scenarios: \(faulty))")
+        }
+        let length = scenarioSeconds(scenario)
+        if let start = faultStartSeconds, start >= length {
+            throw ReferenceError.usage("--fault-start \(String(format: "%g", start)) s: the run lasts \(String(format: "%g", length)) s; start the fault before its end")
+        }
+        if let d = faultDurationSeconds, d <= 0 {
+            throw ReferenceError.usage("--fault-duration 0: give a positive duration")
+        }
     }
 
     /// Parses "3600", "3600s", "90m", "6h", "1d", "1.5h".
@@ -200,59 +230,5 @@ public struct RunOptions: Sendable, Equatable {
     }
 
     /// The usage text.
-    public static let help = """
-    reference-orchestrator — a reference AI-agent orchestrator on simulated backends, instrumented with OrchLog
-
-    USAGE
-      reference-orchestrator --scenario NAME --out ROOT [options]
-      reference-orchestrator --list-scenarios
-
-    OPTIONS
-      --scenario NAME             the scenario to run (see --list-scenarios)
-      --out ROOT                  write the event log to ROOT/<source>/
-      --source NAME               the source directory's name (default: the scenario's name)
-      --speed K|max               simulated time runs K× faster than real time (1: real time; default max);
-                                  live: every backend latency and timeout ÷ K, arrival rates × K (default 1)
-      --invocations-per-day N     mean arrival rate (alias --rate; default: the scenario's)
-      --duration D                simulated time to run: seconds, or 90m, 6h, 1d (default: the scenario's);
-                                  live: wall-clock time to run (default 60s), covering D × K of traffic
-      --seed S                    random seed (default 1); the same seed gives the same run
-      --summary-json FILE         also write the summary as JSON to FILE
-      --naive LIST                switch components off: queue, occ, cache, breaker, limiter, all
-      --protect LIST              switch components on (applied after --naive)
-      --start-hour H              hour of the simulated day to start at (default 8: the working day's ramp)
-      --start-time UNIX_SECONDS   wall-clock time of the simulation's start (default: now)
-      --profile working-hours|flat  arrivals follow the working day (default, peak ≈ 3× the mean) or a flat rate
-      --latency-scale X           multiply every simulated backend latency (0: instant backends, for benchmarks)
-      --no-log                    run without writing events (the uninstrumented baseline)
-
-    LIVE MODE
-      --live                      run the scenario for real: agent tasks on real threads, wall-clock time,
-                                  a real state store (the summary gains mode "live", state.store and
-                                  state.lost_updates counted by the store itself)
-      --state-store redis|postgres  the state store (default redis)
-      --redis URL                 a Redis server (redis://HOST:PORT), one per shard, repeatable; without it
-                                  throwaway redis-server processes on free loopback ports. Keys orch:rec:*
-                                  on it are deleted at the start of the run
-      --postgres DSN              a libpq connection string; without it a throwaway cluster (initdb as an
-                                  unprivileged user, a free loopback port). Table orch_state is emptied
-                                  at the start of the run
-      --tool-url URL              the tools over HTTP at URL/tools/NAME (default: a reference-backends the run
-                                  starts on a free loopback port; faults are scripted on its admin endpoint)
-      --llm-url URL               an OpenAI-compatible API (URL/chat/completions, e.g. http://127.0.0.1:8000/v1 for
-                                  vLLM or Ollama) instead of the run's reference-backends
-      --llm-key KEY               an API key (Authorization: Bearer KEY), repeatable: the limiter rotates over
-                                  them (default: reference-backends' key-a … key-p)
-      --llm-model NAME            the model to ask for (default gpt-4o, which reference-backends serves);
-                                  the model label of the LLM metrics
-      --quiet, -q                 no progress bar and no summary table
-      --list-scenarios            list the scenarios and exit
-      --version                   version, revision, build date, Swift version, platform
-      --help, -h                  show this help
-
-    SIGINT (Ctrl-C) or SIGTERM stops the run early: the log is closed and the summary, marked
-    interrupted, printed and written as usual.
-
-    Exit status: 0 done (or stopped by SIGINT/SIGTERM), 1 the run failed (log or summary not writable), 2 usage error.
-    """
+    public static var help: String { spec.help }
 }

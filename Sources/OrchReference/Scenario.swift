@@ -13,7 +13,13 @@ public struct Scenario: Sendable {
 
     private enum Kind: Sendable {
         case pilot, naive, hardened, benchmark
-        case fault(@Sendable (_ durationNs: UInt64) -> Fault)
+        case fault(@Sendable (_ fromNs: UInt64, _ toNs: UInt64) -> Fault)
+    }
+
+    /// Whether the scenario injects a fault (`--fault-start` and `--fault-duration` apply).
+    public var injectsFault: Bool {
+        if case .fault = kind { return true }
+        return false
     }
 
     /// All scenarios, in the order `--list-scenarios` shows them.
@@ -26,16 +32,16 @@ public struct Scenario: Sendable {
                  defaultInvocationsPerDay: 12_000, defaultDurationSeconds: 86_400, kind: .hardened),
         Scenario(name: "tool-outage", summary: "hardened; the CRM tool hangs for the middle third: breaker opens, fallbacks serve, breaker closes after",
                  defaultInvocationsPerDay: 12_000, defaultDurationSeconds: 10_800,
-                 kind: .fault { d in Fault(from: d / 3, to: d * 2 / 3, .toolHang(tool: "crm")) }),
+                 kind: .fault { from, to in Fault(from: from, to: to, .toolHang(tool: "crm")) }),
         Scenario(name: "llm-quota-cut", summary: "hardened; the provider cuts every key's quota to 10% for the middle third: 429s, key rotation, the limiter adapts and queues",
                  defaultInvocationsPerDay: 12_000, defaultDurationSeconds: 10_800,
-                 kind: .fault { d in Fault(from: d / 3, to: d * 2 / 3, .llmQuotaCut(keys: LLMProviderConfig().keys.map(\.alias), fraction: 0.1)) }),
+                 kind: .fault { from, to in Fault(from: from, to: to, .llmQuotaCut(keys: LLMProviderConfig().keys.map(\.alias), fraction: 0.1)) }),
         Scenario(name: "hot-key-contention", summary: "hardened; 60% of invocations hit one account in the middle third: conflicts and retries rise, no lost updates",
                  defaultInvocationsPerDay: 12_000, defaultDurationSeconds: 10_800,
-                 kind: .fault { d in Fault(from: d / 3, to: d * 2 / 3, .hotKey(share: 0.6)) }),
+                 kind: .fault { from, to in Fault(from: from, to: to, .hotKey(share: 0.6)) }),
         Scenario(name: "memory-slowdown", summary: "hardened; the backing store runs 40× slower in the middle third: flushes slow, pending grows, write timeouts rise",
                  defaultInvocationsPerDay: 12_000, defaultDurationSeconds: 10_800,
-                 kind: .fault { d in Fault(from: d / 3, to: d * 2 / 3, .storeSlow(factor: 40)) }),
+                 kind: .fault { from, to in Fault(from: from, to: to, .storeSlow(factor: 40)) }),
         Scenario(name: "overhead-benchmark", summary: "hardened, instant backends without quotas, a flat 1,000/s: the orchestrator's own CPU cost (compare with --no-log)",
                  defaultInvocationsPerDay: 86_400_000, defaultDurationSeconds: 60, kind: .benchmark),
     ]
@@ -45,9 +51,11 @@ public struct Scenario: Sendable {
         all.first { $0.name == name }
     }
 
-    /// The run setup at `invocationsPerDay` over `durationSeconds` (faults are placed
-    /// relative to the duration).
-    public func setup(invocationsPerDay: Double, durationSeconds: Double) -> RunSetup {
+    /// The run setup at `invocationsPerDay` over `durationSeconds`. A fault scenario's fault
+    /// starts `faultStartSeconds` into the run (default: a third of the duration) and lasts
+    /// `faultDurationSeconds` (default: a third of the duration), ending at the run's end at the latest.
+    public func setup(invocationsPerDay: Double, durationSeconds: Double,
+                      faultStartSeconds: Double? = nil, faultDurationSeconds: Double? = nil) -> RunSetup {
         var world = WorldConfig()
         var workload = Workload(invocationsPerDay: invocationsPerDay)
         let config: OrchestratorConfig
@@ -65,7 +73,13 @@ public struct Scenario: Sendable {
             workload.hourlyProfile = Array(repeating: 1, count: 24)
         case .fault(let make):
             config = Scenario.productionSizing()
-            world.faults = [make(UInt64(max(0, durationSeconds) * 1e9))]
+            func ns(_ seconds: Double) -> UInt64 { UInt64(max(0, seconds) * 1e9) }
+            let d = ns(durationSeconds)
+            let from = min(d, faultStartSeconds.map(ns) ?? d / 3)
+            let length = faultDurationSeconds.map(ns) ?? d / 3
+            // The defaults are exactly the middle third (d / 3 to d * 2 / 3, as before the flags).
+            let to = faultStartSeconds == nil && faultDurationSeconds == nil ? d * 2 / 3 : min(d, from + length)
+            world.faults = [make(from, to)]
         }
         return RunSetup(config: config, world: world, workload: workload)
     }

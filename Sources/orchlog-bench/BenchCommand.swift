@@ -13,6 +13,8 @@ enum BenchCommand {
       emit          ns per emit, 1 and 2 threads; heap allocations per emit
       write         writer events/s and bytes/event on disk per fsync policy, vs zlib / libdeflate alone
       ingest        collector decode + aggregate events/s, vs reading + inflating the segments
+      fleet         1,000 instance directories of one service: collector --once seconds, peak RSS, exposition
+      fleet-live    1,000 sources × 10 events/s for 10 min: the live collector's lag p99, CPU share, RSS slope
       relay         orchlog ingest --listen: NDJSON datagrams into the log, events/s
       render        exposition time and bytes for 1k/10k/100k series; memory per series
       tail-latency  emit → visible to a follower (SourceReader + inotify), p50/p99
@@ -29,7 +31,7 @@ enum BenchCommand {
     Exit status: 0 when every benchmark ran (targets met or not), 1 when one failed, 2 usage.
     """
 
-    static let names = ["emit", "write", "ingest", "relay", "render", "tail-latency", "overhead", "live-overhead"]
+    static let names = ["emit", "write", "ingest", "fleet", "fleet-live", "relay", "render", "tail-latency", "overhead", "live-overhead"]
 
     static func run(_ argv: [String]) -> Int32 {
         var quick = false, json = false
@@ -106,6 +108,8 @@ enum BenchCommand {
         case "emit": return try EmitBenchmark(config: config).run()
         case "write": return try WriteBenchmark(config: config).run()
         case "ingest": return try IngestBenchmark(config: config).run()
+        case "fleet": return try FleetBenchmark(config: config).run()
+        case "fleet-live": return try FleetLiveBenchmark(config: config).run()
         case "relay": return try RelayBenchmark(config: config).run()
         case "render": return try RenderBenchmark(config: config).run()
         case "tail-latency": return try TailLatencyBenchmark(config: config).run()

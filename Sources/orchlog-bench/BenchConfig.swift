@@ -28,6 +28,14 @@ struct BenchConfig {
     var relayWarmup = 1
     var relayRuns = 5
 
+    /// fleet: instance directories of one service, events in each, timed --once runs.
+    var fleetInstances = 1_000
+    var fleetEventsPerInstance = 2_000
+    var fleetRuns = 5
+    /// fleet-live: events/s each of `fleetInstances` sources writes, for this many seconds.
+    var fleetLiveEventsPerSecond = 10.0
+    var fleetLiveSeconds = 600.0
+
     var renderSizes = [1_000, 10_000, 100_000]
     var renderWarmup = 3
     var renderRuns = 21
@@ -72,6 +80,10 @@ struct BenchConfig {
         c.relayEvents = 40_000
         c.relayWarmup = 0
         c.relayRuns = 1
+        c.fleetInstances = 20
+        c.fleetEventsPerInstance = 500
+        c.fleetRuns = 1
+        c.fleetLiveSeconds = 6
         c.renderSizes = [1_000, 10_000]
         c.renderWarmup = 1
         c.renderRuns = 2

@@ -8,14 +8,14 @@ struct ChildProcess {
     let pid: pid_t
     let command: String
 
-    /// Starts `path` with `arguments`; its standard output goes to /dev/null, standard error
-    /// is inherited.
+    /// Starts `path` with `arguments`; its standard output goes to `stdout` (created or
+    /// truncated; /dev/null by default), standard error is inherited.
     /// - Throws: `BenchError` when posix_spawn fails.
-    static func spawn(_ path: String, _ arguments: [String]) throws -> ChildProcess {
+    static func spawn(_ path: String, _ arguments: [String], stdout: String = "/dev/null") throws -> ChildProcess {
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }
-        posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0)
+        posix_spawn_file_actions_addopen(&actions, 1, stdout, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
         let argv: [UnsafeMutablePointer<CChar>?] = ([path] + arguments).map { strdup($0) } + [nil]
         defer { for p in argv { free(p) } }
         // The child starts with no signal blocked and SIGTERM/SIGINT at their defaults,
@@ -41,6 +41,13 @@ struct ChildProcess {
     /// Waits for the child to exit; returns its CPU seconds (user + system).
     /// - Throws: `BenchError` when it did not exit with status 0.
     func wait() throws -> Double {
+        try waitUsage().cpuSeconds
+    }
+
+    /// Waits for the child to exit; returns its CPU seconds (user + system) and peak
+    /// resident set in bytes.
+    /// - Throws: `BenchError` when it did not exit with status 0.
+    func waitUsage() throws -> (cpuSeconds: Double, peakRSSBytes: Double) {
         var status: Int32 = 0
         var usage = rusage()
         var got: pid_t
@@ -50,8 +57,9 @@ struct ChildProcess {
         guard status & 0x7f == 0, (status >> 8) & 0xff == 0 else {
             throw BenchError("\(command) failed (wait status \(status))")
         }
-        return Double(usage.ru_utime.tv_sec) + Double(usage.ru_utime.tv_usec) / 1e6
+        let cpu = Double(usage.ru_utime.tv_sec) + Double(usage.ru_utime.tv_usec) / 1e6
             + Double(usage.ru_stime.tv_sec) + Double(usage.ru_stime.tv_usec) / 1e6
+        return (cpu, Double(usage.ru_maxrss) * 1024)
     }
 
     /// Stops a server child: SIGTERM, then reaps it whatever its exit status.

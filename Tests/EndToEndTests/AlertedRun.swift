@@ -6,11 +6,17 @@ import OrchTestSupport
 /// (`alerts/`, every `for:` shortened to 5 s; nothing else changed). Used by
 /// `ScenarioAlertTests` (simulated mode) and `LiveAlertTests` (live mode).
 final class AlertedRun: @unchecked Sendable {  // one per scenario, used by one test only
-    /// The alerts of the four failure modes (the ones a healthy run must never fire).
-    static let failureModeAlerts: Set<String> = [
-        "OrchStateLostUpdates", "OrchStateConflictRateHigh", "OrchMemoryWriteTimeouts", "OrchMemoryWriteLatencyHigh",
-        "OrchToolCircuitOpen", "OrchToolTimeoutCascade", "OrchLLMRateLimitSaturation", "OrchLLMConcurrencyOverLimit",
+    /// The alerts of each of the four failure modes.
+    static let modeAlerts: [String: Set<String>] = [
+        "state": ["OrchStateLostUpdates", "OrchStateConflictRateHigh"],
+        "memory": ["OrchMemoryWriteTimeouts", "OrchMemoryWriteLatencyHigh", "OrchMemoryFlushFailures"],
+        "tools": ["OrchToolCircuitOpen", "OrchToolTimeoutCascade", "OrchToolTimeoutRateHigh"],
+        "llm": ["OrchLLMRateLimitSaturation", "OrchLLMConcurrencyOverLimit"],
     ]
+    /// The alerts of the four failure modes (the ones a healthy run must never fire).
+    static let failureModeAlerts: Set<String> = modeAlerts.values.reduce([]) { $0.union($1) }
+    /// The failure mode each fault scenario injects: it may fire that mode's alerts only.
+    static let faultModes = ["tool-outage": "tools", "llm-quota-cut": "llm", "hot-key-contention": "state", "memory-slowdown": "memory"]
 
     /// The repository root (for alerts/ and dashboards/).
     static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().path
@@ -65,7 +71,11 @@ final class AlertedRun: @unchecked Sendable {  // one per scenario, used by one 
     func checkFired(_ expected: Set<String>?) throws -> String? {
         let fired = try firedAlerts()
         if let expected {
-            return expected.isSubset(of: fired) ? nil : "\(scenario): expected \(expected.sorted()), fired \(fired.sorted())"
+            guard expected.isSubset(of: fired) else { return "\(scenario): expected \(expected.sorted()), fired \(fired.sorted())" }
+            // A fault scenario fires its own failure mode's alerts and no other mode's.
+            guard let mode = Self.faultModes[scenario], let own = Self.modeAlerts[mode] else { return nil }
+            let others = fired.intersection(Self.failureModeAlerts).subtracting(own)
+            return others.isEmpty ? nil : "\(scenario) must fire only \(mode) alerts, fired \(fired.sorted())"
         }
         let modeAlerts = fired.intersection(Self.failureModeAlerts)
         return modeAlerts.isEmpty ? nil : "\(scenario) must fire no failure-mode alert, fired \(fired.sorted())"

@@ -408,6 +408,31 @@ import Testing
         #expect(try readJSON(cp)["logDirs"] as? [String] == [dir.sub("a")])
     }
 
+    @Test func aCheckpointForAnotherSourceGroupIsRefusedUntilReset() throws {
+        let dir = TempDir("ckpt-group")
+        defer { dir.remove() }
+        for pod in ["checkout-0a1b", "checkout-2c3d"] {
+            #expect(try runTool("orchlog", ["generate", "--out", dir.sub("root/\(pod)"), "--events", "200"]).status == 0)
+        }
+        let cp = dir.sub("checkpoint")
+        let rule = "^(checkout)-[0-9a-f]+$"
+        let grouped = try runTool("orchlog-collector", ["--log.dir", dir.sub("root"), "--source.group", rule, "--checkpoint.file", cp, "--once"])
+        #expect(grouped.status == 0 && grouped.stdout.contains("orch_invocations_total{source=\"checkout\""), "\(grouped.stderr)")
+        #expect(try readJSON(cp)["sourceGroup"] as? String == rule)
+        // Without the rule the series would be per directory, the checkpoint's per group: refused.
+        let before = try Data(contentsOf: URL(fileURLWithPath: cp))
+        let plain = try runTool("orchlog-collector", ["--log.dir", dir.sub("root"), "--checkpoint.file", cp, "--once"])
+        #expect(plain.status == 1 && plain.stdout.isEmpty)
+        #expect(plain.stderr.contains("was written with --source.group \(rule), not no --source.group") && plain.stderr.contains("--checkpoint.reset"),
+                "\(plain.stderr)")
+        #expect(try Data(contentsOf: URL(fileURLWithPath: cp)) == before)
+        let other = try runTool("orchlog-collector", ["--log.dir", dir.sub("root"), "--source.group", "^(check)", "--checkpoint.file", cp, "--once"])
+        #expect(other.status == 1 && other.stderr.contains("not --source.group ^(check)"), "\(other.stderr)")
+        let reset = try runTool("orchlog-collector", ["--log.dir", dir.sub("root"), "--checkpoint.file", cp, "--checkpoint.reset", "--once"])
+        #expect(reset.status == 0 && reset.stdout.contains("orch_invocations_total{source=\"checkout-0a1b\""), "\(reset.stderr)")
+        #expect(try readJSON(cp)["sourceGroup"] as? String == "")
+    }
+
     @Test func aSecondCollectorOnOneCheckpointFailsNamingTheFirst() throws {
         let dir = TempDir("ckpt-lock")
         defer { dir.remove() }

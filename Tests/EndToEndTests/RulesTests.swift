@@ -121,12 +121,20 @@ import Testing
             "    environment: production",
             "  exp_annotations:",
             "    summary: 'LLM requests from \(source) to openai/\(model) are being rate limited'",
-            "    description: '\(percent)% of LLM requests from \(source) to openai model \(model) got HTTP 429 (outcome=\"rate_limited\") over the last 5 minutes, across all API keys.'",
+            "    description: '\(percent)% of LLM requests from \(source) to openai model \(model) got HTTP 429 (outcome=\"rate_limited\") over the last 2 minutes (at least 5 of them), across all API keys, for 1 minute.'",
             "    runbook_url: https://runbooks.example.com/orchlog#orchllmratelimitsaturation",
         ])
     }
 
-    static func conflictAlert(_ shard: String, _ severity: String, _ percent: Int) -> String {
+    /// orch-1 starts `perMinute` invocations a minute (the conflict alert's denominator).
+    static func invocationSeries(_ perMinute: Int) -> String {
+        yaml(6, [
+            #"- series: 'orch_invocations_started_total{job="orchlog", instance="host-a:9464", source="orch-1", agent="support"}'"#,
+            "  values: '0+\(perMinute)x20'",
+        ])
+    }
+
+    static func conflictAlert(_ shard: String, _ severity: String, _ perInvocation: String) -> String {
         yaml(10, [
             "- exp_labels:",
             "    severity: \(severity)",
@@ -135,8 +143,8 @@ import Testing
             "    team: payments",
             "    environment: production",
             "  exp_annotations:",
-            "    summary: 'High optimistic-concurrency conflict ratio on shard \(shard) of orch-1'",
-            "    description: '\(percent)% of state write attempts on shard \(shard) of orch-1 failed a version check (outcome=\"conflict\") over the last 5 minutes: hot keys are contended and retries add load and latency.'",
+            "    summary: 'High optimistic-concurrency conflict rate on shard \(shard) of orch-1'",
+            "    description: 'On shard \(shard) of orch-1, \(perInvocation) state writes per invocation started failed a version check (outcome=\"conflict\") over the last 2 minutes (at least 8 conflicts), for 1 minute: hot keys are contended and retries add load and latency.'",
             "    runbook_url: https://runbooks.example.com/orchlog#orchstateconflictratehigh",
         ])
     }
@@ -166,29 +174,29 @@ import Testing
           - eval_time: 20m
             alertname: OrchLLMRateLimitSaturation
             exp_alerts:
-    \(llmAlert("gpt-4o", 35, source: "orch-1"))      # Still under for: 5m.
-          - eval_time: 5m
+    \(llmAlert("gpt-4o", 35, source: "orch-1"))      # Still under for: 1m.
+          - eval_time: 1m
             alertname: OrchLLMRateLimitSaturation
             exp_alerts: []
 
-      # 25% conflicts: above the default 20%, below s1's 30%.
-      - name: a 25% conflict ratio fires for s2 but not for s1
+      # 0.28 conflicts per invocation: above the default 0.25, below s1's 0.3.
+      - name: 0.28 conflicts per invocation fire for s2 but not for s1
         interval: 1m
         input_series:
-    \(writeSeries("s1", committed: 75, conflicts: 25))\(writeSeries("s2", committed: 75, conflicts: 25))    alert_rule_test:
+    \(invocationSeries(100))\(writeSeries("s1", committed: 72, conflicts: 28))\(writeSeries("s2", committed: 72, conflicts: 28))    alert_rule_test:
           - eval_time: 20m
             alertname: OrchStateConflictRateHigh
             exp_alerts:
-    \(conflictAlert("s2", "warning", 25))
-      # 40% on s1 fires with the override's own severity.
-      - name: a 40% conflict ratio on s1 fires with its own severity
+    \(conflictAlert("s2", "warning", "0.28"))
+      # 0.4 on s1 fires with the override's own severity.
+      - name: 0.4 conflicts per invocation on s1 fire with its own severity
         interval: 1m
         input_series:
-    \(writeSeries("s1", committed: 60, conflicts: 40))    alert_rule_test:
+    \(invocationSeries(100))\(writeSeries("s1", committed: 60, conflicts: 40))    alert_rule_test:
           - eval_time: 20m
             alertname: OrchStateConflictRateHigh
             exp_alerts:
-    \(conflictAlert("s1", "info", 40))
+    \(conflictAlert("s1", "info", "0.40"))
     """
 
     /// `dir/orchlog.rules.yml` passes promtool's lint and the promtool unit tests `tests`;
@@ -215,8 +223,8 @@ import Testing
         let r = try runTool("orchlog", ["rules", "--config", dir.sub("thresholds.yml"), "--out", dir.path])
         #expect(r.status == 0, "\(r.stderr)")
         let rules = try String(contentsOfFile: dir.sub("orchlog.rules.yml"), encoding: .utf8)
-        #expect(rules.contains(#"provider_model:orch_llm_requests_rate_limited:ratio_rate5m{model!="gpt-4o"} > 0.05"#))
-        #expect(rules.contains(#"provider_model:orch_llm_requests_rate_limited:ratio_rate5m{model="gpt-4o"} > 0.3"#))
+        #expect(rules.contains(#"(increase(orch_llm_requests_total{outcome="rate_limited", model!="gpt-4o"}[2m])) >= 5"# + "\n          ) > 0.05\n"))
+        #expect(rules.contains(#"(increase(orch_llm_requests_total{outcome="rate_limited", model="gpt-4o"}[2m])) >= 5"# + "\n          ) > 0.3\n"))
         #expect(rules.contains("has been open or half-open in {{ $value }} process(es) for 10 minutes:"), "the description follows for:")
         #expect(rules.contains("(1 - 0.995) > 14.4") && rules.contains("its 99.5% invocation-success SLO"))
         #expect(!rules.contains("github.com/orchlog"), "every runbook_url uses the configured base")
@@ -262,7 +270,7 @@ import Testing
                   shard: s1
                 exp_annotations:
                   summary: 'State writes timing out on shard s1 of checkout (cluster eu, namespace agents)'
-                  description: '18% of state writes on shard s1 of checkout (cluster eu, namespace agents) timed out over the last 5 minutes: the memory layer cannot keep up and the work of those invocations is not persisted.'
+                  description: '18% of state writes on shard s1 of checkout (cluster eu, namespace agents) timed out over the last 2 minutes (at least 3 timeouts), for 1 minute: the memory layer cannot keep up and the work of those invocations is not persisted.'
                   runbook_url: https://github.com/orchlog/orchlog/blob/main/docs/runbooks.md#orchmemorywritetimeouts
       # crm times out on 20% in both clusters; only eu's pool is exhausted.
       - name: the cascade's busy pool is the same cluster's
@@ -320,7 +328,7 @@ import Testing
         #expect(rules.contains(#"printf "max(pool:orch_workers_busy:max_ratio{cluster=%q, namespace=%q, source=%q})" $labels.cluster $labels.namespace $labels.source | query"#))
         // Every summary names the source and the labels.
         let summaries = rules.split(separator: "\n").filter { $0.contains("summary:") }
-        #expect(summaries.count == 17)
+        #expect(summaries.count == 19)
         for s in summaries {
             #expect(s.contains("{{ $labels.source }} (cluster {{ $labels.cluster }}, namespace {{ $labels.namespace }})"), "\(s)")
         }
@@ -344,8 +352,8 @@ import Testing
     static let badFiles: [(name: String, content: String, expected: [String])] = [
         ("unknown-key.yml", "llm:\n  rate_limit_saturation:\n    thresold: 0.1\n",
          ["unknown-key.yml:3: llm.rate_limit_saturation.thresold: unknown key"]),
-        ("ratio.yml", "state:\n  conflict_rate:\n    threshold: 1.5\n",
-         ["ratio.yml:3: state.conflict_rate.threshold: 1.5 is outside 0 to 1"]),
+        ("ratio.yml", "memory:\n  write_timeouts:\n    threshold: 1.5\n",
+         ["ratio.yml:3: memory.write_timeouts.threshold: 1.5 is outside 0 to 1"]),
         ("negative-for.yml", "memory:\n  write_timeouts:\n    for: -5m\n",
          ["negative-for.yml:3: memory.write_timeouts.for: -5m is a negative duration"]),
         ("slo.yml", "slo:\n  target: 1.0\n",
@@ -358,8 +366,8 @@ import Testing
          ["malformed.yml:4: invalid YAML"]),
         ("bad-override.yml", "tools:\n  timeout_cascade:\n    overrides:\n      - match: {model: gpt-4o}\n        threshold: 0.2\n",
          ["bad-override.yml:4: tools.timeout_cascade.overrides[0].match.model: OrchToolTimeoutCascade has no label model"]),
-        ("two.yml", "state:\n  conflict_rate:\n    threshold: 1.5\nslo:\n  target: 1.0\n",
-         ["two.yml:3: state.conflict_rate.threshold: 1.5 is outside 0 to 1", "two.yml:5: slo.target: 1.0 must be above 0 and below 1",
+        ("two.yml", "memory:\n  write_timeouts:\n    threshold: 1.5\nslo:\n  target: 1.0\n",
+         ["two.yml:3: memory.write_timeouts.threshold: 1.5 is outside 0 to 1", "two.yml:5: slo.target: 1.0 must be above 0 and below 1",
           "two.yml: 2 problems"]),
         ("bad.json", #"{"slo": {"target": 1.5}, "pipeline": {"collector_lagging": {"for": "-1m"}}}"#,
          ["bad.json: pipeline.collector_lagging.for: -1m is a negative duration", "bad.json: slo.target: 1.5 must be above 0 and below 1"]),

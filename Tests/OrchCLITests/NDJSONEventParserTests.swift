@@ -120,8 +120,27 @@ import Testing
         #expect(throws: CLIError.self) { try window.limitTime(since: "yesterday", until: nil, now: 1) }
     }
 
+    /// `--since`/`--until` take RFC 3339 with any offset, and a time ago; `duration_ns` (and
+    /// every `*_ns` field) takes a unit under either name.
+    @Test func timesWithOffsetsAndDurationsUnderEitherName() throws {
+        let z = try EventFilter.time("2026-12-03T06:00:00Z", flag: "--since", now: 0)
+        #expect(try EventFilter.time("2026-12-03T08:00:00+02:00", flag: "--since", now: 0) == z)
+        #expect(try EventFilter.time("2026-12-03T01:30:00-04:30", flag: "--since", now: 0) == z)
+        #expect(try EventFilter.time("2026-12-03T06:00:00+00:00", flag: "--since", now: 0) == z)
+        #expect(try EventFilter.time("2026-12-03T06:00:00.5+01:00", flag: "--since", now: 0) == z - 3_600_000_000_000 + 500_000_000)
+        #expect(try EventFilter.time("-15m", flag: "--since", now: 1_000_000_000_000) == 100_000_000_000)
+        for bad in ["2026-12-03T06:00:00+25:00", "2026-12-03T06:00:00+0200", "2026-12-03T06:00+02:00", "15m", "-15", "1970-01-01T00:00:00+01:00"] {
+            #expect(throws: CLIError.self, "\(bad)") { try EventFilter.time(bad, flag: "--since", now: 0) }
+        }
+        let f = try EventFilter(types: [], wheres: ["duration_ns>=250ms"])
+        let c = try #require(f.conditions.first)
+        #expect(c.key == "duration_ns" && c.number == 250_000_000 && c.op == .greaterOrEqual)
+        let g = try EventFilter(types: [], wheres: ["duration>1s", "duration_ns!=2s"])
+        #expect(g.conditions.map(\.key) == ["duration_ns", "duration_ns"] && g.conditions.map(\.number) == [1_000_000_000, 2_000_000_000])
+    }
+
     @Test func shortOptionsTakeAttachedValues() throws {
-        let a = try Arguments(["-n5", "-ojson", "path"], switches: [], options: ["-n", "-o"])
+        let a = try Arguments(["-n5", "-ojson", "path"], spec: TailCommand.spec)
         #expect(a.value("-n") == "5" && a.value("-o") == "json" && a.positional == ["path"])
     }
 

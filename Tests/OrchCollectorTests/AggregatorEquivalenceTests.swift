@@ -215,7 +215,7 @@ private final class PerEventReference {
         let events = block.events
         for e in events { try ingest(e) }
         a.registry.add(s.own.ingested, Double(events.count))
-        if let last = events.last { s.lastEventTs = max(s.lastEventTs, last.timestamp) }
+        if let last = events.last { s.current.lastEventTs = max(s.current.lastEventTs, last.timestamp) }
     }
 
     private func seconds(_ ns: UInt64) -> Double { Double(ns) * 1e-9 }

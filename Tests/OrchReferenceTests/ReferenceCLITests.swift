@@ -24,6 +24,24 @@ import Testing
         }
     }
 
+    @Test func faultFlagsPlaceTheFaultAndTheDefaultIsTheMiddleThird() throws {
+        let o = try RunOptions.parse(["--scenario", "memory-slowdown", "--out", "d", "--duration", "30m",
+                                      "--fault-start", "10m", "--fault-duration=600"])
+        #expect(o.faultStartSeconds == 600 && o.faultDurationSeconds == 600)
+        let scenario = try #require(Scenario.named("memory-slowdown"))
+        let placed = scenario.setup(invocationsPerDay: 12_000, durationSeconds: 1_800, faultStartSeconds: 600, faultDurationSeconds: 600)
+        #expect(placed.world.faults.map(\.fromNs) == [600_000_000_000] && placed.world.faults.map(\.toNs) == [1_200_000_000_000])
+        // Without the flags: the middle third, as before them.
+        let middle = scenario.setup(invocationsPerDay: 12_000, durationSeconds: 10_800)
+        #expect(middle.world.faults.map(\.fromNs) == [3_600_000_000_000] && middle.world.faults.map(\.toNs) == [7_200_000_000_000])
+        // Only a start: a third of the duration long; a fault past the run's end ends with it.
+        let late = scenario.setup(invocationsPerDay: 12_000, durationSeconds: 900, faultStartSeconds: 800)
+        #expect(late.world.faults.map(\.fromNs) == [800_000_000_000] && late.world.faults.map(\.toNs) == [900_000_000_000])
+        #expect(scenario.setup(invocationsPerDay: 12_000, durationSeconds: 900, faultStartSeconds: 100).world.faults.map(\.toNs) == [400_000_000_000])
+        // A scenario without a fault gets none from them.
+        #expect(try #require(Scenario.named("production-hardened")).setup(invocationsPerDay: 12_000, durationSeconds: 900, faultStartSeconds: 1).world.faults.isEmpty)
+    }
+
     @Test(arguments: [
         ["--scenario", "nope", "--out", "d"],
         ["--scenario", "pilot"],
@@ -34,6 +52,10 @@ import Testing
         ["--scenario", "pilot", "--out", "d", "--naive", "everything"],
         ["--scenario", "pilot", "--out", "d", "--source", "../escape"],
         ["--scenario", "pilot", "--out", "d", "--seed"],
+        ["--scenario", "pilot", "--out", "d", "--fault-start", "600"],
+        ["--scenario", "tool-outage", "--out", "d", "--duration", "30m", "--fault-start", "30m"],
+        ["--scenario", "tool-outage", "--out", "d", "--fault-duration", "0"],
+        ["--scenario", "tool-outage", "--out", "d", "--fault-start", "soon"],
         ["--bogus"],
         [],
     ])
