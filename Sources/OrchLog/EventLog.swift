@@ -135,7 +135,7 @@ public final class EventLog: Sendable {
         guard let stripe = currentStripe() else { return appendLocked(make) }
         stripe.pointee.busy.store(true, ordering: .relaxed)
         // `busy` before `closed`: `close` stores `closed`, then membarrier, then waits for `busy`.
-        if stripes.fenced { atomicMemoryFence(ordering: .sequentiallyConsistent) } else { orchlog_compiler_barrier() }
+        if stripes.fenced.load(ordering: .relaxed) { atomicMemoryFence(ordering: .sequentiallyConsistent) } else { orchlog_compiler_barrier() }
         guard !stripes.closed.load(ordering: .relaxed) else {
             stripe.countDropped()
             stripe.pointee.busy.store(false, ordering: .releasing)

@@ -24,8 +24,11 @@ final class StripeRegistry: Sendable {
     let sealed = Atomic<Bool>(false)
     /// The flusher sleeps with nothing pending: the next `emit` must wake it.
     let idle = Atomic<Bool>(false)
-    /// `emit` must fence between setting `busy` and reading `closed` (no membarrier).
-    let fenced: Bool
+    /// `emit` must fence between setting `busy` and reading `closed`: true until the flusher
+    /// thread has registered the process for membarrier (registration waits for an RCU grace
+    /// period, 20–30 ms here, so it is not done on the thread that opens the log), and for good
+    /// where the kernel refuses membarrier or the log has no flusher.
+    let fenced = Atomic<Bool>(true)
     /// Slots per stripe.
     let capacity: Int
     let state: Mutex<RegistryState>
@@ -34,7 +37,6 @@ final class StripeRegistry: Sendable {
 
     init(capacity: Int, nextSeq: UInt64) {
         self.capacity = capacity
-        fenced = !Membarrier.available
         state = Mutex(RegistryState(nextSeq: nextSeq))
     }
 
@@ -73,8 +75,15 @@ final class StripeRegistry: Sendable {
     }
 
     /// The full barrier that pairs with `emit`'s store-then-load.
+    /// It waits for the process' registration if another thread is making it (so it never
+    /// misses an `emit` that already dropped its fence); after that it costs one syscall.
     func barrier() {
-        if fenced { atomicMemoryFence(ordering: .sequentiallyConsistent) } else { Membarrier.everyThread() }
+        if Membarrier.register() { Membarrier.everyThread() } else { atomicMemoryFence(ordering: .sequentiallyConsistent) }
+    }
+
+    /// On the flusher thread: registers for membarrier, then lets `emit` drop its fence.
+    func useMembarrier() {
+        if Membarrier.register() { fenced.store(false, ordering: .releasing) }
     }
 
     /// Marks the log closed and waits until no thread is inside `emit`: every event published
@@ -277,10 +286,12 @@ struct DrainScratch: ~Copyable {
     }
 }
 
-/// membarrier(2), registered once per process.
+/// membarrier(2), registered once per process (by the first flusher thread).
 enum Membarrier {
-    /// Registration succeeded: `everyThread` works.
-    static let available: Bool = orchlog_membarrier_register() == 0
+    private static let registration: Bool = orchlog_membarrier_register() == 0
+
+    /// Registers the process (once; later calls return the first result).
+    static func register() -> Bool { registration }
 
     /// A full memory barrier on every running thread of this process.
     static func everyThread() {
