@@ -8,11 +8,9 @@ import Testing
 /// segment (a writer restarting, a rotation) or a recreated directory changes the directory,
 /// so nothing written is missed, however long the directory was quiet before.
 @Suite struct SourceReaderQuietTests {
+    /// One writer session of worker-pool samples (`SourceRestartTests`' helper).
     func write(_ path: String, from first: UInt64, count: Int) throws {
-        let log = try EventLog(directory: path)
-        let pool = log.label("workers")
-        for i in 0..<count { log.emit(.workerPoolSample(pool: pool, busy: first + UInt64(i), size: 100)) }
-        log.close()
+        try SourceRestartTests().write(path, from: first, count: count)
     }
 
     func poll(_ reader: SourceReader) throws -> [UInt64] {
