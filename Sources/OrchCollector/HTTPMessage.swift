@@ -105,7 +105,7 @@ public struct HTTPResponse: Sendable {
     /// gzip` set, when `request`'s `Accept-Encoding` allows gzip, the body has at least
     /// `minimumSize` bytes and is not already encoded. Always adds
     /// `Vary: Accept-Encoding` when it could have compressed. Returns the response
-    /// unchanged if the compressor fails.
+    /// unchanged if zlib fails.
     public func compressed(for request: HTTPRequest, minimumSize: Int = 256) -> HTTPResponse {
         guard headers["Content-Encoding"] == nil else { return self }
         var r = self

@@ -39,10 +39,6 @@ final class LogFlusher: @unchecked Sendable {
     @exclusivity(unchecked) private var lastReportedError = ""
     /// The last `flush()` generation completed.
     @exclusivity(unchecked) private var completedFlush: UInt64 = 0
-    /// The buffers `drain` merges threads' events in.
-    @exclusivity(unchecked) private var scratch = DrainScratch()
-    /// Room for one `events_dropped` record per reason.
-    private let dropRecords = UnsafeMutableBufferPointer<RawEvent>.allocate(capacity: DropReason.allCases.count)
 
     init(directory: String, options: EventLogOptions) throws {
         self.directory = directory
@@ -110,7 +106,6 @@ final class LogFlusher: @unchecked Sendable {
     }
 
     deinit {
-        dropRecords.deallocate()
         encoder.deallocate()
         raw.deallocate()
         frame.deallocate()
@@ -125,75 +120,57 @@ final class LogFlusher: @unchecked Sendable {
     // MARK: loop
 
     private func run(_ log: EventLog) {
-        // Here, not where the log is opened: registering waits for an RCU grace period.
-        log.stripes.useMembarrier()
         // The flusher sleeps until something is due: the age deadline of the block being
         // built, a sync, or — with nothing pending — until `emit` wakes it for the first new
-        // event (or a thread's buffer reaching half full). No fixed tick: at moderate rates it
-        // wakes at most twice per block (its first event, then its age deadline).
+        // event (or the buffer reaching half full). No fixed tick: at moderate rates it wakes
+        // at most twice per block (its first event, then its age deadline), not 50 times a second.
         var waitNs: UInt64 = 0
         while true {
             if waitNs > 0 { _ = log.wake.wait(timeout: .now() + .nanoseconds(Int(min(waitNs, 1_000_000_000)))) }
-            log.stripes.idle.store(false, ordering: .relaxed)
-            // Requests first: a `flush()` covers what its caller emitted before it, and that was
-            // published before the request was made. `sealed` before the drain, likewise.
-            let requests = log.takeRequests()
-            let closing = log.stripes.sealed.load(ordering: .acquiring)
-            // Drops left from earlier passes (a block that could not be written) first: their
-            // records go before the events emitted since, as they happened.
-            var recorded = recordDrops(log)
-            var labelsFresh = false
-            let taken = log.stripes.drain(&scratch) { events, firstSeq in
-                // After the drain has read the tails: every label an event it took uses was
-                // interned before that event was published.
-                if !labelsFresh {
-                    log.refreshLabels(&labels)
-                    labelsFresh = true
-                }
-                encode(events, firstSeq: firstSeq, log)
+            let swap = log.swapBuffers(idle: encoder.count == 0)
+            log.refreshLabels(&labels)
+            if swap.dropped > 0 {
+                pendingDrops[Int(DropReason.bufferFull.rawValue)] &+= swap.dropped
+                log.counters.addDropped(swap.dropped, .bufferFull)
             }
-            if taken.dropped > 0 {
-                // Right after the events drained with them.
-                pendingDrops[Int(DropReason.bufferFull.rawValue)] &+= taken.dropped
-                log.counters.addDropped(taken.dropped, .bufferFull)
-                recorded = recordDrops(log) || recorded
-            }
+            encode(swap.events, log)
             let now = Sys.monotonicNs()
-            let flushRequested = requests.flushGeneration > completedFlush
-            if encoder.count > 0 && (closing || flushRequested || now &- blockStartedMono >= options.flushAgeNs) {
+            let flushRequested = swap.flushGeneration > completedFlush
+            if encoder.count > 0 && (swap.closing || flushRequested || now &- blockStartedMono >= options.flushAgeNs) {
                 writeBlock(log)
-                if closing || flushRequested {
-                    // A block that failed to write left drop records to write.
-                    if recordDrops(log) { writeBlock(log) }
-                    recorded = false
-                }
             }
-            syncIfDue(log, force: closing || requests.sync)
-            if !closing, segmentFD >= 0, Sys.monotonicNs() &- segmentOpenedMono >= options.segmentMaxAgeNs {
+            let recorded = recordDrops(log)
+            syncIfDue(log, force: swap.closing || swap.sync)
+            if !swap.closing, segmentFD >= 0, Sys.monotonicNs() &- segmentOpenedMono >= options.segmentMaxAgeNs {
                 rotate(log)
             }
+            waitNs = nextWait(idle: swap.idle && !recorded)
             log.counters.flusherCPUNs.store(Sys.threadCPUNs(), ordering: .relaxed)
-            if closing {
+            if swap.closing {
+                // Drain what emitInternal may have added, then stop.
+                let rest = log.swapBuffers()
+                if rest.events.count > 0 {
+                    encode(rest.events, log)
+                    writeBlock(log)
+                    syncIfDue(log, force: true)
+                }
                 finish(log)
-                log.stripes.releaseBuffers()
                 log.counters.flusherCPUNs.store(Sys.threadCPUNs(), ordering: .relaxed)
-                log.flushDone.complete(requests.flushGeneration, stopped: true)
+                log.flushDone.complete(swap.flushGeneration, stopped: true)
                 log.stopped.signal()
                 return
             }
-            log.flushDone.complete(requests.flushGeneration)
-            completedFlush = requests.flushGeneration
-            let idle = encoder.count == 0 && !recorded && taken.events == 0 && log.stripes.goIdle()
-            waitNs = nextWait(idle: idle)
+            log.flushDone.complete(swap.flushGeneration)
+            completedFlush = swap.flushGeneration
         }
     }
 
     /// Adds events to the block being built, writing blocks as they fill.
-    private func encode(_ events: UnsafeBufferPointer<RawEvent>, firstSeq: UInt64, _ log: EventLog) {
+    private func encode(_ events: UnsafeBufferPointer<RawEvent>, _ log: EventLog) {
         var next = 0
         while next < events.count {
             if encoder.count == 0 { blockStartedMono = Sys.monotonicNs() }
-            next &+= encoder.append(UnsafeBufferPointer(rebasing: events[next...]), firstSeq: firstSeq &+ UInt64(next), labels: labels, blockSize: options.blockSize)
+            next &+= encoder.append(UnsafeBufferPointer(rebasing: events[next...]), labels: labels, blockSize: options.blockSize)
             if encoder.isFull(blockSize: options.blockSize) { writeBlock(log) }
         }
     }
@@ -219,20 +196,17 @@ final class LogFlusher: @unchecked Sendable {
         return max(wait, 1_000_000)
     }
 
-    /// Records pending drop counts as `events_dropped` events in the block being built (they
-    /// take the next sequence numbers). Returns true when it added any.
+    /// Records pending drop counts as `events_dropped` events (they take sequence numbers).
+    /// Returns true when it queued any.
     private func recordDrops(_ log: EventLog) -> Bool {
-        var n = 0
+        var queued = false
         for reason in DropReason.allCases where pendingDrops[Int(reason.rawValue)] > 0 {
-            dropRecords[n] = Event.eventsDropped(count: pendingDrops[Int(reason.rawValue)], reason: reason).raw(seq: 0, timestamp: Sys.nowNs())
-            pendingDrops[Int(reason.rawValue)] = 0
-            n += 1
+            if log.emitInternal(.eventsDropped(count: pendingDrops[Int(reason.rawValue)], reason: reason)) {
+                pendingDrops[Int(reason.rawValue)] = 0
+                queued = true
+            }
         }
-        guard n > 0 else { return false }
-        let records = UnsafeMutableBufferPointer(rebasing: dropRecords[0..<n])
-        log.stripes.number(records)
-        encode(UnsafeBufferPointer(records), firstSeq: records[0].seq, log)
-        return true
+        return queued
     }
 
     // MARK: blocks
