@@ -218,6 +218,13 @@ final class Aggregator {
     }
 }
 
+/// The slot of `type`'s field `name`, which the schema has (the collector's own field names:
+/// a missing one is a programming error, caught by every test that ingests).
+func schemaSlot(_ type: EventType, _ name: String) -> Int {
+    guard let f = EventSchema.of(type).field(named: name) else { preconditionFailure("\(type.name) has no field \(name)") }
+    return f.slot
+}
+
 /// The fields the state tracker reads, found in the schema by name.
 struct TrackedFields {
     let readShard, readKey, readVersion, readLatency: Int
@@ -225,10 +232,7 @@ struct TrackedFields {
     let committed: UInt64
 
     init() {
-        func slot(_ type: EventType, _ name: String) -> Int {
-            guard let f = EventSchema.of(type).field(named: name) else { preconditionFailure("\(type.name) has no field \(name)") }
-            return f.slot
-        }
+        let slot = schemaSlot
         readShard = slot(.stateRead, "shard")
         readKey = slot(.stateRead, "key")
         readVersion = slot(.stateRead, "version")

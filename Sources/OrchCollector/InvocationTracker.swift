@@ -62,10 +62,7 @@ final class InvocationTracker {
         let tokens: [Int]
 
         init() {
-            func slot(_ type: EventType, _ name: String) -> Int {
-                guard let f = EventSchema.of(type).field(named: name) else { preconditionFailure("\(type.name) has no field \(name)") }
-                return f.slot
-            }
+            let slot = schemaSlot
             startedID = slot(.invocationStarted, "invocation_id")
             finishedID = slot(.invocationFinished, "invocation_id")
             finishedAgent = slot(.invocationFinished, "agent")

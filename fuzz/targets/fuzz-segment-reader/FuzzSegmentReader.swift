@@ -56,7 +56,7 @@ public func fuzzSegmentReader(_ data: UnsafePointer<UInt8>?, _ size: Int) -> Int
     }
     // Across the source, as tail and the collector do.
     let source = SourceReader(source: SourceDirectory(name: "fuzz", path: dir))
-    _ = try? source.poll(maxFrames: 10_000) { block in
+    _ = try? source.pollBlocks(maxFrames: 10_000) { block in
         for e in block.events { _ = EventRecord(raw: e, table: block.stringTable) }
     }
     return 0
