@@ -119,7 +119,7 @@ public final class Collector: Sendable {
         let roots = Set(options.logDirs)
         while !stopFlag.load(ordering: .acquiring) {
             let start = Date().timeIntervalSince1970
-            let full = changed == nil || start - lastFull >= 1 || !changed!.isDisjoint(with: roots)
+            let full = changed.map { start - lastFull >= 1 || !$0.isDisjoint(with: roots) } ?? true
             if full { lastFull = start }
             let (busy, discovered) = ingestPass(only: full ? nil : changed)
             sampleStatusIfDue()
