@@ -55,7 +55,7 @@ let package = Package(
         .target(name: "OrchMetrics"),
         .target(name: "OrchYAML", dependencies: ["COrchYAML"]),
         .target(name: "OrchPricing", dependencies: ["OrchYAML"]),
-        .target(name: "OrchCollector", dependencies: ["OrchLog", "OrchMetrics", "OrchVersion", "OrchFlags", "OrchYAML", "OrchPricing", "COrchZlib", "COrchMicroHTTPD", "COrchGnuTLS", "COrchCrypt"]),
+        .target(name: "OrchCollector", dependencies: ["OrchLog", "OrchMetrics", "OrchVersion", "OrchFlags", "OrchYAML", "OrchPricing", "COrchZlib", "COrchDeflate", "COrchMicroHTTPD", "COrchGnuTLS", "COrchCrypt"]),
         .target(name: "OrchReference", dependencies: ["OrchLog", "OrchVersion", "OrchFlags", "OrchPricing"]),
         // The reference orchestrator's live mode: real Redis / PostgreSQL stores and HTTP.
         .target(name: "OrchLive", dependencies: ["OrchReference", "OrchLog", "COrchHiredis", "COrchPQ", "COrchCurl", "COrchSpawn"]),
