@@ -11,6 +11,28 @@ static inline void orchlog_prefetch_for_write(const void *p) {
 
 #include <stdint.h>
 #include <stddef.h>
+
+/// Keeps the loads after it from running before a clock read just made (the vDSO orders
+/// `rdtsc` after earlier loads, not before later ones): the emit buffers' drain reads its
+/// watermark, then this, then the buffers (OrchLog's StripeRegistry says why it matters).
+static inline void orchlog_clock_fence(void) {
+#if defined(__x86_64__) || defined(__i386__)
+    __asm__ __volatile__("lfence" ::: "memory");
+#elif defined(__aarch64__)
+    __asm__ __volatile__("isb" ::: "memory");
+#else
+    __atomic_thread_fence(__ATOMIC_SEQ_CST);
+#endif
+}
+
+/// A spin-wait hint (x86 `pause`, arm64 `yield`).
+static inline void orchlog_cpu_relax(void) {
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#elif defined(__aarch64__)
+    __asm__ __volatile__("yield" ::: "memory");
+#endif
+}
 #if defined(__SSE2__)
 #include <emmintrin.h>
 #endif

@@ -139,28 +139,31 @@ struct BlockEncoder {
         bound = 0
     }
 
-    /// Appends one event. `labels` maps writer label ids to their UTF-8 bytes.
+    /// Appends one event (numbered as it is). `labels` maps writer label ids to their UTF-8 bytes.
     mutating func append(_ e: RawEvent, labels: LabelSnapshot) {
         withUnsafePointer(to: e) { p in
-            _ = append(UnsafeBufferPointer(start: p, count: 1), labels: labels, blockSize: .max)
+            _ = append(UnsafeBufferPointer(start: p, count: 1), firstSeq: e.seq, labels: labels, blockSize: .max)
         }
     }
 
-    /// Appends events from the front of `source` until the block is full (`isFull`) or
-    /// `source` is exhausted, and returns how many it took (at least one, unless `source`
-    /// is empty). `labels` maps writer label ids to their UTF-8 bytes.
+    /// Appends events from the front of `source`, numbering them `firstSeq`, `firstSeq + 1`, …
+    /// (the writer numbers events as it takes them from the emit buffers: their own `seq` is
+    /// not read), until the block is full (`isFull`) or `source` is exhausted, and returns how
+    /// many it took (at least one, unless `source` is empty). `labels` maps writer label ids to
+    /// their UTF-8 bytes.
     @inline(__always)
-    mutating func append(_ source: UnsafeBufferPointer<RawEvent>, labels: LabelSnapshot, blockSize: Int) -> Int {
+    mutating func append(_ source: UnsafeBufferPointer<RawEvent>, firstSeq seq: UInt64, labels: LabelSnapshot, blockSize: Int) -> Int {
         guard let src = source.baseAddress, source.count > 0 else { return 0 }
         if count &+ source.count > eventCapacity { growEvents(to: count &+ source.count) }
         if count == 0 {
-            firstSeq = src.pointee.seq
+            firstSeq = seq
             firstTs = src.pointee.timestamp
         }
         var taken = 0
         repeat {
             let e = events + count
             e.initialize(to: src[taken])
+            e.pointee.seq = seq &+ UInt64(truncatingIfNeeded: taken)
             // Every case's raw value is below `typeLimit` (it is made from them).
             let t = Int(e.pointee.type.rawValue)
             types[count] = UInt16(truncatingIfNeeded: t)

@@ -1,3 +1,4 @@
+import Glibc
 import Synchronization
 
 extension EventLog {
@@ -45,13 +46,13 @@ extension EventLog {
     /// Forgets the events recorded so far (sequence numbers go on).
     public func removeRecordedEvents() {
         guard let memory else { return }
-        ring.withLock { _ = memory.take(&$0) }
+        memory.collect(self)
         memory.events.withLock { $0.removeAll() }
     }
 
     private var recordedRaw: [RawEvent] {
         guard let memory else { return [] }
-        ring.withLock { _ = memory.take(&$0) }
+        memory.collect(self)
         return memory.events.withLock { $0 }
     }
 }
@@ -59,13 +60,28 @@ extension EventLog {
 /// Where an in-memory log keeps its events.
 final class MemoryStore: Sendable {
     let events = Mutex<[RawEvent]>([])
+    /// The drain buffers; its lock makes the callers of `collect` one consumer.
+    private let scratch = Mutex(DrainScratch())
 
-    /// Moves the buffer's events into the store; the buffer starts over. Always true.
+    /// Moves every thread's pending events into the store (numbered, in the order a file-backed
+    /// log would write them); the buffers start over.
     @inline(never)
-    func take(_ ring: inout RingState) -> Bool {
-        let pending = UnsafeBufferPointer(start: ring.active, count: ring.count)
-        events.withLock { $0.append(contentsOf: pending) }
-        ring.count = 0
-        return true
+    func collect(_ log: EventLog) {
+        scratch.withLock { sc in
+            // Until a complete pass: everything emitted before this call is then in the store.
+            while true {
+                let pass = log.stripes.drain(&sc, everything: log.stripes.sealed.load(ordering: .acquiring)) { piece, firstSeq in
+                    events.withLock { stored in
+                        for (i, e) in piece.enumerated() {
+                            var numbered = e
+                            numbered.seq = firstSeq &+ UInt64(i)
+                            stored.append(numbered)
+                        }
+                    }
+                }
+                if pass.complete { break }
+                sched_yield()
+            }
+        }
     }
 }

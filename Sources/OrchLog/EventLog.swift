@@ -4,10 +4,12 @@ import Foundation
 import Glibc
 import Synchronization
 
-/// The writer: what orchestrator components call. `emit` copies a fixed-size event into a
-/// bounded in-memory buffer under a short lock and returns: it never blocks on I/O, never
-/// throws and never allocates. A background flusher thread encodes blocks, compresses them
-/// with zlib and appends them to segment files in the source directory.
+/// The writer: what orchestrator components call. `emit` copies a fixed-size event into the
+/// calling thread's own bounded buffer (an `EmitStripe`) and returns: it takes no lock, writes
+/// no cache line another emitting thread writes, never blocks on I/O, never throws and never
+/// allocates (after a thread's first emit). A background flusher thread merges the threads'
+/// buffers, numbers the events, encodes blocks, compresses them and appends them to segment
+/// files in the source directory.
 ///
 /// Events the writer cannot keep (buffer full, disk full, I/O error) are counted and the
 /// count is written to the log as an `events_dropped` event as soon as writing works again.
@@ -19,7 +21,12 @@ public final class EventLog: Sendable {
     /// The options in force.
     public let options: EventLogOptions
 
-    let ring: Mutex<RingState>
+    let stripes: StripeRegistry
+    /// `stripes`' identity, compared with the thread's cached one on every emit.
+    private let token: UInt
+    private let threadKey: pthread_key_t?
+    /// Flush and sync requests (`flush` callers and the flusher only; `emit` never takes it).
+    let control = Mutex(ControlState())
     let labelTable = Mutex(LabelTableState())
     let labelCount = Atomic<Int>(0)
     let wake = DispatchSemaphore(value: 0)
@@ -42,23 +49,26 @@ public final class EventLog: Sendable {
         let flusher = try LogFlusher(directory: directory, options: options)
         self.flusher = flusher
         memory = nil
-        ring = Mutex(RingState(capacity: options.bufferCapacity, nextSeq: flusher.nextSeq))
+        stripes = StripeRegistry(capacity: options.bufferCapacity, nextSeq: flusher.nextSeq)
+        token = UInt(bitPattern: Unmanaged.passUnretained(stripes).toOpaque())
+        threadKey = ThreadStripes.key
         flusher.start(log: self)
     }
 
-    /// A log with no directory and no flusher: `emit` fills the buffer and a full buffer is
-    /// moved into `memory` (on the slow path only, so `emit` is the same code as on disk).
+    /// A log with no directory and no flusher: `emit` fills the thread's buffer and a full
+    /// buffer is moved into `memory` (on the slow path only, so `emit` is the same code as on disk).
     init(memory: MemoryStore, capacity: Int) {
         directory = ""
         options = EventLogOptions()
         flusher = nil
         self.memory = memory
-        ring = Mutex(RingState(capacity: capacity, nextSeq: 1))
+        stripes = StripeRegistry(capacity: capacity, nextSeq: 1)
+        token = UInt(bitPattern: Unmanaged.passUnretained(stripes).toOpaque())
+        threadKey = ThreadStripes.key
     }
 
     deinit {
         close()
-        ring.withLock { $0.deallocate() }
     }
 
     /// Interns a label value once; emit with the returned handle. Thread-safe. Allocates on
@@ -75,16 +85,23 @@ public final class EventLog: Sendable {
     }
 
     /// Emits an event stamped with the current time. Never blocks on I/O, never throws.
+    ///
+    /// The timestamp is the monotonic clock `emit` reads anyway for ordering, plus the offset
+    /// between it and the wall clock (re-measured by the flusher on every pass): the Unix time
+    /// of the call to within a few nanoseconds, from one clock read instead of two. A step of
+    /// the wall clock (settimeofday, an NTP step) shows in timestamps from the flusher's next
+    /// pass on; slewing moves both clocks alike.
     @inline(__always)
     public func emit(_ event: Event) {
-        emit(event, at: Sys.nowNs())
+        append { stamp, offset in event.raw(seq: stamp, timestamp: stamp &+ offset) }
     }
 
     /// Emits an event with an explicit timestamp (nanoseconds since the Unix epoch), e.g. in
-    /// simulated time.
+    /// simulated time. The timestamp is stored as given; it does not decide the event's place
+    /// in the log (what happened first does: see `StripeRegistry`).
     @inline(__always)
     public func emit(_ event: Event, at timestamp: UInt64) {
-        append { seq in event.raw(seq: seq, timestamp: timestamp) }
+        append { stamp, _ in event.raw(seq: stamp, timestamp: timestamp) }
     }
 
     /// Emits a decoded record (strings are interned on the way: allocates; for tools such as
@@ -98,53 +115,103 @@ public final class EventLog: Sendable {
     /// ids) at its own timestamp: the relay's path from parsed bytes, no record in between.
     @inline(__always)
     package func emit(raw: RawEvent) {
-        append { seq in
+        append { stamp, _ in
             var r = raw
-            r.seq = seq
+            r.seq = stamp
             return r
         }
     }
 
-    /// Puts the event `make` builds for the next sequence number into the buffer (or counts
-    /// it dropped), and wakes the flusher when it should run.
+    /// The calling thread's stripe: the cached one when this thread's last emit was to this log.
     @inline(__always)
-    private func append(_ make: (UInt64) -> RawEvent) {
-        let wakeFlusher = ring.withLock { s -> Bool in
-            guard !s.closed, s.count < s.capacity || memory?.take(&s) == true else {
-                s.dropped &+= 1
-                return false
-            }
-            let slot = s.active + s.count
-            slot.initialize(to: make(s.nextSeq))
-            // The slots after this one were last read by the flusher on another core: start
-            // taking their lines now, so the next emits do not wait for them.
-            // (perf in the overhead scenario: emit's share of the samples 0.74% → 0.51%,
-            // BENCHMARKS.md.)
-            if s.count &+ Self.prefetchSlots < s.capacity {
-                let ahead = UnsafeRawPointer(slot + Self.prefetchSlots)
-                orchlog_prefetch_for_write(ahead)
-                orchlog_prefetch_for_write(ahead + 64)
-            }
-            s.nextSeq &+= 1
-            s.count &+= 1
-            if s.flusherIdle {
-                // The flusher sleeps with nothing pending: the first event starts its clock.
-                s.flusherIdle = false
-                return true
-            }
-            return s.count == s.wakeAt
+    private func currentStripe() -> Stripe? {
+        guard let key = threadKey else { return nil }
+        if let raw = pthread_getspecific(key) {
+            let cache = raw.assumingMemoryBound(to: ThreadStripes.self)
+            if cache.pointee.token == token, let stripe = cache.pointee.stripe { return stripe }
         }
-        if wakeFlusher { wake.signal() }
+        return stripeSlow(key)
+    }
+
+    @inline(never)
+    private func stripeSlow(_ key: pthread_key_t) -> Stripe {
+        ThreadStripes.stripe(of: stripes, token: token, key: key)
+    }
+
+    /// Puts the event `make` builds (given the stamp and the wall-clock offset) into the
+    /// calling thread's stripe, or counts it dropped, and wakes the flusher when it should run.
+    /// Sequence numbers are assigned when the flusher takes the events, in stamp order
+    /// (`StripeRegistry` says why that follows happens-before).
+    @inline(__always)
+    private func append(_ make: (_ stamp: UInt64, _ offset: UInt64) -> RawEvent) {
+        guard let stripe = currentStripe() else { return appendLocked(make) }
+        let result = stamped(stripe, make)
+        if result.pending == 0, memory != nil, result.flags & StripeRegistry.closedFlag == 0 {
+            return appendAfterCollecting(stripe, make)
+        }
+        finish(stripe, result)
+    }
+
+    /// The protocol `StripeRegistry` relies on: odd `epoch`, full fence, then the clock read
+    /// (the stamp) and the flags; the event published (or not: `pending` 0), then `epoch` even.
+    @inline(__always)
+    private func stamped(_ stripe: Stripe, _ make: (UInt64, UInt64) -> RawEvent) -> (pending: Int, flags: UInt, stamp: UInt64) {
+        let epoch = stripe.pointee.epoch.load(ordering: .relaxed)
+        stripe.pointee.epoch.store(epoch &+ 1, ordering: .relaxed)
+        atomicMemoryFence(ordering: .sequentiallyConsistent)
+        let stamp = Sys.monotonicNs()
+        let flags = stripes.flags.load(ordering: .relaxed)
+        var pending = 0
+        if flags & StripeRegistry.closedFlag == 0 {
+            let offset = stripes.realtimeOffset.load(ordering: .relaxed)
+            pending = stripe.publish(stamp: stamp) { make(stamp, offset) }
+        }
+        stripe.pointee.epoch.store(epoch &+ 2, ordering: .releasing)
+        return (pending, flags, stamp)
+    }
+
+    /// After `stamped`: counts a drop, waits out a coarse clock's tick, wakes the flusher.
+    @inline(__always)
+    private func finish(_ stripe: Stripe, _ r: (pending: Int, flags: UInt, stamp: UInt64)) {
+        if r.pending == 0 { stripe.countDropped() }
+        if r.flags & StripeRegistry.coarseClockFlag != 0 { StripeRegistry.waitForTick(after: r.stamp) }
+        if r.pending == stripe.pointee.wakeAt {
+            wake.signal()
+        } else if r.flags & StripeRegistry.idleFlag != 0, stripes.takeIdle() {
+            // The flusher sleeps with nothing pending: the first event starts its clock.
+            wake.signal()
+        }
+    }
+
+    /// An in-memory log's full buffer: moves every thread's events into the store (this
+    /// thread is not mid-emit any more, so the drain need not wait for it), then emits again.
+    @inline(never)
+    private func appendAfterCollecting(_ stripe: Stripe, _ make: (UInt64, UInt64) -> RawEvent) {
+        memory?.collect(self)
+        finish(stripe, stamped(stripe, make))
+    }
+
+    /// `append` when the process has no thread-local key left: every thread shares one stripe
+    /// under the registry's lock (correct, slower).
+    @inline(never)
+    private func appendLocked(_ make: (UInt64, UInt64) -> RawEvent) {
+        let shared = stripes.sharedStripe()
+        var result = stripes.sharedLock.withLock { _ in stamped(shared, make) }
+        if result.pending == 0, memory != nil, result.flags & StripeRegistry.closedFlag == 0 {
+            memory?.collect(self)
+            result = stripes.sharedLock.withLock { _ in stamped(shared, make) }
+        }
+        finish(shared, result)
     }
 
     /// Waits until every event emitted before the call is written to the segment file (and,
     /// with `durable`, fsynced), or the log is closed.
     public func flush(durable: Bool = false) {
         if let memory {
-            ring.withLock { _ = memory.take(&$0) }
+            memory.collect(self)
             return
         }
-        let generation = ring.withLock { s -> UInt64 in
+        let generation = control.withLock { s -> UInt64 in
             s.flushRequested &+= 1
             if durable { s.syncRequested = true }
             return s.flushRequested
@@ -156,14 +223,10 @@ public final class EventLog: Sendable {
     /// Flushes and syncs everything, stops the flusher, closes the segment and releases the
     /// directory lock. Events emitted afterwards are dropped and counted. Idempotent.
     public func close() {
-        let first = ring.withLock { s -> Bool in
-            let wasOpen = !s.closed
-            s.closed = true
-            return wasOpen
-        }
-        guard first else { return }
+        guard stripes.seal() else { return }
         if let memory {
-            ring.withLock { _ = memory.take(&$0) }
+            memory.collect(self)
+            stripes.releaseBuffers()
             return
         }
         wake.signal()
@@ -172,12 +235,12 @@ public final class EventLog: Sendable {
 
     /// Counters for the writer's own health.
     public var stats: EventLogStats {
-        let (next, pendingDrop) = ring.withLock { ($0.nextSeq, $0.dropped) }
+        let (next, emitDropped) = stripes.counts
         return EventLogStats(
             nextSequence: next,
             writtenThrough: counters.writtenThrough.load(ordering: .acquiring),
             durableThrough: counters.durableThrough.load(ordering: .acquiring),
-            droppedBufferFull: counters.droppedBufferFull.load(ordering: .relaxed) + pendingDrop,
+            droppedBufferFull: emitDropped,
             droppedDiskFull: counters.droppedDiskFull.load(ordering: .relaxed),
             droppedIOError: counters.droppedIOError.load(ordering: .relaxed),
             blocksWritten: counters.blocks.load(ordering: .relaxed),
@@ -187,43 +250,21 @@ public final class EventLog: Sendable {
             lastError: counters.lastError.withLock { $0 })
     }
 
-    /// Events waiting in the buffer for the flusher (a producer that may block, such as a
+    /// Events waiting in the buffers for the flusher (a producer that may block, such as a
     /// bulk importer, can wait while this is high instead of having events dropped).
-    public var bufferedCount: Int { ring.withLock { $0.count } }
+    public var bufferedCount: Int { stripes.pendingCount }
 
     /// The highest sequence number known to be on stable storage (0 when none yet).
     public var durableSequence: UInt64 { counters.durableThrough.load(ordering: .acquiring) }
 
     // MARK: flusher side
 
-    /// Swaps the buffers: returns the filled one for the flusher to drain outside the lock.
-    /// With `idle` (the flusher holds no events) and an empty buffer, the flusher is marked
-    /// idle, so the next `emit` wakes it.
-    func swapBuffers(idle: Bool = false) -> SwapResult {
-        ring.withLock { s in
-            s.flusherIdle = idle && s.count == 0 && !s.closed
-            let filled = s.active
-            let n = s.count
-            s.active = s.standby
-            s.standby = filled
-            s.count = 0
-            let dropped = s.dropped
-            s.dropped = 0
+    /// Takes the flush and sync requests made so far.
+    func takeRequests() -> (flushGeneration: UInt64, sync: Bool) {
+        control.withLock { s in
             let sync = s.syncRequested
             s.syncRequested = false
-            return SwapResult(events: UnsafeBufferPointer(start: filled, count: n), dropped: dropped,
-                              closing: s.closed, flushGeneration: s.flushRequested, sync: sync, idle: s.flusherIdle)
-        }
-    }
-
-    /// Emits a writer-internal event even while closing; false when the buffer is full.
-    func emitInternal(_ event: Event) -> Bool {
-        ring.withLock { s in
-            guard s.count < s.capacity else { return false }
-            (s.active + s.count).initialize(to: event.raw(seq: s.nextSeq, timestamp: Sys.nowNs()))
-            s.nextSeq &+= 1
-            s.count &+= 1
-            return true
+            return (s.flushRequested, sync)
         }
     }
 
@@ -236,6 +277,12 @@ public final class EventLog: Sendable {
             }
         }
     }
+}
+
+/// Flush and sync requests. Lives inside a `Mutex`.
+struct ControlState {
+    var flushRequested: UInt64 = 0
+    var syncRequested = false
 }
 
 /// A snapshot of an `EventLog`'s counters.
@@ -262,54 +309,6 @@ public struct EventLogStats: Sendable, Equatable {
     public var dropped: UInt64 { droppedBufferFull + droppedDiskFull + droppedIOError }
 }
 
-/// The emit buffer (two halves, swapped by the flusher). Lives inside a `Mutex`.
-struct RingState: ~Copyable {
-    var active: UnsafeMutablePointer<RawEvent>
-    var standby: UnsafeMutablePointer<RawEvent>
-    let capacity: Int
-    let wakeAt: Int
-    var count = 0
-    var nextSeq: UInt64
-    var dropped: UInt64 = 0
-    var closed = false
-    var flushRequested: UInt64 = 0
-    var syncRequested = false
-    /// The flusher is asleep with nothing pending; the next `emit` must wake it.
-    var flusherIdle = false
-
-    init(capacity: Int, nextSeq: UInt64) {
-        self.capacity = capacity
-        wakeAt = max(1, capacity / 2)
-        self.nextSeq = nextSeq
-        // Not initialised: RawEvent is a trivial type, `emit` writes each slot before the
-        // flusher reads it, and untouched pages cost nothing. Each swap starts the buffer over
-        // at slot 0, so a source that emits less than the buffer holds between flushes only
-        // ever touches its first pages (at 14,000 events/s and 100 ms blocks, about 130 KiB
-        // of the 2 × 6 MiB by default) — they stay in cache, and start-up does not fault in
-        // 12 MiB (about 40 ms of system CPU on this VM).
-        precondition(_isPOD(RawEvent.self), "RawEvent must stay a trivial type")
-        active = .allocate(capacity: capacity)
-        standby = .allocate(capacity: capacity)
-    }
-
-    func deallocate() {
-        active.deallocate()
-        standby.deallocate()
-    }
-}
-
-/// What the flusher got from a buffer swap.
-struct SwapResult {
-    // The standby half: only the flusher reads it until the next swap.
-    let events: UnsafeBufferPointer<RawEvent>
-    let dropped: UInt64
-    let closing: Bool
-    let flushGeneration: UInt64
-    let sync: Bool
-    /// The buffer was empty and the flusher holds nothing: `emit` will wake it.
-    let idle: Bool
-}
-
 /// The writer-wide label table.
 struct LabelTableState {
     var ids: [String: UInt32] = [:]
@@ -320,6 +319,8 @@ struct LabelTableState {
 final class WriterCounters: Sendable {
     let writtenThrough = Atomic<UInt64>(0)
     let durableThrough = Atomic<UInt64>(0)
+    /// Buffer-full drops the flusher has seen (`stats` reads the stripes' own exact counts,
+    /// which include drops not yet seen and emits after `close`).
     let droppedBufferFull = Atomic<UInt64>(0)
     let droppedDiskFull = Atomic<UInt64>(0)
     let droppedIOError = Atomic<UInt64>(0)

@@ -28,8 +28,9 @@ public struct EventLogOptions: Sendable, Equatable {
     public var flushAgeNs: UInt64 = 100_000_000
     /// fsync policy (default every second).
     public var fsync: FsyncPolicy = .interval(seconds: 1)
-    /// Events the in-memory buffer holds between flusher passes (default 65,536; the writer
-    /// keeps two such buffers). Past it, events are dropped and counted.
+    /// Events each emitting thread's in-memory buffer holds between flusher passes (default
+    /// 65,536, 6 MiB of address space per thread, touched only as far as it fills between
+    /// passes). Past it, that thread's events are dropped and counted.
     public var bufferCapacity: Int = 65_536
     /// Rotate to a new segment past this size in bytes (default 64 MiB).
     public var segmentMaxBytes: Int64 = 64 << 20

@@ -39,6 +39,12 @@ final class LogFlusher: @unchecked Sendable {
     @exclusivity(unchecked) private var lastReportedError = ""
     /// The last `flush()` generation completed.
     @exclusivity(unchecked) private var completedFlush: UInt64 = 0
+    /// A `flush(durable: true)` request whose pass was not complete (`DrainResult.complete`).
+    @exclusivity(unchecked) private var syncCarried = false
+    /// The buffers `drain` merges threads' events in.
+    @exclusivity(unchecked) private var scratch = DrainScratch()
+    /// Room for one `events_dropped` record per reason.
+    private let dropRecords = UnsafeMutableBufferPointer<RawEvent>.allocate(capacity: DropReason.allCases.count)
 
     init(directory: String, options: EventLogOptions) throws {
         self.directory = directory
@@ -106,6 +112,7 @@ final class LogFlusher: @unchecked Sendable {
     }
 
     deinit {
+        dropRecords.deallocate()
         encoder.deallocate()
         raw.deallocate()
         frame.deallocate()
@@ -122,55 +129,86 @@ final class LogFlusher: @unchecked Sendable {
     private func run(_ log: EventLog) {
         // The flusher sleeps until something is due: the age deadline of the block being
         // built, a sync, or — with nothing pending — until `emit` wakes it for the first new
-        // event (or the buffer reaching half full). No fixed tick: at moderate rates it wakes
-        // at most twice per block (its first event, then its age deadline), not 50 times a second.
+        // event (or a thread's buffer reaching half full). No fixed tick: at moderate rates it
+        // wakes at most twice per block (its first event, then its age deadline).
         var waitNs: UInt64 = 0
         while true {
             if waitNs > 0 { _ = log.wake.wait(timeout: .now() + .nanoseconds(Int(min(waitNs, 1_000_000_000)))) }
-            let swap = log.swapBuffers(idle: encoder.count == 0)
-            log.refreshLabels(&labels)
-            if swap.dropped > 0 {
-                pendingDrops[Int(DropReason.bufferFull.rawValue)] &+= swap.dropped
-                log.counters.addDropped(swap.dropped, .bufferFull)
+            if log.stripes.flags.load(ordering: .relaxed) & StripeRegistry.idleFlag != 0 { _ = log.stripes.takeIdle() }
+            // The wall-clock offset `emit` adds to its stamps (it changes when the clock is stepped).
+            log.stripes.calibrate()
+            // Requests first: a `flush()` covers what its caller emitted before it, and that was
+            // published before the request was made. `sealed` before the drain, likewise.
+            var requests = log.takeRequests()
+            requests.sync = requests.sync || syncCarried
+            let closing = log.stripes.sealed.load(ordering: .acquiring)
+            // Drops left from earlier passes (a block that could not be written) first: their
+            // records go before the events emitted since, as they happened.
+            var recorded = recordDrops(log)
+            var labelsFresh = false
+            let taken = log.stripes.drain(&scratch, everything: closing) { events, firstSeq in
+                // After the drain has read the tails: every label an event it took uses was
+                // interned before that event was published.
+                if !labelsFresh {
+                    log.refreshLabels(&labels)
+                    labelsFresh = true
+                }
+                encode(events, firstSeq: firstSeq, log)
             }
-            encode(swap.events, log)
+            if taken.dropped > 0 {
+                // Right after the events drained with them.
+                pendingDrops[Int(DropReason.bufferFull.rawValue)] &+= taken.dropped
+                log.counters.addDropped(taken.dropped, .bufferFull)
+                recorded = recordDrops(log) || recorded
+            }
             let now = Sys.monotonicNs()
-            let flushRequested = swap.flushGeneration > completedFlush
-            if encoder.count > 0 && (swap.closing || flushRequested || now &- blockStartedMono >= options.flushAgeNs) {
+            let flushRequested = requests.flushGeneration > completedFlush
+            if encoder.count > 0 && (closing || flushRequested || now &- blockStartedMono >= options.flushAgeNs) {
                 writeBlock(log)
+                if closing || flushRequested {
+                    // A block that failed to write left drop records to write.
+                    if recordDrops(log) { writeBlock(log) }
+                    recorded = false
+                }
             }
-            let recorded = recordDrops(log)
-            syncIfDue(log, force: swap.closing || swap.sync)
-            if !swap.closing, segmentFD >= 0, Sys.monotonicNs() &- segmentOpenedMono >= options.segmentMaxAgeNs {
+            syncIfDue(log, force: closing || requests.sync)
+            if !closing, segmentFD >= 0, Sys.monotonicNs() &- segmentOpenedMono >= options.segmentMaxAgeNs {
                 rotate(log)
             }
-            waitNs = nextWait(idle: swap.idle && !recorded)
             log.counters.flusherCPUNs.store(Sys.threadCPUNs(), ordering: .relaxed)
-            if swap.closing {
-                // Drain what emitInternal may have added, then stop.
-                let rest = log.swapBuffers()
-                if rest.events.count > 0 {
-                    encode(rest.events, log)
-                    writeBlock(log)
-                    syncIfDue(log, force: true)
-                }
+            if closing {
                 finish(log)
+                log.stripes.releaseBuffers()
                 log.counters.flusherCPUNs.store(Sys.threadCPUNs(), ordering: .relaxed)
-                log.flushDone.complete(swap.flushGeneration, stopped: true)
+                log.flushDone.complete(requests.flushGeneration, stopped: true)
                 log.stopped.signal()
                 return
             }
-            log.flushDone.complete(swap.flushGeneration)
-            completedFlush = swap.flushGeneration
+            if taken.complete {
+                log.flushDone.complete(requests.flushGeneration)
+                completedFlush = requests.flushGeneration
+                syncCarried = false
+            } else {
+                // An emit was caught under way and waited for: events from before the request
+                // may still be pending. The next pass completes it (and syncs, if asked).
+                syncCarried = requests.sync
+            }
+            let idle = encoder.count == 0 && !recorded && taken.events == 0 && !taken.left && log.stripes.goIdle()
+            waitNs = nextWait(idle: idle)
+            if waitNs == 0 && taken.events == 0 && !recorded {
+                // Events were left for the next pass (stamped after the watermark, or behind an
+                // emit caught under way): look again shortly, not at once.
+                waitNs = 50_000
+            }
         }
     }
 
     /// Adds events to the block being built, writing blocks as they fill.
-    private func encode(_ events: UnsafeBufferPointer<RawEvent>, _ log: EventLog) {
+    private func encode(_ events: UnsafeBufferPointer<RawEvent>, firstSeq: UInt64, _ log: EventLog) {
         var next = 0
         while next < events.count {
             if encoder.count == 0 { blockStartedMono = Sys.monotonicNs() }
-            next &+= encoder.append(UnsafeBufferPointer(rebasing: events[next...]), labels: labels, blockSize: options.blockSize)
+            next &+= encoder.append(UnsafeBufferPointer(rebasing: events[next...]), firstSeq: firstSeq &+ UInt64(next), labels: labels, blockSize: options.blockSize)
             if encoder.isFull(blockSize: options.blockSize) { writeBlock(log) }
         }
     }
@@ -196,17 +234,20 @@ final class LogFlusher: @unchecked Sendable {
         return max(wait, 1_000_000)
     }
 
-    /// Records pending drop counts as `events_dropped` events (they take sequence numbers).
-    /// Returns true when it queued any.
+    /// Records pending drop counts as `events_dropped` events in the block being built (they
+    /// take the next sequence numbers). Returns true when it added any.
     private func recordDrops(_ log: EventLog) -> Bool {
-        var queued = false
+        var n = 0
         for reason in DropReason.allCases where pendingDrops[Int(reason.rawValue)] > 0 {
-            if log.emitInternal(.eventsDropped(count: pendingDrops[Int(reason.rawValue)], reason: reason)) {
-                pendingDrops[Int(reason.rawValue)] = 0
-                queued = true
-            }
+            dropRecords[n] = Event.eventsDropped(count: pendingDrops[Int(reason.rawValue)], reason: reason).raw(seq: 0, timestamp: Sys.nowNs())
+            pendingDrops[Int(reason.rawValue)] = 0
+            n += 1
         }
-        return queued
+        guard n > 0 else { return false }
+        let records = UnsafeMutableBufferPointer(rebasing: dropRecords[0..<n])
+        log.stripes.number(records)
+        encode(UnsafeBufferPointer(records), firstSeq: records[0].seq, log)
+        return true
     }
 
     // MARK: blocks

@@ -10,7 +10,7 @@ enum BenchCommand {
     figure's median and spread and whether the target of issue 6 is met. The issue's limits are zlib's
     (Debian zlib alone on the same blocks); the same ratios against libdeflate, the codec the log
     uses (about twice zlib's speed), are reported as stricter goals. Benchmarks:
-      emit          ns per emit, 1 and 2 threads; heap allocations per emit
+      emit          ns per emit (wall and thread CPU), 1, 2, 4, 8 threads; heap allocations per emit
       write         writer events/s and bytes/event on disk per fsync policy, vs zlib / libdeflate alone
       ingest        collector decode + aggregate events/s, vs reading + inflating the segments
       fleet         1,000 instance directories of one service: collector --once seconds, peak RSS, exposition
