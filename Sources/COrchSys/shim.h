@@ -11,6 +11,26 @@ static inline void orchlog_prefetch_for_write(const void *p) {
 
 #include <stdint.h>
 #include <stddef.h>
+#include <linux/membarrier.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+/// membarrier(2) (the libc `syscall` is variadic): `orchlog_membarrier_register()` once, then
+/// `orchlog_membarrier()` issues a full memory barrier on every running thread of the process,
+/// so the emit path can pair with the flusher using compiler ordering only. Both return 0 on
+/// success, -1 with errno set (ENOSYS, EPERM under some seccomp profiles, EINVAL before 4.14).
+static inline int orchlog_membarrier_register(void) {
+    return (int)syscall(__NR_membarrier, MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED, 0, 0);
+}
+static inline int orchlog_membarrier(void) {
+    return (int)syscall(__NR_membarrier, MEMBARRIER_CMD_PRIVATE_EXPEDITED, 0, 0);
+}
+
+/// A compiler-only barrier: keeps the emit path's stores and loads in program order without a
+/// CPU fence (the consumer's membarrier supplies the fence).
+static inline void orchlog_compiler_barrier(void) {
+    __asm__ __volatile__("" ::: "memory");
+}
 
 /// Keeps the loads after it from running before a clock read just made (the vDSO orders
 /// `rdtsc` after earlier loads, not before later ones): the emit buffers' drain reads its

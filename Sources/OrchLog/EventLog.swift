@@ -152,13 +152,17 @@ public final class EventLog: Sendable {
         finish(stripe, result)
     }
 
-    /// The protocol `StripeRegistry` relies on: odd `epoch`, full fence, then the clock read
+    /// The protocol `StripeRegistry` relies on: odd `epoch`, full fence (see `fenceFlag`), then the clock read
     /// (the stamp) and the flags; the event published (or not: `pending` 0), then `epoch` even.
     @inline(__always)
     private func stamped(_ stripe: Stripe, _ make: (UInt64, UInt64) -> RawEvent) -> (pending: Int, flags: UInt, stamp: UInt64) {
+        let before = stripes.flags.load(ordering: .relaxed)
         let epoch = stripe.pointee.epoch.load(ordering: .relaxed)
         stripe.pointee.epoch.store(epoch &+ 1, ordering: .relaxed)
-        atomicMemoryFence(ordering: .sequentiallyConsistent)
+        // The odd epoch before the clock read and the flags: a CPU fence, or — once the flusher
+        // has registered for membarrier — program order only (the consumer's membarrier makes
+        // it a fence when it needs one).
+        if before & StripeRegistry.fenceFlag != 0 { atomicMemoryFence(ordering: .sequentiallyConsistent) } else { orchlog_compiler_barrier() }
         let stamp = Sys.monotonicNs()
         let flags = stripes.flags.load(ordering: .relaxed)
         var pending = 0

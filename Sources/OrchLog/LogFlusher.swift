@@ -127,6 +127,8 @@ final class LogFlusher: @unchecked Sendable {
     // MARK: loop
 
     private func run(_ log: EventLog) {
+        // Here, not where the log is opened: registering waits for an RCU grace period.
+        log.stripes.useMembarrier()
         // The flusher sleeps until something is due: the age deadline of the block being
         // built, a sync, or — with nothing pending — until `emit` wakes it for the first new
         // event (or a thread's buffer reaching half full). No fixed tick: at moderate rates it

@@ -51,6 +51,14 @@ final class StripeRegistry: Sendable {
     static let closedFlag: UInt = 1
     static let idleFlag: UInt = 2
     static let coarseClockFlag: UInt = 4
+    /// `emit` must issue a CPU fence between its odd `epoch` and the clock read: until the
+    /// flusher thread has registered the process for membarrier(2) (registering waits for an
+    /// RCU grace period, 20–30 ms, so it is not done on the thread that opens the log), and for
+    /// good where the kernel refuses membarrier or the log has no flusher. Once clear, the
+    /// consumer side's `membarrier()` puts the fence into every running thread instead, and
+    /// `emit` orders its stores and loads with a compiler barrier only: a fence in `emit` waits
+    /// for the previous event's stores to reach the cache, and that was ~40% of emit's own time.
+    static let fenceFlag: UInt = 8
 
     /// What `emit` reads after its fence: the log is closed (drop and count from here on), the
     /// flusher sleeps with nothing pending (wake it), the clock is coarse (wait for a tick).
@@ -70,7 +78,7 @@ final class StripeRegistry: Sendable {
     init(capacity: Int, nextSeq: UInt64) {
         self.capacity = capacity
         state = Mutex(RegistryState(nextSeq: nextSeq))
-        flags = Atomic(Self.coarseClock ? Self.coarseClockFlag : 0)
+        flags = Atomic(Self.fenceFlag | (Self.coarseClock ? Self.coarseClockFlag : 0))
         realtimeOffset = Atomic(Self.measureRealtimeOffset())
     }
 
@@ -154,6 +162,18 @@ final class StripeRegistry: Sendable {
         state.withLock { $0.free.append(p) }
     }
 
+    /// On the flusher thread: registers the process for membarrier, then lets `emit` drop its fence.
+    func useMembarrier() {
+        if Membarrier.register() { flags.bitwiseAnd(~Self.fenceFlag, ordering: .releasing) }
+    }
+
+    /// The consumer's side of the pairing with `emit`'s fence, given a `flags` value read at or
+    /// after the point that needs it: a membarrier once `emit` may run without its fence (the
+    /// flag is cleared only after registration succeeded), a plain fence before.
+    func pairingBarrier(_ seen: UInt) {
+        if seen & Self.fenceFlag == 0 { Membarrier.everyThread() } else { atomicMemoryFence(ordering: .sequentiallyConsistent) }
+    }
+
     /// Clears the idle flag; true when this call cleared it (the caller wakes the flusher).
     @inline(__always)
     func takeIdle() -> Bool {
@@ -166,7 +186,9 @@ final class StripeRegistry: Sendable {
     func seal() -> Bool {
         let before = flags.bitwiseOr(Self.closedFlag, ordering: .sequentiallyConsistent).oldValue
         guard before & Self.closedFlag == 0 else { return false }
-        atomicMemoryFence(ordering: .sequentiallyConsistent)
+        // An emit that reads `flags` after this RMW sees `closed`; one that read it before
+        // chose its fence by `before`'s fence bit, which decides the barrier here too.
+        pairingBarrier(before)
         let stripes = state.withLock { $0.stripes }
         for p in stripes {
             while p.pointee.epoch.load(ordering: .acquiring) & 1 != 0 { sched_yield() }
@@ -210,8 +232,7 @@ final class StripeRegistry: Sendable {
     /// Marks the flusher idle, so that the next `emit` wakes it, when no stripe holds an event
     /// or is mid-emit. Returns true when it did; false, flag cleared, otherwise. Consumer only.
     func goIdle() -> Bool {
-        flags.bitwiseOr(Self.idleFlag, ordering: .sequentiallyConsistent)
-        atomicMemoryFence(ordering: .sequentiallyConsistent)
+        pairingBarrier(flags.bitwiseOr(Self.idleFlag, ordering: .sequentiallyConsistent).oldValue)
         let stripes = state.withLock { $0.stripes }
         for p in stripes {
             let epoch = p.pointee.epoch.load(ordering: .acquiring)
@@ -239,7 +260,9 @@ final class StripeRegistry: Sendable {
         // The watermark first, then (ordered after it) everything else.
         var watermark = everything ? UInt64.max : Sys.monotonicNs()
         orchlog_clock_fence()
-        atomicMemoryFence(ordering: .sequentiallyConsistent)
+        // The fence bit changes only on the flusher thread before its first drain (an in-memory
+        // log's never changes), so this load decides as `emit` did.
+        pairingBarrier(flags.load(ordering: .relaxed))
         let firstSeq = state.withLock { s -> UInt64 in
             scratch.stripes.removeAll(keepingCapacity: true)
             scratch.stripes.append(contentsOf: s.stripes)
@@ -428,5 +451,18 @@ struct DrainScratch: ~Copyable {
             } while c.head != c.end && (slots[c.slot].seq < limit || (tiesFirst && slots[c.slot].seq == limit))
             if c.head == c.end { live.remove(at: best) } else { live[best] = c }
         }
+    }
+}
+
+/// membarrier(2), registered once per process (by the first flusher thread).
+enum Membarrier {
+    private static let registration: Bool = orchlog_membarrier_register() == 0
+
+    /// Registers the process (once; later calls return the first result).
+    static func register() -> Bool { registration }
+
+    /// A full memory barrier on every running thread of this process.
+    static func everyThread() {
+        if orchlog_membarrier() != 0 { atomicMemoryFence(ordering: .sequentiallyConsistent) }
     }
 }
