@@ -8,7 +8,9 @@ package struct RawEvent: Sendable, Equatable {
     package static let numberSlots = 13
 
     package var type: EventType
-    /// Per-source sequence number, assigned by the writer.
+    /// Per-source sequence number, assigned by the writer as it takes events out of the emit
+    /// buffers; until then (in an `EmitStripe` slot) it holds the event's stamp, the monotonic
+    /// clock read inside `emit` that orders it (`StripeRegistry`).
     package var seq: UInt64
     /// Nanoseconds since the Unix epoch.
     package var timestamp: UInt64

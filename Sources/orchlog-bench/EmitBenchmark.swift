@@ -1,5 +1,6 @@
 import Foundation
 import OrchLog
+import Synchronization
 
 /// `emit`: the cost of `EventLog.emit` for the `generate` mix on one thread and on 2, 4 and 8
 /// threads at once (each writes its own buffer), and its heap allocations in steady state.
@@ -76,6 +77,33 @@ struct EmitBenchmark {
         result.add(Figure("cpu_ratio_2_threads_to_1", "ratio", [cpuTwo / Stats(oneCPU).median], target: .atMost(1.3),
                           note: "median cpu_ns_per_emit_2_threads / median cpu_ns_per_emit_1_thread"))
 
+        // The alternative design (a) of issue 20, measured rather than argued: the same emits,
+        // each also taking a number from one counter all threads share (one atomic fetch-add,
+        // as numbering at emit would), on 1 and then 2 threads. `emit` itself does not do this.
+        let counter = SharedClaimCounter()
+        var claimCPU: [[Double]] = []
+        for threads in [1, 2] {
+            let share = n / 2
+            var cpu: [Double] = []
+            for run in 0..<(config.emitWarmup + config.emitRuns) {
+                log.flush()
+                let m = ParallelRun.measured(threads: threads) { i in
+                    var claimed: UInt64 = 0
+                    for e in shared[(i * share)..<((i + 1) * share)] {
+                        claimed &+= counter.claim()
+                        log.emit(e)
+                    }
+                    counter.keep(claimed)
+                }
+                if run >= config.emitWarmup { cpu.append(Double(m.cpu.reduce(0, +)) / Double(threads) / Double(share)) }
+            }
+            claimCPU.append(cpu)
+            result.add(Figure("cpu_ns_per_emit_with_shared_claim_\(threads)_thread\(threads == 1 ? "" : "s")", "ns", cpu,
+                              note: "design (a), not what emit does: emit plus a fetch-add on one counter shared by the \(threads) thread\(threads == 1 ? "" : "s"); thread CPU / emits"))
+        }
+        result.add(Figure("cpu_ratio_shared_claim_2_threads_to_1", "ratio", [Stats(claimCPU[1]).median / Stats(claimCPU[0]).median],
+                          note: "design (a): median cpu_ns_per_emit_with_shared_claim_2_threads / _1_thread (the issue's limit for emit is 1.3)"))
+
         log.flush()
         try checkNoDrops(log)
 
@@ -113,4 +141,17 @@ struct EmitBenchmark {
         for e in events { log.emit(e) }
         return Double(Clock.nowNs() - start) / Double(events.count)
     }
+}
+
+/// One counter every thread claims numbers from (the emit benchmark's design-(a) probe).
+final class SharedClaimCounter: Sendable {
+    private let next = Atomic<UInt64>(0)
+    private let kept = Atomic<UInt64>(0)
+
+    /// Takes the next number (one fetch-add on the shared cache line).
+    @inline(__always)
+    func claim() -> UInt64 { next.wrappingAdd(1, ordering: .relaxed).oldValue }
+
+    /// Keeps a value computed from the claims, so they are not optimised away.
+    func keep(_ value: UInt64) { kept.wrappingAdd(value, ordering: .relaxed) }
 }
