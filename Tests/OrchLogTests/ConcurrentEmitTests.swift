@@ -79,10 +79,7 @@ import Testing
     func fullBuffersDropAndEveryDropIsCounted(threads: Int) throws {
         let dir = TempDir("concurrent-drops-\(threads)")
         defer { dir.remove() }
-        var options = EventLogOptions()
-        options.bufferCapacity = 16
-        options.flushAgeNs = 500_000_000
-        let log = try EventLog(directory: dir.sub("src"), options: options)
+        let log = try overflowingLog(dir)
         let q = log.label("q")
         let perThread = 50_000
         onThreads(threads) { t in
@@ -147,4 +144,13 @@ import Testing
         }
         #expect(log.stats.dropped == 0)
     }
+}
+
+/// A log in `dir`/src whose emit buffers hold 16 events and whose flusher waits 500 ms between
+/// age-cut blocks: emitting in a loop overflows it (the drop-counting tests).
+func overflowingLog(_ dir: TempDir) throws -> EventLog {
+    var options = EventLogOptions()
+    options.bufferCapacity = 16
+    options.flushAgeNs = 500_000_000
+    return try EventLog(directory: dir.sub("src"), options: options)
 }

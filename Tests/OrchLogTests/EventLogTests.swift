@@ -95,10 +95,7 @@ import Testing
     @Test func fullBufferDropsAreCountedAndRecordedInTheLog() throws {
         let dir = TempDir("drops")
         defer { dir.remove() }
-        var options = EventLogOptions()
-        options.bufferCapacity = 16
-        options.flushAgeNs = 500_000_000
-        let log = try EventLog(directory: dir.sub("src"), options: options)
+        let log = try overflowingLog(dir)
         let q = log.label("q")
         for i in 0..<200_000 { log.emit(.queueSample(queue: q, depth: UInt64(i), capacity: 1)) }
         log.close()
