@@ -20,6 +20,10 @@ extension Aggregator {
                     for (i, feed) in plan.feeds.enumerated() {
                         try run(feed, cells: hot[base + i], buckets: buckets[base + i], plan.type, range, v, s,
                                 bundles: bundles, slots: slots, flags: flags)
+                        if exemplars.idSlots[base + i] >= 0, let b = buckets[base + i] {
+                            exemplars.record(feed: base + i, feed, cells: hot[base + i], buckets: b, plan.type, range, v, s,
+                                             bundles: bundles, slots: slots, flags: flags)
+                        }
                     }
                 }
             }

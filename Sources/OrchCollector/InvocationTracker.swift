@@ -29,9 +29,12 @@ final class InvocationTracker {
         var usd = 0.0
         /// Some of its tokens had no price: its cost is not observed.
         var unpriced = false
+        /// Its `invocation_started`'s `trace_id` (for the exemplars of its calls and duration).
+        var trace = TraceID.none
 
         static func == (a: Tally, b: Tally) -> Bool {
             a.llmCalls == b.llmCalls && a.toolCalls == b.toolCalls && a.tokens == b.tokens && a.usd.bitPattern == b.usd.bitPattern && a.unpriced == b.unpriced
+                && a.trace == b.trace
         }
     }
 
@@ -55,15 +58,18 @@ final class InvocationTracker {
     @exclusivity(unchecked) private var series = PairKeyTable<Series>()
     @exclusivity(unchecked) private var untracked: [UInt64: SeriesHandle] = [:]
     @exclusivity(unchecked) private var generation: UInt64 = 0
+    /// Per `invocation_started` of the block being tallied: its trace id.
+    @exclusivity(unchecked) private var startedTraces: [TraceID] = []
 
     /// The slots read, found by name once.
     struct Fields {
-        let startedID, finishedID, finishedAgent, llmID, toolID: Int
+        let startedID, startedTrace, finishedID, finishedAgent, llmID, toolID: Int
         let tokens: [Int]
 
         init() {
             let slot = schemaSlot
             startedID = slot(.invocationStarted, "invocation_id")
+            startedTrace = slot(.invocationStarted, "trace_id")
             finishedID = slot(.invocationFinished, "invocation_id")
             finishedAgent = slot(.invocationFinished, "agent")
             llmID = slot(.llmRequest, "invocation_id")
@@ -89,9 +95,14 @@ final class InvocationTracker {
     /// Invocations open now.
     var count: Int { current.count + previous.count }
 
-    /// Whether any of the families is exported (else the pass is skipped).
+    /// Exemplars want the open invocations' trace ids (`ExemplarStore`): track even when no
+    /// fan-out family is exported.
+    @exclusivity(unchecked) var tracesWanted = false
+
+    /// Whether any of the families is exported, or exemplars want trace ids (else the pass is
+    /// skipped).
     var active: Bool {
-        [catalog.invocationLLMCalls, catalog.invocationToolCalls, catalog.invocationTokens, catalog.invocationCost].contains { registry.isExported($0) }
+        tracesWanted || [catalog.invocationLLMCalls, catalog.invocationToolCalls, catalog.invocationTokens, catalog.invocationCost].contains { registry.isExported($0) }
     }
 
     /// Tallies the block's rows of source `s`; `costs` holds each `llm_request`'s cost and
@@ -107,6 +118,9 @@ final class InvocationTracker {
         fetchCells()
         let f = fields
         let startedIDs = v.number(.invocationStarted, f.startedID)
+        startedTraces.removeAll(keepingCapacity: true)
+        startedTraces.append(contentsOf: repeatElement(.none, count: started))
+        s.traceIDs(v.label(.invocationStarted, f.startedTrace)) { k, t in startedTraces[k] = t }
         let finishedIDs = v.number(.invocationFinished, f.finishedID), agents = v.label(.invocationFinished, f.finishedAgent)
         let llmIDs = v.number(.llmRequest, f.llmID), toolIDs = v.number(.toolCall, f.toolID)
         let tokenColumns = f.tokens.map { v.number(.llmRequest, $0) }
@@ -123,7 +137,7 @@ final class InvocationTracker {
             let type = first == r0 ? startedCode : first == r1 ? llmCode : first == r2 ? toolCode : finishedCode
             switch type {
             case startedCode:
-                open(s.salt, startedIDs[si], s)
+                open(s.salt, startedIDs[si], trace: startedTraces[si], s)
                 si &+= 1
             case llmCode:
                 let id = llmIDs[li]
@@ -162,7 +176,7 @@ final class InvocationTracker {
         if !current.update(salt, id, body) { _ = previous.update(salt, id, body) }
     }
 
-    private func open(_ salt: UInt64, _ id: UInt64, _ s: SourceAggregation) {
+    private func open(_ salt: UInt64, _ id: UInt64, trace: TraceID, _ s: SourceAggregation) {
         if current.count >= capacity / 2 {
             if previous.count > 0, let h = untrackedHandle(s) {
                 // Unfinished invocations of every source are dropped; counted under this one's.
@@ -171,7 +185,15 @@ final class InvocationTracker {
             previous = current
             current = PairKeyTable(capacity: min(capacity / 2, 1 << 16))
         }
-        current.set(salt, id, Tally())
+        var t = Tally()
+        t.trace = trace
+        current.set(salt, id, t)
+    }
+
+    /// The trace id of open invocation `id` of the source with salt `salt` (`none`: not open,
+    /// or started without one).
+    func trace(_ salt: UInt64, _ id: UInt64) -> TraceID {
+        (current.get(salt, id) ?? previous.get(salt, id))?.trace ?? .none
     }
 
     /// The open invocations (for tests and checkpoints).
@@ -222,16 +244,21 @@ final class InvocationTracker {
 
     // MARK: checkpoints
 
-    /// Packs the open invocations: per entry source salt, id, calls, five token counts, the
-    /// cost's bits and the unpriced flag, as little-endian u64s (the current generation first).
+    /// Marks the packing with trace ids (12 words per entry); without it, 10 words (before
+    /// exemplars), restored with no trace ids.
+    static let packedWithTraces: UInt64 = 0x4F52_4348_5452_4332  // "ORCHTRC2"
+
+    /// Packs the open invocations: `packedWithTraces`, then per generation (the current one
+    /// first) its count and per entry source salt, id, calls, five token counts, the cost's
+    /// bits, the unpriced flag and the trace id's two words, as little-endian u64s.
     func packed() -> Data {
-        var words: [UInt64] = []
-        words.reserveCapacity(count * 10)
+        var words: [UInt64] = [Self.packedWithTraces]
+        words.reserveCapacity(1 + count * 12)
         for generation in [current, previous] {
             words.append(UInt64(generation.count))
             for (salt, id, t) in generation.entries() {
                 words += [salt, id, UInt64(t.llmCalls) << 32 | UInt64(t.toolCalls), t.tokens.0, t.tokens.1, t.tokens.2, t.tokens.3, t.tokens.4,
-                          t.usd.bitPattern, t.unpriced ? 1 : 0]
+                          t.usd.bitPattern, t.unpriced ? 1 : 0, t.trace.hi, t.trace.lo]
             }
         }
         return words.withUnsafeBytes { Data($0) }
@@ -243,7 +270,9 @@ final class InvocationTracker {
         previous = PairKeyTable()
         guard data.count % 8 == 0, data.count >= 16 else { return }
         let words = data.withUnsafeBytes { raw in (0..<data.count / 8).map { UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: $0 * 8, as: UInt64.self)) } }
-        var i = 0
+        let traced = words[0] == Self.packedWithTraces
+        let stride = traced ? 12 : 10
+        var i = traced ? 1 : 0
         var generations: [PairKeyTable<Tally>] = []
         for _ in 0..<2 {
             guard i < words.count else { return }
@@ -251,15 +280,16 @@ final class InvocationTracker {
             i += 1
             var g = PairKeyTable<Tally>()
             for _ in 0..<n {
-                guard i + 10 <= words.count else { return }
+                guard i + stride <= words.count else { return }
                 var t = Tally()
                 t.llmCalls = UInt32(truncatingIfNeeded: words[i + 2] >> 32)
                 t.toolCalls = UInt32(truncatingIfNeeded: words[i + 2])
                 t.tokens = (words[i + 3], words[i + 4], words[i + 5], words[i + 6], words[i + 7])
                 t.usd = Double(bitPattern: words[i + 8])
                 t.unpriced = words[i + 9] != 0
+                if traced { t.trace = TraceID(hi: words[i + 10], lo: words[i + 11]) }
                 g.set(words[i], words[i + 1], t)
-                i += 10
+                i += stride
             }
             generations.append(g)
         }

@@ -240,6 +240,20 @@ final class SourceAggregation {
         return t
     }
 
+    /// Calls `body(k, id)` for each `k` whose block string `labels[k]` is a W3C trace id (read
+    /// in place, never interned: one per invocation); strings that are not one are skipped.
+    func traceIDs(_ labels: UnsafeBufferPointer<UInt64>, _ body: (Int, TraceID) -> Void) {
+        let table = blockStrings  // once, not per string
+        let count = UInt64(table.count)
+        var notOne = UInt64.max  // the last string that was not one (the block's "", typically)
+        for k in 0..<labels.count {
+            let label = labels[k]
+            guard label < count, label != notOne else { continue }
+            let id = table.withBytes(Int(label)) { TraceID($0) }
+            if id.isSome { body(k, id) } else { notOne = label }
+        }
+    }
+
     /// A 64-bit identity of (source, shard, key) for the state tracker, from the strings of
     /// block strings `keyIndex` and `shardIndex` — never from interned ids, which depend on
     /// the order a process first sees labels and so would not match a checkpoint's keys.

@@ -1,0 +1,125 @@
+import OrchLog
+import OrchMetrics
+
+/// Exemplars of the latency histograms whose families carry them
+/// (`MetricCatalog.exemplarFamilies`: `orch_invocation_duration_seconds`,
+/// `gen_ai_client_operation_duration_seconds`, `orch_tool_call_duration_seconds`): each bucket
+/// of each series keeps the most recent observation that fell into it and named its invocation
+/// — `{invocation_id="…",trace_id="…"}`, the observed seconds, the event's time (to the
+/// millisecond) — rendered in OpenMetrics output only. The drill-down from one is
+/// `orchlog tail --invocation ID` (docs/runbooks.md).
+///
+/// `trace_id` is the invocation's `invocation_started` field: known while the invocation is
+/// open in the `InvocationTracker` (started and not yet finished, within
+/// `--invocations.tracked`), or when it started in the same block. An event without an
+/// `invocation_id` (0) makes no exemplar and leaves the bucket's previous one.
+///
+/// A pass per feed and block, after the feed's own loop (the feed loops themselves are not
+/// touched: a family without exemplars costs one array read per block). Events are walked
+/// newest first and each bucket is filled once per pass, so an exemplar is made per bucket
+/// touched, not per event. Exemplars live in the registry and are not checkpointed: after a
+/// restart a bucket has none until its next observation. Not thread-safe: the aggregator calls
+/// it with the collector's lock held.
+final class ExemplarStore {
+    /// The exemplar's label names, in order of importance (`Exemplar` drops from the end to
+    /// stay within 128 characters).
+    static let labels = Exemplar.Labels(["invocation_id", "trace_id"])!
+
+    let registry: MetricRegistry
+    let invocations: InvocationTracker
+    /// Per feed of every plan (`Aggregator.feedBase[type] + i`): the number slot of its event
+    /// type's `invocation_id` when the feed's family carries exemplars, else -1.
+    let idSlots: [Int]
+    /// Whether any feed makes exemplars.
+    let any: Bool
+    /// Per feed: per slot and bucket, the pass that last filled it (`pass`).
+    @exclusivity(unchecked) private var filled: [[UInt32]]
+    @exclusivity(unchecked) private var pass: UInt32 = 0
+    /// This block's `invocation_started` trace ids by invocation id, made when first needed.
+    @exclusivity(unchecked) private var blockTraces: [UInt64: TraceID] = [:]
+    @exclusivity(unchecked) private var blockTracesMade = false
+    let startedID = schemaSlot(.invocationStarted, "invocation_id"), startedTrace = schemaSlot(.invocationStarted, "trace_id")
+
+    init(registry: MetricRegistry, catalog: MetricCatalog, invocations: InvocationTracker) {
+        self.registry = registry
+        self.invocations = invocations
+        var slots: [Int] = []
+        for case let plan? in catalog.plans {
+            for feed in plan.feeds {
+                let id = EventSchema.of(plan.type).field(named: "invocation_id")
+                slots.append(feed.record.kind == .observe && registry.carriesExemplars(feed.family) && registry.isExported(feed.family) ? id?.slot ?? -1 : -1)
+            }
+        }
+        idSlots = slots
+        any = slots.contains { $0 >= 0 }
+        filled = Array(repeating: [], count: slots.count)
+    }
+
+    /// Forgets the previous block's trace ids.
+    func beginBlock() {
+        if blockTracesMade {
+            blockTraces.removeAll(keepingCapacity: true)
+            blockTracesMade = false
+        }
+    }
+
+    /// Records the exemplars of feed `index` (a histogram) over events `range` of `type`, whose
+    /// observations the feed's loop just counted: the same condition, series and bucket.
+    @inline(never)
+    func record(feed index: Int, _ feed: FeedPlan.Feed, cells: FamilyCells, buckets: IntegerBuckets, _ type: EventType, _ range: Range<Int>,
+                _ v: BlockColumnsView, _ s: SourceAggregation, bundles: UnsafeBufferPointer<Int32>, slots: UnsafeBufferPointer<Int32>,
+                flags: UnsafeBufferPointer<Bool>) {
+        let ids = v.number(type, idSlots[index]), values = v.number(type, feed.record.slot), rows = v.rows(type)
+        let condition = feed.condition
+        let test = condition.kind == .always || condition.kind == .flagged ? ids : v.number(type, condition.slot)
+        let codes = feed.each.map { v.number(type, $0.slot) }, known = UInt64(feed.each?.names.count ?? 0)
+        let stride = cells.bucketStride, lower = range.lowerBound
+        pass &+= 1
+        if pass == 0 {
+            for i in filled.indices { filled[i] = [] }
+            pass = 1
+        }
+        var marks: [UInt32] = []
+        swap(&marks, &filled[index])  // uniquely referenced while it is written
+        defer { swap(&marks, &filled[index]) }
+        if marks.count < cells.slotCount * stride { marks.append(contentsOf: repeatElement(0, count: cells.slotCount * stride - marks.count)) }
+        for k in range.reversed() {
+            let id = ids[k]
+            guard id != 0 else { continue }
+            switch condition.kind {
+            case .always: break
+            case .nonzero: if test[k] == 0 { continue }
+            case .greater: if test[k] <= condition.value { continue }
+            case .equals: if test[k] != condition.value { continue }
+            case .notEquals: if test[k] == condition.value { continue }
+            case .flagged: if !flags[k] { continue }
+            }
+            var b = Int(bundles[k - lower]) + feed.offset
+            if let codes { b += Int(min(codes[k], known)) }
+            let slot = slots[b]
+            let n = max(values[k], feed.record.atLeast)
+            let bucket = buckets.bucket(n)
+            let cell = Int(slot) * stride + bucket
+            guard slot >= 0, cell < marks.count, marks[cell] != pass else { continue }
+            marks[cell] = pass
+            let ms = v.timestamps[Int(rows[k])] / 1_000_000
+            let trace = self.trace(id, v, s)
+            guard let exemplar = Exemplar(Self.labels, values: [String(id), trace.isSome ? trace.hex : ""],
+                                          value: feed.seconds ? Aggregator.seconds(n) : Aggregator.plain(n), timestamp: Double(ms) / 1000) else { continue }
+            registry.setExemplar(family: feed.family, slot: slot, bucket: bucket, exemplar)
+        }
+    }
+
+    /// The trace id of invocation `id`: the tracker's (an open invocation), else this block's
+    /// `invocation_started` of that id.
+    private func trace(_ id: UInt64, _ v: BlockColumnsView, _ s: SourceAggregation) -> TraceID {
+        let tracked = invocations.trace(s.salt, id)
+        if tracked.isSome { return tracked }
+        if !blockTracesMade {
+            blockTracesMade = true
+            let ids = v.number(.invocationStarted, startedID)
+            s.traceIDs(v.label(.invocationStarted, startedTrace)) { k, t in blockTraces[ids[k]] = t }
+        }
+        return blockTraces[id] ?? .none
+    }
+}
