@@ -11,8 +11,10 @@ import OrchMetrics
 ///
 /// `trace_id` is the invocation's `invocation_started` field: known while the invocation is
 /// open in the `InvocationTracker` (started and not yet finished, within
-/// `--invocations.tracked`), or when it started in the same block. An event without an
-/// `invocation_id` (0) makes no exemplar and leaves the bucket's previous one.
+/// `--invocations.tracked`), or when it started in the same block. The tracker is read as it
+/// was before the block, so an event that follows its invocation's finish within one block
+/// still gets the trace id (an orchestrator rarely logs calls after the finish). An event
+/// without an `invocation_id` (0) makes no exemplar and leaves the bucket's previous one.
 ///
 /// A pass per feed and block, after the feed's own loop (the feed loops themselves are not
 /// touched: a family without exemplars costs one array read per block). Events are walked
