@@ -18,11 +18,23 @@ import OrchMetrics
 ///
 /// A pass per feed and block, after the feed's own loop (the feed loops themselves are not
 /// touched: a family without exemplars costs one array read per block). Events are walked
-/// newest first and each bucket is filled once per pass, so an exemplar is made per bucket
-/// touched, not per event. Exemplars live in the registry and are not checkpointed: after a
-/// restart a bucket has none until its next observation. Not thread-safe: the aggregator calls
-/// it with the collector's lock held.
-final class ExemplarStore {
+/// newest first and each bucket is noted once per pass — the invocation id, trace id, observed
+/// value and time, in 40 bytes — and the exemplars themselves are made only when the registry
+/// is rendered in OpenMetrics (`ExemplarSource`), one per bucket noted since the last
+/// rendering. Exemplars live in the registry and are not checkpointed: after a restart a
+/// bucket has none until its next observation. Not thread-safe: the aggregator calls it, and
+/// the registry renders, with the collector's lock held.
+final class ExemplarStore: ExemplarSource {
+    /// A bucket's latest observation that named its invocation, until it is made an exemplar.
+    struct Noted {
+        let id: UInt64
+        let trace: TraceID
+        /// The observed field (nanoseconds, or a count).
+        let n: UInt64
+        /// The event's time, in milliseconds since the epoch.
+        let ms: UInt64
+    }
+
     /// The exemplar's label names, in order of importance (`Exemplar` drops from the end to
     /// stay within 128 characters).
     static let labels = Exemplar.Labels(["invocation_id", "trace_id"])!
@@ -36,6 +48,12 @@ final class ExemplarStore {
     let any: Bool
     /// Per feed: per slot and bucket, the pass that last filled it (`pass`).
     @exclusivity(unchecked) private var filled: [[UInt32]]
+    /// Per feed: by slot × bucket stride + bucket, the observations noted since the last flush.
+    @exclusivity(unchecked) private var noted: [[Int: Noted]]
+    /// Per feed: its family, whether it observes nanoseconds as seconds, its bucket stride.
+    private let families: [(family: MetricFamilyID, seconds: Bool, stride: Int)]
+    /// The registry's removal generation the noted slots belong to (a removed slot may be reused).
+    @exclusivity(unchecked) private var generation: UInt64 = 0
     @exclusivity(unchecked) private var pass: UInt32 = 0
     /// This block's `invocation_started` trace ids by invocation id, made when first needed.
     @exclusivity(unchecked) private var blockTraces: [UInt64: TraceID] = [:]
@@ -46,15 +64,37 @@ final class ExemplarStore {
         self.registry = registry
         self.invocations = invocations
         var slots: [Int] = []
+        var families: [(family: MetricFamilyID, seconds: Bool, stride: Int)] = []
         for case let plan? in catalog.plans {
             for feed in plan.feeds {
                 let id = EventSchema.of(plan.type).field(named: "invocation_id")
                 slots.append(feed.record.kind == .observe && registry.carriesExemplars(feed.family) && registry.isExported(feed.family) ? id?.slot ?? -1 : -1)
+                families.append((feed.family, feed.seconds, registry.cells(feed.family).bucketStride))
             }
         }
         idSlots = slots
+        self.families = families
         any = slots.contains { $0 >= 0 }
         filled = Array(repeating: [], count: slots.count)
+        noted = Array(repeating: [:], count: slots.count)
+        generation = registry.removalGeneration
+        if any { registry.exemplarSource = self }
+    }
+
+    /// Makes an exemplar of every bucket's latest noted observation (`ExemplarSource`).
+    func flushExemplars(into registry: MetricRegistry) {
+        defer { generation = registry.removalGeneration }
+        let current = registry.removalGeneration == generation
+        for i in noted.indices where !noted[i].isEmpty {
+            let (family, seconds, stride) = families[i]
+            // Series were removed since these were noted: their slots may hold others now.
+            for (cell, o) in noted[i] where current {
+                guard let exemplar = Exemplar(Self.labels, values: [String(o.id), o.trace.isSome ? o.trace.hex : ""],
+                                              value: seconds ? Aggregator.seconds(o.n) : Aggregator.plain(o.n), timestamp: Double(o.ms) / 1000) else { continue }
+                registry.setExemplar(family: family, slot: Int32(cell / stride), bucket: cell % stride, exemplar)
+            }
+            noted[i].removeAll(keepingCapacity: true)
+        }
     }
 
     /// Forgets the previous block's trace ids.
@@ -76,6 +116,7 @@ final class ExemplarStore {
         let test = condition.kind == .always || condition.kind == .flagged ? ids : v.number(type, condition.slot)
         let codes = feed.each.map { v.number(type, $0.slot) }, known = UInt64(feed.each?.names.count ?? 0)
         let stride = cells.bucketStride, lower = range.lowerBound
+        if registry.removalGeneration != generation { flushExemplars(into: registry) }  // drops what the removal made stale
         pass &+= 1
         if pass == 0 {
             for i in filled.indices { filled[i] = [] }
@@ -104,11 +145,7 @@ final class ExemplarStore {
             let cell = Int(slot) * stride + bucket
             guard slot >= 0, cell < marks.count, marks[cell] != pass else { continue }
             marks[cell] = pass
-            let ms = v.timestamps[Int(rows[k])] / 1_000_000
-            let trace = self.trace(id, v, s)
-            guard let exemplar = Exemplar(Self.labels, values: [String(id), trace.isSome ? trace.hex : ""],
-                                          value: feed.seconds ? Aggregator.seconds(n) : Aggregator.plain(n), timestamp: Double(ms) / 1000) else { continue }
-            registry.setExemplar(family: feed.family, slot: slot, bucket: bucket, exemplar)
+            noted[index][cell] = Noted(id: id, trace: trace(id, v, s), n: n, ms: v.timestamps[Int(rows[k])] / 1_000_000)
         }
     }
 

@@ -1,3 +1,12 @@
+/// A producer of exemplars that makes them only when they are read: it records what it needs
+/// cheaply as observations happen, and sets the latest per bucket (`setExemplar`) when the
+/// registry asks — before each OpenMetrics rendering and each `exemplar(_:bucket:)` read —
+/// so that exemplars replaced before anyone reads them are never made.
+public protocol ExemplarSource: AnyObject {
+    /// Sets (`MetricRegistry.setExemplar`) the exemplars recorded since the last call.
+    func flushExemplars(into registry: MetricRegistry)
+}
+
 extension MetricRegistry {
     /// Lets the buckets of histogram `family` keep one exemplar each (the latest set), rendered
     /// in OpenMetrics output only. Returns false (and does nothing) for a family that is not a
@@ -41,6 +50,7 @@ extension MetricRegistry {
 
     /// The exemplar of bucket `bucket` (0-based, `+Inf` last) of a histogram series, if any.
     public func exemplar(_ series: SeriesHandle, bucket: Int) -> Exemplar? {
+        exemplarSource?.flushExemplars(into: self)
         guard isLive(series) else { return nil }
         let storage = storages[Int(series.family)]
         guard bucket >= 0, bucket < storage.bucketStride else { return nil }

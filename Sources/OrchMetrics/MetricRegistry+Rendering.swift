@@ -22,6 +22,7 @@ extension MetricRegistry {
     ///     for the text format). To put several registries into one
     ///     exposition, render all but the last with `terminate: false`.
     public func render(format: ExpositionFormat, into buffer: inout [UInt8], terminate: Bool = true) {
+        if format == .openMetrics { exemplarSource?.flushExemplars(into: self) }
         buffer.reserveCapacity(buffer.count + estimatedRenderSize(format: format))
         for f in storages.indices where storages[f].exported {
             storages[f].render(format: format, into: &buffer)

@@ -99,6 +99,25 @@ import Testing
                 #"orch_tool_call_duration_seconds_bucket{source="src",tool="crm",le="5.0"} 2 # {invocation_id="7"} 3 1764000005.005"#])
     }
 
+    @Test func aSeriesRemovedBeforeTheScrapeLeavesNoExemplarToItsSlotsNextSeries() throws {
+        let a = try Self.aggregator()
+        let dir = TempDir("exemplars-removed")
+        defer { dir.remove() }
+        // Source old's call is noted, not yet made an exemplar (no OpenMetrics rendering yet)…
+        for (name, id, latency) in [("old", UInt64(1), 2 * Self.second), ("new", UInt64(2), 300 * Self.ms)] {
+            let log = try EventLog(directory: dir.sub(name))
+            log.emit(Self.tool(log, latency, id), at: Self.at(id))
+            log.close()
+            let source = try #require(try LogDirectory.sources(at: dir.path).first { $0.name == name })
+            let s = try a.source(name)
+            try SourceReader(source: source).pollBlocks { try a.ingest($0, into: s) }
+            // …and its series go (TTL expiry) before the next source's are made in the freed slots.
+            if name == "old" { a.remove(source: "old") }
+        }
+        let tool = Self.exemplarLines(a.registry).filter { $0.hasPrefix("orch_tool_call") }
+        #expect(tool == [#"orch_tool_call_duration_seconds_bucket{source="new",tool="crm",le="0.5"} 1 # {invocation_id="2"} \#(Self.seconds(300 * Self.ms)) 1764000002.002"#])
+    }
+
     @Test func aCheckpointWrittenBeforeTraceIDsStillRestores() throws {
         // The earlier packing: a count, then 10 words per open invocation; no trace ids.
         let words: [UInt64] = [1, 0xABCD, 7, 2 << 32 | 1, 100, 10, 0, 0, 0, 0.5.bitPattern, 0, 0]

@@ -132,6 +132,29 @@ import Testing
         #expect(!om.contains(#"invocation_id="1""#) && om.contains(#"invocation_id="2""#))
     }
 
+    /// Sets one exemplar when asked, and counts the times it was asked.
+    private final class LateSource: ExemplarSource {
+        let series: SeriesHandle
+        var asked = 0
+        init(_ series: SeriesHandle) { self.series = series }
+        func flushExemplars(into registry: MetricRegistry) {
+            asked += 1
+            registry.setExemplar(series, Exemplar(labelNames: ["invocation_id"], labelValues: ["\(asked)"], value: 0.3, timestamp: nil)!)
+        }
+    }
+
+    @Test func anExemplarSourceIsAskedBeforeOpenMetricsRenderingsAndReadsOnly() throws {
+        let (registry, _, crm) = try histogram()
+        registry.observe(crm, 0.3)
+        let source = LateSource(crm)
+        registry.exemplarSource = source
+        _ = rendered(registry, .prometheusText)
+        #expect(source.asked == 0, "the text format has no exemplars")
+        #expect(rendered(registry, .openMetrics).contains(#"le="0.5"} 1 # {invocation_id="1"} 0.3"#))
+        #expect(registry.exemplar(crm, bucket: 1)?.renderedLabels == #"{invocation_id="2"}"#)
+        #expect(source.asked == 2)
+    }
+
     @Test func timestampsAreWrittenInPlainDecimals() throws {
         let (registry, _, crm) = try histogram()
         registry.observe(crm, 0.00001)
