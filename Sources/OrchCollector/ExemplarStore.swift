@@ -86,12 +86,15 @@ final class ExemplarStore: ExemplarSource {
         defer { generation = registry.removalGeneration }
         let current = registry.removalGeneration == generation
         for i in noted.indices where !noted[i].isEmpty {
-            let (family, seconds, stride) = families[i]
-            // Series were removed since these were noted: their slots may hold others now.
-            for (cell, o) in noted[i] where current {
-                guard let exemplar = Exemplar(Self.labels, values: [String(o.id), o.trace.isSome ? o.trace.hex : ""],
-                                              value: seconds ? Aggregator.seconds(o.n) : Aggregator.plain(o.n), timestamp: Double(o.ms) / 1000) else { continue }
-                registry.setExemplar(family: family, slot: Int32(cell / stride), bucket: cell % stride, exemplar)
+            // When series were removed since these were noted, their slots may hold others now:
+            // the notes are dropped (the buckets get exemplars again with their next observations).
+            if current {
+                let (family, seconds, stride) = families[i]
+                for (cell, o) in noted[i] {
+                    guard let exemplar = Exemplar(Self.labels, values: [String(o.id), o.trace.isSome ? o.trace.hex : ""],
+                                                  value: seconds ? Aggregator.seconds(o.n) : Aggregator.plain(o.n), timestamp: Double(o.ms) / 1000) else { continue }
+                    registry.setExemplar(family: family, slot: Int32(cell / stride), bucket: cell % stride, exemplar)
+                }
             }
             noted[i].removeAll(keepingCapacity: true)
         }
@@ -105,8 +108,9 @@ final class ExemplarStore: ExemplarSource {
         }
     }
 
-    /// Records the exemplars of feed `index` (a histogram) over events `range` of `type`, whose
-    /// observations the feed's loop just counted: the same condition, series and bucket.
+    /// Notes, per bucket, the latest observation naming its invocation of feed `index` (a
+    /// histogram) over events `range` of `type`, which the feed's loop just counted: the same
+    /// condition, series and bucket.
     @inline(never)
     func record(feed index: Int, _ feed: FeedPlan.Feed, cells: FamilyCells, buckets: IntegerBuckets, _ type: EventType, _ range: Range<Int>,
                 _ v: BlockColumnsView, _ s: SourceAggregation, bundles: UnsafeBufferPointer<Int32>, slots: UnsafeBufferPointer<Int32>,

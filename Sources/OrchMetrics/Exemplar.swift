@@ -101,6 +101,7 @@ public struct Exemplar: Sendable, Equatable {
         }
     }
 
+    /// Whether two exemplars render the same: labels, and value and timestamp bit for bit.
     public static func == (a: Exemplar, b: Exemplar) -> Bool {
         a.labelBytes == b.labelBytes && a.value.bitPattern == b.value.bitPattern && a.timestamp?.bitPattern == b.timestamp?.bitPattern
     }
