@@ -60,7 +60,7 @@ extension RuleRenderer {
                   description: "The oldest request waiting in queue {{ $labels.queue }} of \(w) has waited {{ $value | humanizeDuration }} in its worst process (threshold \(Self.number(v.threshold)) s): callers are timing out before work starts, whatever the queue's depth says.")
         }
         let knobs = thresholds[.latencySLO]
-        let le = Self.number(knobs.poolBusyThreshold ?? 30)
+        let le = Self.number(knobs.poolBusyThreshold ?? 120)
         group("orchlog.latency_slo", title: [
             "Latency SLO: \(Self.percent(knobs.threshold))% of each agent's invocations finish within \(le) s (a bucket",
             "bound of orch_invocation_duration_seconds). Multi-window, multi-burn-rate.",

@@ -50,14 +50,18 @@ final class InvocationTracker {
     private let callBuckets, tokenBuckets: IntegerBuckets
     /// The histograms' cells: fetched per block and after each series creation.
     @exclusivity(unchecked) private var cells: (llm: FamilyCells, tool: FamilyCells, tokens: FamilyCells)
-    /// Per source salt and agent id: the four histograms' series (tokens: five, by type).
+    /// Per source salt and agent id: the four histograms' series slots (tokens: five, by type;
+    /// -1 where the family is not exported). Plain integers: no array, nothing to retain.
     private struct Series {
-        let llm, tool, cost: SeriesHandle?
-        let tokens: [SeriesHandle?]
+        let llm, tool: Int32
+        let tokens: (Int32, Int32, Int32, Int32, Int32)
+        let cost: Int32
     }
     @exclusivity(unchecked) private var series = PairKeyTable<Series>()
     @exclusivity(unchecked) private var untracked: [UInt64: SeriesHandle] = [:]
     @exclusivity(unchecked) private var generation: UInt64 = 0
+    /// Times the generations rotated (`open`), so that `ingest` knows to re-read them.
+    @exclusivity(unchecked) private var rotations = 0
     /// Per `invocation_started` of the block being tallied: its trace id.
     @exclusivity(unchecked) private var startedTraces: [TraceID] = []
 
@@ -121,34 +125,40 @@ final class InvocationTracker {
         startedTraces.removeAll(keepingCapacity: true)
         startedTraces.append(contentsOf: repeatElement(.none, count: started))
         s.traceIDs(v.label(.invocationStarted, f.startedTrace)) { k, t in startedTraces[k] = t }
+        let traces = startedTraces  // retained once, not per event
         let finishedIDs = v.number(.invocationFinished, f.finishedID), agents = v.label(.invocationFinished, f.finishedAgent)
         let llmIDs = v.number(.llmRequest, f.llmID), toolIDs = v.number(.toolCall, f.toolID)
-        let tokenColumns = f.tokens.map { v.number(.llmRequest, $0) }
-        let startedCode = EventType.invocationStarted.rawValue, finishedCode = EventType.invocationFinished.rawValue
-        let llmCode = EventType.llmRequest.rawValue, toolCode = EventType.toolCall.rawValue
+        let tokenColumns = (v.number(.llmRequest, f.tokens[0]), v.number(.llmRequest, f.tokens[1]), v.number(.llmRequest, f.tokens[2]),
+                            v.number(.llmRequest, f.tokens[3]), v.number(.llmRequest, f.tokens[4]))
+        let startedCode = UInt16(EventType.invocationStarted.rawValue), finishedCode = UInt16(EventType.invocationFinished.rawValue)
+        let llmCode = UInt16(EventType.llmRequest.rawValue), toolCode = UInt16(EventType.toolCall.rawValue)
         var si = 0, fi = 0, li = 0, ti = 0
-        // The four types' rows merged in row order (each type's rows ascend).
-        let rows = (v.rows(.invocationStarted), v.rows(.llmRequest), v.rows(.toolCall), v.rows(.invocationFinished))
-        let total = rows.0.count + rows.1.count + rows.2.count + rows.3.count
-        for _ in 0..<total {
-            let r0 = si < rows.0.count ? rows.0[si] : .max, r1 = li < rows.1.count ? rows.1[li] : .max
-            let r2 = ti < rows.2.count ? rows.2[ti] : .max, r3 = fi < rows.3.count ? rows.3[fi] : .max
-            let first = min(min(r0, r1), min(r2, r3))
-            let type = first == r0 ? startedCode : first == r1 ? llmCode : first == r2 ? toolCode : finishedCode
+        var o = observing()
+        // The generations as locals: the loop then retains neither table per event.
+        var cur = current, prev = previous, rotation = rotations
+        let half = capacity / 2
+        // The block's rows in order; each type's columns are read at its own cursor (a type's
+        // rows ascend, so its k-th row in the block is its k-th column entry).
+        for type in v.rowTypes {
             switch type {
             case startedCode:
-                open(s.salt, startedIDs[si], trace: startedTraces[si], s)
+                if cur.count < half {
+                    cur.set(s.salt, startedIDs[si], Tally(trace: traces[si]))
+                } else {
+                    if open(s.salt, startedIDs[si], trace: traces[si], s) { o = observing() }
+                    if rotation != rotations { (cur, prev, rotation) = (current, previous, rotations) }
+                }
                 si &+= 1
             case llmCode:
                 let id = llmIDs[li]
                 if id != 0 {
-                    update(s.salt, id) { t in
+                    update(cur, prev, s.salt, id) { t in
                         t.llmCalls &+= 1
-                        t.tokens.0 &+= tokenColumns[0][li]
-                        t.tokens.1 &+= tokenColumns[1][li]
-                        t.tokens.2 &+= tokenColumns[2][li]
-                        t.tokens.3 &+= tokenColumns[3][li]
-                        t.tokens.4 &+= tokenColumns[4][li]
+                        t.tokens.0 &+= tokenColumns.0[li]
+                        t.tokens.1 &+= tokenColumns.1[li]
+                        t.tokens.2 &+= tokenColumns.2[li]
+                        t.tokens.3 &+= tokenColumns.3[li]
+                        t.tokens.4 &+= tokenColumns.4[li]
                         let (usd, priced) = li < costs.count ? costs[li] : (0, false)
                         t.usd += usd
                         if !priced { t.unpriced = true }
@@ -157,12 +167,12 @@ final class InvocationTracker {
                 li &+= 1
             case toolCode:
                 let id = toolIDs[ti]
-                if id != 0 { update(s.salt, id) { $0.toolCalls &+= 1 } }
+                if id != 0 { update(cur, prev, s.salt, id) { $0.toolCalls &+= 1 } }
                 ti &+= 1
             case finishedCode:
                 let id = finishedIDs[fi]
-                if let t = current.remove(s.salt, id) ?? previous.remove(s.salt, id) {
-                    try observe(t, agent: UInt32(truncatingIfNeeded: agents[fi]), s)
+                if let t = cur.remove(s.salt, id) ?? prev.remove(s.salt, id) {
+                    try observe(t, agent: UInt32(truncatingIfNeeded: agents[fi]), s, &o)
                 }
                 fi &+= 1
             default:
@@ -172,22 +182,25 @@ final class InvocationTracker {
     }
 
     @inline(__always)
-    private func update(_ salt: UInt64, _ id: UInt64, _ body: (inout Tally) -> Void) {
+    private func update(_ current: PairKeyTable<Tally>, _ previous: PairKeyTable<Tally>, _ salt: UInt64, _ id: UInt64, _ body: (inout Tally) -> Void) {
         if !current.update(salt, id, body) { _ = previous.update(salt, id, body) }
     }
 
-    private func open(_ salt: UInt64, _ id: UInt64, trace: TraceID, _ s: SourceAggregation) {
+    /// Opens invocation `id`; returns whether a series was made (the cells may have moved).
+    private func open(_ salt: UInt64, _ id: UInt64, trace: TraceID, _ s: SourceAggregation) -> Bool {
+        var made = false
         if current.count >= capacity / 2 {
-            if previous.count > 0, let h = untrackedHandle(s) {
+            if previous.count > 0, let (h, new) = untrackedHandle(s) {
                 // Unfinished invocations of every source are dropped; counted under this one's.
                 registry.add(h, Double(previous.count))
+                made = new
             }
             previous = current
             current = PairKeyTable(capacity: min(capacity / 2, 1 << 16))
+            rotations &+= 1
         }
-        var t = Tally()
-        t.trace = trace
-        current.set(salt, id, t)
+        current.set(salt, id, Tally(trace: trace))
+        return made
     }
 
     /// The trace id of open invocation `id` of the source with salt `salt` (`none`: not open,
@@ -203,43 +216,78 @@ final class InvocationTracker {
         return out
     }
 
-    private func untrackedHandle(_ s: SourceAggregation) -> SeriesHandle? {
-        if let h = untracked[s.salt] { return h }
+    private func untrackedHandle(_ s: SourceAggregation) -> (SeriesHandle, made: Bool)? {
+        if let h = untracked[s.salt] { return (h, false) }
         guard registry.isExported(catalog.invocationsUntracked), let h = try? registry.series(catalog.invocationsUntracked, labelValues: [s.name]) else { return nil }
         untracked[s.salt] = h
         fetchCells()  // a series was made: the cells may have moved
-        return h
+        return (h, true)
     }
 
-    private func observe(_ t: Tally, agent: UInt32, _ s: SourceAggregation) throws {
+    /// What `observe` reads, copied out of the tracker once per block so that the per-finish
+    /// path retains nothing (bucket tables, cells: plain values and raw pointers).
+    private struct Observing {
+        let calls, tokens: IntegerBuckets
+        let cells: (llm: FamilyCells, tool: FamilyCells, tokens: FamilyCells, cost: FamilyCells)
+    }
+
+    private func observe(_ t: Tally, agent: UInt32, _ s: SourceAggregation, _ o: inout Observing) throws {
         let id = s.id(agent)
         let h: Series
         if let found = series.get(s.salt, UInt64(id)) {
             h = found
         } else {
-            let name = s.text(agent)
-            func make(_ family: MetricFamilyID, _ more: [String] = []) throws -> SeriesHandle? {
-                guard registry.isExported(family) else { return nil }
-                do { return try registry.series(family, labelValues: [s.name, name] + more) } catch { throw CollectorError(.invalidArgument, "\(error)") }
-            }
-            h = Series(llm: try make(catalog.invocationLLMCalls), tool: try make(catalog.invocationToolCalls), cost: try make(catalog.invocationCost),
-                       tokens: try MetricCatalog.tokenTypes.map { try make(catalog.invocationTokens, [$0.0]) })
-            series.set(s.salt, UInt64(id), h)
-            fetchCells()
+            h = try makeSeries(agent, id, s)
+            o = observing()  // a series was made: the cells may have moved
         }
         // Counts: integer bucket searches straight into the cells (as the feeds observe).
-        func count(_ c: FamilyCells, _ handle: SeriesHandle?, _ b: IntegerBuckets, _ n: UInt64) {
-            guard let handle else { return }
-            c.observe(handle.slot, bucket: b.bucket(n), value: Aggregator.plain(n))
+        @inline(__always) func count(_ c: FamilyCells, _ slot: Int32, _ b: IntegerBuckets, _ n: UInt64) {
+            if slot >= 0 { c.observe(slot, bucket: b.bucket(n), value: Aggregator.plain(n)) }
         }
-        count(cells.llm, h.llm, callBuckets, UInt64(t.llmCalls))
-        count(cells.tool, h.tool, callBuckets, UInt64(t.toolCalls))
-        count(cells.tokens, h.tokens[0], tokenBuckets, t.tokens.0)
-        count(cells.tokens, h.tokens[1], tokenBuckets, t.tokens.1)
-        count(cells.tokens, h.tokens[2], tokenBuckets, t.tokens.2)
-        count(cells.tokens, h.tokens[3], tokenBuckets, t.tokens.3)
-        count(cells.tokens, h.tokens[4], tokenBuckets, t.tokens.4)
-        if let c = h.cost, !t.unpriced { registry.observe(c, t.usd) }
+        count(o.cells.llm, h.llm, o.calls, UInt64(t.llmCalls))
+        count(o.cells.tool, h.tool, o.calls, UInt64(t.toolCalls))
+        count(o.cells.tokens, h.tokens.0, o.tokens, t.tokens.0)
+        count(o.cells.tokens, h.tokens.1, o.tokens, t.tokens.1)
+        count(o.cells.tokens, h.tokens.2, o.tokens, t.tokens.2)
+        count(o.cells.tokens, h.tokens.3, o.tokens, t.tokens.3)
+        count(o.cells.tokens, h.tokens.4, o.tokens, t.tokens.4)
+        if h.cost >= 0, !t.unpriced, !t.usd.isNaN {
+            o.cells.cost.observe(h.cost, bucket: Self.costBucket(t.usd), value: t.usd)
+        }
+    }
+
+    /// The bucket of a cost in `MetricCatalog.costBuckets` (first bound ≥ usd, else +Inf), as
+    /// `MetricRegistry.observe` picks it.
+    @inline(__always)
+    static func costBucket(_ usd: Double) -> Int {
+        let bounds = MetricCatalog.costBuckets
+        for i in 0..<bounds.count where usd <= bounds[i] { return i }
+        return bounds.count
+    }
+
+    private func observing() -> Observing {
+        Observing(calls: callBuckets, tokens: tokenBuckets,
+                  cells: (cells.llm, cells.tool, cells.tokens, registry.cells(catalog.invocationCost)))
+    }
+
+    /// The series of block string `agent` (interned as `id`) in the four histograms, made on
+    /// its first finished invocation.
+    private func makeSeries(_ agent: UInt32, _ id: UInt32, _ s: SourceAggregation) throws -> Series {
+        let name = s.text(agent)
+        func make(_ family: MetricFamilyID, _ more: [String] = []) throws -> SeriesHandle? {
+            guard registry.isExported(family) else { return nil }
+            do { return try registry.series(family, labelValues: [s.name, name] + more) } catch { throw CollectorError(.invalidArgument, "\(error)") }
+        }
+        func slot(_ family: MetricFamilyID, _ more: [String] = []) throws -> Int32 { try make(family, more)?.slot ?? -1 }
+        let types = MetricCatalog.tokenTypes.map(\.0)
+        let tokens = (try slot(catalog.invocationTokens, [types[0]]), try slot(catalog.invocationTokens, [types[1]]),
+                      try slot(catalog.invocationTokens, [types[2]]), try slot(catalog.invocationTokens, [types[3]]),
+                      try slot(catalog.invocationTokens, [types[4]]))
+        let h = Series(llm: try slot(catalog.invocationLLMCalls), tool: try slot(catalog.invocationToolCalls), tokens: tokens,
+                       cost: try slot(catalog.invocationCost))
+        series.set(s.salt, UInt64(id), h)
+        fetchCells()
+        return h
     }
 
     // MARK: checkpoints
