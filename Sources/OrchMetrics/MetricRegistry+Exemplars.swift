@@ -12,9 +12,9 @@ extension MetricRegistry {
     /// in OpenMetrics output only. Returns false (and does nothing) for a family that is not a
     /// histogram or not of this registry.
     ///
-    /// Memory: one optional `Exemplar` per bucket of each series that got one (about 40 bytes
-    /// plus its rendered label bytes); none before the first `setExemplar`. Exemplars are not
-    /// part of snapshots: a restored registry starts without them.
+    /// Memory: from the first `setExemplar` on, one optional `Exemplar` (32 bytes) per bucket of
+    /// the family's slots, and per exemplar its rendered label set on the heap. Exemplars are
+    /// not part of snapshots: a restored registry starts without them.
     @discardableResult
     public func enableExemplars(_ family: MetricFamilyID) -> Bool {
         guard family.index >= 0, family.index < storages.count, storages[family.index].type == .histogram else { return false }
