@@ -56,7 +56,7 @@ final class ExemplarStore: ExemplarSource {
     @exclusivity(unchecked) private var generation: UInt64 = 0
     @exclusivity(unchecked) private var pass: UInt32 = 0
     /// This block's `invocation_started` trace ids by invocation id, made when first needed.
-    @exclusivity(unchecked) private var blockTraces: [UInt64: TraceID] = [:]
+    @exclusivity(unchecked) private var blockTraces = PairKeyTable<TraceID>()
     @exclusivity(unchecked) private var blockTracesMade = false
     let startedID = schemaSlot(.invocationStarted, "invocation_id"), startedTrace = schemaSlot(.invocationStarted, "trace_id")
 
@@ -102,10 +102,7 @@ final class ExemplarStore: ExemplarSource {
 
     /// Forgets the previous block's trace ids.
     func beginBlock() {
-        if blockTracesMade {
-            blockTraces.removeAll(keepingCapacity: true)
-            blockTracesMade = false
-        }
+        blockTracesMade = false
     }
 
     /// Notes, per bucket, the latest observation naming its invocation of feed `index` (a
@@ -160,9 +157,12 @@ final class ExemplarStore: ExemplarSource {
         if tracked.isSome { return tracked }
         if !blockTracesMade {
             blockTracesMade = true
-            let ids = v.number(.invocationStarted, startedID)
-            s.traceIDs(v.label(.invocationStarted, startedTrace)) { k, t in blockTraces[ids[k]] = t }
+            let ids = v.number(.invocationStarted, startedID), traces = s.startedTraces(v.label(.invocationStarted, startedTrace))
+            let some = traces.reduce(0) { $0 + ($1.isSome ? 1 : 0) }
+            let table = PairKeyTable<TraceID>(capacity: some)
+            if some > 0 { for k in traces.indices where traces[k].isSome { table.set(0, ids[k], traces[k]) } }
+            blockTraces = table
         }
-        return blockTraces[id] ?? .none
+        return blockTraces.get(0, id) ?? .none
     }
 }

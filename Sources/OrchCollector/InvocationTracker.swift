@@ -62,8 +62,6 @@ final class InvocationTracker {
     @exclusivity(unchecked) private var generation: UInt64 = 0
     /// Times the generations rotated (`open`), so that `ingest` knows to re-read them.
     @exclusivity(unchecked) private var rotations = 0
-    /// Per `invocation_started` of the block being tallied: its trace id.
-    @exclusivity(unchecked) private var startedTraces: [TraceID] = []
 
     /// The slots read, found by name once.
     struct Fields {
@@ -122,10 +120,7 @@ final class InvocationTracker {
         fetchCells()
         let f = fields
         let startedIDs = v.number(.invocationStarted, f.startedID)
-        startedTraces.removeAll(keepingCapacity: true)
-        startedTraces.append(contentsOf: repeatElement(.none, count: started))
-        s.traceIDs(v.label(.invocationStarted, f.startedTrace)) { k, t in startedTraces[k] = t }
-        let traces = startedTraces  // retained once, not per event
+        let traces = s.startedTraces(v.label(.invocationStarted, f.startedTrace))
         let finishedIDs = v.number(.invocationFinished, f.finishedID), agents = v.label(.invocationFinished, f.finishedAgent)
         let llmIDs = v.number(.llmRequest, f.llmID), toolIDs = v.number(.toolCall, f.toolID)
         let tokenColumns = (v.number(.llmRequest, f.tokens[0]), v.number(.llmRequest, f.tokens[1]), v.number(.llmRequest, f.tokens[2]),

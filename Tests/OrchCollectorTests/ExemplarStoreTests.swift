@@ -139,6 +139,20 @@ import Testing
         }
     }
 
+    @Test func traceIDsRoundTripAndAnyBadDigitIsRefused() {
+        func parse(_ s: String) -> TraceID { Array(s.utf8).withUnsafeBufferPointer { TraceID($0) } }
+        var rng = SystemRandomNumberGenerator()
+        for _ in 0..<500 {
+            let id = TraceID(hi: rng.next(), lo: rng.next() | 1)
+            #expect(parse(id.hex) == id)
+            #expect(id.hex == String(id.hi, radix: 16).leftPadded(16) + String(id.lo, radix: 16).leftPadded(16))
+            // One byte anywhere that is not a lowercase hex digit: no trace id.
+            var bytes = Array(id.hex.utf8)
+            bytes[Int.random(in: 0..<32)] = [0x2F, 0x3A, 0x40, 0x47, 0x60, 0x67, 0xC3, 0x00, 0x41].randomElement()!
+            #expect(!bytes.withUnsafeBufferPointer { TraceID($0) }.isSome, "\(bytes)")
+        }
+    }
+
     @Test func droppedFamiliesMakeNoExemplars() throws {
         let registry = MetricRegistry(clock: { 1_764_000_000 })
         let catalog = try MetricCatalog(registry: registry, filter: try FamilyFilter(keep: [], drop: ["orch_tool_call_duration_seconds"]))
@@ -149,4 +163,8 @@ import Testing
         }
         #expect(lines == [#"orch_invocation_duration_seconds_bucket{source="src",agent="triage",le="2.5"} 1 # {invocation_id="7"} 1.5 1764000002.002"#])
     }
+}
+
+private extension String {
+    func leftPadded(_ n: Int) -> String { String(repeating: "0", count: max(0, n - count)) + self }
 }
