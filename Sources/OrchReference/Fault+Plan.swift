@@ -14,7 +14,7 @@ extension Fault {
                 var turn: [PlanStep] = [.llm(count: 1, input: 1200, output: 40)]
                 if let i = toolIndex(tool) { turn.append(.tool(i)) }
                 plan.insert(contentsOf: Array(repeating: turn, count: max(0, iterations)).joined(), at: first + 1)
-            case .promptBloat(let factor):
+            case let .promptBloat(name, factor) where name == agent:
                 plan = plan.map { step in
                     guard case let .llm(count, input, output) = step else { return step }
                     return .llm(count: count, input: Int(Double(input) * max(0, factor)), output: output)

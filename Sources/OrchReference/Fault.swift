@@ -19,9 +19,10 @@ public struct Fault: Sendable, Equatable {
         /// first LLM step they think and call `tool` again and again, `iterations` times (an
         /// agent loop), before the rest of the plan.
         case agentLoop(agent: String, share: Double, iterations: Int, tool: String)
-        /// Every LLM request's prompt carries `factor` times its tokens (a retrieval step
-        /// that stuffs whole documents into the context): the same work at a multiple of the cost.
-        case promptBloat(factor: Double)
+        /// Every prompt of the named agent's invocations carries `factor` times its tokens (a
+        /// retrieval step that stuffs whole documents into the context): the same work at a
+        /// multiple of the cost.
+        case promptBloat(agent: String, factor: Double)
         /// The LLM provider's latencies (first byte and generation) are multiplied by `factor`.
         case llmSlow(factor: Double)
         /// Only `healthy` agent instances of the pool take new invocations (a bad deploy,

@@ -25,7 +25,7 @@ import Testing
         var runs: [AlertedRun] = []
         defer { for r in runs { r.stop() } }
         for (scenario, _) in Self.expectations {
-            runs.append(try AlertedRun(scenario, prefix: "live-alert"))
+            runs.append(try AlertedRun(scenario, prefix: "live-alert", simulatedSeconds: 30 * 100))
         }
         // Together, 30 s of wall-clock time each at 100× (the tool outage is the middle third).
         for run in runs {
