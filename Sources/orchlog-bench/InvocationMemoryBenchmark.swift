@@ -6,9 +6,10 @@ import OrchLog
 /// invocation between its `invocation_started` and its `invocation_finished`. Two logs share
 /// a warm-up (finished invocations of three agents with LLM and tool calls, so every series
 /// exists); one of them then opens `invocationMemoryOpen` invocations that never finish, each
-/// with a trace id and one LLM request. A collector ingests each log; the difference of their
-/// heap growth (mallinfo2) and of their RSS growth, divided by the invocations the second one
-/// still tracks, is the cost of one open invocation.
+/// with a trace id and one LLM request. A collector ingests each log in this process; the
+/// difference of their heap growth (mallinfo2), divided by the invocations the second one
+/// still tracks, is the cost of one open invocation. The same difference of the peak RSS of
+/// `orchlog-collector --once` on each log is what the process a deployment runs pays.
 struct InvocationMemoryBenchmark {
     let config: BenchConfig
 
@@ -20,6 +21,7 @@ struct InvocationMemoryBenchmark {
         let open = config.invocationMemoryOpen
         var heap: [Double] = [], rss: [Double] = []
         var tracked = 0
+        let binary = try ChildProcess.sibling("orchlog-collector")
         for _ in 0..<max(1, config.invocationMemoryRuns) {
             let dir = try TempDirectory("invocation-memory", under: config.baseDirectory)
             defer { dir.remove() }
@@ -30,12 +32,15 @@ struct InvocationMemoryBenchmark {
             tracked = open - full.untracked
             guard tracked > 0, base.untracked == 0 else { throw BenchError("the tracker dropped invocations: \(full.untracked) of \(open)") }
             heap.append(Double(full.heap - base.heap) / Double(tracked))
-            rss.append(Double(full.rss - base.rss) / Double(tracked))
+            let capacity = ["--invocations.tracked", String(2 * open + 2), "--once"]
+            let warm = try ChildProcess.spawn(binary, ["--log.dir", dir.sub("warm")] + capacity).waitUsage().peakRSSBytes
+            let opened = try ChildProcess.spawn(binary, ["--log.dir", dir.sub("open")] + capacity).waitUsage().peakRSSBytes
+            rss.append((opened - warm) / Double(tracked))
         }
         result.add(Figure("bytes_per_tracked_invocation", "bytes", heap,
                           note: "heap (mallinfo2) growth with \(open) open invocations − without, ÷ \(tracked) tracked"))
-        result.add(Figure("rss_bytes_per_tracked_invocation", "bytes", rss,
-                          note: "the same with the process's resident set (/proc/self/statm): pages the heap touched"))
+        result.add(Figure("peak_rss_bytes_per_tracked_invocation", "bytes", rss, zeroAllowed: true,
+                          note: "orchlog-collector --once: peak RSS on the log with them − without, ÷ \(tracked) (page-granular: noisy at --quick sizes)"))
         let median = heap.sorted()[heap.count / 2]
         result.add(Figure("heap_mb_at_default_bound", "MB", [median * Double(CollectorOptions().trackedInvocations) / 1e6],
                           note: "bytes_per_tracked_invocation × --invocations.tracked's default (\(CollectorOptions().trackedInvocations)) open at once"))
@@ -43,7 +48,7 @@ struct InvocationMemoryBenchmark {
     }
 
     private struct Growth {
-        let heap: Int, rss: Int, untracked: Int
+        let heap: Int, untracked: Int
     }
 
     /// Ingests `root` with a fresh collector (tracker bound `capacity`): what it grew by.
@@ -55,17 +60,15 @@ struct InvocationMemoryBenchmark {
         let collector = try Collector(options: options)
         settle()
         guard let heapBefore = HeapStats.inUseBytes() else { throw BenchError("mallinfo2 is not callable on this architecture") }
-        let rssBefore = FleetLiveBenchmark.rssBytes(getpid())
         collector.ingestAll()
         guard let heapAfter = HeapStats.inUseBytes() else { throw BenchError("mallinfo2 is not callable on this architecture") }
-        let rssAfter = FleetLiveBenchmark.rssBytes(getpid())
         let text = String(decoding: collector.render(format: .prometheusText), as: UTF8.self)
         var untracked = 0.0
         for line in text.split(separator: "\n") where line.hasPrefix("orchlog_collector_invocations_untracked_total") {
             untracked += Double(line.split(separator: " ").last ?? "") ?? 0
         }
         withExtendedLifetime(collector) {}
-        return Growth(heap: heapAfter - heapBefore, rss: Int(rssAfter - rssBefore), untracked: Int(untracked))
+        return Growth(heap: heapAfter - heapBefore, untracked: Int(untracked))
     }
 
     /// Waits until the heap stops shrinking (a closed writer's flusher frees its buffers late).
