@@ -60,7 +60,7 @@ struct InvocationMemoryBenchmark {
         options.once = true
         options.trackedInvocations = capacity
         let collector = try Collector(options: options)
-        settle()
+        HeapStats.settle()
         guard let heapBefore = HeapStats.inUseBytes() else { throw BenchError("mallinfo2 is not callable on this architecture") }
         collector.ingestAll()
         guard let heapAfter = HeapStats.inUseBytes() else { throw BenchError("mallinfo2 is not callable on this architecture") }
@@ -85,16 +85,6 @@ struct InvocationMemoryBenchmark {
         return value
     }
 
-    /// Waits until the heap stops shrinking (a closed writer's flusher frees its buffers late).
-    private func settle() {
-        var last = HeapStats.inUseBytes() ?? 0
-        for _ in 0..<50 {
-            usleep(20_000)
-            let now = HeapStats.inUseBytes() ?? 0
-            if now == last { return }
-            last = now
-        }
-    }
 
     private func writeLog(_ source: String, open: Int) throws {
         var options = EventLogOptions()
