@@ -4,7 +4,8 @@ import Testing
 
 /// Issue 5's proof: every reference-orchestrator scenario runs live (paced so its run spans
 /// about 30 s of wall time), the collector serves its metrics, a real Prometheus scrapes every
-/// second and evaluates the shipped rules (a copy with `for:` shortened; nothing else changes).
+/// second and evaluates the shipped rules (a copy with `for:` shortened and the budget
+/// scaled; nothing else changes).
 /// Each fault scenario fires its failure mode's alerts and no other mode's; pilot and
 /// production-hardened fire none. The daily LLM budget, the one threshold that is spend per
 /// day, is scaled to each run's compression (`AlertedRun.shortenedRules`).
