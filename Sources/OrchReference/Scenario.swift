@@ -62,7 +62,7 @@ public struct Scenario: Sendable {
         Scenario(name: "budget-burn", summary: "hardened; in the middle third the support agent's prompts carry 16× their tokens (retrieval stuffs whole documents): its spend runs at over twice the daily budget (simulated only)",
                  defaultInvocationsPerDay: 12_000, defaultDurationSeconds: 10_800,
                  kind: .fault { from, to in Fault(from: from, to: to, .promptBloat(agent: "support", factor: 16)) }),
-        Scenario(name: "limiter-misconfigured", summary: "hardened, but the limiter is set for 1,000 requests/min per key while the keys allow 80: a steady trickle of provider 429s with the limiter full (simulated only)",
+        Scenario(name: "limiter-misconfigured", summary: "hardened, but the limiter is set for 1,000 requests/min per key while the keys allow 80: a steady trickle of provider 429s while the limiter's buckets stay full (simulated only)",
                  defaultInvocationsPerDay: 12_000, defaultDurationSeconds: 10_800, kind: .limiterAbove(configuredRPM: 1_000, providerRPM: 80)),
         Scenario(name: "queue-backlog", summary: "hardened; for the middle third only 2 of 200 agent instances take work (a bad deploy): the queue's oldest request waits many minutes (simulated only)",
                  defaultInvocationsPerDay: 12_000, defaultDurationSeconds: 3_600,
