@@ -119,6 +119,9 @@ class Run:
                 for key in series:
                     labels = key[len(family) + 1:-1]
                     labels = re.sub(r'(^|,)source="[^"]*"', r'\1source="%s"' % self.source, labels)
+                    # Bucket bounds as the live scrape stores them: Prometheus asks the collector
+                    # for OpenMetrics, whose bounds are canonical floats (le="60.0", not "60").
+                    labels = re.sub(r'(^|,)le="([^"+]+)"', lambda m: '%sle="%r"' % (m.group(1), float(m.group(2))), labels)
                     name = '%s{job="orchlog",instance="%s",%s}' % (family, instance, labels)
                     total = 0.0
                     for (start, end), values in history:

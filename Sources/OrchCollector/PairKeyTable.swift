@@ -8,10 +8,11 @@
 final class PairKeyTable<Value> {
     private struct Key {
         var hi: UInt64 = 0, lo: UInt64 = 0
-        var used = false
     }
     private var keys: UnsafeMutablePointer<Key>
-    /// Initialized exactly where `keys[i].used`.
+    /// Per slot whether it holds an entry (a byte apart: a key with a flag would pad to 24).
+    private var used: UnsafeMutablePointer<Bool>
+    /// Initialized exactly where `used[i]`.
     private var values: UnsafeMutablePointer<Value>
     private var size: Int
     private(set) var count = 0
@@ -20,21 +21,25 @@ final class PairKeyTable<Value> {
     init(capacity: Int = 16) {
         var n = 16
         while n < capacity * 2 { n <<= 1 }
-        (keys, values, size, mask) = Self.allocate(n)
+        (keys, used, values, size, mask) = Self.allocate(n)
     }
 
-    private static func allocate(_ n: Int) -> (UnsafeMutablePointer<Key>, UnsafeMutablePointer<Value>, Int, Int) {
+    private static func allocate(_ n: Int) -> (UnsafeMutablePointer<Key>, UnsafeMutablePointer<Bool>, UnsafeMutablePointer<Value>, Int, Int) {
         let keys = UnsafeMutablePointer<Key>.allocate(capacity: n)
         keys.initialize(repeating: Key(), count: n)
-        return (keys, .allocate(capacity: n), n, n - 1)
+        let used = UnsafeMutablePointer<Bool>.allocate(capacity: n)
+        used.initialize(repeating: false, count: n)
+        return (keys, used, .allocate(capacity: n), n, n - 1)
     }
 
     deinit { release() }
 
     private func release() {
-        for i in 0..<size where keys[i].used { (values + i).deinitialize(count: 1) }
+        for i in 0..<size where used[i] { (values + i).deinitialize(count: 1) }
         keys.deinitialize(count: size)
         keys.deallocate()
+        used.deinitialize(count: size)
+        used.deallocate()
         values.deallocate()
     }
 
@@ -47,7 +52,7 @@ final class PairKeyTable<Value> {
     @inline(__always)
     private func slot(_ hi: UInt64, _ lo: UInt64) -> (index: Int, found: Bool) {
         var i = home(hi, lo)
-        while keys[i].used {
+        while used[i] {
             if keys[i].hi == hi && keys[i].lo == lo { return (i, true) }
             i = (i &+ 1) & mask
         }
@@ -81,7 +86,8 @@ final class PairKeyTable<Value> {
         if found {
             values[i] = value
         } else {
-            keys[i] = Key(hi: hi, lo: lo, used: true)
+            keys[i] = Key(hi: hi, lo: lo)
+            used[i] = true
             (values + i).initialize(to: value)
             count += 1
         }
@@ -97,7 +103,7 @@ final class PairKeyTable<Value> {
         var j = i
         while true {
             j = (j &+ 1) & mask
-            guard keys[j].used else { break }
+            guard used[j] else { break }
             let h = home(keys[j].hi, keys[j].lo)
             // Entry j may move to i when its home is not cyclically in (i, j].
             let between = i <= j ? (h > i && h <= j) : (h > i || h <= j)
@@ -107,7 +113,7 @@ final class PairKeyTable<Value> {
                 i = j
             }
         }
-        keys[i].used = false
+        used[i] = false
         count -= 1
         return value
     }
@@ -116,14 +122,14 @@ final class PairKeyTable<Value> {
     func entries() -> [(UInt64, UInt64, Value)] {
         var out: [(UInt64, UInt64, Value)] = []
         out.reserveCapacity(count)
-        for i in 0..<size where keys[i].used { out.append((keys[i].hi, keys[i].lo, values[i])) }
+        for i in 0..<size where used[i] { out.append((keys[i].hi, keys[i].lo, values[i])) }
         return out
     }
 
     private func grow() {
         let old = entries()
         release()
-        (keys, values, size, mask) = Self.allocate(size * 2)
+        (keys, used, values, size, mask) = Self.allocate(size * 2)
         count = 0
         for (hi, lo, v) in old { set(hi, lo, v) }
     }
