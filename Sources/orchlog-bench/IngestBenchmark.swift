@@ -64,7 +64,7 @@ struct IngestBenchmark {
         result.add(Figure("ratio_to_read_zlib_inflate", "ratio", zlibRatios, target: .atLeast(0.70),
                           note: "collector ÷ zlib read + inflate (the issue's limit: inflate alone), paired runs"))
         result.add(Figure("collector_events_per_second_without_invocations", "events/s", untrackedRates,
-                          note: "the same with the per-invocation families dropped (--metrics.drop \(Self.perInvocationFamilies.joined(separator: ","))): no invocation tracker"))
+                          note: "the same with the per-invocation families dropped (--metrics.drop \(Self.perInvocationFamilies.joined(separator: ","))): no tallies; the tracker still opens and closes invocations for the exemplars' trace ids"))
         result.add(Figure("invocation_tracking_cost", "ratio", trackerCosts, target: .atMost(0.15),
                           note: "ingest time with the per-invocation accumulators ÷ without, minus 1, paired runs (issue 19: at most 15%)"))
         result.note("\(n) events of the generate mix, \(segments.count) segment(s), written with default options (fsync never); files in the page cache")
