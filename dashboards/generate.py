@@ -75,8 +75,18 @@ def threshold(key, index=0):
 # --------------------------------------------------------------------------
 # Panel builders.
 # --------------------------------------------------------------------------
+# Histograms whose buckets carry exemplars ({invocation_id, trace_id}: docs/metrics.md).
+EXEMPLAR_FAMILIES = ("orch_invocation_duration_seconds", "gen_ai_client_operation_duration_seconds",
+                     "orch_tool_call_duration_seconds")
+
+
 def target(expr, legend, ref):
-    return {"datasource": DS, "expr": expr, "legendFormat": legend, "range": True, "refId": ref}
+    t = {"datasource": DS, "expr": expr, "legendFormat": legend, "range": True, "refId": ref}
+    # Grafana asks Prometheus for the exemplars of the buckets the query reads and draws them
+    # as points to hover (docs/runbooks.md: from a slow bucket to the invocation behind it).
+    if any(f + "_bucket" in expr for f in EXEMPLAR_FAMILIES):
+        t["exemplar"] = True
+    return t
 
 
 def targets(*pairs):

@@ -16,8 +16,19 @@ episode, and exits 1 when a target is missed:
   - pilot and production-hardened fire no alert at all;
   - every alert that went pending is gone <= 10 min after the fault ends.
 
+Each Prometheus starts with --history (default 3d) of healthy traffic backfilled, as a Prometheus
+that has scraped the orchestrator for days would hold it: the SLO rules' long windows (1h to 3d)
+then hold what they hold in production instead of only the run's own minutes. The history is the
+run's scenario without its fault (production-hardened, or pilot) at the same rate and daily
+profile, simulated hour by hour for the hours before the run, each hour's counters read by
+`orchlog-collector --once`; it covers the families the SLO rules read (orch_invocations_total,
+orch_invocation_duration_seconds, orch_llm_cost_usd_total), one sample a minute, the same series
+(job, instance, source) the live scrape writes, through `promtool tsdb create-blocks-from
+openmetrics`. `--history 0` runs without it (a Prometheus started with the orchestrator).
+
   scripts/test-detection.py [--bin-dir .build/debug] [--out data/detection] [--duration 1800]
                             [--fault-start 600] [--fault-duration 600] [--only RUN,...] [--keep]
+                            [--history 3d]
 
 Only the Python standard library; prometheus from scripts/deps.sh.
 """
@@ -33,6 +44,7 @@ import sys
 import tempfile
 import time
 import urllib.request
+from concurrent.futures import ThreadPoolExecutor
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 RULES = os.path.join(ROOT, "alerts", "orchlog.rules.yml")
@@ -46,6 +58,11 @@ RUNS = [(s, 12_000) for s in FAULTS] + [(s, 120_000) for s in FAULTS] + [
     ("pilot", 600), ("production-hardened", 12_000), ("production-hardened", 120_000)]
 TARGETS = {12_000: (120, 300), 120_000: (None, 180)}  # rate -> (pending, firing) seconds after onset
 RESOLVE_WITHIN = 600
+# The families the SLO recording rules read over windows longer than a run (their history).
+HISTORY_FAMILIES = ("orch_invocations_total", "orch_invocation_duration_seconds_bucket",
+                    "orch_invocation_duration_seconds_count", "orch_invocation_duration_seconds_sum",
+                    "orch_llm_cost_usd_total")
+HISTORY_STEP = 60  # seconds between backfilled samples
 
 
 def free_port():
@@ -78,10 +95,49 @@ class Run:
     def start_servers(self):
         root = os.path.join(self.dir, "root")
         os.makedirs(root)
-        port = free_port()
+        port = self.collector_port = free_port()
         self.procs["collector"] = subprocess.Popen(
             [os.path.join(self.args.bin_dir, "orchlog-collector"), "--web.listen-address", "127.0.0.1:%d" % port,
              "--log.dir", root], stdout=subprocess.DEVNULL, stderr=self.log("collector"))
+
+    @property
+    def history_base(self):
+        """The scenario whose healthy traffic is this run's history: the run's own without its fault."""
+        return "pilot" if self.scenario == "pilot" else "production-hardened"
+
+    def backfill(self, history):
+        """Writes the history (hour -> {series: counter value at the hour's end}) into the run's TSDB."""
+        tsdb = os.path.join(self.dir, "tsdb")
+        path = os.path.join(self.dir, "history.om")
+        instance = "127.0.0.1:%d" % self.collector_port
+        with open(path, "w") as f:
+            for family in HISTORY_FAMILIES:
+                series = sorted({k for _, values in history for k in values if k.startswith(family + "{")})
+                if not series:
+                    continue
+                f.write("# TYPE %s unknown\n" % family)
+                for key in series:
+                    labels = key[len(family) + 1:-1]
+                    labels = re.sub(r'(^|,)source="[^"]*"', r'\1source="%s"' % self.source, labels)
+                    # Bucket bounds as the live scrape stores them: Prometheus asks the collector
+                    # for OpenMetrics, whose bounds are canonical floats (le="60.0", not "60").
+                    labels = re.sub(r'(^|,)le="([^"+]+)"', lambda m: '%sle="%r"' % (m.group(1), float(m.group(2))), labels)
+                    name = '%s{job="orchlog",instance="%s",%s}' % (family, instance, labels)
+                    total = 0.0
+                    for (start, end), values in history:
+                        inc = values.get(key, 0.0)
+                        for t in range(start + HISTORY_STEP, end + 1, HISTORY_STEP):
+                            f.write("%s %r %d\n" % (name, total + inc * (t - start) / (end - start), t))
+                        total += inc
+            f.write("# EOF\n")
+        r = subprocess.run(["promtool", "tsdb", "create-blocks-from", "openmetrics", path, tsdb],
+                           stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        if r.returncode != 0:
+            raise SystemExit("detection: backfill of %s failed: %s" % (self.name, r.stderr[-2000:]))
+        os.remove(path)
+
+    def start_prometheus(self):
+        port = self.collector_port
         self.prom_port = free_port()
         config = os.path.join(self.dir, "prometheus.yml")
         with open(config, "w") as f:
@@ -163,6 +219,50 @@ class Run:
             shutil.rmtree(self.dir, ignore_errors=True)
 
 
+def parse_duration(text):
+    m = re.fullmatch(r"(\d+)([smhd]?)", text)
+    if not m:
+        raise argparse.ArgumentTypeError("a duration: seconds, or 90m, 6h, 3d")
+    return int(m.group(1)) * {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}[m.group(2)]
+
+
+def history_hour(a, scenario, rate, start, seed, work):
+    """One hour of healthy traffic from `start`: {series: counter value} of the history families."""
+    d = tempfile.mkdtemp(prefix="hour-", dir=work)
+    r = subprocess.run([os.path.join(a.bin_dir, "reference-orchestrator"), "--scenario", scenario, "--out", d,
+                        "--source", "history", "--duration", "1h", "--start-time", str(start), "--seed", str(seed),
+                        "--invocations-per-day", str(rate), "--quiet"], stdout=subprocess.DEVNULL,
+                       stderr=subprocess.PIPE, text=True)
+    if r.returncode != 0:
+        raise SystemExit("detection: history of %s@%d failed: %s" % (scenario, rate, r.stderr[-2000:]))
+    r = subprocess.run([os.path.join(a.bin_dir, "orchlog-collector"), "--log.dir", d, "--once"],
+                       stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    if r.returncode != 0:
+        raise SystemExit("detection: history of %s@%d: collector failed: %s" % (scenario, rate, r.stderr[-2000:]))
+    shutil.rmtree(d, ignore_errors=True)
+    values = {}
+    for line in r.stdout.splitlines():
+        if line.startswith(HISTORY_FAMILIES):
+            key, _, value = line.rpartition(" ")
+            values[key] = float(value)
+    return values
+
+
+def histories(runs, a, end):
+    """(scenario, rate) -> [((start, end), values)] for the hours before `end`, simulated in parallel."""
+    wanted = sorted({(r.history_base, r.rate) for r in runs})
+    hours = a.history // 3600
+    work = tempfile.mkdtemp(prefix="orchlog-detection-history-")
+    try:
+        with ThreadPoolExecutor(max_workers=os.cpu_count() or 2) as pool:
+            jobs = {(s, rate, h): pool.submit(history_hour, a, s, rate, end - (hours - h) * 3600, 1000 + h, work)
+                    for s, rate in wanted for h in range(hours)}
+            return {(s, rate): [((end - (hours - h) * 3600, end - (hours - h - 1) * 3600), jobs[(s, rate, h)].result())
+                                for h in range(hours)] for s, rate in wanted}
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
 def parse_time(text):
     # 2026-12-03T11:20:41.123456789Z (nanoseconds: Python takes microseconds).
     m = re.match(r"(\d{4})-(\d\d)-(\d\d)T(\d\d):(\d\d):(\d\d)(\.\d+)?Z", text)
@@ -225,9 +325,11 @@ def fmt(v):
 def markdown(rows, a):
     out = ["Measured by `make test-detection` (`scripts/test-detection.py`): each run at `--speed 1 --duration %d`,"
            " fault from %d s to %d s (`--fault-start %d --fault-duration %d`), its own collector and Prometheus"
-           " (scrape and evaluation every %d s) with `alerts/orchlog.rules.yml` unmodified. Times are relative to the"
+           " (scrape and evaluation every %d s) with `alerts/orchlog.rules.yml` unmodified, %s. Times are relative to the"
            " fault's onset; \"resolved\" is relative to the fault's end." % (
-               a.duration, a.fault_start, a.fault_start + a.fault_duration, a.fault_start, a.fault_duration, INTERVAL), "",
+               a.duration, a.fault_start, a.fault_start + a.fault_duration, a.fault_start, a.fault_duration, INTERVAL,
+               "started with %d h of the scenario's healthy traffic backfilled (`--history`)" % (a.history // 3600)
+               if a.history >= 3600 else "started empty with the orchestrator (`--history 0`)"), "",
            "| run | own alert pending | own alert firing (first) | own resolved after fault end | other failure modes | other alerts (pending → firing → resolved) | targets |",
            "|---|---|---|---|---|---|---|"]
     for r in rows:
@@ -277,6 +379,8 @@ def main():
     p.add_argument("--fault-duration", type=int, default=600)
     p.add_argument("--only", default="", help="comma-separated runs (scenario or scenario@rate)")
     p.add_argument("--keep", action="store_true", help="keep each run's temp dir (its Prometheus TSDB)")
+    p.add_argument("--history", type=parse_duration, default=3 * 86400,
+                   help="healthy history backfilled before each run (whole hours; 0: none; default 3d)")
     a = p.parse_args()
     if shutil.which("prometheus") is None:
         raise SystemExit("detection: prometheus is not installed (scripts/deps.sh installs it)")
@@ -290,6 +394,16 @@ def main():
     try:
         for r in runs:
             r.start_servers()
+        if a.history >= 3600:
+            started = time.time()
+            end = int(started) - 60
+            hist = histories(runs, a, end)
+            for r in runs:
+                r.backfill(hist[(r.history_base, r.rate)])
+            print("detection: %d h of history backfilled in %.0f s" % (a.history // 3600, time.time() - started),
+                  file=sys.stderr)
+        for r in runs:
+            r.start_prometheus()
         deadline = time.time() + 120
         for r in runs:
             r.wait_ready(deadline)

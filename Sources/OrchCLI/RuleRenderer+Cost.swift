@@ -60,15 +60,18 @@ extension RuleRenderer {
                   description: "The oldest request waiting in queue {{ $labels.queue }} of \(w) has waited {{ $value | humanizeDuration }} in its worst process (threshold \(Self.number(v.threshold)) s): callers are timing out before work starts, whatever the queue's depth says.")
         }
         let knobs = thresholds[.latencySLO]
-        let le = Self.number(knobs.poolBusyThreshold ?? 30)
+        let le = Self.number(knobs.poolBusyThreshold ?? 60)
         group("orchlog.latency_slo", title: [
             "Latency SLO: \(Self.percent(knobs.threshold))% of each agent's invocations finish within \(le) s (a bucket",
             "bound of orch_invocation_duration_seconds). Multi-window, multi-burn-rate.",
         ])
+        // Prometheus stores the bound as the exposition wrote it: "60" from the text format,
+        // "60.0" from OpenMetrics (which it prefers when it scrapes the collector).
+        let bound = le.contains(".") ? le.replacingOccurrences(of: ".", with: "\\\\.") : le + "(\\\\.0)?"
         for window in ["5m", "30m", "1h", "6h"] {
             record("agent:orch_invocations_slow:ratio_rate\(window)", """
                 1 - (
-                  sum by (\(by("agent"))) (rate(orch_invocation_duration_seconds_bucket{le="\(le)"}[\(window)]))
+                  sum by (\(by("agent"))) (rate(orch_invocation_duration_seconds_bucket{le=~"\(bound)"}[\(window)]))
                   /
                   sum by (\(by("agent"))) (rate(orch_invocation_duration_seconds_count[\(window)]))
                 )

@@ -150,7 +150,7 @@ struct RuleThresholds: Sendable, Equatable {
             case .llmSpendBudget: return k(1000, 0, .warning)
             case .llmLimiterMisconfigured: return k(0.01, 10, .warning, pool: 0.2)
             case .queueBacklogAge: return k(300, 5, .warning)
-            case .latencySLO: return k(0.99, 0, .warning, pool: 30)
+            case .latencySLO: return k(0.99, 0, .warning, pool: 60)
             case .pipelineSourceSilent: return k(15, 0, .warning)
             case .pipelineCollectorAbsent: return k(5, 1, .critical)
             }

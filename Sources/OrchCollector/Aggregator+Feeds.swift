@@ -17,13 +17,42 @@ extension Aggregator {
         try bundleOf.withUnsafeBufferPointer { bundles in
             try s.slots.withUnsafeBufferPointer { slots in
                 try flags.withUnsafeBufferPointer { flags in
-                    for (i, feed) in plan.feeds.enumerated() {
+                    for (i, feed) in plan.feeds.enumerated() where !Self.idle(feed, plan.type, range, v) {
                         try run(feed, cells: hot[base + i], buckets: buckets[base + i], plan.type, range, v, s,
                                 bundles: bundles, slots: slots, flags: flags)
+                        if exemplars.idSlots[base + i] >= 0, let b = buckets[base + i] {
+                            exemplars.record(feed: base + i, feed, cells: hot[base + i], buckets: b, plan.type, range, v, s,
+                                             bundles: bundles, slots: slots, flags: flags)
+                        }
                     }
                 }
             }
         }
+    }
+
+    /// Whether `feed` would change nothing over events `range` because a column it needs is
+    /// zero throughout (a field the events leave at 0, or absent from the block, as a field
+    /// newer than the writer is): a sum of zeros, or a condition no event meets. Skipping it
+    /// is exact (x + 0 = x; the series exist already: bundles are made first). One OR over
+    /// the column, against a loop of loads and stores per event.
+    @inline(__always)
+    static func idle(_ feed: FeedPlan.Feed, _ type: EventType, _ range: Range<Int>, _ v: BlockColumnsView) -> Bool {
+        @inline(__always) func zero(_ slot: Int) -> Bool {
+            let column = v.number(type, slot)
+            var any: UInt64 = 0
+            for k in range { any |= column[k] }
+            return any == 0
+        }
+        let c = feed.condition
+        switch c.kind {
+        case .nonzero, .greater:
+            if zero(c.slot) { return true }
+        case .equals where c.value != 0:
+            if zero(c.slot) { return true }
+        default:
+            break
+        }
+        return feed.record.kind == .sum && zero(feed.record.slot)
     }
 
     /// Finds (or makes) the bundle of every event of `range` into `bundleOf`, and the

@@ -43,6 +43,8 @@ final class Aggregator {
     /// Prices LLM requests, then tallies them per invocation (passes after the feeds).
     let spend: LLMSpend
     let invocations: InvocationTracker
+    /// Exemplars of the latency histograms, recorded after their feeds' loops.
+    let exemplars: ExemplarStore
 
     init(registry: MetricRegistry, catalog: MetricCatalog, trackedKeys: Int, pricing: PriceTable = PriceTable(), trackedInvocations: Int = 100_000) {
         self.registry = registry
@@ -50,6 +52,8 @@ final class Aggregator {
         spend = LLMSpend(pricing: pricing, registry: registry, catalog: catalog)
         invocations = InvocationTracker(capacity: trackedInvocations, registry: registry, catalog: catalog)
         tracker = StateTracker(capacity: trackedKeys)
+        exemplars = ExemplarStore(registry: registry, catalog: catalog, invocations: invocations)
+        invocations.tracesWanted = exemplars.any
         var base: [Int] = [], buckets: [IntegerBuckets?] = []
         for plan in catalog.plans {
             base.append(buckets.count)
@@ -122,6 +126,7 @@ final class Aggregator {
         let columns = block.columns
         s.beginBlock(columns.stringTable)
         hot = fetchCells()
+        exemplars.beginBlock()
         try columns.withView { v in
             try apply(v, s, strings: columns.stringTable.count)
             try spend.ingest(v, s)

@@ -59,6 +59,10 @@ public struct MetricCatalog {
     let checkpointWrites, checkpointErrors, lastCheckpoint, sources: MetricFamilyID
     let processCPU, processResident, processVirtual, processFDs, processMaxFDs, processStart: MetricFamilyID
 
+    /// The histograms whose buckets carry an exemplar of the invocation behind their latest
+    /// observation (`ExemplarStore`).
+    let exemplarFamilies: [MetricFamilyID]
+
     /// How events feed the families, declared with them below: the aggregator's only
     /// knowledge of event fields (see `MetricFeed`, docs/extending.md).
     package let feeds: [MetricFeed]
@@ -94,6 +98,18 @@ public struct MetricCatalog {
         file has no price for is never guessed: its tokens count in
         `orchlog_collector_unpriced_tokens_total`, and without `--pricing.file` every token does.
 
+        Exemplars (OpenMetrics output only; Prometheus keeps them with
+        `--enable-feature=exemplar-storage`): each bucket of `orch_invocation_duration_seconds`,
+        `gen_ai_client_operation_duration_seconds` and `orch_tool_call_duration_seconds` carries
+        the most recent observation that fell into it and named its invocation,
+        `# {invocation_id="…",trace_id="…"} <seconds> <event time>`: `trace_id` is the
+        invocation's `invocation_started` field, given while the collector tracks the invocation
+        (`--invocations.tracked`); events without an `invocation_id` leave the bucket's exemplar
+        as it was. Label names and values stay within OpenMetrics' 128 characters. Exemplars are
+        not checkpointed: after a restart a bucket has none until its next observation. From an
+        exemplar, `orchlog tail --invocation ID PATH…` prints the invocation's events
+        (docs/runbooks.md). The Prometheus text format 0.0.4 carries none.
+
         The "fed by" column is generated from the metric feeds the aggregator runs on (see
         docs/extending.md): the event type, and what each event adds, sets or observes.
 
@@ -104,7 +120,8 @@ public struct MetricCatalog {
         let catalog = try MetricCatalog(registry: registry)
         for (i, f) in registry.families.enumerated() {
             let name = f.type == .counter && !f.name.hasSuffix("_total") ? f.name + "_total" : f.name
-            let fedBy = Self.fedByCode[f.name] ?? catalog.feeds.filter { Int($0.family.index) == i }.map { $0.summary(labelNames: Array(f.labelNames.dropFirst())) }.joined(separator: "; ")
+            var fedBy = Self.fedByCode[f.name] ?? catalog.feeds.filter { Int($0.family.index) == i }.map { $0.summary(labelNames: Array(f.labelNames.dropFirst())) }.joined(separator: "; ")
+            if let id = registry.family(named: f.name), registry.carriesExemplars(id) { fedBy += "; exemplars `{invocation_id, trace_id}`" }
             out += "| `\(name)` | \(f.type.rawValue) | \(f.labelNames.map { "`\($0)`" }.joined(separator: ", ")) | \(fedBy.isEmpty ? "—" : fedBy) | \(f.help.replacingOccurrences(of: "|", with: "\\|")) |\n"
         }
         return out
@@ -277,6 +294,8 @@ public struct MetricCatalog {
         processFDs = try g("process_open_fds", "Number of open file descriptors.", [])
         processMaxFDs = try g("process_max_fds", "Maximum number of open file descriptors.", [])
         processStart = try g("process_start_time_seconds", "Start time of the process since unix epoch in seconds.", [])
+        exemplarFamilies = [invocationDuration, genAIDuration, toolDuration]
+        for f in exemplarFamilies { r.enableExemplars(f) }
         for (i, f) in r.families.enumerated() where !filter.exports(f) {
             if let id = r.family(named: f.name) { r.setExported(id, false) }
             feeds.removeAll { $0.family.index == i }

@@ -1,21 +1,46 @@
 /// A hash table from a pair of 64-bit words to `Value`, for the per-event lookups of
 /// `LLMSpend` and `InvocationTracker`: open addressing with linear probing over a power-of-two
-/// array, a multiply-and-shift hash (no SipHash, no allocation per lookup), deletion by
-/// backward shift (no tombstones). Grows at 1/2 load. Not thread-safe.
-struct PairKeyTable<Value> {
-    private var keys: [(UInt64, UInt64)]
-    private var values: [Value?]
-    private var used: [Bool]
+/// array of keys (with their used flags) beside the values, a multiply-and-shift hash (no
+/// SipHash, no allocation per lookup), deletion by backward shift (no tombstones). Grows at
+/// 1/2 load. A class over raw storage, so that the per-event updates pay no copy-on-write
+/// uniqueness check nor retain and update a value in place; one owner at a time. Not
+/// thread-safe.
+final class PairKeyTable<Value> {
+    private struct Key {
+        var hi: UInt64 = 0, lo: UInt64 = 0
+    }
+    private var keys: UnsafeMutablePointer<Key>
+    /// Per slot whether it holds an entry (a byte apart: a key with a flag would pad to 24).
+    private var used: UnsafeMutablePointer<Bool>
+    /// Initialized exactly where `used[i]`.
+    private var values: UnsafeMutablePointer<Value>
+    private var size: Int
     private(set) var count = 0
     private var mask: Int
 
     init(capacity: Int = 16) {
         var n = 16
         while n < capacity * 2 { n <<= 1 }
-        keys = Array(repeating: (0, 0), count: n)
-        values = Array(repeating: nil, count: n)
-        used = Array(repeating: false, count: n)
-        mask = n - 1
+        (keys, used, values, size, mask) = Self.allocate(n)
+    }
+
+    private static func allocate(_ n: Int) -> (UnsafeMutablePointer<Key>, UnsafeMutablePointer<Bool>, UnsafeMutablePointer<Value>, Int, Int) {
+        let keys = UnsafeMutablePointer<Key>.allocate(capacity: n)
+        keys.initialize(repeating: Key(), count: n)
+        let used = UnsafeMutablePointer<Bool>.allocate(capacity: n)
+        used.initialize(repeating: false, count: n)
+        return (keys, used, .allocate(capacity: n), n, n - 1)
+    }
+
+    deinit { release() }
+
+    private func release() {
+        for i in 0..<size where used[i] { (values + i).deinitialize(count: 1) }
+        keys.deinitialize(count: size)
+        keys.deallocate()
+        used.deinitialize(count: size)
+        used.deallocate()
+        values.deallocate()
     }
 
     @inline(__always)
@@ -28,7 +53,7 @@ struct PairKeyTable<Value> {
     private func slot(_ hi: UInt64, _ lo: UInt64) -> (index: Int, found: Bool) {
         var i = home(hi, lo)
         while used[i] {
-            if keys[i].0 == hi && keys[i].1 == lo { return (i, true) }
+            if keys[i].hi == hi && keys[i].lo == lo { return (i, true) }
             i = (i &+ 1) & mask
         }
         return (i, false)
@@ -47,47 +72,48 @@ struct PairKeyTable<Value> {
 
     /// Updates the value under (hi, lo) in place if it is stored; returns whether it was.
     @inline(__always)
-    mutating func update(_ hi: UInt64, _ lo: UInt64, _ body: (inout Value) -> Void) -> Bool {
+    func update(_ hi: UInt64, _ lo: UInt64, _ body: (inout Value) -> Void) -> Bool {
         let (i, found) = slot(hi, lo)
         guard found else { return false }
-        body(&values[i]!)
+        body(&values[i])
         return true
     }
 
     /// Stores `value` under (hi, lo).
-    mutating func set(_ hi: UInt64, _ lo: UInt64, _ value: Value) {
-        if (count + 1) * 2 > keys.count { grow() }
+    func set(_ hi: UInt64, _ lo: UInt64, _ value: Value) {
+        if (count + 1) * 2 > size { grow() }
         let (i, found) = slot(hi, lo)
-        if !found {
+        if found {
+            values[i] = value
+        } else {
+            keys[i] = Key(hi: hi, lo: lo)
             used[i] = true
-            keys[i] = (hi, lo)
+            (values + i).initialize(to: value)
             count += 1
         }
-        values[i] = value
     }
 
     /// Removes and returns the value under (hi, lo).
-    mutating func remove(_ hi: UInt64, _ lo: UInt64) -> Value? {
+    func remove(_ hi: UInt64, _ lo: UInt64) -> Value? {
         let (start, found) = slot(hi, lo)
         guard found else { return nil }
         var i = start
-        let value = values[i]
+        let value = (values + i).move()
         // Backward shift: pull later entries of the probe run into the gap.
         var j = i
         while true {
             j = (j &+ 1) & mask
             guard used[j] else { break }
-            let h = home(keys[j].0, keys[j].1)
+            let h = home(keys[j].hi, keys[j].lo)
             // Entry j may move to i when its home is not cyclically in (i, j].
             let between = i <= j ? (h > i && h <= j) : (h > i || h <= j)
             if !between {
                 keys[i] = keys[j]
-                values[i] = values[j]
+                (values + i).moveInitialize(from: values + j, count: 1)
                 i = j
             }
         }
         used[i] = false
-        values[i] = nil
         count -= 1
         return value
     }
@@ -96,17 +122,14 @@ struct PairKeyTable<Value> {
     func entries() -> [(UInt64, UInt64, Value)] {
         var out: [(UInt64, UInt64, Value)] = []
         out.reserveCapacity(count)
-        for i in used.indices where used[i] { out.append((keys[i].0, keys[i].1, values[i]!)) }
+        for i in 0..<size where used[i] { out.append((keys[i].hi, keys[i].lo, values[i])) }
         return out
     }
 
-    private mutating func grow() {
+    private func grow() {
         let old = entries()
-        let n = keys.count * 2
-        keys = Array(repeating: (0, 0), count: n)
-        values = Array(repeating: nil, count: n)
-        used = Array(repeating: false, count: n)
-        mask = n - 1
+        release()
+        (keys, used, values, size, mask) = Self.allocate(size * 2)
         count = 0
         for (hi, lo, v) in old { set(hi, lo, v) }
     }

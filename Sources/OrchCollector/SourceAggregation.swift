@@ -19,6 +19,9 @@ final class SourceAggregation {
     @exclusivity(unchecked) private var internIDs: [String: UInt32] = [:]
     @exclusivity(unchecked) private var internStrings: [String] = []
     @exclusivity(unchecked) private var blockStrings = StringTable()
+    /// The block's `invocation_started` trace ids (`startedTraces`), once parsed.
+    @exclusivity(unchecked) private var blockTraces: [TraceID] = []
+    @exclusivity(unchecked) private var blockTracesParsed = false
     // Unchecked: only the collector's ingest thread touches a SourceAggregation, with the
     // registry lock held, and no access to these overlaps another (they are read per label).
     /// Per block string: its interned id, `UInt32.max` until first asked for. Raw memory,
@@ -203,6 +206,7 @@ final class SourceAggregation {
         blockIDs.initialize(repeating: UInt32.max, count: blockIDCount)
         blockHashes.removeAll(keepingCapacity: true)
         blockHashes.append(contentsOf: repeatElement(0, count: strings.count))
+        blockTracesParsed = false
     }
 
     /// The interned id of block string `index`.
@@ -238,6 +242,29 @@ final class SourceAggregation {
         let t = id == overflowID ? MetricRegistry.overflowLabelValue : internStrings[Int(id)]
         if let empty, t.isEmpty { return empty }
         return t
+    }
+
+    /// Per `invocation_started` of the block, the W3C trace id its `trace_id` label (block
+    /// strings `labels`) holds, `none` where it holds none: read in place, never interned (one
+    /// per invocation), parsed once per block for every pass that asks.
+    func startedTraces(_ labels: UnsafeBufferPointer<UInt64>) -> [TraceID] {
+        if blockTracesParsed { return blockTraces }
+        blockTracesParsed = true
+        blockTraces.removeAll(keepingCapacity: true)
+        blockTraces.append(contentsOf: repeatElement(.none, count: labels.count))
+        blockTraces.withUnsafeMutableBufferPointer { out in
+            blockStrings.withStorage { bytes, starts, ends in
+                var notOne = UInt64.max  // the last string that was not one (the block's "", typically)
+                for k in 0..<labels.count {
+                    let label = labels[k]
+                    guard label < UInt64(ends.count), label != notOne else { continue }
+                    let i = Int(label)
+                    let id = TraceID(UnsafeBufferPointer(rebasing: bytes[starts[i]..<ends[i]]))
+                    if id.isSome { out[k] = id } else { notOne = label }
+                }
+            }
+        }
+        return blockTraces
     }
 
     /// A 64-bit identity of (source, shard, key) for the state tracker, from the strings of

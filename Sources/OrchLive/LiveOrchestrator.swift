@@ -219,7 +219,10 @@ final class LiveOrchestrator: Sendable {
             $0.maxBusy = max($0.maxBusy, n)
             $0.queueWaitTotalNs &+= now &- inv.enqueuedAt
         }
-        log?.emit(.invocationStarted(agent: agentLabels[inv.agent], invocationID: inv.id), at: now)
+        if let log {
+            let trace = log.label(TraceID.make(seed: seed, invocation: inv.id))
+            log.emit(.invocationStarted(agent: agentLabels[inv.agent], invocationID: inv.id, traceID: trace), at: now)
+        }
         counters.update { $0.book.started(inv.id) }
         return now
     }

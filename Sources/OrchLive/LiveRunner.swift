@@ -14,6 +14,9 @@ public enum LiveRunner {
     @Sendable
     public static func run(_ options: RunOptions, shouldStop: @escaping @Sendable () -> Bool) throws -> RunSummary {
         guard let scenario = Scenario.named(options.scenario) else { throw ReferenceError(.usage, "unknown scenario \(options.scenario)") }
+        guard scenario.runsLive else {
+            throw ReferenceError(.usage, "scenario \(scenario.name) runs in simulation only (its fault or configuration has no live counterpart); drop --live")
+        }
         let speed: Double
         if case .factor(let k) = options.pacing { speed = k } else { speed = 1 }
         let wallSeconds = options.durationSeconds ?? 60

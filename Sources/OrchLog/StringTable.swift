@@ -30,6 +30,13 @@ package struct StringTable {
         return bytes.withUnsafeBufferPointer { body(UnsafeBufferPointer(rebasing: $0[start..<end])) }
     }
 
+    /// Runs `body` with every string's bytes at once: the table's bytes and, per string, where
+    /// it starts and ends in them (valid only inside it), for a pass over many strings.
+    @inlinable @inline(__always)
+    package func withStorage<R>(_ body: (UnsafeBufferPointer<UInt8>, UnsafeBufferPointer<Int>, UnsafeBufferPointer<Int>) -> R) -> R {
+        bytes.withUnsafeBufferPointer { b in starts.withUnsafeBufferPointer { s in ends.withUnsafeBufferPointer { e in body(b, s, e) } } }
+    }
+
     /// Appends the empty string; returns its index.
     mutating func appendEmpty() -> Int {
         starts.append(0)

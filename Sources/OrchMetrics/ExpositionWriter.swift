@@ -21,12 +21,20 @@ enum ExpositionWriter {
     /// `\` → `\\`, `"` → `\"`, newline → `\n`; everything else (including
     /// any Unicode) verbatim as UTF-8.
     static func appendEscapedLabelValue(_ value: String, to buffer: inout [UInt8]) {
-        for byte in value.utf8 {
-            switch byte {
-            case 0x5C: buffer.append(0x5C); buffer.append(0x5C)
-            case 0x22: buffer.append(0x5C); buffer.append(0x22)
-            case 0x0A: buffer.append(0x5C); buffer.append(0x6E)
-            default: buffer.append(byte)
+        var value = value
+        value.withUTF8 { bytes in
+            // Most values need no escape: one copy.
+            guard bytes.contains(where: { $0 == 0x5C || $0 == 0x22 || $0 == 0x0A }) else {
+                buffer.append(contentsOf: bytes)
+                return
+            }
+            for byte in bytes {
+                switch byte {
+                case 0x5C: buffer.append(0x5C); buffer.append(0x5C)
+                case 0x22: buffer.append(0x5C); buffer.append(0x22)
+                case 0x0A: buffer.append(0x5C); buffer.append(0x6E)
+                default: buffer.append(byte)
+                }
             }
         }
     }
@@ -112,8 +120,9 @@ enum ExpositionWriter {
     /// decimal exponent is below -4 or at least 6, fixed notation otherwise.
     /// With `forceDecimalPoint`, a result with neither `.` nor `e` gets `.0`
     /// appended: the OpenMetrics canonical form for `le` values (`1.0`,
-    /// `100000.0`). `NaN`, `+Inf`, `-Inf` are written canonically; `-0` as `0`.
-    static func appendShortestFloat(_ value: Double, forceDecimalPoint: Bool, to buffer: inout [UInt8]) {
+    /// `100000.0`). Without `allowExponent`, fixed notation whatever the exponent (exemplar
+    /// timestamps: `1700000000.123`). `NaN`, `+Inf`, `-Inf` are written canonically; `-0` as `0`.
+    static func appendShortestFloat(_ value: Double, forceDecimalPoint: Bool, allowExponent: Bool = true, to buffer: inout [UInt8]) {
         if value.isNaN { append("NaN", to: &buffer); return }
         if value == .infinity { append("+Inf", to: &buffer); return }
         if value == -.infinity { append("-Inf", to: &buffer); return }
@@ -161,7 +170,7 @@ enum ExpositionWriter {
                 return
             }
             let decimalExponent = pointPosition - 1
-            if decimalExponent < -4 || decimalExponent >= 6 {
+            if allowExponent && (decimalExponent < -4 || decimalExponent >= 6) {
                 buffer.append(digits[0])
                 if count > 1 {
                     buffer.append(0x2E)

@@ -53,6 +53,12 @@ struct FamilyStorage {
     /// `x_created` (counters and histograms; empty for gauges and info).
     let createdName: [UInt8]
 
+    /// Whether buckets of this histogram keep an exemplar (`MetricRegistry.enableExemplars`).
+    var carriesExemplars = false
+    /// Per slot and bucket (`bucketStride` per slot, like `bucketCounts`): the bucket's latest
+    /// exemplar. Empty until the first is set; shorter than the slots when later slots have none.
+    var exemplars: [Exemplar?] = []
+
     var index = SeriesIndex()
     var freeSlots: [Int32] = []
     /// Whether the family is rendered (an operator's `--metrics.drop` turns it off).
@@ -235,6 +241,7 @@ struct FamilyStorage {
             self.created[s] = created
             if bucketStride > 0 {
                 bucketCounts.fill(0, from: s * bucketStride, count: bucketStride)
+                clearExemplars(slot: s)
             }
         } else {
             slot = Int32(labelsLength.count)
@@ -268,6 +275,7 @@ struct FamilyStorage {
         values[s] = 0
         if bucketStride > 0 {
             bucketCounts.fill(0, from: s * bucketStride, count: bucketStride)
+            clearExemplars(slot: s)
         }
         if slot == overflowSlot { overflowSlot = -1 }
         freeSlots.append(slot)
@@ -280,6 +288,7 @@ struct FamilyStorage {
             labelsLength = []
             values.removeAll()
             bucketCounts.removeAll()
+            exemplars = []
             freeSlots = []
             arena = []
             deadArenaBytes = 0
@@ -304,6 +313,27 @@ struct FamilyStorage {
     }
 
     // MARK: Histogram
+
+    /// Forgets slot `s`'s exemplars (a removed or reused slot).
+    mutating func clearExemplars(slot s: Int) {
+        let start = s * bucketStride
+        guard start < exemplars.count else { return }
+        for i in start ..< min(start + bucketStride, exemplars.count) { exemplars[i] = nil }
+    }
+
+    /// Sets the exemplar of bucket `bucket` of live slot `s`, if the family carries exemplars
+    /// and the exemplar's value lies within that bucket; returns whether it did. In place (no
+    /// copy of the storage).
+    mutating func setExemplar(slot s: Int, bucket: Int, _ exemplar: Exemplar) -> Bool {
+        guard carriesExemplars, s >= 0, s < labelsLength.count, labelsLength[s] != Self.deadSlot,
+              bucket >= 0, bucket < bucketStride, bucketIndex(for: exemplar.value) == bucket else { return false }
+        let i = s * bucketStride + bucket
+        if i >= exemplars.count {
+            exemplars.append(contentsOf: repeatElement(nil, count: max(i + 1, labelsLength.count * bucketStride) - exemplars.count))
+        }
+        exemplars[i] = exemplar
+        return true
+    }
 
     /// The bucket an observation falls into: the first bound ≥ value, or
     /// the `+Inf` bucket.

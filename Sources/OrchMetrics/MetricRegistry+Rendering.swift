@@ -22,6 +22,7 @@ extension MetricRegistry {
     ///     for the text format). To put several registries into one
     ///     exposition, render all but the last with `terminate: false`.
     public func render(format: ExpositionFormat, into buffer: inout [UInt8], terminate: Bool = true) {
+        if format == .openMetrics { exemplarSource?.flushExemplars(into: self) }
         buffer.reserveCapacity(buffer.count + estimatedRenderSize(format: format))
         for f in storages.indices where storages[f].exported {
             storages[f].render(format: format, into: &buffer)
@@ -69,7 +70,9 @@ extension FamilyStorage {
             let perSeries = bucketStride * (sampleName.count + 1 + Self.valueAllowance) + suffixBytes
                 + sumName.count + countName.count + 2 * (1 + Self.valueAllowance)
             let created = format == .openMetrics ? liveCount * (createdName.count + 1 + Self.valueAllowance) + liveLabelBytes : 0
-            return header + liveCount * perSeries + liveLabelBytes * (bucketStride + 2) + created
+            // Exemplars: ` # ` and up to 128 characters of labels (escapes aside), then two numbers.
+            let exemplarBytes = format == .openMetrics && !exemplars.isEmpty ? exemplars.count * (3 + 140 + 2 * Self.valueAllowance) : 0
+            return header + liveCount * perSeries + liveLabelBytes * (bucketStride + 2) + created + exemplarBytes
         }
     }
 
@@ -117,6 +120,8 @@ extension FamilyStorage {
         let suffixes = format == .openMetrics ? openMetricsBucketSuffixes : textBucketSuffixes
         let rendersSum = format == .prometheusText || openMetricsRendersSum
         let stride = bucketStride
+        // Exemplars, in OpenMetrics only (the text format 0.0.4 has none).
+        let exemplars = format == .openMetrics ? self.exemplars : []
         do {
             let counts = bucketCounts.base
             for s in 0 ..< labelsLength.count {
@@ -132,6 +137,7 @@ extension FamilyStorage {
                     buffer.append(contentsOf: bucketBase)
                     buffer.append(contentsOf: suffixes[b])
                     ExpositionWriter.appendUInt(cumulative, to: &buffer)
+                    if base + b < exemplars.count, let exemplar = exemplars[base + b] { exemplar.append(to: &buffer) }
                     buffer.append(ExpositionWriter.newline)
                 }
                 let sumStart = bucketStart + bucketBase.count

@@ -52,6 +52,9 @@ public final class MetricRegistry {
     @exclusivity(unchecked) var storages: [FamilyStorage] = []
     @exclusivity(unchecked) var familyByName: [String: Int] = [:]
     @exclusivity(unchecked) var reservedNames: Set<String> = []
+    /// Asked to set the exemplars it holds back before an OpenMetrics rendering or an
+    /// `exemplar(_:bucket:)` read (see `ExemplarSource`); not retained.
+    public weak var exemplarSource: (any ExemplarSource)?
 
     /// Creates an empty registry.
     /// - Parameter seriesLimitPerFamily: the per-family series limit

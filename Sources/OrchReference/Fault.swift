@@ -15,6 +15,19 @@ public struct Fault: Sendable, Equatable {
         case storeSlow(factor: Double)
         /// `share` of invocations touch the hottest account (a viral ticket, a bulk job).
         case hotKey(share: Double)
+        /// `share` of the named agent's invocations never converge: after their plan's
+        /// first LLM step they think and call `tool` again and again, `iterations` times (an
+        /// agent loop), before the rest of the plan.
+        case agentLoop(agent: String, share: Double, iterations: Int, tool: String)
+        /// Every prompt of the named agent's invocations carries `factor` times its tokens (a
+        /// retrieval step that stuffs whole documents into the context): the same work at a
+        /// multiple of the cost.
+        case promptBloat(agent: String, factor: Double)
+        /// The LLM provider's latencies (first byte and generation) are multiplied by `factor`.
+        case llmSlow(factor: Double)
+        /// Only `healthy` agent instances of the pool take new invocations (a bad deploy,
+        /// instances stuck on a dependency); the others finish what they run and wait.
+        case poolStall(healthy: Int)
     }
 
     /// Start (ns since the start of the simulation, inclusive).
@@ -33,4 +46,13 @@ public struct Fault: Sendable, Equatable {
 
     /// Whether the fault is active at `t`.
     public func active(at t: UInt64) -> Bool { t >= fromNs && t < toNs }
+
+    /// Whether the live orchestrator can inject it (on the real backends or its own
+    /// components); the others exist in simulation only.
+    public var injectableLive: Bool {
+        switch kind {
+        case .toolDown, .toolHang, .toolSlow, .llmQuotaCut, .storeSlow, .hotKey: true
+        case .agentLoop, .promptBloat, .llmSlow, .poolStall: false
+        }
+    }
 }

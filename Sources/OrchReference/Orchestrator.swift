@@ -71,6 +71,9 @@ public final class Orchestrator {
     private let toolIndex: [String: Int]
     private let accountPopularity: ZipfDistribution
     private let hotKeyFaults: [Fault]
+    /// Faults that reshape plans (agent loops, prompt bloat) and that stall the pool.
+    private let planFaults: [Fault]
+    private let stallFaults: [Fault]
     private var durationNs: UInt64 = 0
     /// Requests accepted into the queue since the last `queue_sample`.
     private var enqueuedSinceSample: UInt64 = 0
@@ -96,7 +99,7 @@ public final class Orchestrator {
         let llm = LLMClient(config: config, model: setup.world.llm.model, backend: provider, scheduler: scheduler, telemetry: telemetry, counters: counters,
                             pricing: setup.pricing)
         for (i, key) in setup.world.llm.keys.enumerated() {
-            llm.configureKey(i, rpm: key.rpm, tpm: key.tpm, burstSeconds: setup.world.llm.burstSeconds)
+            llm.configureKey(i, rpm: config.limiterKeyRPM ?? key.rpm, tpm: key.tpm, burstSeconds: setup.world.llm.burstSeconds)
         }
         self.llm = llm
         freeInstances = Array((0..<max(1, config.poolSize)).reversed())
@@ -110,6 +113,13 @@ public final class Orchestrator {
         toolIndex = index
         accountPopularity = ZipfDistribution(count: max(1, setup.workload.accounts), exponent: setup.workload.accountSkew)
         hotKeyFaults = faults.filter { if case .hotKey = $0.kind { return true } else { return false } }
+        planFaults = faults.filter {
+            switch $0.kind {
+            case .agentLoop, .promptBloat: true
+            default: false
+            }
+        }
+        stallFaults = faults.filter { if case .poolStall = $0.kind { return true } else { return false } }
     }
 
     /// Runs `durationSeconds` of simulated time and returns what happened. Work still queued
@@ -121,6 +131,8 @@ public final class Orchestrator {
         durationNs = UInt64(max(0, durationSeconds) * 1e9)
         scheduleArrival(after: 0)
         scheduleSample()
+        // A stalled pool takes work again when the stall ends.
+        for fault in stallFaults where fault.toNs < durationNs { scheduler.schedule(at: fault.toNs) { [self] in dispatch() } }
         let completed = scheduler.run(until: durationNs, pacing: pacing, shouldStop: shouldStop) { [self] now in
             progress(RunProgress(simulatedSeconds: Double(now) / 1e9, totalSeconds: durationSeconds, finished: finishedCount,
                                  queueDepth: queueDepth, busyWorkers: busy))
@@ -166,7 +178,10 @@ public final class Orchestrator {
     }
 
     private func makeInvocation(at t: UInt64) -> Invocation {
-        let (agent, plan) = setup.workload.drawPlan(toolIndex: { toolIndex[$0] }, rng: &rng)
+        var (agent, plan) = setup.workload.drawPlan(toolIndex: { toolIndex[$0] }, rng: &rng)
+        if !planFaults.isEmpty {
+            plan = Fault.shape(plan, agent: setup.workload.agents[agent].name, at: t, faults: planFaults, toolIndex: { toolIndex[$0] }, rng: &rng)
+        }
         var account = accountPopularity.sample(&rng)
         for fault in hotKeyFaults where fault.active(at: t) {
             if case .hotKey(let share) = fault.kind, rng.chance(share) { account = 0 }
@@ -221,7 +236,8 @@ public final class Orchestrator {
 
     /// Starts queued invocations on free agent instances.
     func dispatch() {
-        while queueHead < queue.count, !freeInstances.isEmpty {
+        let limit = instanceLimit(at: scheduler.now)
+        while queueHead < queue.count, !freeInstances.isEmpty, busy < limit {
             let inv = queue[queueHead]
             queueHead += 1
             let instance = freeInstances.removeLast()
@@ -233,7 +249,7 @@ public final class Orchestrator {
             inv.startedAt = scheduler.now
             counters.started += 1
             counters.queueWaitTotalNs &+= inv.startedAt - inv.enqueuedAt
-            telemetry.emit(.invocationStarted(agent: agentLabels[inv.agent], invocationID: inv.id))
+            telemetry.emit(.invocationStarted(agent: agentLabels[inv.agent], invocationID: inv.id, traceID: telemetry.traceID(seed: seed, invocation: inv.id)))
             counters.book.started(inv.id)
             advance(inv)
         }
@@ -241,6 +257,15 @@ public final class Orchestrator {
             queue.removeFirst(queueHead)
             queueHead = 0
         }
+    }
+
+    /// Agent instances that may run invocations at `t`: the pool, or a stall's healthy few.
+    private func instanceLimit(at t: UInt64) -> Int {
+        var limit = Int.max
+        for fault in stallFaults where fault.active(at: t) {
+            if case .poolStall(let healthy) = fault.kind { limit = min(limit, max(0, healthy)) }
+        }
+        return limit
     }
 
     private func accountBusy() {

@@ -116,6 +116,10 @@ public struct OrchestratorConfig: Sendable, Equatable {
     public var llmKeys = 16
     /// The client's buckets run at this fraction of the provider's limits.
     public var limiterHeadroom = 0.9
+    /// The requests per minute per key the simulated client's limiter is configured for
+    /// (before the headroom); nil: the provider's real limit. Set above it, the limiter is
+    /// misconfigured (a tier the keys do not have) and the provider answers the excess with 429.
+    public var limiterKeyRPM: Double?
     /// With the limiter: requests waiting past this make the request queue push back.
     public var limiterBackpressureWaiting = 200
     /// With the limiter: attempts per request (429s and errors).

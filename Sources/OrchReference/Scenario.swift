@@ -14,12 +14,26 @@ public struct Scenario: Sendable {
     private enum Kind: Sendable {
         case pilot, naive, hardened, benchmark
         case fault(@Sendable (_ fromNs: UInt64, _ toNs: UInt64) -> Fault)
+        /// Hardened, with the limiter configured for `configuredRPM` per key while the
+        /// provider's keys allow `providerRPM`.
+        case limiterAbove(configuredRPM: Double, providerRPM: Double)
     }
 
     /// Whether the scenario injects a fault (`--fault-start` and `--fault-duration` apply).
     public var injectsFault: Bool {
         if case .fault = kind { return true }
         return false
+    }
+
+    /// Whether `--live` can run it: its fault (if any) can be injected on the real backends
+    /// and its configuration exists there (the live limiter follows the provider's headers,
+    /// so it cannot be misconfigured).
+    public var runsLive: Bool {
+        switch kind {
+        case .pilot, .naive, .hardened, .benchmark: true
+        case .fault(let make): make(0, 1).injectableLive
+        case .limiterAbove: false
+        }
     }
 
     /// All scenarios, in the order `--list-scenarios` shows them.
@@ -42,6 +56,20 @@ public struct Scenario: Sendable {
         Scenario(name: "memory-slowdown", summary: "hardened; the backing store runs 40× slower in the middle third: flushes slow, pending grows, write timeouts rise",
                  defaultInvocationsPerDay: 12_000, defaultDurationSeconds: 10_800,
                  kind: .fault { from, to in Fault(from: from, to: to, .storeSlow(factor: 40)) }),
+        Scenario(name: "agent-loop", summary: "hardened; in the middle third 5% of research invocations loop (30 more think-and-search turns): LLM calls per invocation soar (simulated only)",
+                 defaultInvocationsPerDay: 12_000, defaultDurationSeconds: 10_800,
+                 kind: .fault { from, to in Fault(from: from, to: to, .agentLoop(agent: "research", share: 0.05, iterations: 30, tool: "search")) }),
+        Scenario(name: "budget-burn", summary: "hardened; in the middle third the support agent's prompts carry 16× their tokens (retrieval stuffs whole documents): its spend runs at over twice the daily budget (simulated only)",
+                 defaultInvocationsPerDay: 12_000, defaultDurationSeconds: 10_800,
+                 kind: .fault { from, to in Fault(from: from, to: to, .promptBloat(agent: "support", factor: 16)) }),
+        Scenario(name: "limiter-misconfigured", summary: "hardened, but the limiter is set for 1,000 requests/min per key while the keys allow 80: a steady trickle of provider 429s while the limiter's buckets stay full (simulated only)",
+                 defaultInvocationsPerDay: 12_000, defaultDurationSeconds: 10_800, kind: .limiterAbove(configuredRPM: 1_000, providerRPM: 80)),
+        Scenario(name: "queue-backlog", summary: "hardened; for the middle third only 2 of 200 agent instances take work (a bad deploy): the queue's oldest request waits many minutes (simulated only)",
+                 defaultInvocationsPerDay: 12_000, defaultDurationSeconds: 3_600,
+                 kind: .fault { from, to in Fault(from: from, to: to, .poolStall(healthy: 2)) }),
+        Scenario(name: "llm-slowdown", summary: "hardened; the provider answers 2× slower in the middle third: invocations miss the latency SLO, nothing fails (simulated only)",
+                 defaultInvocationsPerDay: 12_000, defaultDurationSeconds: 10_800,
+                 kind: .fault { from, to in Fault(from: from, to: to, .llmSlow(factor: 2)) }),
         Scenario(name: "overhead-benchmark", summary: "hardened, instant backends without quotas, a flat 1,000/s: the orchestrator's own CPU cost (compare with --no-log)",
                  defaultInvocationsPerDay: 86_400_000, defaultDurationSeconds: 60, kind: .benchmark),
     ]
@@ -71,6 +99,9 @@ public struct Scenario: Sendable {
             world.latencyScale = 0
             world.llm.keys = world.llm.keys.map { ProviderKeyConfig(alias: $0.alias, concurrency: 100_000, rpm: 1e12, tpm: 1e15) }
             workload.hourlyProfile = Array(repeating: 1, count: 24)
+        case let .limiterAbove(configured, real):
+            config = { var c = Scenario.productionSizing(); c.limiterKeyRPM = configured; return c }()
+            world.llm.keys = world.llm.keys.map { ProviderKeyConfig(alias: $0.alias, concurrency: $0.concurrency, rpm: real, tpm: $0.tpm) }
         case .fault(let make):
             config = Scenario.productionSizing()
             func ns(_ seconds: Double) -> UInt64 { UInt64(max(0, seconds) * 1e9) }

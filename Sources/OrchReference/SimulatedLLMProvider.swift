@@ -18,6 +18,7 @@ public final class SimulatedLLMProvider: LLMBackend {
     private var rng: RandomSource
     private var keys: [KeyState]
     private let cuts: [Fault]
+    private let slowdowns: [Fault]
 
     public var provider: String { config.provider }
     public let keyAliases: [String]
@@ -35,6 +36,7 @@ public final class SimulatedLLMProvider: LLMBackend {
         }
         keyAliases = config.keys.map(\.alias)
         cuts = faults.filter { if case .llmQuotaCut = $0.kind { return true } else { return false } }
+        slowdowns = faults.filter { if case .llmSlow = $0.kind { return true } else { return false } }
     }
 
     public func concurrencyLimit(key: Int) -> Int { config.keys[key].concurrency }
@@ -87,7 +89,11 @@ public final class SimulatedLLMProvider: LLMBackend {
         keys[k].active += 1
         let median = config.baseLatencySeconds + Double(call.inputTokens) * config.secondsPerInputToken
             + Double(call.outputTokens) * config.secondsPerOutputToken
-        var latency = rng.latency(LatencyDistribution(medianSeconds: median * latencyScale, sigma: config.latencySigma))
+        var slow = 1.0
+        for fault in slowdowns where fault.active(at: now) {
+            if case .llmSlow(let factor) = fault.kind { slow *= max(0, factor) }
+        }
+        var latency = rng.latency(LatencyDistribution(medianSeconds: median * latencyScale * slow, sigma: config.latencySigma))
         let failed = rng.chance(config.errorRate)
         if failed { latency /= 3 }
         // Usage: the cached prefix of the prompt, the reasoning part of the completion; the

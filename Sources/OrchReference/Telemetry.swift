@@ -32,6 +32,13 @@ final class Telemetry {
         return l
     }
 
+    /// The trace id label of invocation `invocation` (`TraceID`), interned straight in the
+    /// log: one value per invocation, so not kept in this cache. `.none` without a log.
+    func traceID(seed: UInt64, invocation: UInt64) -> Label {
+        guard let log else { return .none }
+        return log.label(TraceID.make(seed: seed, invocation: invocation))
+    }
+
     /// The Unix time (ns) of simulated time `t`.
     func timestamp(_ t: UInt64) -> UInt64 { epochNs &+ t }
 

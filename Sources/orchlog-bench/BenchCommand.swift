@@ -17,6 +17,7 @@ enum BenchCommand {
       fleet-live    1,000 sources × 10 events/s for 10 min: the live collector's lag p99, CPU share, RSS slope
       relay         orchlog ingest --listen: NDJSON datagrams into the log, events/s
       render        exposition time and bytes for 1k/10k/100k series; memory per series
+      invocation-memory  collector heap and RSS per tracked (open) invocation, 100,000 left open
       tail-latency  emit → visible to a follower (SourceReader + inotify), p50/p99
       overhead      reference orchestrator at 1,000 invocations/s, CPU with the log on vs off
       live-overhead the live reference orchestrator (real threads, Redis, HTTP backends): invocations/s,
@@ -31,7 +32,7 @@ enum BenchCommand {
     Exit status: 0 when every benchmark ran (targets met or not), 1 when one failed, 2 usage.
     """
 
-    static let names = ["emit", "write", "ingest", "fleet", "fleet-live", "relay", "render", "tail-latency", "overhead", "live-overhead"]
+    static let names = ["emit", "write", "ingest", "fleet", "fleet-live", "relay", "render", "invocation-memory", "tail-latency", "overhead", "live-overhead"]
 
     static func run(_ argv: [String]) -> Int32 {
         var quick = false, json = false
@@ -112,6 +113,7 @@ enum BenchCommand {
         case "fleet-live": return try FleetLiveBenchmark(config: config).run()
         case "relay": return try RelayBenchmark(config: config).run()
         case "render": return try RenderBenchmark(config: config).run()
+        case "invocation-memory": return try InvocationMemoryBenchmark(config: config).run()
         case "tail-latency": return try TailLatencyBenchmark(config: config).run()
         case "live-overhead": return try LiveOverheadBenchmark(config: config).run()
         default: return try OverheadBenchmark(config: config).run()

@@ -41,6 +41,9 @@ struct BenchConfig {
     var renderRuns = 21
     /// Distinct label values per kind in the collector-memory log (each makes ~40 series).
     var collectorMemoryValues = 2_000
+    /// invocation-memory: invocations left open (started, never finished), and runs.
+    var invocationMemoryOpen = 100_000
+    var invocationMemoryRuns = 3
 
     var tailSeconds = 5.0
     var tailRuns = 3
@@ -88,6 +91,8 @@ struct BenchConfig {
         c.renderWarmup = 1
         c.renderRuns = 2
         c.collectorMemoryValues = 50
+        c.invocationMemoryOpen = 5_000
+        c.invocationMemoryRuns = 1
         c.tailSeconds = 1
         c.tailRuns = 1
         c.overheadWarmupSeconds = 0.5

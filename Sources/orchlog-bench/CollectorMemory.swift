@@ -27,7 +27,7 @@ struct CollectorMemory {
         options.once = true
         options.seriesLimit = 10_000_000
         let collector = try Collector(options: options)
-        settleHeap()
+        HeapStats.settle()
         guard let before = HeapStats.inUseBytes() else { throw BenchError("mallinfo2 is not callable on this architecture") }
         collector.ingestAll()
         guard let after = HeapStats.inUseBytes() else { throw BenchError("mallinfo2 is not callable on this architecture") }
@@ -44,17 +44,6 @@ struct CollectorMemory {
         return Result(bytesPerSeries: grown / Double(series), bytesPerLabelSet: grown / Double(labelSets), series: series, labelSets: labelSets)
     }
 
-    /// Waits until the heap stops shrinking: the closed writer's flusher thread releases its
-    /// buffers (megabytes) shortly after `close()` returns, which would hide the growth.
-    private func settleHeap() {
-        var last = HeapStats.inUseBytes() ?? 0
-        for _ in 0..<50 {
-            usleep(20_000)
-            let now = HeapStats.inUseBytes() ?? 0
-            if now == last { return }
-            last = now
-        }
-    }
 
     private func writeLog(_ source: String, values: Int) throws {
         var options = EventLogOptions()

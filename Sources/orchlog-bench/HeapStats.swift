@@ -33,4 +33,17 @@ enum HeapStats {
         withUnsafeMutableBytes(of: &info) { _ = f($0.baseAddress!) }
         return info.uordblks + info.hblkhd
     }
+
+    /// Waits until the heap stops shrinking: a closed writer's flusher thread releases its
+    /// buffers (megabytes) shortly after `close()` returns, which would hide a growth measured
+    /// from now. Gives up after a second.
+    static func settle() {
+        var last = inUseBytes() ?? 0
+        for _ in 0..<50 {
+            usleep(20_000)
+            let now = inUseBytes() ?? 0
+            if now == last { return }
+            last = now
+        }
+    }
 }

@@ -25,14 +25,23 @@ struct IngestBenchmark {
         var options = CollectorOptions()
         options.logDirs = [root]
         options.once = true
+        // The same without the per-invocation accumulators (issue 19): their four families
+        // dropped, so the invocation tracker is not run at all.
+        var untracked = options
+        untracked.metricsDrop = Self.perInvocationFamilies
 
         var rates: [Double] = [], limits: [Double] = [], ratios: [Double] = [], zlibLimits: [Double] = [], zlibRatios: [Double] = []
+        var untrackedRates: [Double] = [], trackerCosts: [Double] = []
         for run in 0..<(config.ingestWarmup + config.ingestRuns) {
             let collector = try Collector(options: options)
             let start = Clock.nowNs()
             collector.ingestAll()
             let rate = Double(n) / Clock.seconds(since: start)
             if run == 0 { try check(collector, events: n) }
+            let plain = try Collector(options: untracked)
+            let plainStart = Clock.nowNs()
+            plain.ingestAll()
+            let untrackedRate = Double(n) / Clock.seconds(since: plainStart)
 
             let limit = try scan.eventsPerSecond(segments, expecting: n)
             let zlibLimit = try zlibScan.eventsPerSecond(segments, expecting: n)
@@ -42,6 +51,8 @@ struct IngestBenchmark {
             ratios.append(rate / limit)
             zlibLimits.append(zlibLimit)
             zlibRatios.append(rate / zlibLimit)
+            untrackedRates.append(untrackedRate)
+            trackerCosts.append(untrackedRate / rate - 1)
         }
         result.add(Figure("collector_events_per_second", "events/s", rates, target: .atLeast(5_000_000),
                           note: "one ingest thread: Collector.ingestAll()"))
@@ -52,9 +63,16 @@ struct IngestBenchmark {
         result.add(Figure("read_zlib_inflate_events_per_second", "events/s", zlibLimits, note: "the same with Debian zlib's inflate"))
         result.add(Figure("ratio_to_read_zlib_inflate", "ratio", zlibRatios, target: .atLeast(0.70),
                           note: "collector ÷ zlib read + inflate (the issue's limit: inflate alone), paired runs"))
+        result.add(Figure("collector_events_per_second_without_invocations", "events/s", untrackedRates,
+                          note: "the same with the per-invocation families dropped (--metrics.drop \(Self.perInvocationFamilies.joined(separator: ","))): no tallies; the tracker still opens and closes invocations for the exemplars' trace ids"))
+        result.add(Figure("invocation_tracking_cost", "ratio", trackerCosts, target: .atMost(0.15),
+                          note: "ingest time with the per-invocation accumulators ÷ without, minus 1, paired runs (issue 19: at most 15%)"))
         result.note("\(n) events of the generate mix, \(segments.count) segment(s), written with default options (fsync never); files in the page cache")
         return result
     }
+
+    /// The families fed by the invocation tracker.
+    static let perInvocationFamilies = ["orch_invocation_llm_calls", "orch_invocation_tool_calls", "orch_invocation_tokens", "orch_invocation_cost_usd"]
 
     /// Writes the generate mix into `source`.
     private func writeLog(_ source: String, events: Int) throws {

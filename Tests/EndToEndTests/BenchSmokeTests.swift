@@ -5,7 +5,7 @@ import Testing
 /// Keeps `orchlog-bench` building and running: a `--quick` smoke run must report every
 /// benchmark with sane figures. No timing is asserted (timing belongs in BENCHMARKS.md).
 @Suite struct BenchSmokeTests {
-    static let benchmarks: Set<String> = ["emit", "write", "ingest", "fleet", "fleet-live", "relay", "render", "tail-latency", "overhead", "live-overhead"]
+    static let benchmarks: Set<String> = ["emit", "write", "ingest", "fleet", "fleet-live", "relay", "render", "invocation-memory", "tail-latency", "overhead", "live-overhead"]
 
     @Test func quickRunReportsEveryBenchmarkWithPositiveFigures() throws {
         let dir = TempDir("bench")

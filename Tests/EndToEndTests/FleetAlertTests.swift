@@ -150,6 +150,13 @@ import Testing
         let instances = try curl(["-sfG", "http://127.0.0.1:\(receiverPort)/api/v1/query", "--data-urlencode",
                                   "query=count by (instance) (orchlog_collector_events_ingested_total)"])
         for t in targets { #expect(instances.stdout.contains("\"instance\":\"\(t)\""), "\(t) in \(instances.stdout)") }
+        // The exemplars came along (exemplar storage on the agent and the receiver, send_exemplars): each
+        // names an invocation. Their times are the events' (simulated time, ahead of the clock at --speed).
+        let now = Date().timeIntervalSince1970
+        let exemplars = try curl(["-sfG", "http://127.0.0.1:\(receiverPort)/api/v1/query_exemplars", "--data-urlencode",
+                                  "query=orch_invocation_duration_seconds_bucket", "--data-urlencode", "start=\(now - 86_400)",
+                                  "--data-urlencode", "end=\(now + 30 * 86_400)"])
+        #expect(exemplars.stdout.contains("\"invocation_id\":\""), "the receiver holds exemplars: \(exemplars.stdout.prefix(500))")
 
         for name in Self.expected {
             for s in Self.services {

@@ -4,9 +4,9 @@ import Testing
 
 /// The live mode watched as production watches it: `reference-orchestrator --live` on real
 /// Redis and real HTTP backends, its log followed by the built collector, scraped every
-/// second by a real Prometheus evaluating the shipped rules (`for:` shortened, nothing else
-/// changed). The failure modes the live runs really produce fire their alerts; the live
-/// pilot fires none.
+/// second by a real Prometheus evaluating the shipped rules (`for:` shortened and the budget
+/// scaled, `AlertedRun.shortenedRules`; nothing else changed). The failure modes the live
+/// runs really produce fire their alerts; the live pilot fires none.
 @Suite struct LiveAlertTests {
     /// Scenario → alerts that must fire (nil: none of the failure-mode alerts may fire).
     ///
@@ -25,7 +25,7 @@ import Testing
         var runs: [AlertedRun] = []
         defer { for r in runs { r.stop() } }
         for (scenario, _) in Self.expectations {
-            runs.append(try AlertedRun(scenario, prefix: "live-alert"))
+            runs.append(try AlertedRun(scenario, prefix: "live-alert", simulatedSeconds: 30 * 100))
         }
         // Together, 30 s of wall-clock time each at 100× (the tool outage is the middle third).
         for run in runs {

@@ -44,4 +44,13 @@ import Testing
         let again = try runTool("reference-orchestrator", ["--scenario", "tool-outage", "--out", dir.sub("root"), "--duration", "1m", "--quiet"])
         #expect(again.status == 0, "\(again.stderr)")
     }
+
+    /// The simulation-only scenarios say so under --live (usage, exit 2) instead of running
+    /// without their fault.
+    @Test func simulationOnlyScenariosRefuseLive() throws {
+        for scenario in ["agent-loop", "budget-burn", "limiter-misconfigured", "queue-backlog", "llm-slowdown"] {
+            let r = try runTool("reference-orchestrator", ["--scenario", scenario, "--live", "--duration", "1", "--no-log", "--quiet"])
+            #expect(r.status == 2 && r.stderr.contains("scenario \(scenario) runs in simulation only"), "\(scenario): \(r.status) \(r.stderr)")
+        }
+    }
 }

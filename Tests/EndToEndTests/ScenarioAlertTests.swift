@@ -4,9 +4,11 @@ import Testing
 
 /// Issue 5's proof: every reference-orchestrator scenario runs live (paced so its run spans
 /// about 30 s of wall time), the collector serves its metrics, a real Prometheus scrapes every
-/// second and evaluates the shipped rules (a copy with `for:` shortened; nothing else changes).
+/// second and evaluates the shipped rules (a copy with `for:` shortened and the budget
+/// scaled; nothing else changes).
 /// Each fault scenario fires its failure mode's alerts and no other mode's; pilot and
-/// production-hardened fire none.
+/// production-hardened fire none. The daily LLM budget, the one threshold that is spend per
+/// day, is scaled to each run's compression (`AlertedRun.shortenedRules`).
 @Suite struct ScenarioAlertTests {
     /// Scenario → alerts that must fire (nil: none of the failure-mode alerts may fire).
     static let expectations: [(String, Set<String>?)] = [
@@ -17,6 +19,12 @@ import Testing
         ("llm-quota-cut", ["OrchLLMRateLimitSaturation"]),
         ("hot-key-contention", ["OrchStateConflictRateHigh"]),
         ("memory-slowdown", ["OrchMemoryWriteTimeouts", "OrchMemoryFlushFailures"]),
+        // Issue 19's scenarios, one alert each (AlertedRun.faultModes: none of another mode's).
+        ("agent-loop", ["OrchAgentRunaway"]),
+        ("budget-burn", ["OrchLLMSpendBudgetBurn"]),
+        ("limiter-misconfigured", ["OrchLLMLimiterMisconfigured"]),
+        ("queue-backlog", ["OrchQueueBacklogAge"]),
+        ("llm-slowdown", ["OrchInvocationLatencySLOBurn"]),
     ]
 
     /// production-naive's own in-flight LLM requests, sampled every second, hover at its
@@ -53,16 +61,20 @@ import Testing
         let wallSeconds = 30.0
         var runs: [AlertedRun] = []
         defer { for r in runs { r.stop() } }
+        // Each orchestrator is paced to span about `wallSeconds`: a probe run says how much
+        // simulated time its scenario covers.
+        var speeds: [Double] = []
         for (scenario, _) in Self.expectations {
-            runs.append(try AlertedRun(scenario, prefix: "scenario"))
-        }
-        // Start the orchestrators together, each paced to span about `wallSeconds`.
-        for run in runs {
-            let probe = try runTool("reference-orchestrator", ["--scenario", run.scenario, "--out", run.dir.sub("probe"), "--quiet", "--no-log",
-                                                                "--summary-json", run.dir.sub("probe.json")])
+            let probeDir = TempDir("scenario-probe-\(scenario)")
+            defer { probeDir.remove() }
+            let probe = try runTool("reference-orchestrator", ["--scenario", scenario, "--out", probeDir.sub("probe"), "--quiet", "--no-log", "--summary-json", probeDir.sub("probe.json")])
             #expect(probe.status == 0, "\(probe.stderr)")
-            let simulated = (try readJSON(run.dir.sub("probe.json"))["simulated_seconds"] as? Double) ?? 86_400
-            let speed = max(1, simulated / wallSeconds)
+            let simulated = (try readJSON(probeDir.sub("probe.json"))["simulated_seconds"] as? Double) ?? 86_400
+            speeds.append(max(1, (simulated / wallSeconds).rounded()))
+            runs.append(try AlertedRun(scenario, prefix: "scenario", simulatedSeconds: simulated))
+        }
+        // Start the orchestrators together.
+        for (run, speed) in zip(runs, speeds) {
             run.orchestrator = try Daemon(binaryPath("reference-orchestrator"),
                                           ["--scenario", run.scenario, "--out", run.logRoot, "--speed", String(format: "%.0f", speed), "--quiet",
                                            "--summary-json", run.dir.sub("summary.json")], dir: run.dir, name: "orchestrator")

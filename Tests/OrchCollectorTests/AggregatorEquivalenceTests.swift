@@ -147,14 +147,36 @@ import Testing
         func tokens() -> UInt64 { rng.next() % 2 == 0 ? counts[Int(rng.next() % UInt64(counts.count))] : rng.next() % 100_000 }
         func pick<T>(_ a: [T]) -> T { a[Int(rng.next() % UInt64(a.count))] }
         var versions = [UInt64](repeating: 1, count: keys.count * shards.count)
+        // Invocations started and not finished: calls and finishes name one of them (or none, or
+        // one never started), never one already finished (see `PerEventReference.traces`).
+        var open: [UInt64] = []
+        func invocation(_ i: Int) -> UInt64 {
+            switch rng.next() % 4 {
+            case 0: return 0
+            case 1: return UInt64(i)  // never started
+            default: return open.isEmpty ? 0 : open[Int(rng.next() % UInt64(open.count))]
+            }
+        }
+        func traceID() -> Label {
+            switch rng.next() % 5 {
+            case 0: return .none
+            case 1: return log.label(String(repeating: "AB", count: 16))  // not a W3C trace id: none
+            default: return log.label((0..<2).map { _ in String(rng.next() | 1 << 63, radix: 16) }.joined())
+            }
+        }
         var ts: UInt64 = 1_700_000_000_000_000_000
         for i in 0..<events {
             ts += rng.next() % 2_000_000
             let event: Event
             switch rng.next() % 16 {
-            case 0: event = .invocationStarted(agent: pick(agentLabels), invocationID: UInt64(i))
-            case 1: event = .invocationFinished(agent: pick(agentLabels), outcome: pick(InvocationOutcome.allCases), durationNs: latency(),
-                                                queueWaitNs: latency(), invocationID: UInt64(i), queue: rng.next() % 2 == 0 ? queue : .none)
+            case 0:
+                event = .invocationStarted(agent: pick(agentLabels), invocationID: UInt64(i), traceID: traceID())
+                open.append(UInt64(i))
+            case 1:
+                var id = UInt64(i)
+                if !open.isEmpty, rng.next() % 3 != 0 { id = open.remove(at: Int(rng.next() % UInt64(open.count))) }
+                event = .invocationFinished(agent: pick(agentLabels), outcome: pick(InvocationOutcome.allCases), durationNs: latency(),
+                                            queueWaitNs: latency(), invocationID: id, queue: rng.next() % 2 == 0 ? queue : .none)
             case 2: event = rng.next() % 4 == 0
                 ? .llmProviderLimits(provider: pick(providers), model: pick(models), key: pick(agentLabels), remainingRequests: rng.next() % 500,
                                      remainingTokens: tokens(), resetRequestsNs: latency(), resetTokensNs: latency())
@@ -176,13 +198,14 @@ import Testing
                 event = .stateWrite(shard: shards[s], key: keys[k], baseVersion: base, newVersion: current + 1, outcome: outcome,
                                     latencyNs: latency(), attempt: rng.next() % 15)
             case 11: event = .memoryFlush(shard: pick(shards), pending: rng.next() % 50, latencyNs: latency(), outcome: pick(FlushOutcome.allCases))
-            case 12: event = .toolCall(tool: pick(tools), outcome: pick(ToolOutcome.allCases), latencyNs: latency(), fallbackUsed: rng.next() % 2 == 0)
+            case 12: event = .toolCall(tool: pick(tools), outcome: pick(ToolOutcome.allCases), latencyNs: latency(), fallbackUsed: rng.next() % 2 == 0,
+                                       invocationID: invocation(i), agent: pick(agentLabels))
             case 13: event = .breakerTransition(tool: pick(tools), from: pick(BreakerState.allCases), to: pick(BreakerState.allCases))
             case 14:
                 let outcome = pick(LLMOutcome.allCases), streamed = rng.next() % 2 == 0
                 event = .llmRequest(provider: pick(providers), model: pick(models), key: pick(agentLabels), outcome: outcome,
                                     inputTokens: tokens(), outputTokens: tokens(), latencyNs: latency(), rateLimitWaitNs: latency(),
-                                    invocationID: UInt64(i), agent: pick(agentLabels), cacheReadTokens: rng.next() % 3 == 0 ? tokens() : 0,
+                                    invocationID: invocation(i), agent: pick(agentLabels), cacheReadTokens: rng.next() % 3 == 0 ? tokens() : 0,
                                     cacheWriteTokens: rng.next() % 4 == 0 ? tokens() : 0, reasoningTokens: rng.next() % 3 == 0 ? tokens() : 0,
                                     streamed: streamed, timeToFirstChunkNs: streamed ? latency() : 0,
                                     rateLimitType: outcome == .rateLimited ? pick(RateLimitType.allCases) : .unspecified,
@@ -219,6 +242,10 @@ private final class PerEventReference {
     private var seen: Set<[String]> = []
     /// Tools whose breaker reported a state this collector does not know.
     private var unknownState: Set<String> = []
+    /// The trace id of every started invocation not finished yet (valid W3C ids only).
+    private var traces: [UInt64: String] = [:]
+    private var strings = StringTable()
+    private let exemplarLabels = ["invocation_id", "trace_id"]
 
     init(_ a: Aggregator, _ s: SourceAggregation) {
         self.a = a
@@ -227,6 +254,7 @@ private final class PerEventReference {
 
     func ingest(_ block: DecodedBlock) throws {
         s.beginBlock(block.stringTable)
+        strings = block.stringTable
         let events = block.events
         for e in events { try ingest(e) }
         // Pricing is its own pass in both (LLMSpendTests hold it to hand-computed values).
@@ -239,6 +267,27 @@ private final class PerEventReference {
     }
 
     private func seconds(_ ns: UInt64) -> Double { Double(ns) * 1e-9 }
+
+    private func number(_ e: RawEvent, _ field: String) throws -> UInt64 {
+        e.number(try #require(EventSchema.of(e.type).field(named: field)).slot)
+    }
+
+    /// A W3C trace id: 32 lowercase hex digits, not all zeros.
+    private func isTraceID(_ s: String) -> Bool {
+        s.utf8.count == 32 && s.utf8.allSatisfy { (0x30...0x39).contains($0) || (0x61...0x66).contains($0) } && s.contains { $0 != "0" }
+    }
+
+    /// Observes `value` into `series` and, when the event names its invocation, makes that the
+    /// bucket's exemplar: the invocation id, its trace id while started and not finished, the
+    /// event's time to the millisecond.
+    private func observe(_ series: SeriesHandle, _ value: Double, _ e: RawEvent) throws {
+        a.registry.observe(series, value)
+        let id = try number(e, "invocation_id")
+        guard id != 0 else { return }
+        let exemplar = try #require(Exemplar(labelNames: exemplarLabels, labelValues: [String(id), traces[id] ?? ""], value: value,
+                                             timestamp: Double(e.timestamp / 1_000_000) / 1000))
+        #expect(a.registry.setExemplar(series, exemplar))
+    }
 
     private func name(_ names: [String], _ code: UInt64) -> String { code < names.count ? names[Int(code)] : "unknown" }
 
@@ -259,6 +308,9 @@ private final class PerEventReference {
         switch e.type {
         case .invocationStarted:
             r.increment(try h("orch_invocations_started_total", [t(e.l0)]))
+            // Not interned (`t` would): trace ids are one per invocation.
+            let trace = Int(e.l1) < strings.count ? strings.string(Int(e.l1)) : ""
+            if isTraceID(trace) { traces[e.n0] = trace }
         case .invocationFinished:
             let agent = t(e.l0), queue = t(e.l1).isEmpty ? "default" : t(e.l1)
             try first(["f", agent, t(e.l1)]) {
@@ -267,8 +319,10 @@ private final class PerEventReference {
                 _ = try h("orch_queue_wait_seconds", [queue])
             }
             r.increment(try h("orch_invocations_total", [agent, name(InvocationOutcome.names, e.n0)]))
+            let id = try number(e, "invocation_id")
+            defer { traces[id] = nil }
             if e.n0 != UInt64(InvocationOutcome.rejected.rawValue) {
-                r.observe(try h("orch_invocation_duration_seconds", [agent]), seconds(e.n1))
+                try observe(try h("orch_invocation_duration_seconds", [agent]), seconds(e.n1), e)
                 r.observe(try h("orch_queue_wait_seconds", [queue]), seconds(e.n2))
             }
         case .queueSample:
@@ -330,7 +384,7 @@ private final class PerEventReference {
                 _ = try h("orch_tool_fallbacks_total", [tool])
             }
             r.increment(try h("orch_tool_calls_total", [tool, name(ToolOutcome.names, e.n0)]))
-            r.observe(try h("orch_tool_call_duration_seconds", [tool]), seconds(e.n1))
+            try observe(try h("orch_tool_call_duration_seconds", [tool]), seconds(e.n1), e)
             if e.n2 != 0 { r.increment(try h("orch_tool_fallbacks_total", [tool])) }
         case .breakerTransition:
             let tool = t(e.l0)
@@ -369,7 +423,7 @@ private final class PerEventReference {
                 r.increment(try h("orch_llm_rate_limited_total", [provider, model, key, name(RateLimitType.names, e.n11), origin]))
             }
             for (type, n) in types where n > 0 { r.observe(try h("gen_ai_client_token_usage", ["chat", provider, model, type]), Double(n)) }
-            r.observe(try h("gen_ai_client_operation_duration_seconds", ["chat", provider, model, outcome == "success" ? "" : outcome]), seconds(e.n3))
+            try observe(try h("gen_ai_client_operation_duration_seconds", ["chat", provider, model, outcome == "success" ? "" : outcome]), seconds(e.n3), e)
             if e.n9 != 0 { r.observe(try h("gen_ai_client_operation_time_to_first_chunk_seconds", ["chat", provider, model]), seconds(e.n10)) }
         case .rateLimiterSample:
             let limiter = t(e.l0)

@@ -67,7 +67,8 @@ import Testing
         #expect(ReferenceCLI.main(["--help"]) == 0)
         #expect(ReferenceCLI.main(["--list-scenarios"]) == 0)
         #expect(Scenario.all.map(\.name) == ["pilot", "production-naive", "production-hardened", "tool-outage",
-                                              "llm-quota-cut", "hot-key-contention", "memory-slowdown", "overhead-benchmark"])
+                                              "llm-quota-cut", "hot-key-contention", "memory-slowdown", "agent-loop", "budget-burn", "limiter-misconfigured",
+                                              "queue-backlog", "llm-slowdown", "overhead-benchmark"])
     }
 
     @Test func writesTheLogUnderTheRootAndTheSummaryAsJSON() throws {

@@ -103,8 +103,8 @@ struct LogAudit {
                     started += 1
                 case let .invocationFinished(_, outcome, _, _, _, _):
                     invocations[outcome, default: 0] += 1
-                case let .queueSample(_, depth, capacity, _, _):
-                    queueSamples.append(Sample(t: t, a: depth, b: capacity, c: 0))
+                case let .queueSample(_, depth, capacity, oldestAge, _):
+                    queueSamples.append(Sample(t: t, a: depth, b: capacity, c: oldestAge))
                 case let .queueRejection(_, reason, retryAfter):
                     rejections.append(Rejection(t: t, reason: str(reason.id), retryAfterNs: retryAfter))
                 case let .workerPoolSample(_, busy, size):

@@ -234,7 +234,8 @@ public final class PrometheusServer: @unchecked Sendable {  // used from one tes
     public let daemon: Daemon
     public let port: Int
 
-    public init(targets: [String], ruleFiles: [String] = [], dir: TempDir, evaluationInterval: String = "1s") throws {
+    /// - Parameter arguments: more command-line arguments (`--enable-feature=exemplar-storage`).
+    public init(targets: [String], ruleFiles: [String] = [], dir: TempDir, evaluationInterval: String = "1s", arguments: [String] = []) throws {
         port = freePort()
         let rules = ruleFiles.isEmpty ? "" : "rule_files:\n" + ruleFiles.map { "  - \($0)\n" }.joined()
         let config = """
@@ -249,7 +250,7 @@ public final class PrometheusServer: @unchecked Sendable {  // used from one tes
         """
         try config.write(toFile: dir.sub("prometheus.yml"), atomically: true, encoding: .utf8)
         daemon = try Daemon("/usr/bin/prometheus", ["--config.file", dir.sub("prometheus.yml"), "--storage.tsdb.path", dir.sub("tsdb"),
-                                                   "--web.listen-address", "127.0.0.1:\(port)"], dir: dir, name: "prometheus")
+                                                   "--web.listen-address", "127.0.0.1:\(port)"] + arguments, dir: dir, name: "prometheus")
         guard Daemon.waitUntil(timeout: 30, { (try? curl(["-f", "http://127.0.0.1:\(port)/-/ready"]))?.status == 0 }) else {
             throw TestFailure("prometheus did not become ready: \(daemon.stderr.suffix(2000))")
         }
@@ -267,6 +268,18 @@ public final class PrometheusServer: @unchecked Sendable {  // used from one tes
             let value = (item["value"] as? [Any])?.last as? String ?? "NaN"
             return (metric, Double(value) ?? .nan)
         }
+    }
+
+    /// `/api/v1/query_exemplars` over the last and next hour: per series, its labels and its
+    /// exemplars (each `labels`, `value`, `timestamp`).
+    public func exemplars(_ promql: String) throws -> [(series: [String: String], exemplars: [[String: Any]])] {
+        let now = Date().timeIntervalSince1970
+        let r = try curl(["-G", "http://127.0.0.1:\(port)/api/v1/query_exemplars", "--data-urlencode", "query=\(promql)",
+                          "--data-urlencode", "start=\(now - 3600)", "--data-urlencode", "end=\(now + 3600)"])
+        guard let obj = try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any], let data = obj["data"] as? [[String: Any]] else {
+            throw TestFailure("bad query_exemplars response: \(r.stdout)")
+        }
+        return data.map { ($0["seriesLabels"] as? [String: String] ?? [:], $0["exemplars"] as? [[String: Any]] ?? []) }
     }
 
     /// The firing and pending alerts.
