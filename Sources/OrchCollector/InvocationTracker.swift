@@ -60,8 +60,6 @@ final class InvocationTracker {
     @exclusivity(unchecked) private var series = PairKeyTable<Series>()
     @exclusivity(unchecked) private var untracked: [UInt64: SeriesHandle] = [:]
     @exclusivity(unchecked) private var generation: UInt64 = 0
-    /// Times the generations rotated (`open`), so that `ingest` knows to re-read them.
-    @exclusivity(unchecked) private var rotations = 0
 
     /// The slots read, found by name once.
     struct Fields {
@@ -130,7 +128,7 @@ final class InvocationTracker {
         var si = 0, fi = 0, li = 0, ti = 0
         var o = observing()
         // The generations as locals: the loop then retains neither table per event.
-        var cur = current, prev = previous, rotation = rotations
+        var cur = current, prev = previous
         let half = capacity / 2
         // The block's rows in order; each type's columns are read at its own cursor (a type's
         // rows ascend, so its k-th row in the block is its k-th column entry).
@@ -140,8 +138,8 @@ final class InvocationTracker {
                 if cur.count < half {
                     cur.set(s.salt, startedIDs[si], Tally(trace: traces[si]))
                 } else {
-                    if open(s.salt, startedIDs[si], trace: traces[si], s) { o = observing() }
-                    if rotation != rotations { (cur, prev, rotation) = (current, previous, rotations) }
+                    if rotateAndOpen(s.salt, startedIDs[si], trace: traces[si], s) { o = observing() }
+                    (cur, prev) = (current, previous)
                 }
                 si &+= 1
             case llmCode:
@@ -181,19 +179,18 @@ final class InvocationTracker {
         if !current.update(salt, id, body) { _ = previous.update(salt, id, body) }
     }
 
-    /// Opens invocation `id`; returns whether a series was made (the cells may have moved).
-    private func open(_ salt: UInt64, _ id: UInt64, trace: TraceID, _ s: SourceAggregation) -> Bool {
+    /// Opens invocation `id` when the current generation is full (`ingest` opens the others
+    /// itself): the older generation is dropped, the current one becomes it, and `id` opens a
+    /// new one. Returns whether a series was made (the cells may have moved).
+    private func rotateAndOpen(_ salt: UInt64, _ id: UInt64, trace: TraceID, _ s: SourceAggregation) -> Bool {
         var made = false
-        if current.count >= capacity / 2 {
-            if previous.count > 0, let (h, new) = untrackedHandle(s) {
-                // Unfinished invocations of every source are dropped; counted under this one's.
-                registry.add(h, Double(previous.count))
-                made = new
-            }
-            previous = current
-            current = PairKeyTable(capacity: min(capacity / 2, 1 << 16))
-            rotations &+= 1
+        if previous.count > 0, let (h, new) = untrackedHandle(s) {
+            // Unfinished invocations of every source are dropped; counted under this one's.
+            registry.add(h, Double(previous.count))
+            made = new
         }
+        previous = current
+        current = PairKeyTable(capacity: min(capacity / 2, 1 << 16))
         current.set(salt, id, Tally(trace: trace))
         return made
     }
