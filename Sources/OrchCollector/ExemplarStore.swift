@@ -146,7 +146,11 @@ final class ExemplarStore: ExemplarSource {
             let cell = Int(slot) * stride + bucket
             guard slot >= 0, cell < marks.count, marks[cell] != pass else { continue }
             marks[cell] = pass
-            noted[index][cell] = Noted(id: id, trace: trace(id, v, s), n: n, ms: v.timestamps[Int(rows[k])] / 1_000_000)
+            let ms = v.timestamps[Int(rows[k])] / 1_000_000
+            // A source group's instances are read one after the other: an older block of
+            // another directory must not replace a newer note (see `setExemplar`).
+            if let held = noted[index][cell], held.ms > ms { continue }
+            noted[index][cell] = Noted(id: id, trace: trace(id, v, s), n: n, ms: ms)
         }
     }
 

@@ -331,6 +331,10 @@ struct FamilyStorage {
         if i >= exemplars.count {
             exemplars.append(contentsOf: repeatElement(nil, count: max(i + 1, labelsLength.count * bucketStride) - exemplars.count))
         }
+        // Prometheus rejects an exemplar older than the last one it stored for the bucket's
+        // series ("out of order exemplar"): keep the newer one (several writers feeding one
+        // series, as a source group's instances do, can report out of time order).
+        if let held = exemplars[i], let then = held.timestamp, let now = exemplar.timestamp, now < then { return false }
         exemplars[i] = exemplar
         return true
     }

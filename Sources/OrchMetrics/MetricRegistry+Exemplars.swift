@@ -40,7 +40,9 @@ extension MetricRegistry {
     /// Makes `exemplar` the exemplar of bucket `bucket` (0-based, `+Inf` last) of `family`'s
     /// series in `slot` — for callers that found the bucket already (integer bucket searches).
     /// Returns false, keeping nothing, when the family does not carry exemplars, the slot is not
-    /// live, or the exemplar's value does not lie within that bucket (OpenMetrics requires it).
+    /// live, the exemplar's value does not lie within that bucket (OpenMetrics requires it), or
+    /// the bucket holds an exemplar with a later timestamp (Prometheus rejects an exemplar older
+    /// than the last it stored for a series; exemplars without timestamps always replace).
     @discardableResult
     public func setExemplar(family: MetricFamilyID, slot: Int32, bucket: Int, _ exemplar: Exemplar) -> Bool {
         let f = family.index

@@ -73,6 +73,40 @@ import Testing
         #expect(!String(decoding: text, as: UTF8.self).contains("#  {") && !String(decoding: text, as: UTF8.self).contains(" # {"), "no exemplars in text 0.0.4")
     }
 
+    /// Writes `emit`'s events as one log per call and ingests them into `a` in that order, all
+    /// into source `src` (as a source group's instances are read one after the other).
+    static func ingestLogs(_ a: Aggregator, _ logs: [(EventLog) -> Void]) throws {
+        let dir = TempDir("exemplar-logs")
+        defer { dir.remove() }
+        let source = try a.source("src")
+        for (i, emit) in logs.enumerated() {
+            let log = try EventLog(directory: dir.sub("l\(i)/src"))
+            emit(log)
+            log.close()
+            try SourceReader(source: try #require(try LogDirectory.sources(at: dir.sub("l\(i)")).first)).pollBlocks { try a.ingest($0, into: source) }
+        }
+    }
+
+    @Test func anOlderInstanceDoesNotReplaceANewerExemplar() throws {
+        // Two directories of one service, read one after the other: the second's events are
+        // older. Prometheus refuses an exemplar older than the one it has, so the newer stays —
+        // whether both are noted before one scrape, or a scrape comes between them.
+        let newer: (EventLog) -> Void = { log in log.emit(Self.tool(log, 300 * Self.ms, 21), at: Self.at(10)) }
+        let older: (EventLog) -> Void = { log in log.emit(Self.tool(log, 310 * Self.ms, 12), at: Self.at(3)) }
+        let want = #"orch_tool_call_duration_seconds_bucket{source="src",tool="crm",le="0.5"} 2 # {invocation_id="21"} \#(Self.seconds(300 * Self.ms)) 1764000010.01"#
+        let a = try Self.aggregator()
+        try Self.ingestLogs(a, [newer, older])
+        #expect(Self.exemplarLines(a.registry) == [want])
+        let b = try Self.aggregator()
+        try Self.ingestLogs(b, [newer])
+        _ = Self.exemplarLines(b.registry)  // a scrape between the two
+        try Self.ingestLogs(b, [older])
+        #expect(Self.exemplarLines(b.registry) == [want])
+        // A later event of the older instance does replace it.
+        try Self.ingestLogs(b, [{ log in log.emit(Self.tool(log, 320 * Self.ms, 13), at: Self.at(11)) }])
+        #expect(Self.exemplarLines(b.registry).first?.contains(#"{invocation_id="13"}"#) == true)
+    }
+
     @Test func theTraceIDComesFromAnEarlierBlockAndSurvivesACheckpoint() throws {
         let a = try Self.aggregator()
         try Self.ingest(a) { log in

@@ -55,6 +55,22 @@ import Testing
         #expect(registry.exemplar(crm, bucket: 0) == nil)
     }
 
+    @Test func anOlderExemplarDoesNotReplaceANewerOne() throws {
+        // Prometheus refuses an exemplar older than the last it stored for a bucket's series.
+        let (registry, _, crm) = try histogram()
+        registry.observe(crm, 0.2)
+        registry.observe(crm, 0.4)
+        #expect(registry.setExemplar(crm, try exemplar("new", value: 0.4, at: 1_700_000_005)))
+        #expect(!registry.setExemplar(crm, try exemplar("old", value: 0.2, at: 1_700_000_004.999)))
+        #expect(registry.exemplar(crm, bucket: 1)?.renderedLabels == #"{invocation_id="new"}"#)
+        // The same time replaces (a later observation of the same millisecond); no timestamp
+        // always replaces, and any timestamp replaces an exemplar without one.
+        #expect(registry.setExemplar(crm, try exemplar("same", value: 0.3, at: 1_700_000_005)))
+        #expect(registry.setExemplar(crm, try exemplar("untimed", value: 0.3, at: nil)))
+        #expect(registry.setExemplar(crm, try exemplar("timed", value: 0.3, at: 1_600_000_000)))
+        #expect(registry.exemplar(crm, bucket: 1)?.renderedLabels == #"{invocation_id="timed"}"#)
+    }
+
     @Test func labelsStayWithin128CodePointsByDroppingTheLastOnes() throws {
         // 13 + 20 = 33 characters for the id: a trace_id value of 128 - 33 - 8 = 87 fits, 88 does not.
         let id = "18446744073709551615"
