@@ -272,14 +272,22 @@ extension RuleThresholds {
 
         mutating func knobs(_ node: Node, _ path: String, alert: AlertKey) -> Knobs {
             var k = alert.defaults
-            let hasPool = alert == .toolsTimeoutCascade
-            let allowed = ["threshold"] + (hasPool ? ["pool_busy_threshold"] : []) + ["for", "severity", "overrides"]
+            let second = alert.secondKnob
+            let allowed = ["threshold"] + (second.map { [$0.name] } ?? []) + ["for", "severity", "overrides"]
             var overrideNode: Node?
             for (key, value) in mapping(node, path, allowed: allowed) {
                 let keyPath = Self.join(path, key)
                 switch key {
                 case "threshold": k.threshold = number(value, keyPath, unit: alert.unit) ?? k.threshold
-                case "pool_busy_threshold": k.poolBusyThreshold = number(value, keyPath, unit: .ratio) ?? k.poolBusyThreshold
+                case second?.name:
+                    guard let v = number(value, keyPath, unit: second!.unit) else { break }
+                    if alert == .latencySLO, !MetricCatalog.invocationBuckets.contains(v) {
+                        // The rules read the share of invocations at or below one bucket bound.
+                        let bounds = MetricCatalog.invocationBuckets.map { Double(Int($0)) == $0 ? String(Int($0)) : String($0) }
+                        report(value.line, keyPath, "\(v == v.rounded() ? String(Int(v)) : String(v)) is not a bucket bound of orch_invocation_duration_seconds (one of \(bounds.joined(separator: ", ")))")
+                        break
+                    }
+                    k.poolBusyThreshold = v
                 case "for": k.forDuration = duration(value, keyPath) ?? k.forDuration
                 case "severity": k.severity = severity(value, keyPath) ?? k.severity
                 default: overrideNode = value
@@ -328,8 +336,9 @@ extension RuleThresholds {
         }
 
         mutating func override(_ node: Node, _ path: String, alert: AlertKey, base: Knobs) -> Override? {
-            let hasPool = alert == .toolsTimeoutCascade
-            let allowed = ["match", "threshold"] + (hasPool ? ["pool_busy_threshold"] : []) + ["for", "severity"]
+            // The latency SLO's bound is shared by its recording rules: not per override.
+            let second = alert == .latencySLO ? nil : alert.secondKnob
+            let allowed = ["match", "threshold"] + (second.map { [$0.name] } ?? []) + ["for", "severity"]
             guard !node.isNull else {
                 report(node.line, path, "is empty (an override needs match: and what it changes)")
                 return nil
@@ -345,7 +354,7 @@ extension RuleThresholds {
                 switch key {
                 case "match": matchNode = value
                 case "threshold": if let v = number(value, keyPath, unit: alert.unit) { o.threshold = v } else { ok = false }
-                case "pool_busy_threshold": if let v = number(value, keyPath, unit: .ratio) { o.poolBusyThreshold = v } else { ok = false }
+                case second?.name: if let v = number(value, keyPath, unit: second!.unit) { o.poolBusyThreshold = v } else { ok = false }
                 case "for": if let v = duration(value, keyPath) { o.forDuration = v } else { ok = false }
                 default: if let v = severity(value, keyPath) { o.severity = v } else { ok = false }
                 }

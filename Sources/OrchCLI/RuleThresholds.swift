@@ -123,6 +123,17 @@ struct RuleThresholds: Sendable, Equatable {
             }
         }
 
+        /// The alert's second knob beside `threshold`, if it has one (kept in
+        /// `poolBusyThreshold`): its key in the thresholds file and its unit.
+        var secondKnob: (name: String, unit: Unit)? {
+            switch self {
+            case .toolsTimeoutCascade: ("pool_busy_threshold", .ratio)
+            case .llmLimiterMisconfigured: ("headroom_threshold", .ratio)
+            case .latencySLO: ("bound", .nonNegative("a number of seconds"))
+            default: nil
+            }
+        }
+
         /// The defaults (docs/alerts.md says why each).
         var defaults: Knobs {
             func k(_ t: Double, _ minutes: Int64, _ s: Severity, pool: Double? = nil) -> Knobs {
@@ -162,7 +173,9 @@ struct RuleThresholds: Sendable, Equatable {
         var label: String
         var value: String
         var threshold: Double
-        /// `tools.timeout_cascade` only: the busiest pool's busy ratio.
+        /// The second knob (`AlertKey.secondKnob`): the busiest pool's busy ratio
+        /// (`tools.timeout_cascade`), the limiter's headroom (`llm.limiter_misconfigured`), the
+        /// latency bound in seconds (`latency.slo`).
         var poolBusyThreshold: Double?
         var forDuration: PromDuration
         var severity: Severity
@@ -171,7 +184,9 @@ struct RuleThresholds: Sendable, Equatable {
     /// The knobs of one alert rule.
     struct Knobs: Sendable, Equatable {
         var threshold: Double
-        /// `tools.timeout_cascade` only: the busiest pool's busy ratio.
+        /// The second knob (`AlertKey.secondKnob`): the busiest pool's busy ratio
+        /// (`tools.timeout_cascade`), the limiter's headroom (`llm.limiter_misconfigured`), the
+        /// latency bound in seconds (`latency.slo`).
         var poolBusyThreshold: Double?
         var forDuration: PromDuration
         var severity: Severity

@@ -370,9 +370,36 @@ import Testing
         ("two.yml", "memory:\n  write_timeouts:\n    threshold: 1.5\nslo:\n  target: 1.0\n",
          ["two.yml:3: memory.write_timeouts.threshold: 1.5 is outside 0 to 1", "two.yml:5: slo.target: 1.0 must be above 0 and below 1",
           "two.yml: 2 problems"]),
+        ("bound.yml", "latency:\n  slo:\n    bound: 45\n",
+         ["bound.yml:3: latency.slo.bound: 45 is not a bucket bound of orch_invocation_duration_seconds (one of 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 20, 30, 60, 120, 300)"]),
+        ("bound-override.yml", "latency:\n  slo:\n    overrides:\n      - match: {agent: planner}\n        bound: 30\n",
+         ["bound-override.yml:5: latency.slo.overrides[0].bound: unknown key"]),
+        ("headroom.yml", "llm:\n  limiter_misconfigured:\n    headroom_threshold: 20\n",
+         ["headroom.yml:3: llm.limiter_misconfigured.headroom_threshold: 20 is outside 0 to 1"]),
         ("bad.json", #"{"slo": {"target": 1.5}, "pipeline": {"collector_lagging": {"for": "-1m"}}}"#,
          ["bad.json: pipeline.collector_lagging.for: -1m is a negative duration", "bad.json: slo.target: 1.5 must be above 0 and below 1"]),
     ]
+
+    @Test func theLatencyBoundAndTheLimiterHeadroomAreKnobs() throws {
+        let dir = TempDir("rules-second-knobs")
+        defer { dir.remove() }
+        let config = dir.sub("t.yml")
+        try "latency:\n  slo:\n    bound: 30\nllm:\n  limiter_misconfigured:\n    headroom_threshold: 0.35\n    overrides:\n      - match: {model: gpt-4o}\n        headroom_threshold: 0.5\n"
+            .write(toFile: config, atomically: true, encoding: .utf8)
+        let r = try runTool("orchlog", ["rules", "--config", config])
+        #expect(r.status == 0, "\(r.stderr)")
+        let defaults = try Self.repoFile("alerts/orchlog.rules.yml")
+        // Every window's slow ratio reads the 30 s bucket (both spellings), none the 60 s one.
+        #expect(r.stdout.components(separatedBy: #"orch_invocation_duration_seconds_bucket{le=~"30(\\.0)?"}"#).count == 5, "\(r.stdout)")
+        #expect(!r.stdout.contains(#"le=~"60"#) && defaults.contains(#"le=~"60(\\.0)?"}"#))
+        #expect(r.stdout.contains("within 30 s latency SLO") && !r.stdout.contains("within 60 s"))
+        // The limiter's headroom, and the override's own.
+        #expect(r.stdout.contains("source:orch_llm_ratelimit_headroom:min_ratio > 0.35") && r.stdout.contains("source:orch_llm_ratelimit_headroom:min_ratio > 0.5"))
+        #expect(!r.stdout.contains("min_ratio > 0.2") && defaults.contains("min_ratio > 0.2"))
+        try r.stdout.write(toFile: dir.sub("orchlog.rules.yml"), atomically: true, encoding: .utf8)
+        let check = try run(Self.promtool, ["check", "rules", "--lint-fatal", dir.sub("orchlog.rules.yml")])
+        #expect(check.status == 0, "\(check.stdout)\(check.stderr)")
+    }
 
     @Test func checkNamesEveryProblemAndExitsOne() throws {
         let dir = TempDir("rules-check")

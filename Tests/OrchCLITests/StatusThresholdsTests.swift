@@ -36,3 +36,25 @@ import Testing
         }
     }
 }
+
+/// docs/rules.md's table of knobs names every alert key of the thresholds file, its alert and
+/// its second knob, as the parser knows them.
+@Suite struct RulesDocTests {
+    @Test func theKnobTableIsTheParsersKeys() throws {
+        let repo = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        let doc = try String(contentsOf: repo.appendingPathComponent("docs/rules.md"), encoding: .utf8)
+        var rows: [String: (alert: String, second: String)] = [:]
+        for line in doc.split(separator: "\n") where line.hasPrefix("| `") {
+            let cells = line.split(separator: "|", omittingEmptySubsequences: false).map { $0.trimmingCharacters(in: .whitespaces) }
+            guard cells.count == 5 else { continue }
+            let key = cells[1].trimmingCharacters(in: CharacterSet(charactersIn: "`"))
+            let second = cells[3].split(separator: "`").first.map(String.init) ?? ""
+            rows[key] = (String(cells[2].split(separator: " ").first ?? ""), cells[3].isEmpty ? "" : second)
+        }
+        for key in RuleThresholds.AlertKey.allCases {
+            let row = try #require(rows[key.rawValue], "docs/rules.md has no row for \(key.rawValue)")
+            #expect(row.alert == key.alertName, "\(key.rawValue)")
+            #expect(row.second == (key.secondKnob?.name ?? ""), "\(key.rawValue)")
+        }
+    }
+}
