@@ -132,8 +132,9 @@ public struct EventRecord: Sendable, Hashable {
         guard let spec = schema.field(named: fieldName), spec.kind == .traceID else { return nil }
         let id = storedTraceID(spec)
         if id.isSome { return id }
-        if let former = spec.formerLabelSlot, former < labels.count { return TraceID(labels[former]) ?? .none }
-        return .none
+        // `TraceID.none`, not `.none`: that would be the Optional's nil.
+        if let former = spec.formerLabelSlot, former < labels.count { return TraceID(labels[former]) ?? TraceID.none }
+        return TraceID.none
     }
 
     /// The binary form of trace id field `spec` (`.none` where the record lacks it).

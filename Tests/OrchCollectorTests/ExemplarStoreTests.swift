@@ -49,7 +49,7 @@ import Testing
         let a = try Self.aggregator()
         let lines = try Self.ingest(a) { log in
             let triage = log.label("triage")
-            log.emit(.invocationStarted(agent: triage, invocationID: 7, traceID: log.label(Self.trace)), at: Self.at(1))
+            log.emit(.invocationStarted(agent: triage, invocationID: 7, traceID: TraceID(Self.trace)!), at: Self.at(1))
             log.emit(Self.tool(log, 300 * Self.ms, 7), at: Self.at(2))
             log.emit(.llmRequest(provider: log.label("openai"), model: log.label("gpt-4o"), key: log.label("k1"), outcome: .success, inputTokens: 10,
                                  outputTokens: 5, latencyNs: 250 * Self.ms, rateLimitWaitNs: 0, invocationID: 7, agent: triage), at: Self.at(3))
@@ -76,7 +76,7 @@ import Testing
     @Test func theTraceIDComesFromAnEarlierBlockAndSurvivesACheckpoint() throws {
         let a = try Self.aggregator()
         try Self.ingest(a) { log in
-            log.emit(.invocationStarted(agent: log.label("triage"), invocationID: 7, traceID: log.label(Self.trace)), at: Self.at(1))
+            log.emit(.invocationStarted(agent: log.label("triage"), invocationID: 7, traceID: TraceID(Self.trace)!), at: Self.at(1))
         }
         // A later log (another block): the tracker knows invocation 7's trace id.
         #expect(try Self.ingest(a) { log in log.emit(Self.tool(log, 300 * Self.ms, 7), at: Self.at(2)) }
