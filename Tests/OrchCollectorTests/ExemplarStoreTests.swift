@@ -73,6 +73,21 @@ import Testing
         #expect(!String(decoding: text, as: UTF8.self).contains("#  {") && !String(decoding: text, as: UTF8.self).contains(" # {"), "no exemplars in text 0.0.4")
     }
 
+    /// A log written before the binary form (the golden v3 segment: trace ids as labels)
+    /// still gives exemplars their trace ids; its uppercase, malformed and all-zero strings
+    /// are not W3C trace ids and give none.
+    @Test func theLabelFormOfAnOlderWriterStillGivesTraceIDs() throws {
+        let golden = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("Fixtures/golden/v3").path
+        let a = try Self.aggregator()
+        let source = try a.source("golden")
+        try SourceReader(source: try #require(try LogDirectory.sources(at: golden).first)).pollBlocks { try a.ingest($0, into: source) }
+        let lines = Self.exemplarLines(a.registry)
+        let traces = Set(lines.compactMap { $0.firstMatch(of: /trace_id="([^"]*)"/).map { String($0.1) } })
+        #expect(!traces.isEmpty, "\(lines)")
+        #expect(traces.isSubset(of: ["00f067aa0ba902b700f067aa0ba902b7", "ffffffffffffffffffffffffffffffff", "00000000000000000000000000000001"]), "\(traces)")
+    }
+
     @Test func theTraceIDComesFromAnEarlierBlockAndSurvivesACheckpoint() throws {
         let a = try Self.aggregator()
         try Self.ingest(a) { log in
