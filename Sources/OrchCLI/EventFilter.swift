@@ -177,7 +177,7 @@ struct EventFilter {
         var expectsNumber = false, expectsNanoseconds = false, expectsFlag = false
         for t in EventType.allCases where having.contains(t) {
             switch EventSchema.of(t).field(named: key)!.kind {
-            case .label:
+            case .label, .traceID:
                 accepted.insert(t)
             case .enumeration(let names):
                 if names.contains(value) || isUnknownCode(value) { accepted.insert(t) }

@@ -23,7 +23,7 @@ struct EventFormatter {
             out += field.name
             out += "\":"
             switch field.kind {
-            case .label, .enumeration:
+            case .label, .enumeration, .traceID:
                 JSON.appendString(r.text(of: field), to: &out)
             case .flag:
                 out += r.text(of: field)

@@ -44,7 +44,7 @@ struct FastEventParser {
     /// One schema field as the fast path matches it.
     struct Field {
         let name: [UInt8]
-        /// 0 label, 1 number (and duration), 2 flag, 3 enumeration.
+        /// 0 label, 1 number (and duration), 2 flag, 3 enumeration, 4 trace id (two number slots).
         let kind: UInt8
         let slot: Int
         let names: [[UInt8]]
@@ -68,6 +68,7 @@ struct FastEventParser {
             case .number, .nanoseconds: return Field(name: Array(f.name.utf8), kind: 1, slot: f.slot, names: [])
             case .flag: return Field(name: Array(f.name.utf8), kind: 2, slot: f.slot, names: [])
             case .enumeration(let names): return Field(name: Array(f.name.utf8), kind: 3, slot: f.slot, names: names.map { Array($0.utf8) })
+            case .traceID: return Field(name: Array(f.name.utf8), kind: 4, slot: f.slot, names: [])
             }
         }
         return TypeTable(type: type, name: Array(schema.name.utf8), fields: fields, requiredMask: mask)
@@ -237,6 +238,15 @@ struct FastEventParser {
                 case 2:
                     guard m.kind == 2 || m.kind == 3 else { return nil }
                     out.raw.setNumber(f.slot, m.kind == 2 ? 1 : 0)
+                case 4:
+                    // "" (none) or a W3C trace id; anything else the full parser rejects, naming it.
+                    guard m.kind == 0 else { return nil }
+                    if m.valueCount != 0 {
+                        let id = TraceID(UnsafeBufferPointer(rebasing: p[Int(m.valueStart)..<Int(m.valueStart + m.valueCount)]))
+                        guard id.isSome else { return nil }
+                        out.raw.setNumber(f.slot, id.hi)
+                        out.raw.setNumber(f.slot + 1, id.lo)
+                    }
                 default:
                     guard m.kind == 0 else { return nil }
                     var code = -1

@@ -27,6 +27,8 @@ struct ParsedEvent {
 /// - `seq` is ignored (the writer numbers events); `source` is returned (a string).
 /// - A required field (`FieldSpec.required`) must be present and not null; an optional one
 ///   absent or null is stored as `""`, `0`, `false` or the first enumeration value.
+/// - A trace id (`trace_id`) is `""` (none) or 32 lowercase hex digits, not all zeros (W3C
+///   trace-context); uppercase digits are rejected (W3C's form is lowercase: lowercase it).
 /// - Labels are strings, enumerations are names, flags are booleans, numbers and `*_ns`
 ///   durations are whole numbers in 0...18446744073709551615 (an integral float such as
 ///   `1.0` or `3e9` is accepted).
@@ -98,6 +100,15 @@ struct NDJSONEventParser {
             case .label:
                 guard case .string(let s) = value else { throw bad("expected a string, got \(value.kindName)") }
                 labels[field.slot] = s
+            case .traceID:
+                guard case .string(let s) = value else { throw bad("expected a W3C trace id (32 lowercase hex digits, \"\": none), got \(value.kindName)") }
+                do {
+                    let id = try TraceID(parsing: s)
+                    numbers[field.slot] = id.hi
+                    numbers[field.slot + 1] = id.lo
+                } catch {
+                    throw bad(error.message)
+                }
             case .enumeration(let names):
                 guard case .string(let s) = value else { throw bad("expected one of \(names.joined(separator: ", ")), got \(value.kindName)") }
                 guard let code = names.firstIndex(of: s) else {

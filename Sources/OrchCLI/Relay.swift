@@ -120,6 +120,9 @@ final class Relay {
     /// The sources with a writer, by name.
     var sourceNames: [String] { sinks.keys.sorted() }
 
+    /// The label values source `name`'s writer has interned (nil: no such source yet).
+    func labelTableCount(source name: String) -> Int? { sinks[name]?.log.labelTableCount }
+
     /// A source name's problem as a directory name, or nil: 1–128 bytes of letters, digits,
     /// `.`, `_` and `-`, starting with a letter or digit.
     static func sourceNameProblem(_ name: String) -> String? {

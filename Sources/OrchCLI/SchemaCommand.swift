@@ -33,6 +33,7 @@ enum SchemaCommand {
         case .flag: return "flag"
         case .number: return "number"
         case .nanoseconds: return "duration"
+        case .traceID: return "trace_id"
         }
     }
 
@@ -95,15 +96,19 @@ enum SchemaCommand {
 
     /// docs/log-format.md's "Event types" table (a test keeps the doc equal to it): per type
     /// its code and its fields in stream order (field i is stream 64 × code + i), each with
-    /// its kind — enumerations with their names in code order (the first is code 0).
+    /// its kind — enumerations with their names in code order (the first is code 0). A trace
+    /// id is its streams: the former label (when it was one), then the high and low words.
     static func logFormat() -> String {
         var out = "| code | type | fields in stream order: name (kind) |\n|---|---|---|\n"
         for schema in schemas {
-            let fields = schema.fields.map { field -> String in
+            let fields = schema.fields.flatMap { field -> [String] in
                 switch field.kind {
-                case .enumeration(let names): return "\(field.name) (enum: \(names.joined(separator: ", ")))"
-                case .nanoseconds: return "\(field.name) (duration, ns)"
-                default: return "\(field.name) (\(kindName(field.kind)))"
+                case .enumeration(let names): return ["\(field.name) (enum: \(names.joined(separator: ", ")))"]
+                case .nanoseconds: return ["\(field.name) (duration, ns)"]
+                case .traceID:
+                    return (field.formerLabelSlot == nil ? [] : ["\(field.name) (label: the former form, written as \"\")"])
+                        + ["\(field.name) (trace id: high 64 bits)", "\(field.name) (trace id: low 64 bits)"]
+                default: return ["\(field.name) (\(kindName(field.kind)))"]
                 }
             }
             out += "| \(schema.type.rawValue) | `\(schema.name)` | \(fields.joined(separator: ", ")) |\n"

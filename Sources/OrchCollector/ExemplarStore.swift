@@ -58,7 +58,7 @@ final class ExemplarStore: ExemplarSource {
     /// This block's `invocation_started` trace ids by invocation id, made when first needed.
     @exclusivity(unchecked) private var blockTraces = PairKeyTable<TraceID>()
     @exclusivity(unchecked) private var blockTracesMade = false
-    let startedID = schemaSlot(.invocationStarted, "invocation_id"), startedTrace = schemaSlot(.invocationStarted, "trace_id")
+    let startedID = schemaSlot(.invocationStarted, "invocation_id")
 
     init(registry: MetricRegistry, catalog: MetricCatalog, invocations: InvocationTracker) {
         self.registry = registry
@@ -161,7 +161,7 @@ final class ExemplarStore: ExemplarSource {
         if tracked.isSome { return tracked }
         if !blockTracesMade {
             blockTracesMade = true
-            let ids = v.number(.invocationStarted, startedID), traces = s.startedTraces(v.label(.invocationStarted, startedTrace))
+            let ids = v.number(.invocationStarted, startedID), traces = s.startedTraces(v)
             let some = traces.reduce(0) { $0 + ($1.isSome ? 1 : 0) }
             let table = PairKeyTable<TraceID>(capacity: some)
             if some > 0 { for k in traces.indices where traces[k].isSome { table.set(0, ids[k], traces[k]) } }

@@ -92,6 +92,7 @@ struct FeedPlan: Sendable {
         func number(_ feed: MetricFeed, _ name: String) throws -> FieldSpec {
             let f = try field(feed, name)
             if case .label = f.kind { throw fail(feed, "\(name) is a label, not a number") }
+            if case .traceID = f.kind { throw fail(feed, "\(name) is a trace id, not a number") }
             return f
         }
         func names(_ feed: MetricFeed, _ name: String) throws -> (FieldSpec, [String]) {

@@ -63,13 +63,12 @@ final class InvocationTracker {
 
     /// The slots read, found by name once.
     struct Fields {
-        let startedID, startedTrace, finishedID, finishedAgent, llmID, toolID: Int
+        let startedID, finishedID, finishedAgent, llmID, toolID: Int
         let tokens: [Int]
 
         init() {
             let slot = schemaSlot
             startedID = slot(.invocationStarted, "invocation_id")
-            startedTrace = slot(.invocationStarted, "trace_id")
             finishedID = slot(.invocationFinished, "invocation_id")
             finishedAgent = slot(.invocationFinished, "agent")
             llmID = slot(.llmRequest, "invocation_id")
@@ -118,7 +117,7 @@ final class InvocationTracker {
         fetchCells()
         let f = fields
         let startedIDs = v.number(.invocationStarted, f.startedID)
-        let traces = s.startedTraces(v.label(.invocationStarted, f.startedTrace))
+        let traces = s.startedTraces(v)
         let finishedIDs = v.number(.invocationFinished, f.finishedID), agents = v.label(.invocationFinished, f.finishedAgent)
         let llmIDs = v.number(.llmRequest, f.llmID), toolIDs = v.number(.toolCall, f.toolID)
         let tokenColumns = (v.number(.llmRequest, f.tokens[0]), v.number(.llmRequest, f.tokens[1]), v.number(.llmRequest, f.tokens[2]),

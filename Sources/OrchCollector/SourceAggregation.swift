@@ -244,18 +244,32 @@ final class SourceAggregation {
         return t
     }
 
-    /// Per `invocation_started` of the block, the W3C trace id its `trace_id` label (block
-    /// strings `labels`) holds, `none` where it holds none: read in place, never interned (one
-    /// per invocation), parsed once per block for every pass that asks.
-    func startedTraces(_ labels: UnsafeBufferPointer<UInt64>) -> [TraceID] {
+    /// `invocation_started`'s `trace_id`: its two number slots, and the label slot of the
+    /// label form that blocks written before the binary form carry.
+    private static let traceField = EventSchema.of(.invocationStarted).field(named: "trace_id")!
+
+    /// Per `invocation_started` of the block (`v`), its W3C trace id, `none` where it has
+    /// none: the binary form's two words, or in a block written before it, the label form's
+    /// string read in place (never interned: one per invocation), parsed once per block for
+    /// every pass that asks.
+    func startedTraces(_ v: BlockColumnsView) -> [TraceID] {
         if blockTracesParsed { return blockTraces }
         blockTracesParsed = true
         blockTraces.removeAll(keepingCapacity: true)
-        blockTraces.append(contentsOf: repeatElement(.none, count: labels.count))
+        let field = Self.traceField
+        let hi = v.number(.invocationStarted, field.slot), lo = v.number(.invocationStarted, field.slot + 1)
+        var missing = false
+        for k in 0..<hi.count {
+            let id = TraceID(hi: hi[k], lo: lo[k])
+            blockTraces.append(id)
+            if !id.isSome { missing = true }
+        }
+        guard missing, let former = field.formerLabelSlot else { return blockTraces }
+        let labels = v.label(.invocationStarted, former)
         blockTraces.withUnsafeMutableBufferPointer { out in
             blockStrings.withStorage { bytes, starts, ends in
                 var notOne = UInt64.max  // the last string that was not one (the block's "", typically)
-                for k in 0..<labels.count {
+                for k in 0..<labels.count where !out[k].isSome {
                     let label = labels[k]
                     guard label < UInt64(ends.count), label != notOne else { continue }
                     let i = Int(label)

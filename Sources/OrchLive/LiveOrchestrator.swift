@@ -220,8 +220,7 @@ final class LiveOrchestrator: Sendable {
             $0.queueWaitTotalNs &+= now &- inv.enqueuedAt
         }
         if let log {
-            let trace = log.label(TraceID.make(seed: seed, invocation: inv.id))
-            log.emit(.invocationStarted(agent: agentLabels[inv.agent], invocationID: inv.id, traceID: trace), at: now)
+            log.emit(.invocationStarted(agent: agentLabels[inv.agent], invocationID: inv.id, traceID: TraceID.make(seed: seed, invocation: inv.id)), at: now)
         }
         counters.update { $0.book.started(inv.id) }
         return now

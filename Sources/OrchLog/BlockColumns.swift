@@ -31,14 +31,15 @@ package struct BlockColumns {
     var values: [UInt64] = []
     var columnStart = [Int](repeating: 0, count: EventSchema.codeLimit * BlockColumns.maxColumns)
 
-    /// Per type code: how many of its schema's fields the block carries (has a stream for,
-    /// or could have: every field when the type has no rows). An older writer's block lacks
+    /// Per type code: how many of its schema's field streams (`EventSchema.streams`: one per
+    /// field, two for a trace id) the block carries (has a stream for, or could have: every
+    /// stream when the type has no rows). An older writer's block lacks
     /// the fields appended to a type since; they read as 0 and "".
     var carried = [UInt8](repeating: UInt8(LogFormat.fieldsPerType), count: EventSchema.codeLimit)
 
     package init() {}
 
-    /// How many leading fields of `type`'s schema the block carries.
+    /// How many leading field streams of `type`'s schema (`EventSchema.streams`) the block carries.
     package func carriedFields(_ type: EventType) -> Int { Int(carried[Int(type.rawValue)]) }
 
     /// Events of types this reader does not know, skipped (a newer writer's types).

@@ -2,8 +2,10 @@
 /// `EventLog.label(_:)`; durations are nanoseconds.
 public enum Event: Sendable, Hashable {
     /// An agent invocation was taken off the queue and started; `traceID` is its W3C trace id
-    /// (32 lowercase hex digits) when it has one.
-    case invocationStarted(agent: Label, invocationID: UInt64, traceID: Label = .none)
+    /// when it has one (`TraceID(parsing: "4bf92f3577b34da6a3ce929d0e0e4736")`, or the two
+    /// 64-bit halves): a value, never interned, so a trace id per invocation costs the writer
+    /// no memory past the event's block.
+    case invocationStarted(agent: Label, invocationID: UInt64, traceID: TraceID = .none)
     /// An agent invocation ended; `queueWaitNs` is the time it spent in `queue` (`.none`: the
     /// collector reports it as queue "default").
     case invocationFinished(agent: Label, outcome: InvocationOutcome, durationNs: UInt64, queueWaitNs: UInt64, invocationID: UInt64, queue: Label = .none)
@@ -75,7 +77,8 @@ public enum Event: Sendable, Hashable {
         var r = RawEvent(type: .invocationStarted, seq: seq, timestamp: timestamp)
         switch self {
         case let .invocationStarted(agent, id, trace):
-            r.l0 = agent.id; r.n0 = id; r.l1 = trace.id
+            // l1: the label form of trace_id (format v3 before the binary form), never written.
+            r.l0 = agent.id; r.n0 = id; r.l1 = Label.none.id; r.n1 = trace.hi; r.n2 = trace.lo
         case let .invocationFinished(agent, outcome, duration, wait, id, queue):
             r.type = .invocationFinished; r.l0 = agent.id; r.n0 = UInt64(outcome.rawValue); r.n1 = duration; r.n2 = wait; r.n3 = id; r.l1 = queue.id
         case let .queueSample(queue, depth, capacity, oldest, enqueued):
@@ -127,7 +130,9 @@ extension Event {
         do {
             switch r.type {
             case .invocationStarted:
-                self = .invocationStarted(agent: Label(id: r.l0), invocationID: r.n0, traceID: Label(id: r.l1))
+                // A trace id in the label form (l1) is a string-table index here, not a value:
+                // `EventRecord.raw(intern:)` has turned a valid one into the binary form.
+                self = .invocationStarted(agent: Label(id: r.l0), invocationID: r.n0, traceID: TraceID(hi: r.n1, lo: r.n2))
             case .invocationFinished:
                 self = .invocationFinished(agent: Label(id: r.l0), outcome: try e(r.n0, InvocationOutcome.self), durationNs: r.n1, queueWaitNs: r.n2, invocationID: r.n3, queue: Label(id: r.l1))
             case .queueSample:

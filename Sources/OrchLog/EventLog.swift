@@ -72,7 +72,9 @@ public final class EventLog: Sendable {
     }
 
     /// Interns a label value once; emit with the returned handle. Thread-safe. Allocates on
-    /// the first call for a value, so create handles up front, not per event.
+    /// the first call for a value, so create handles up front, not per event. The table is
+    /// never freed (the flusher keeps a copy): labels are for low-cardinality values (agents,
+    /// tools, models, shards), never for one value per invocation — a trace id is a `TraceID`.
     public func label(_ value: String) -> Label {
         labelTable.withLock { t in
             if let id = t.ids[value] { return Label(id: id) }
@@ -83,6 +85,10 @@ public final class EventLog: Sendable {
             return Label(id: id)
         }
     }
+
+    /// Label values interned so far (`label(_:)`, and the strings `emit(record:)` interned):
+    /// the writer-wide table that lives as long as the log.
+    package var labelTableCount: Int { labelCount.load(ordering: .acquiring) }
 
     /// Emits an event stamped with the current time. Never blocks on I/O, never throws.
     ///

@@ -41,14 +41,24 @@ public enum FieldKind: Sendable, Equatable {
     case enumeration([String])
     /// A boolean stored as 0/1.
     case flag
+    /// A W3C trace id: in NDJSON and `tail`, 32 lowercase hex digits (`""`: none); stored as
+    /// two number streams (the high and the low 64 bits, all zeros: none), never interned
+    /// (`TraceID`). `slot` is the first of its two number slots.
+    case traceID
 }
 
 /// One field of an event type: its name, kind and storage slot
-/// (index into the label slots for `.label`, into the number slots otherwise).
+/// (index into the label slots for `.label`, into the number slots otherwise; a `.traceID`
+/// takes number slots `slot` and `slot + 1`).
 public struct FieldSpec: Sendable, Equatable {
     public let name: String
     public let kind: FieldKind
     public let slot: Int
+    /// For a field stored as a label by earlier writers and in another form since (a
+    /// `.traceID`: `invocation_started`'s `trace_id` until the binary form): that label slot,
+    /// whose stream precedes the field's own. Readers show its string where the field's own
+    /// streams are absent or zero; writers write it as `""`.
+    public let formerLabelSlot: Int?
     /// What the field means, one phrase (docs/ndjson.md's "meaning" column).
     public let doc: String
     /// Whether an event must carry the field. NDJSON ingest rejects an event without a
@@ -74,29 +84,65 @@ public struct EventSchema: Sendable {
     public let labelCount: Int
     public let numberCount: Int
 
-    init(_ type: EventType, _ name: String, _ summary: String, _ specs: [(String, FieldKind, String)], optional: Set<String> = []) {
+    /// The type's streams in a block, in order (field stream i is the i-th): `c ≥ 0` is number
+    /// slot c, `c < 0` label slot `-(c + 1)`. One per field, except a `.traceID` (two number
+    /// streams, after its former label's stream if it had one).
+    package let streams: [Int8]
+
+    /// `formerlyLabels`: fields that earlier writers stored as a label at this position (their
+    /// label stream stays in the layout, written as `""`, read for old blocks).
+    init(_ type: EventType, _ name: String, _ summary: String, _ specs: [(String, FieldKind, String)], optional: Set<String> = [],
+         formerlyLabels: Set<String> = []) {
         var fields: [FieldSpec] = []
+        var streams: [Int8] = []
         var labels = 0
         var numbers = 0
         for (fieldName, kind, doc) in specs {
             let required = !optional.contains(fieldName)
-            if case .label = kind {
-                fields.append(FieldSpec(name: fieldName, kind: kind, slot: labels, doc: doc, required: required))
+            switch kind {
+            case .label:
+                fields.append(FieldSpec(name: fieldName, kind: kind, slot: labels, formerLabelSlot: nil, doc: doc, required: required))
+                streams.append(Int8(-(labels + 1)))
                 labels += 1
-            } else {
-                fields.append(FieldSpec(name: fieldName, kind: kind, slot: numbers, doc: doc, required: required))
+            case .traceID:
+                var former: Int?
+                if formerlyLabels.contains(fieldName) {
+                    former = labels
+                    streams.append(Int8(-(labels + 1)))
+                    labels += 1
+                }
+                fields.append(FieldSpec(name: fieldName, kind: kind, slot: numbers, formerLabelSlot: former, doc: doc, required: required))
+                streams.append(Int8(numbers))
+                streams.append(Int8(numbers + 1))
+                numbers += 2
+            case .number, .nanoseconds, .enumeration, .flag:
+                fields.append(FieldSpec(name: fieldName, kind: kind, slot: numbers, formerLabelSlot: nil, doc: doc, required: required))
+                streams.append(Int8(numbers))
                 numbers += 1
             }
         }
         precondition(optional.isSubset(of: specs.map(\.0)), "optional names a field the type does not have")
+        precondition(formerlyLabels.isSubset(of: fields.filter { $0.kind == .traceID }.map(\.name)), "only a trace id can have been a label")
         precondition(labels <= RawEvent.labelSlots && numbers <= RawEvent.numberSlots, "schema too wide")
-        precondition(specs.count <= LogFormat.fieldsPerType, "more fields than a block has streams for a type")
+        precondition(streams.count <= LogFormat.fieldsPerType && streams.count < Self.layoutStride, "more fields than a block has streams for a type")
         self.type = type
         self.name = name
         self.summary = summary
         self.fields = fields
+        self.streams = streams
         self.labelCount = labels
         self.numberCount = numbers
+    }
+
+    /// The label and number slots of the first `streams` field streams (those an older
+    /// writer's block carries: it lacks the fields appended since).
+    package func slotCounts(streams n: Int) -> (labels: Int, numbers: Int) {
+        guard n < streams.count else { return (labelCount, numberCount) }
+        var labels = 0, numbers = 0
+        for c in streams.prefix(max(0, n)) {
+            if c < 0 { labels += 1 } else { numbers += 1 }
+        }
+        return (labels, numbers)
     }
 
     /// The field with this name, or nil.
@@ -116,21 +162,15 @@ public struct EventSchema: Sendable {
         return table
     }()
 
-    /// Flat field layout for the codec's hot paths, `layoutStride` entries per type code below
-    /// `codeLimit`: `[n, c0, c1, …]`, where `c ≥ 0` is a number slot and `c < 0` is label slot
-    /// `-(c + 1)`; n = 0 for unknown codes.
+    /// Flat stream layout for the codec's hot paths, `layoutStride` entries per type code below
+    /// `codeLimit`: `[n, c0, c1, …]` (`streams`), where `c ≥ 0` is a number slot and `c < 0`
+    /// is label slot `-(c + 1)`; n = 0 for unknown codes.
     static let layout: [Int8] = {
         var table = [Int8](repeating: 0, count: codeLimit * layoutStride)
         for schema in definitions {
             let row = Int(schema.type.rawValue) * layoutStride
-            table[row] = Int8(schema.fields.count)
-            for (i, field) in schema.fields.enumerated() {
-                if case .label = field.kind {
-                    table[row + 1 + i] = Int8(-(field.slot + 1))
-                } else {
-                    table[row + 1 + i] = Int8(field.slot)
-                }
-            }
+            table[row] = Int8(schema.streams.count)
+            for (i, c) in schema.streams.enumerated() { table[row + 1 + i] = c }
         }
         return table
     }()
@@ -140,8 +180,8 @@ public struct EventSchema: Sendable {
     static let definitions: [EventSchema] = [
         EventSchema(.invocationStarted, "invocation_started", "An agent invocation was taken off the queue and started.", [
             ("agent", .label, "agent name"), ("invocation_id", .number, "the invocation's id (ties started to finished)"),
-            ("trace_id", .label, "the invocation's W3C trace id, 32 lowercase hex digits (`\"\"`: none)"),
-        ], optional: ["trace_id"]),
+            ("trace_id", .traceID, "the invocation's W3C trace id, 32 lowercase hex digits (`\"\"`: none)"),
+        ], optional: ["trace_id"], formerlyLabels: ["trace_id"]),
         EventSchema(.invocationFinished, "invocation_finished", "An agent invocation ended.", [
             ("agent", .label, "agent name"), ("outcome", .enumeration(InvocationOutcome.names), "how it ended"),
             ("duration_ns", .nanoseconds, "how long it ran"), ("queue_wait_ns", .nanoseconds, "time it waited in the queue"), ("invocation_id", .number, "the invocation's id"),

@@ -32,11 +32,10 @@ final class Telemetry {
         return l
     }
 
-    /// The trace id label of invocation `invocation` (`TraceID`), interned straight in the
-    /// log: one value per invocation, so not kept in this cache. `.none` without a log.
-    func traceID(seed: UInt64, invocation: UInt64) -> Label {
-        guard let log else { return .none }
-        return log.label(TraceID.make(seed: seed, invocation: invocation))
+    /// The trace id of invocation `invocation` (`TraceID.make`): a value, not a label, so one
+    /// per invocation grows no table of the log's.
+    func traceID(seed: UInt64, invocation: UInt64) -> TraceID {
+        TraceID.make(seed: seed, invocation: invocation)
     }
 
     /// The Unix time (ns) of simulated time `t`.

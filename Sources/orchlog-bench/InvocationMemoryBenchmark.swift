@@ -107,8 +107,7 @@ struct InvocationMemoryBenchmark {
         for i in 0..<open {
             id += 1
             let agent = agents[i % agents.count]
-            let trace = log.label("4bf92f3577b34da6" + String(id, radix: 16).leftPadded(16))
-            events.append(.invocationStarted(agent: agent, invocationID: id, traceID: trace))
+            events.append(.invocationStarted(agent: agent, invocationID: id, traceID: TraceID(hi: 0x4bf9_2f35_77b3_4da6, lo: id)))
             events.append(.llmRequest(provider: provider, model: model, key: key, outcome: .success, inputTokens: 900, outputTokens: 80,
                                       latencyNs: 900_000_000, rateLimitWaitNs: 0, invocationID: id, agent: agent))
         }

@@ -90,6 +90,7 @@ struct RelayBenchmark {
                 s += "\"\(code < names.count ? names[code] : names[0])\""
             case .flag: s += raw.number(field.slot) == 0 ? "false" : "true"
             case .number, .nanoseconds: s += "\(raw.number(field.slot))"
+            case .traceID: s += "\"\(TraceID(hi: raw.number(field.slot), lo: raw.number(field.slot + 1)).hex)\""
             }
         }
         return s + "}"

@@ -50,6 +50,7 @@ import Testing
                 case .enumeration(let names): value = "\"\(names.last!)\""
                 case .flag: value = "true"
                 case .number, .nanoseconds: value = k == 0 ? "18446744073709551615" : "\(1_000_000_007 * (k + 1))"
+                case .traceID: value = "\"ffffffffffffffff000000000000000\(k)\""
                 }
                 fields += ",\"\(field.name)\":\(value)"
             }

@@ -11,7 +11,7 @@ import Testing
     static let golden = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
         .appendingPathComponent("Fixtures/golden").path
 
-    @Test(arguments: ["v2"])
+    @Test(arguments: ["v2", "v3"])
     func goldenSegmentsTailExactlyAsTheirWritersBuildDid(_ version: String) throws {
         let dir = Self.golden + "/" + version
         let json = try runTool("orchlog", ["tail", "--from-start", "-o", "json", dir])

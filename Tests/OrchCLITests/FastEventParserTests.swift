@@ -17,6 +17,7 @@ import Testing
                 case .enumeration(let names): members.append("\"\(field.name)\":\"\(names[k % names.count])\"")
                 case .flag: members.append("\"\(field.name)\":\(k % 2 == 0 ? "true" : "false")")
                 case .number, .nanoseconds: members.append("\"\(field.name)\":\(k == 0 ? "9999999999999999999" : "\(1_000_003 * (k + 1))")")
+                case .traceID: members.append("\"\(field.name)\":\"4bf92f3577b34da6a3ce929d0e0e47\(10 + k)\"")
                 }
             }
             return "{" + members.joined(separator: ",") + "}"

@@ -10,23 +10,33 @@ import Testing
     static let golden = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
         .appendingPathComponent("Fixtures/golden").path
 
-    /// The events of events.ndjson as the parser makes them, numbered from 1, source "golden".
-    static func expected() throws -> [EventRecord] {
-        let text = try String(contentsOfFile: golden + "/events.ndjson", encoding: .utf8)
+    /// The events of `file` as the parser makes them, numbered from 1, source "golden", and
+    /// each one's `trace_id` as the line gives it ("" when it has none): taken out of the line
+    /// before parsing, since the label form of format v3 stored strings (uppercase, malformed,
+    /// all zeros) that the parser now rejects.
+    static func expected(_ file: String = "events.ndjson") throws -> [(record: EventRecord, trace: String)] {
+        let text = try String(contentsOfFile: golden + "/" + file, encoding: .utf8)
         let parser = NDJSONEventParser(now: { 0 })
-        var records: [EventRecord] = []
+        var records: [(EventRecord, String)] = []
         for line in text.split(separator: "\n") where !line.isEmpty {
-            var record = try parser.parse(Array(line.utf8)[...]).record
+            var trace = ""
+            var rest = String(line)
+            if let match = rest.firstMatch(of: /,"trace_id":"([^"]*)"/) {
+                trace = String(match.1)
+                rest.removeSubrange(match.range)
+            }
+            var record = try parser.parse(Array(rest.utf8)[...]).record
             record.seq = UInt64(records.count + 1)
             record.source = "golden"
-            records.append(record)
+            records.append((record, trace))
         }
         return records
     }
 
-    @Test(arguments: ["v2"])
+    @Test(arguments: ["v2", "v3"])
     func goldenSegmentsReadEventForEvent(_ version: String) throws {
-        let expected = try Self.expected()
+        let withTraces = try Self.expected(version == "v2" ? "events.ndjson" : "events-v3.ndjson")
+        let expected = withTraces.map(\.record)
         #expect(expected.count == 133)
         // Every type the golden segment's writer knew (llm_provider_limits came after v2).
         #expect(Set(expected.map(\.type)) == Set(EventType.allCases).subtracting([.llmProviderLimits]), "every type is in the fixture")
@@ -34,14 +44,23 @@ import Testing
         let records = try SourceReader.readAll(Self.golden + "/" + version) { problems.append($0) }
         #expect(problems.isEmpty, "\(problems)")
         #expect(records.count == expected.count)
-        for (got, want) in zip(records, expected) {
+        for (got, (want, trace)) in zip(records, withTraces) {
             // The record holds the fields the old writer wrote; the fields appended since are
             // not in it, and read as the NDJSON parser's defaults.
             #expect(got.type == want.type && got.seq == want.seq && got.timestamp == want.timestamp && got.source == want.source, "seq \(want.seq)")
-            #expect(got.schema.fields.map { got.text(of: $0) } == want.schema.fields.map { want.text(of: $0) }, "seq \(want.seq)")
-            #expect(got.carriedFields.count < got.schema.fields.count || [EventType.invocationFinished, .queueRejection, .workerPoolSample, .memoryFlush,
-                                                                          .breakerTransition, .rateLimiterSample, .keyRotation, .eventsDropped].contains(got.type),
-                    "seq \(want.seq): the old writer's block lacks the new fields")
+            let notTrace = { (f: FieldSpec) in f.kind != .traceID }
+            #expect(got.schema.fields.filter(notTrace).map { got.text(of: $0) } == want.schema.fields.filter(notTrace).map { want.text(of: $0) }, "seq \(want.seq)")
+            if got.type == .invocationStarted {
+                // The label form's string exactly as written; a W3C id also as its value.
+                #expect(got.text(of: "trace_id") == trace, "seq \(want.seq)")
+                #expect(got.traceID(of: "trace_id") == TraceID(trace) ?? TraceID.none, "seq \(want.seq)")
+                #expect(version == "v2" || got.carriedFields.map(\.name) == ["agent", "invocation_id", "trace_id"], "seq \(want.seq)")
+            }
+            if version == "v2" {
+                #expect(got.carriedFields.count < got.schema.fields.count || [EventType.invocationFinished, .queueRejection, .workerPoolSample, .memoryFlush,
+                                                                              .breakerTransition, .rateLimiterSample, .keyRotation, .eventsDropped].contains(got.type),
+                        "seq \(want.seq): the old writer's block lacks the new fields")
+            }
         }
         // The segment really is of that version, and holds several blocks.
         let segment = Self.golden + "/" + version + "/golden/0000000000000001.olog"

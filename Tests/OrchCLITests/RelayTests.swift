@@ -24,6 +24,31 @@ import Testing
         return out
     }
 
+    /// Every invocation's own trace id, through the fast path and the full parser (a line
+    /// with an escape), reaches the log as given and grows no label table of the writer's;
+    /// a bad trace id is an invalid event, counted.
+    @Test func traceIDsGrowNoLabelTableAndBadOnesAreInvalid() throws {
+        let root = Self.root("traces")
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        let relay = try Relay(Relay.Config(root: root, defaultSource: "svc"))
+        func trace(_ i: Int) -> String { TraceID(hi: 0x00f0_67aa_0ba9_02b7, lo: UInt64(i)).hex }
+        let n = 20_000
+        var labels: Int?
+        for i in 1...n {
+            // Every other line has an escape (\u0061 is "a"): the full parser's path.
+            let agent = i % 2 == 0 ? "a" : "\\u0061"
+            Self.take(relay, "{\"type\":\"invocation_started\",\"agent\":\"\(agent)\",\"invocation_id\":\(i),\"trace_id\":\"\(trace(i))\"}\n")
+            if i == 2 { labels = relay.labelTableCount(source: "svc") }
+        }
+        Self.take(relay, "{\"type\":\"invocation_started\",\"agent\":\"a\",\"invocation_id\":1,\"trace_id\":\"4BF92F3577B34DA6A3CE929D0E0E4736\"}\n")
+        #expect(labels != nil && relay.labelTableCount(source: "svc") == labels, "\(String(describing: labels)) → \(String(describing: relay.labelTableCount(source: "svc")))")
+        #expect(relay.close() == 0)
+        #expect(relay.counts == Relay.Counts(accepted: n, invalid: 1))
+        let records = try SourceReader.readAll(root + "/svc")
+        #expect(records.count == n)
+        #expect(records.enumerated().allSatisfy { k, r in r.text(of: "trace_id") == trace(k + 1) && r.text(of: "agent") == "a" })
+    }
+
     @Test func eachSourceGetsItsOwnLogAndLabelsAreItsOwn() throws {
         let root = Self.root("sources")
         defer { try? FileManager.default.removeItem(atPath: root) }

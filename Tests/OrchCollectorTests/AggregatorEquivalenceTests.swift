@@ -157,11 +157,10 @@ import Testing
             default: return open.isEmpty ? 0 : open[Int(rng.next() % UInt64(open.count))]
             }
         }
-        func traceID() -> Label {
+        func traceID() -> TraceID {
             switch rng.next() % 5 {
-            case 0: return .none
-            case 1: return log.label(String(repeating: "AB", count: 16))  // not a W3C trace id: none
-            default: return log.label((0..<2).map { _ in String(rng.next() | 1 << 63, radix: 16) }.joined())
+            case 0, 1: return .none
+            default: return TraceID(hi: rng.next(), lo: rng.next() | 1)
             }
         }
         var ts: UInt64 = 1_700_000_000_000_000_000
@@ -272,11 +271,6 @@ private final class PerEventReference {
         e.number(try #require(EventSchema.of(e.type).field(named: field)).slot)
     }
 
-    /// A W3C trace id: 32 lowercase hex digits, not all zeros.
-    private func isTraceID(_ s: String) -> Bool {
-        s.utf8.count == 32 && s.utf8.allSatisfy { (0x30...0x39).contains($0) || (0x61...0x66).contains($0) } && s.contains { $0 != "0" }
-    }
-
     /// Observes `value` into `series` and, when the event names its invocation, makes that the
     /// bucket's exemplar: the invocation id, its trace id while started and not finished, the
     /// event's time to the millisecond.
@@ -308,9 +302,9 @@ private final class PerEventReference {
         switch e.type {
         case .invocationStarted:
             r.increment(try h("orch_invocations_started_total", [t(e.l0)]))
-            // Not interned (`t` would): trace ids are one per invocation.
-            let trace = Int(e.l1) < strings.count ? strings.string(Int(e.l1)) : ""
-            if isTraceID(trace) { traces[e.n0] = trace }
+            // The binary form (never a label): its two number slots.
+            let trace = TraceID(hi: e.n1, lo: e.n2)
+            if trace.isSome { traces[e.n0] = trace.hex }
         case .invocationFinished:
             let agent = t(e.l0), queue = t(e.l1).isEmpty ? "default" : t(e.l1)
             try first(["f", agent, t(e.l1)]) {

@@ -49,7 +49,7 @@ import Testing
         let a = try Self.aggregator()
         let lines = try Self.ingest(a) { log in
             let triage = log.label("triage")
-            log.emit(.invocationStarted(agent: triage, invocationID: 7, traceID: log.label(Self.trace)), at: Self.at(1))
+            log.emit(.invocationStarted(agent: triage, invocationID: 7, traceID: TraceID(Self.trace)!), at: Self.at(1))
             log.emit(Self.tool(log, 300 * Self.ms, 7), at: Self.at(2))
             log.emit(.llmRequest(provider: log.label("openai"), model: log.label("gpt-4o"), key: log.label("k1"), outcome: .success, inputTokens: 10,
                                  outputTokens: 5, latencyNs: 250 * Self.ms, rateLimitWaitNs: 0, invocationID: 7, agent: triage), at: Self.at(3))
@@ -107,10 +107,25 @@ import Testing
         #expect(Self.exemplarLines(b.registry).first?.contains(#"{invocation_id="13"}"#) == true)
     }
 
+    /// A log written before the binary form (the golden v3 segment: trace ids as labels)
+    /// still gives exemplars their trace ids; its uppercase, malformed and all-zero strings
+    /// are not W3C trace ids and give none.
+    @Test func theLabelFormOfAnOlderWriterStillGivesTraceIDs() throws {
+        let golden = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("Fixtures/golden/v3").path
+        let a = try Self.aggregator()
+        let source = try a.source("golden")
+        try SourceReader(source: try #require(try LogDirectory.sources(at: golden).first)).pollBlocks { try a.ingest($0, into: source) }
+        let lines = Self.exemplarLines(a.registry)
+        let traces = Set(lines.compactMap { $0.firstMatch(of: /trace_id="([^"]*)"/).map { String($0.1) } })
+        #expect(!traces.isEmpty, "\(lines)")
+        #expect(traces.isSubset(of: ["00f067aa0ba902b700f067aa0ba902b7", "ffffffffffffffffffffffffffffffff", "00000000000000000000000000000001"]), "\(traces)")
+    }
+
     @Test func theTraceIDComesFromAnEarlierBlockAndSurvivesACheckpoint() throws {
         let a = try Self.aggregator()
         try Self.ingest(a) { log in
-            log.emit(.invocationStarted(agent: log.label("triage"), invocationID: 7, traceID: log.label(Self.trace)), at: Self.at(1))
+            log.emit(.invocationStarted(agent: log.label("triage"), invocationID: 7, traceID: TraceID(Self.trace)!), at: Self.at(1))
         }
         // A later log (another block): the tracker knows invocation 7's trace id.
         #expect(try Self.ingest(a) { log in log.emit(Self.tool(log, 300 * Self.ms, 7), at: Self.at(2)) }

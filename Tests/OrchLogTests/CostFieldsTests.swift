@@ -8,7 +8,7 @@ import Testing
 /// typed events come back as they were emitted.
 @Suite struct CostFieldsTests {
     static func emitAll(_ log: EventLog) {
-        let agent = log.label("triage"), trace = log.label("4bf92f3577b34da6a3ce929d0e0e4736")
+        let agent = log.label("triage"), trace = TraceID(hi: 0x4bf9_2f35_77b3_4da6, lo: 0xa3ce_929d_0e0e_4736)
         log.emit(.invocationStarted(agent: agent, invocationID: 7, traceID: trace), at: 1)
         log.emit(.llmRequest(provider: log.label("openai"), model: log.label("gpt-4o"), key: log.label("k1"), outcome: .rateLimited,
                              inputTokens: 1_000, outputTokens: 300, latencyNs: 2_000_000, rateLimitWaitNs: 5, invocationID: 7, agent: agent,

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Writes events.ndjson: the input of the golden segments (Tests/Fixtures/golden/README.md).
+"""Writes events.ndjson and events-v3.ndjson: the inputs of the golden segments (Tests/Fixtures/golden/README.md).
 
 Three chunks (each becomes its own block: make-golden.sh pauses between them): every one of the
 14 event types in each, an events_dropped record of every reason, unicode and empty labels, and
@@ -19,7 +19,15 @@ def ts(ns):
     return f"{t}.{frac:09d}Z"
 
 
-def chunk(c):
+# Trace ids of the nine invocation_started events of events-v3.ndjson (None: the field left
+# out): the label form of format v3 stored any string, so uppercase, malformed and all-zero
+# values are there too, as a writer before the binary form could write them.
+traces = ["4bf92f3577b34da6a3ce929d0e0e4736", None, "", "00f067aa0ba902b700f067aa0ba902b7",
+          "4BF92F3577B34DA6A3CE929D0E0E4736", "ffffffffffffffffffffffffffffffff", "not-a-trace-id",
+          "00000000000000000000000000000000", "00000000000000000000000000000001"]
+
+
+def chunk(c, with_traces=False):
     out = []
     n = lambda i: edges[(i + 5 * c) % len(edges)]
     lab = lambda i: labels[(i + 3 * c) % len(labels)]
@@ -29,7 +37,8 @@ def chunk(c):
         t += 1_000 + len(out) * 977
         out.append({"type": type_, "ts": ts(t), **fields})
     for i in range(3):
-        ev("invocation_started", agent=lab(i), invocation_id=n(i))
+        trace = traces[3 * c + i] if with_traces else None
+        ev("invocation_started", agent=lab(i), invocation_id=n(i), **({} if trace is None else {"trace_id": trace}))
         ev("invocation_finished", agent=lab(i + 1), outcome=["success", "failure", "rejected", "timeout"][(i + c) % 4],
            duration_ns=n(i + 1), queue_wait_ns=n(i + 2), invocation_id=n(i), queue=lab(i + 2))
         ev("queue_sample", queue=lab(i), depth=n(i + 3), capacity=n(i + 4))
@@ -58,8 +67,11 @@ def chunk(c):
     return out
 
 
-with open("events.ndjson", "w") as f:
-    for c in range(3):
-        for e in chunk(c):
-            f.write(json.dumps(e, ensure_ascii=False, separators=(",", ":")) + "\n")
-        f.write("\n")  # a blank line: make-golden.sh's chunk boundary
+# events.ndjson: the v2 segment's input; events-v3.ndjson: the same with trace ids, the v3
+# segment's (written by the last writer of the label form of trace_id).
+for name, with_traces in [("events.ndjson", False), ("events-v3.ndjson", True)]:
+    with open(name, "w") as f:
+        for c in range(3):
+            for e in chunk(c, with_traces):
+                f.write(json.dumps(e, ensure_ascii=False, separators=(",", ":")) + "\n")
+            f.write("\n")  # a blank line: make-golden.sh's chunk boundary

@@ -104,6 +104,9 @@ def sample_fields(type_name, variant=0):
         elif kind == "enum":
             value = f["values"][(i + variant) % len(f["values"])]
             kwargs[param], expected[name] = value, value
+        elif kind == "trace_id":
+            value = "4bf92f3577b34da6a3ce929d0e0e47%02x" % (i + variant)
+            kwargs[param], expected[name] = value, value
         elif kind == "flag":
             kwargs[param] = expected[name] = variant == 0
         elif kind == "number":

@@ -255,3 +255,22 @@ def test_validation_errors_raise_even_when_the_relay_is_down_and_are_not_counted
     with pytest.raises(ValueError):
         c.tool_call(tool="crm", outcome="nope", latency=1.0)
     assert c.dropped == 0
+
+
+def test_trace_ids_are_32_lowercase_hex_digits_or_empty(c):
+    t = "4bf92f3577b34da6a3ce929d0e0e4736"
+    assert enc(c, "invocation_started", agent="a", invocation_id=1, trace_id=t)["trace_id"] == t
+    assert enc(c, "invocation_started", agent="a", invocation_id=1, trace_id="")["trace_id"] == ""
+    assert "trace_id" not in enc(c, "invocation_started", agent="a", invocation_id=1)
+
+
+@pytest.mark.parametrize("value, pattern", [
+    ("4BF92F3577B34DA6A3CE929D0E0E4736", r'"trace_id".*uppercase hex digit at offset 1.*lowercase'),
+    ("4bf92f3577b34da6a3ce929d0e0e473", r'"trace_id".*31 characters long'),
+    ("4bf92f3577b34da6a3ce929d0e0e473g", r'"trace_id".*not a hex digit at offset 31'),
+    ("0" * 32, r'"trace_id".*all zeros'),
+    (7, r'"trace_id".*W3C trace id \(str\).*got int 7'),
+])
+def test_a_bad_trace_id_is_an_error_naming_it(c, value, pattern):
+    with pytest.raises(ValueError, match=pattern):
+        c._encode("invocation_started", agent="a", invocation_id=1, trace_id=value)

@@ -4,7 +4,8 @@ Each event type gets two functions compiled from generated source: the public me
 (validate, encode one NDJSON line, send it) and `_encode_<type>` (the same, returning the
 line's bytes). The generated code checks each field with straight-line code specialised
 to its kind — an `is str` test and a dict lookup for labels and enumerations, an `is int`
-test and a range check for numbers — and formats the line with one f-string. Anything off
+test and a range check for numbers, a check of the 32 lowercase hex digits for a trace id
+(never cached: one per invocation) — and formats the line with one f-string. Anything off
 the fast path (None, a subclass, a float where an int is usual, a bad value) goes to the
 slow helpers in this module, which either normalise the value or raise ValueError naming
 the event type, the field and what it accepts.
@@ -37,7 +38,9 @@ _KIND_TEXT = {
     "enum": "one of the listed names (str)",
     "flag": "True or False",
     "number": f"a whole number (int) in 0...{U64}",
+    "trace_id": 'a W3C trace id (str): 32 lowercase hex digits, not all zeros ("" or None: none)',
 }
+_HEX = frozenset("0123456789abcdef")
 
 
 class _Field:
@@ -90,6 +93,31 @@ def _label(type_name, field, value):
     if len(value) <= _CACHE_LABEL_CHARS and len(_label_cache) < _CACHE_ENTRIES:
         _label_cache[value] = text
     return text
+
+
+def _trace_id(type_name, field, value):
+    """A trace id's JSON text ("" for none), or ValueError naming the value and what is wrong
+    (the same rules as orchlog's parser: uppercase digits and all zeros are refused)."""
+    if value is None:
+        _missing(type_name, field, _KIND_TEXT["trace_id"])
+    if not isinstance(value, str):
+        raise _fail(type_name, field, f"expected {_KIND_TEXT['trace_id']}, got {_what(value)}")
+    value = str.__str__(value)
+    if value == "":
+        return '""'
+    if len(value) != 32:
+        raise _fail(type_name, field, f"trace id {value[:80]!r} is {len(value)} characters long; "
+                    "a W3C trace id is 32 lowercase hex digits (\"\": none)")
+    for i, c in enumerate(value):
+        if c not in _HEX:
+            if c in "ABCDEF":
+                raise _fail(type_name, field, f"trace id {value!r} has an uppercase hex digit at offset {i}; "
+                            "a W3C trace id is lowercase (write it lowercased)")
+            raise _fail(type_name, field, f"trace id {value!r} has a character that is not a hex digit at offset {i}; "
+                        "a W3C trace id is 32 lowercase hex digits")
+    if value == "0" * 32:
+        raise _fail(type_name, field, f"trace id {value!r} is all zeros, which W3C trace-context defines as invalid (\"\": none)")
+    return f'"{value}"'
 
 
 def _enum(type_name, field, value, names):
@@ -286,6 +314,8 @@ def _source(t, fields, send):
         elif f.kind == "enum":
             body += [f"{ind}{v} = _E{i}_{tn}.get({p}) if {p}.__class__ is str else None",
                      f"{ind}if {v} is None:", f"{ind}    {v} = _enum({tn!r}, {f.name!r}, {p}, _E{i}_{tn})"]
+        elif f.kind == "trace_id":
+            body += [f"{ind}{v} = _trace_id({tn!r}, {f.name!r}, {p})"]
         elif f.kind == "flag":
             body += [f"{ind}if {p} is True:", f"{ind}    {v} = 'true'",
                      f"{ind}elif {p} is False:", f"{ind}    {v} = 'false'",
@@ -332,7 +362,7 @@ def _source(t, fields, send):
 def build(schema):
     """{name: function} for every event type: the public method and `_encode_<type>`."""
     namespace = {
-        "_lget": _label_cache.get, "_label": _label, "_enum": _enum, "_flag": _flag,
+        "_lget": _label_cache.get, "_label": _label, "_enum": _enum, "_flag": _flag, "_trace_id": _trace_id,
         "_number": _number, "_seconds": _seconds, "_nanoseconds": _nanoseconds,
         "_alias": _alias, "_unknown": _unknown, "_when": _when, "_too_big": _too_big,
         "_ts_box": _ts_box, "_ts_prefix": _ts_prefix, "_time_ns": time.time_ns,
