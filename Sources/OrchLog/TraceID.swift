@@ -58,6 +58,10 @@ public struct TraceID: Sendable, Hashable, CustomStringConvertible {
     /// `bytes` as a trace id, or why not: the one parser of the NDJSON parsers and `init(parsing:)`.
     package static func check(_ bytes: UnsafeBufferPointer<UInt8>) -> Result<TraceID, TraceIDError> {
         if bytes.isEmpty { return .success(.none) }
+        // A valid id is checked once, by the word-at-a-time parse, and makes no string; only
+        // a refused one is looked at again, byte by byte, to say why.
+        let id = TraceID(bytes)
+        if id.isSome { return .success(id) }
         let text = String(decoding: bytes, as: UTF8.self)
         guard bytes.count == 32 else {
             return .failure(TraceIDError(text, "is \(bytes.count) bytes long; a W3C trace id is 32 lowercase hex digits (\"\": none)"))
@@ -72,11 +76,8 @@ public struct TraceID: Sendable, Hashable, CustomStringConvertible {
                 return .failure(TraceIDError(text, "has a character that is not a hex digit at offset \(i); a W3C trace id is 32 lowercase hex digits"))
             }
         }
-        let id = TraceID(bytes)
-        guard id.isSome else {
-            return .failure(TraceIDError(text, "is all zeros, which W3C trace-context defines as invalid (\"\": none)"))
-        }
-        return .success(id)
+        // 32 lowercase hex digits that the parse refused: all zeros.
+        return .failure(TraceIDError(text, "is all zeros, which W3C trace-context defines as invalid (\"\": none)"))
     }
 
     /// The 32 lowercase hex digits (`""` for `.none`).
