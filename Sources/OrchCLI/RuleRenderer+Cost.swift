@@ -43,10 +43,10 @@ extension RuleRenderer {
             alert("OrchLLMLimiterMisconfigured", """
                 \(Self.selector("provider_model:orch_llm_rate_limited_provider:ratio_rate5m", v.matchers)) > \(Self.number(v.threshold))
                 and on (\(by()))
-                source:orch_llm_ratelimit_headroom:min_ratio > \(Self.number(v.poolBusyThreshold ?? 0.2))
+                source:orch_llm_ratelimit_headroom:min_ratio > \(Self.number(v.secondValue ?? 0.2))
                 """, block: true, variant: v,
                   summary: "The provider rate limits \(w) although its own limiter has headroom",
-                  description: "{{ $value | humanizePercentage }} of LLM requests from \(w) to {{ $labels.provider }}/{{ $labels.model }} got a 429 from the provider over the last 5 minutes while the client's limiter still had more than \(Self.percent(v.poolBusyThreshold ?? 0.2))% of its bucket: the limiter is configured above the key's real limit (or the quota was cut). Unlike OrchLLMRateLimitSaturation, adding load control will not help: fix the limits.")
+                  description: "{{ $value | humanizePercentage }} of LLM requests from \(w) to {{ $labels.provider }}/{{ $labels.model }} got a 429 from the provider over the last 5 minutes while the client's limiter still had more than \(Self.percent(v.secondValue ?? 0.2))% of its bucket: the limiter is configured above the key's real limit (or the quota was cut). Unlike OrchLLMRateLimitSaturation, adding load control will not help: fix the limits.")
         }
     }
 
@@ -60,7 +60,7 @@ extension RuleRenderer {
                   description: "The oldest request waiting in queue {{ $labels.queue }} of \(w) has waited {{ $value | humanizeDuration }} in its worst process (threshold \(Self.number(v.threshold)) s): callers are timing out before work starts, whatever the queue's depth says.")
         }
         let knobs = thresholds[.latencySLO]
-        let le = Self.number(knobs.poolBusyThreshold ?? 60)
+        let le = Self.number(knobs.secondValue ?? 60)
         group("orchlog.latency_slo", title: [
             "Latency SLO: \(Self.percent(knobs.threshold))% of each agent's invocations finish within \(le) s (a bucket",
             "bound of orch_invocation_duration_seconds). Multi-window, multi-burn-rate.",

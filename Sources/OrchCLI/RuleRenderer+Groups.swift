@@ -95,7 +95,7 @@ extension RuleRenderer {
             alert("OrchToolTimeoutCascade", """
                 \(Self.selector("tool:orch_tool_call_timeouts:ratio_rate5m", v.matchers)) > \(Self.number(v.threshold))
                 and on (\(by()))
-                max by (\(by())) (pool:orch_workers_busy:max_ratio) > \(Self.number(v.poolBusyThreshold ?? 0.9))
+                max by (\(by())) (pool:orch_workers_busy:max_ratio) > \(Self.number(v.secondValue ?? 0.9))
                 """, block: true, variant: v,
                 summary: "Tool {{ $labels.tool }} timeouts are exhausting the worker pool of \(w)",
                 description: "{{ $value | humanizePercentage }} of calls to tool {{ $labels.tool }} in \(w) timed out over the last 5 minutes while its busiest worker pool is {{ with \(busiestPoolQuery) }}{{ . | first | value | humanizePercentage }}{{ end }} busy: workers wait on the timeouts and new work is about to fail.")
@@ -184,9 +184,9 @@ extension RuleRenderer {
         ]
         for (tier, pairs, fast, windows, consequence) in tiers {
             let knobs = RuleThresholds.Knobs(
-                threshold: s.target, poolBusyThreshold: nil, forDuration: tier.forDuration, severity: tier.severity,
+                threshold: s.target, secondValue: nil, forDuration: tier.forDuration, severity: tier.severity,
                 overrides: s.overrides.map {
-                    RuleThresholds.Override(label: "agent", value: $0.agent, threshold: $0.target, poolBusyThreshold: nil,
+                    RuleThresholds.Override(label: "agent", value: $0.agent, threshold: $0.target, secondValue: nil,
                                             forDuration: tier.forDuration, severity: tier.severity)
                 })
             for v in Self.variants(knobs) {

@@ -73,7 +73,7 @@ struct RuleRenderer {
     struct Variant {
         var matchers: [String]
         var threshold: Double
-        var poolBusyThreshold: Double?
+        var secondValue: Double?
         var forDuration: RuleThresholds.PromDuration
         var severity: RuleThresholds.Severity
         /// An override's own label as a static rule label too: a no-op on the alert (its
@@ -85,13 +85,13 @@ struct RuleRenderer {
 
     static func variants(_ k: RuleThresholds.Knobs) -> [Variant] {
         func neg(_ o: RuleThresholds.Override) -> String { o.label + "!=" + promString(o.value) }
-        var out = [Variant(matchers: k.overrides.map(neg), threshold: k.threshold, poolBusyThreshold: k.poolBusyThreshold,
+        var out = [Variant(matchers: k.overrides.map(neg), threshold: k.threshold, secondValue: k.secondValue,
                            forDuration: k.forDuration, severity: k.severity,
                            comment: k.overrides.isEmpty ? nil : "Every series but the overridden ones below.")]
         for (i, o) in k.overrides.enumerated() {
             var m = [o.label + "=" + promString(o.value)]
             m += k.overrides[..<i].filter { $0.label != o.label }.map(neg)
-            out.append(Variant(matchers: m, threshold: o.threshold, poolBusyThreshold: o.poolBusyThreshold,
+            out.append(Variant(matchers: m, threshold: o.threshold, secondValue: o.secondValue,
                                forDuration: o.forDuration, severity: o.severity, labels: [(o.label, quoted(o.value))],
                                comment: "Override for \(o.label)=\(promString(o.value)): its own knobs; the rules above exclude it."))
         }

@@ -158,6 +158,12 @@ extension RuleThresholds {
                     report(node.line, path, "\(text) is negative (expected \(what), 0 or more)")
                     return nil
                 }
+            case let .bucketBound(family, bounds):
+                guard bounds.contains(value) else {
+                    let names = bounds.map { $0 == $0.rounded() ? String(Int($0)) : String($0) }
+                    report(node.line, path, "\(text) is not a bucket bound of \(family) (one of \(names.joined(separator: ", ")))")
+                    return nil
+                }
             }
             return value
         }
@@ -279,15 +285,7 @@ extension RuleThresholds {
                 let keyPath = Self.join(path, key)
                 switch key {
                 case "threshold": k.threshold = number(value, keyPath, unit: alert.unit) ?? k.threshold
-                case second?.name:
-                    guard let v = number(value, keyPath, unit: second!.unit) else { break }
-                    if alert == .latencySLO, !MetricCatalog.invocationBuckets.contains(v) {
-                        // The rules read the share of invocations at or below one bucket bound.
-                        let bounds = MetricCatalog.invocationBuckets.map { Double(Int($0)) == $0 ? String(Int($0)) : String($0) }
-                        report(value.line, keyPath, "\(v == v.rounded() ? String(Int(v)) : String(v)) is not a bucket bound of orch_invocation_duration_seconds (one of \(bounds.joined(separator: ", ")))")
-                        break
-                    }
-                    k.poolBusyThreshold = v
+                case second?.name: k.secondValue = number(value, keyPath, unit: second!.unit) ?? k.secondValue
                 case "for": k.forDuration = duration(value, keyPath) ?? k.forDuration
                 case "severity": k.severity = severity(value, keyPath) ?? k.severity
                 default: overrideNode = value
@@ -345,7 +343,7 @@ extension RuleThresholds {
             }
             let entries = mapping(node, path, allowed: allowed)
             guard case .mapping = node.kind else { return nil }
-            var o = Override(label: "", value: "", threshold: base.threshold, poolBusyThreshold: base.poolBusyThreshold,
+            var o = Override(label: "", value: "", threshold: base.threshold, secondValue: base.secondValue,
                              forDuration: base.forDuration, severity: base.severity)
             var ok = true
             var matchNode: Node?
@@ -354,7 +352,7 @@ extension RuleThresholds {
                 switch key {
                 case "match": matchNode = value
                 case "threshold": if let v = number(value, keyPath, unit: alert.unit) { o.threshold = v } else { ok = false }
-                case second?.name: if let v = number(value, keyPath, unit: second!.unit) { o.poolBusyThreshold = v } else { ok = false }
+                case second?.name: if let v = number(value, keyPath, unit: second!.unit) { o.secondValue = v } else { ok = false }
                 case "for": if let v = duration(value, keyPath) { o.forDuration = v } else { ok = false }
                 default: if let v = severity(value, keyPath) { o.severity = v } else { ok = false }
                 }

@@ -21,6 +21,9 @@ struct RuleThresholds: Sendable, Equatable {
         case ratio
         /// A number ≥ 0 (events, sources, seconds, per second, a multiple of a limit).
         case nonNegative(String)
+        /// One of the bucket bounds of histogram `family` (a rule reads the share of
+        /// observations at or below one).
+        case bucketBound(family: String, bounds: [Double])
     }
 
     /// One alert knob set: one rule of the default file (one alert, or one signal of
@@ -124,20 +127,20 @@ struct RuleThresholds: Sendable, Equatable {
         }
 
         /// The alert's second knob beside `threshold`, if it has one (kept in
-        /// `poolBusyThreshold`): its key in the thresholds file and its unit.
+        /// `secondValue`): its key in the thresholds file and its unit.
         var secondKnob: (name: String, unit: Unit)? {
             switch self {
             case .toolsTimeoutCascade: ("pool_busy_threshold", .ratio)
             case .llmLimiterMisconfigured: ("headroom_threshold", .ratio)
-            case .latencySLO: ("bound", .nonNegative("a number of seconds"))
+            case .latencySLO: ("bound", .bucketBound(family: "orch_invocation_duration_seconds", bounds: MetricCatalog.invocationBuckets))
             default: nil
             }
         }
 
         /// The defaults (docs/alerts.md says why each).
         var defaults: Knobs {
-            func k(_ t: Double, _ minutes: Int64, _ s: Severity, pool: Double? = nil) -> Knobs {
-                Knobs(threshold: t, poolBusyThreshold: pool, forDuration: .minutes(minutes), severity: s, overrides: [])
+            func k(_ t: Double, _ minutes: Int64, _ s: Severity, second: Double? = nil) -> Knobs {
+                Knobs(threshold: t, secondValue: second, forDuration: .minutes(minutes), severity: s, overrides: [])
             }
             switch self {
             case .stateLostUpdates: return k(0, 0, .critical)
@@ -146,7 +149,7 @@ struct RuleThresholds: Sendable, Equatable {
             case .memoryWriteLatency: return k(0.5, 10, .warning)
             case .memoryFlushFailures: return k(0.1, 1, .critical)
             case .toolsCircuitOpen: return k(0, 1, .warning)
-            case .toolsTimeoutCascade: return k(0.1, 5, .critical, pool: 0.9)
+            case .toolsTimeoutCascade: return k(0.1, 5, .critical, second: 0.9)
             case .toolsTimeouts: return k(0.25, 1, .warning)
             case .llmRateLimitSaturation: return k(0.05, 1, .warning)
             case .llmConcurrencyOverLimit: return k(1, 5, .warning)
@@ -159,9 +162,9 @@ struct RuleThresholds: Sendable, Equatable {
             case .pipelineEventsLost: return k(0, 0, .warning)
             case .agentRunaway: return k(20, 10, .warning)
             case .llmSpendBudget: return k(1000, 0, .warning)
-            case .llmLimiterMisconfigured: return k(0.01, 10, .warning, pool: 0.2)
+            case .llmLimiterMisconfigured: return k(0.01, 10, .warning, second: 0.2)
             case .queueBacklogAge: return k(300, 5, .warning)
-            case .latencySLO: return k(0.99, 0, .warning, pool: 60)
+            case .latencySLO: return k(0.99, 0, .warning, second: 60)
             case .pipelineSourceSilent: return k(15, 0, .warning)
             case .pipelineCollectorAbsent: return k(5, 1, .critical)
             }
@@ -176,7 +179,7 @@ struct RuleThresholds: Sendable, Equatable {
         /// The second knob (`AlertKey.secondKnob`): the busiest pool's busy ratio
         /// (`tools.timeout_cascade`), the limiter's headroom (`llm.limiter_misconfigured`), the
         /// latency bound in seconds (`latency.slo`).
-        var poolBusyThreshold: Double?
+        var secondValue: Double?
         var forDuration: PromDuration
         var severity: Severity
     }
@@ -187,7 +190,7 @@ struct RuleThresholds: Sendable, Equatable {
         /// The second knob (`AlertKey.secondKnob`): the busiest pool's busy ratio
         /// (`tools.timeout_cascade`), the limiter's headroom (`llm.limiter_misconfigured`), the
         /// latency bound in seconds (`latency.slo`).
-        var poolBusyThreshold: Double?
+        var secondValue: Double?
         var forDuration: PromDuration
         var severity: Severity
         /// In file order; the first override matching a series wins.
